@@ -1,0 +1,333 @@
+//! The [`Emitter`]: how a stage says what happened to each record.
+//!
+//! Every record a stage receives must leave through exactly one of [`Emitter::keep`],
+//! [`Emitter::keep_many`], [`Emitter::drop`] or [`Emitter::reject`]. The emitter counts
+//! them, so the engine can check `in = kept + dropped + rejected` without trusting the
+//! stage. Output is buffered into batches of `batch_size` and sent downstream; a full
+//! channel blocks the send (back-pressure), and the time spent blocked is measured.
+
+use crate::record::{Batch, Provenance, Record};
+use crossbeam_channel::Sender;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Per-stage counts, as the engine reports them in the manifest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counts {
+    /// Records that entered the stage (for readers: records read, good or bad).
+    pub records_in: u64,
+    /// Input records kept (a splitter keeps one input and may emit several records).
+    pub kept: u64,
+    /// Input records dropped, by reason.
+    pub dropped: BTreeMap<String, u64>,
+    /// Input records rejected with an error (written to `rejects.jsonl`).
+    pub rejected: u64,
+    /// Records emitted downstream.
+    pub records_out: u64,
+    /// Extra stage-specific counters (`near_dup_pairs_total` …).
+    pub counters: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    /// Sum of all drop reasons.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.values().sum()
+    }
+
+    /// Whether `in = kept + dropped + rejected` holds.
+    pub fn balances(&self) -> bool {
+        self.records_in == self.kept + self.dropped_total() + self.rejected
+    }
+}
+
+/// Where emitted batches go.
+pub(crate) enum Sink {
+    /// Downstream channels (fan-out: each gets a clone of every batch).
+    Channels(Vec<Sender<Batch>>),
+    /// Collected in memory (tests, and stages whose output nobody reads).
+    Collect(Vec<Record>),
+    /// Thrown away after counting.
+    Discard,
+}
+
+/// The output side of a stage. See the module docs for the contract.
+pub struct Emitter {
+    buf: Batch,
+    batch_size: usize,
+    sink: Sink,
+    counts: Counts,
+    rejects: Option<Box<dyn Write + Send>>,
+    stage: String,
+    blocked: Duration,
+    cancelled: bool,
+    /// For readers: counts records in source order so record-level sharding can skip
+    /// the ones that belong to other shards before they are counted.
+    shard: Option<(u64, u64)>,
+    ordinal: u64,
+    /// Readers count `records_in` themselves through keep/reject.
+    pub(crate) is_source: bool,
+    /// Set by the engine when any stage fails.
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Emitter {
+    pub(crate) fn new(stage: &str, batch_size: usize, sink: Sink, rejects: Option<Box<dyn Write + Send>>) -> Emitter {
+        Emitter {
+            buf: Vec::with_capacity(batch_size),
+            batch_size: batch_size.max(1),
+            sink,
+            counts: Counts::default(),
+            rejects,
+            stage: stage.to_string(),
+            blocked: Duration::ZERO,
+            cancelled: false,
+            shard: None,
+            ordinal: 0,
+            is_source: false,
+            cancel: None,
+        }
+    }
+
+    /// An emitter that collects its output in memory: for unit tests of stages.
+    pub fn collecting(batch_size: usize) -> Emitter {
+        Emitter::new("test", batch_size, Sink::Collect(Vec::new()), None)
+    }
+
+    /// Marks this emitter as a reader's.
+    pub(crate) fn for_source(mut self) -> Emitter {
+        self.is_source = true;
+        self
+    }
+
+    /// A reader's emitter for unit tests.
+    pub fn collecting_source(batch_size: usize) -> Emitter {
+        Emitter::collecting(batch_size).for_source()
+    }
+
+    pub(crate) fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Emitter {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    /// Readers call this before reading, with `BuildContext::record_shard`: records whose
+    /// position modulo `count` is not `index` are skipped by [`Emitter::take_next`].
+    pub fn set_record_shard(&mut self, shard: Option<(u64, u64)>) {
+        self.shard = shard;
+    }
+
+    /// For readers under record-level sharding: whether the next record read belongs to
+    /// this shard. Readers call it once per record *before* parsing, so other shards'
+    /// records cost nothing and are not counted.
+    pub fn take_next(&mut self) -> bool {
+        let n = self.ordinal;
+        self.ordinal += 1;
+        match self.shard {
+            Some((i, count)) => n % count == i,
+            None => true,
+        }
+    }
+
+    /// Keeps a record: it goes downstream.
+    pub fn keep(&mut self, rec: Record) {
+        self.counts.kept += 1;
+        if self.is_source {
+            self.counts.records_in += 1;
+        }
+        self.push(rec);
+    }
+
+    /// Keeps one input record that became several (a sentence splitter); zero is allowed
+    /// and still counts the input as kept.
+    pub fn keep_many(&mut self, recs: impl IntoIterator<Item = Record>) {
+        self.counts.kept += 1;
+        if self.is_source {
+            self.counts.records_in += 1;
+        }
+        for r in recs {
+            self.push(r);
+        }
+    }
+
+    /// Drops a record on purpose, with a named reason (`too_short`, `near_duplicate` …).
+    pub fn drop(&mut self, _rec: Record, reason: &str) {
+        if self.is_source {
+            self.counts.records_in += 1;
+        }
+        *self.counts.dropped.entry(reason.to_string()).or_insert(0) += 1;
+    }
+
+    /// Rejects a record: bad data. It is written to `rejects.jsonl` with its provenance.
+    pub fn reject(&mut self, rec: Record, error: impl std::fmt::Display) {
+        let source = rec.source.as_ref().map(|p| p.to_string());
+        self.write_reject(json!({
+            "stage": self.stage,
+            "id": rec.id,
+            "source": source,
+            "error": error.to_string(),
+            "text": excerpt(&rec.text),
+        }));
+    }
+
+    /// Rejects raw input that never became a record (a malformed line): readers use this.
+    pub fn reject_raw(&mut self, at: &Provenance, error: impl std::fmt::Display, raw: &str) {
+        self.write_reject(json!({
+            "stage": self.stage,
+            "source": at.to_string(),
+            "error": error.to_string(),
+            "text": excerpt(raw),
+        }));
+    }
+
+    fn write_reject(&mut self, entry: Value) {
+        if self.is_source {
+            self.counts.records_in += 1;
+        }
+        self.counts.rejected += 1;
+        if let Some(w) = self.rejects.as_mut() {
+            // A failed rejects write must not lose the count; the engine flushes and
+            // reports I/O errors on the rejects file when the stage ends.
+            let _ = serde_json::to_writer(&mut *w, &entry);
+            let _ = w.write_all(b"\n");
+        }
+    }
+
+    /// Adds to a stage-specific counter (names end in `_total`).
+    pub fn counter(&mut self, name: &str, n: u64) {
+        *self.counts.counters.entry(name.to_string()).or_insert(0) += n;
+    }
+
+    /// Whether downstream has gone away (another stage failed): readers and long loops
+    /// should stop early.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled || self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    fn push(&mut self, rec: Record) {
+        self.counts.records_out += 1;
+        match &mut self.sink {
+            Sink::Discard => {}
+            Sink::Collect(v) => v.push(rec),
+            Sink::Channels(_) => {
+                self.buf.push(rec);
+                if self.buf.len() >= self.batch_size {
+                    self.flush();
+                }
+            }
+        }
+    }
+
+    /// Sends buffered records downstream. The engine calls it after every batch.
+    pub(crate) fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(self.batch_size));
+        if let Sink::Channels(senders) = &self.sink {
+            if self.cancelled {
+                return;
+            }
+            let start = Instant::now();
+            let n = senders.len();
+            let mut batch = Some(batch);
+            for (i, s) in senders.iter().enumerate() {
+                // Clone for all but the last receiver: fan-out costs one copy per extra edge.
+                let b = if i + 1 == n { batch.take().unwrap_or_default() } else { batch.clone().unwrap_or_default() };
+                if s.send(b).is_err() {
+                    self.cancelled = true;
+                }
+            }
+            self.blocked += start.elapsed();
+        }
+    }
+
+    pub(crate) fn add_records_in(&mut self, n: u64) {
+        self.counts.records_in += n;
+    }
+
+    /// Counts so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    pub(crate) fn blocked(&self) -> Duration {
+        self.blocked
+    }
+
+    pub(crate) fn finish_rejects(&mut self) -> std::io::Result<()> {
+        if let Some(w) = self.rejects.as_mut() {
+            w.flush()?;
+        }
+        self.rejects = None;
+        Ok(())
+    }
+
+    /// Takes what a collecting emitter gathered (tests).
+    pub fn take_collected(&mut self) -> Vec<Record> {
+        match &mut self.sink {
+            Sink::Collect(v) => std::mem::take(v),
+            _ => Vec::new(),
+        }
+    }
+
+    pub(crate) fn into_counts(self) -> Counts {
+        self.counts
+    }
+}
+
+/// The first 200 characters of a text, for reject logs.
+fn excerpt(s: &str) -> String {
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// What happened to one record, for stages that compute outcomes in parallel with rayon
+/// and then apply them in order with [`Emitter::apply`].
+#[derive(Debug)]
+pub enum Outcome {
+    /// Keep this record.
+    Keep(Record),
+    /// The input became these records.
+    KeepMany(Vec<Record>),
+    /// Drop with a reason.
+    Drop(Record, &'static str),
+    /// Reject with an error message.
+    Reject(Record, String),
+}
+
+impl Emitter {
+    /// Applies an [`Outcome`].
+    pub fn apply(&mut self, o: Outcome) {
+        match o {
+            Outcome::Keep(r) => self.keep(r),
+            Outcome::KeepMany(rs) => self.keep_many(rs),
+            Outcome::Drop(r, why) => self.drop(r, why),
+            Outcome::Reject(r, e) => self.reject(r, e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_balance_for_every_kind_of_outcome() {
+        let mut e = Emitter::collecting(2);
+        e.add_records_in(4);
+        e.keep(Record::new("a", "x"));
+        e.keep_many(vec![Record::new("b1", "y"), Record::new("b2", "z")]);
+        e.drop(Record::new("c", ""), "empty");
+        e.reject(Record::new("d", "?"), "bad");
+        let c = e.counts().clone();
+        assert!(c.balances(), "{c:?}");
+        assert_eq!(c.records_out, 3);
+        assert_eq!(c.dropped["empty"], 1);
+        assert_eq!(e.take_collected().len(), 3);
+    }
+}

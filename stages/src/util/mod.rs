@@ -1,0 +1,3 @@
+//! Utility stages that belong to no family.
+
+pub mod passthrough;
