@@ -7,7 +7,7 @@
 //! inputs = ["raw"]
 //! ```
 
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,1 @@
+//! Subcommands of the `mavuno` binary, one module per family.

@@ -1,0 +1,3 @@
+//! The `mavuno` command-line interface.
+mod cmd;
+fn main() {}
