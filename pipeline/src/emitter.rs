@@ -52,6 +52,8 @@ pub(crate) enum Sink {
     Collect(Vec<Record>),
     /// Thrown away after counting.
     Discard,
+    /// Handed to a callback, one record at a time (`mavuno inspect`, tools).
+    Callback(Box<dyn FnMut(Record) + Send>),
 }
 
 /// The output side of a stage. See the module docs for the contract.
@@ -95,6 +97,12 @@ impl Emitter {
     /// An emitter that collects its output in memory: for unit tests of stages.
     pub fn collecting(batch_size: usize) -> Emitter {
         Emitter::new("test", batch_size, Sink::Collect(Vec::new()), None)
+    }
+
+    /// A reader's emitter that hands each kept record to `f` (tools that drive a reader
+    /// outside a run, such as `mavuno inspect`).
+    pub fn with_callback(batch_size: usize, f: Box<dyn FnMut(Record) + Send>) -> Emitter {
+        Emitter::new("inspect", batch_size, Sink::Callback(f), None).for_source()
     }
 
     /// Marks this emitter as a reader's.
@@ -211,6 +219,7 @@ impl Emitter {
         match &mut self.sink {
             Sink::Discard => {}
             Sink::Collect(v) => v.push(rec),
+            Sink::Callback(f) => f(rec),
             Sink::Channels(_) => {
                 self.buf.push(rec);
                 if self.buf.len() >= self.batch_size {

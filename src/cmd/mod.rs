@@ -1,1 +1,6 @@
 //! Subcommands of the `mavuno` binary, one module per family.
+
+pub mod doctor;
+pub mod inspect;
+pub mod run;
+pub mod stages;

@@ -1,0 +1,24 @@
+//! `mavuno doctor`: versions, libtorch location, CUDA or not, stage count.
+
+use anyhow::Result;
+
+/// Prints what this build links and sees.
+pub fn run(json: bool) -> Result<i32> {
+    let dev = mavuno_models::device::device_report();
+    let stages = mavuno_stages::registry().entries().len();
+    let v = serde_json::json!({
+        "mavuno": env!("CARGO_PKG_VERSION"),
+        "stage_types": stages,
+        "torch": dev,
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("mavuno {}", env!("CARGO_PKG_VERSION"));
+        println!("stage types: {stages}");
+        println!("libtorch: {} ({})", dev.torch_version.as_deref().unwrap_or("unknown"), dev.libtorch_path.as_deref().unwrap_or("unknown path"));
+        println!("CUDA: {}", if dev.cuda_available { format!("available, {} device(s), cuDNN {}", dev.cuda_device_count, dev.cudnn_available) } else { "not available (CPU only)".into() });
+        println!("CPU threads: {}", dev.cpu_threads);
+    }
+    Ok(0)
+}
