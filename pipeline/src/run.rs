@@ -169,14 +169,7 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
         }
     };
 
-    let threads = if plan.run.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { plan.run.threads };
-    let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("mavuno-worker-{i}"))
-            .build()
-            .map_err(|e| RunError::Stage { stage: "(engine)".into(), source: StageError::msg(format!("cannot start thread pool: {e}")) })?,
-    );
+    init_pool(plan.run.threads);
     let shard = opts.shard.map(|(index, count)| Shard { index, count, by_file: plan.run.shard_by == ShardBy::File });
 
     // Build every stage that runs before starting any thread, so build errors (a missing
@@ -283,7 +276,6 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     let mut em = Emitter::new(id, plan.run.batch_size, sink, rejects).with_cancel(cancel.clone());
                     let pb = multi.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix(id.to_string()));
                     pb.enable_steady_tick(Duration::from_millis(200));
-                    let pool = pool.clone();
                     let cancel = cancel.clone();
                                         let spill_dir = dir.join(".tmp").join(id);
                     let bs = plan.run.batch_size;
@@ -296,12 +288,12 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                                 StageImpl::Source(mut src) => {
                                     em = em.for_source();
                                     let t = Instant::now();
-                                    let r = pool.install(|| src.run(&mut em));
+                                    let r = src.run(&mut em);
                                     busy += t.elapsed();
                                     em.flush();
                                     r.map(|_| Vec::new())
                                 }
-                                StageImpl::Stage(mut st) => run_stage(&mut *st, ins, &mut em, &pool, &cancel, &pb, &mut busy, &spill_dir, bs),
+                                StageImpl::Stage(mut st) => run_stage(&mut *st, ins, &mut em, &cancel, &pb, &mut busy, &spill_dir, bs),
                             };
                             let blocked = em.blocked();
                             let outputs = match r {
@@ -438,7 +430,6 @@ fn run_stage(
     st: &mut dyn crate::stage::Stage,
     mut ins: Vec<Receiver<Batch>>,
     em: &mut Emitter,
-    pool: &rayon::ThreadPool,
     cancel: &AtomicBool,
     pb: &ProgressBar,
     busy: &mut Duration,
@@ -460,7 +451,7 @@ fn run_stage(
     let mut process = |batch: Batch, em: &mut Emitter, busy: &mut Duration| -> Result<(), StageError> {
         em.add_records_in(batch.len() as u64);
         let t = Instant::now();
-        pool.install(|| st.process(batch, em))?;
+        st.process(batch, em)?;
         *busy += t.elapsed();
         em.flush();
         pb.set_message(progress_msg(em.counts(), t0.elapsed()));
@@ -499,10 +490,31 @@ fn run_stage(
         return Err(StageError::Cancelled);
     }
     let t = Instant::now();
-    pool.install(|| st.finish(em))?;
+    st.finish(em)?;
     *busy += t.elapsed();
     em.flush();
     Ok(st.outputs())
+}
+
+/// Sizes rayon's global pool from `run.threads` (0 = all cores), once per process.
+///
+/// Stage threads are not pool workers: they block on channel sends, and a blocked worker
+/// would starve every other stage's parallel work (with one thread, a deadlock). So stages
+/// run on their own threads and only their `par_iter` work enters the pool. The pool is
+/// process-wide; a second run in the same process with another `threads` value keeps the
+/// first size (outputs do not depend on it), with a warning.
+fn init_pool(threads: usize) {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let n = if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
+    let size = *SIZE.get_or_init(|| {
+        match rayon::ThreadPoolBuilder::new().num_threads(n).thread_name(|i| format!("mavuno-worker-{i}")).build_global() {
+            Ok(()) => n,
+            Err(_) => rayon::current_num_threads(),
+        }
+    });
+    if size != n {
+        tracing::warn!(requested = n, actual = size, "Worker pool already started in this process; keeping its size.");
+    }
 }
 
 fn progress_msg(c: &Counts, elapsed: Duration) -> String {

@@ -105,6 +105,9 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
 
     let ids: Vec<String> = stages_tbl.keys().cloned().collect();
     let mut parsed: Vec<(String, Vec<String>, Option<bool>, Box<dyn AnyStageConfig>)> = Vec::new();
+    // Every stage with readable inputs takes part in the graph checks, even if its own
+    // fields have errors, so a cycle is reported together with a typo.
+    let mut graph: Vec<(String, Vec<String>)> = Vec::new();
     for (id, v) in &stages_tbl {
         let key = format!("stages.{id}");
         if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') || id.is_empty() {
@@ -145,6 +148,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
                 Vec::new()
             }
         };
+        graph.push((id.clone(), inputs.clone()));
         let checkpoint = match t.get("checkpoint") {
             None => None,
             Some(toml::Value::Boolean(b)) => Some(*b),
@@ -194,7 +198,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
     }
 
     // Inputs must name stages.
-    for (id, inputs, _, _) in &parsed {
+    for (id, inputs) in &graph {
         for i in inputs {
             if !ids.contains(i) {
                 let s = suggest(i, ids.iter().map(String::as_str));
@@ -204,7 +208,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
             }
         }
     }
-    let order = match topo_order(&parsed.iter().map(|(id, ins, _, _)| (id.clone(), ins.clone())).collect::<Vec<_>>()) {
+    let order = match topo_order(&graph) {
         Ok(o) => o,
         Err(cycle) => {
             errs.push("stages", format!("cycle: {}", cycle.join(" -> ")));

@@ -1,0 +1,45 @@
+# mavuno: the two commands in the README (`make demo`, `make test`) do all the set-up
+# on a fresh machine: Python venv with the PyTorch 2.11.0 wheel (libtorch for tch 0.24)
+# and the model-fixture packages, then the Rust build.
+SHELL := /bin/bash
+CARGO ?= cargo
+VENV := .venv
+SETUP_MARKER := $(VENV)/.mavuno-setup-v1
+BIN := target/release/mavuno
+
+.PHONY: all setup build demo test lint fmt bench models clean
+
+all: build
+
+$(SETUP_MARKER): scripts/setup-python.sh
+	bash scripts/setup-python.sh
+
+setup: $(SETUP_MARKER)
+
+build: setup
+	$(CARGO) build --release --bin mavuno
+	@echo "Built $(BIN)"
+
+demo: build
+	bash scripts/demo.sh
+
+test: setup
+	$(CARGO) test --workspace --no-fail-fast
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: build
+	bash scripts/bench_io.sh
+
+models: build
+	bash scripts/build_lid_model.sh
+	bash scripts/build_tag_models.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf runs
