@@ -1,0 +1,284 @@
+//! Readers: stage types that turn files into records.
+//!
+//! Every reader streams its input (a line, a sentence, a CSV record or a Parquet batch
+//! at a time; never a whole file), reads `.zst` and `.gz` transparently, names the file and
+//! line of every bad input, and either stops (`on_error = "fail"`, the default) or writes
+//! the bad input to `rejects.jsonl` and goes on (`on_error = "reject"`). Record ids are
+//! `<file>:<line>` unless the input carries an `id`.
+//!
+//! This module holds what the readers share: [`OnError`], the line reader with byte
+//! offsets, and the helpers that report bad input.
+
+pub mod conll_reader;
+pub mod conllu_reader;
+pub mod jsonl_reader;
+pub mod parallel_reader;
+pub mod parquet_reader;
+pub mod text_reader;
+pub mod tsv_reader;
+
+use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::io::open_read;
+use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::{DataError, Emitter, Provenance, StageError};
+use serde::{Deserialize, Serialize};
+use std::io::BufRead;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a reader does with bad input (invalid UTF-8, a malformed line, a truncated file).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub enum OnError {
+    /// Stop the run with an error naming file, line and field.
+    #[default]
+    Fail,
+    /// Write the bad input to `rejects.jsonl` (counted as rejected) and go on.
+    Reject,
+}
+
+impl OnError {
+    /// Reports bad input: an error under `fail`, a reject under `reject`. `raw` is the
+    /// offending input (an excerpt goes to `rejects.jsonl`).
+    pub(crate) fn bad(self, out: &mut Emitter, err: DataError, raw: &str) -> Result<(), StageError> {
+        match self {
+            OnError::Fail => Err(StageError::Data(err)),
+            OnError::Reject => {
+                let at = Provenance { file: Arc::from(err.file.as_str()), line: err.line };
+                let msg = match &err.field {
+                    Some(f) => format!("field `{f}`: {}", err.message),
+                    None => err.message.clone(),
+                };
+                out.reject_raw(&at, msg, raw);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Checks the fields every reader has.
+pub(crate) fn validate_common(v: &mut Validator, paths: &[String], lang: &Option<String>) {
+    if paths.is_empty() {
+        v.error("paths", "must list at least one file or glob");
+    }
+    if paths.iter().any(|p| p.trim().is_empty()) {
+        v.error("paths", "must not contain an empty pattern");
+    }
+    validate_lang(v, "lang", lang);
+}
+
+/// Checks an optional ISO 639-3 code.
+pub(crate) fn validate_lang(v: &mut Validator, field: &str, lang: &Option<String>) {
+    if let Some(l) = lang {
+        if !is_iso639_3(l) {
+            v.error(field, format!("must be an ISO 639-3 code (three lowercase letters), got \"{l}\""));
+        }
+    }
+}
+
+/// Whether `s` looks like an ISO 639-3 code.
+pub(crate) fn is_iso639_3(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// A path as records and errors name it.
+pub(crate) fn file_name(p: &Path) -> Arc<str> {
+    Arc::from(p.display().to_string().as_str())
+}
+
+/// The message for an I/O error in the middle of a file (a truncated `.gz`/`.zst`, a
+/// disk error).
+pub(crate) fn read_error_message(e: &std::io::Error) -> String {
+    format!("read error: {e} (is the file truncated or corrupt?)")
+}
+
+/// Reads a (possibly compressed) file line by line with no line-length cap, tracking the
+/// 1-based line number and the byte offset of each line in the decompressed stream.
+pub(crate) struct Lines {
+    r: Box<dyn BufRead + Send>,
+    /// The file, as records name it.
+    pub file: Arc<str>,
+    /// 1-based number of the line in `buf` (0 before the first read).
+    pub line: u64,
+    /// Byte offset of the start of the line in `buf` (decompressed).
+    pub offset: u64,
+    next_offset: u64,
+    /// The current line without its `\n` or `\r\n`.
+    pub buf: Vec<u8>,
+}
+
+impl Lines {
+    /// Opens a file.
+    pub fn open(path: &Path) -> Result<Lines, StageError> {
+        Ok(Lines { r: open_read(path)?, file: file_name(path), line: 0, offset: 0, next_offset: 0, buf: Vec::new() })
+    }
+
+    /// Reads the next line into `buf`; `Ok(false)` at the end of the file. An I/O error
+    /// (a truncated compressed file) is a [`DataError`] at the line being read.
+    pub fn advance(&mut self) -> Result<bool, DataError> {
+        self.buf.clear();
+        self.offset = self.next_offset;
+        let n = match self.r.read_until(b'\n', &mut self.buf) {
+            Ok(n) => n,
+            Err(e) => return Err(DataError::new(&*self.file, self.line + 1, read_error_message(&e))),
+        };
+        if n == 0 {
+            return Ok(false);
+        }
+        self.line += 1;
+        self.next_offset += n as u64;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+        }
+        Ok(true)
+    }
+
+    /// The current line as UTF-8, or an error naming file, line and byte offset.
+    pub fn text(&self) -> Result<&str, DataError> {
+        std::str::from_utf8(&self.buf).map_err(|e| self.utf8_error(e))
+    }
+
+    fn utf8_error(&self, e: std::str::Utf8Error) -> DataError {
+        let at = e.valid_up_to();
+        DataError::new(
+            &*self.file,
+            self.line,
+            format!("invalid UTF-8 at byte offset {} (column byte {})", self.offset + at as u64, at + 1),
+        )
+    }
+
+    /// Whether the current line is empty or only whitespace.
+    pub fn is_blank(&self) -> bool {
+        self.buf.iter().all(u8::is_ascii_whitespace)
+    }
+
+    /// The current line for a reject excerpt (invalid bytes replaced).
+    pub fn lossy(&self) -> String {
+        lossy_excerpt(&self.buf)
+    }
+}
+
+/// The start of some bytes as text, for reject excerpts (a 50 MB line is not copied).
+pub(crate) fn lossy_excerpt(b: &[u8]) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(1024)]).into_owned()
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use mavuno_pipeline::{BuildContext, Counts, Emitter, Record, StageConfig, StageError, StageImpl};
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    /// The TOML inside the first ```toml fence of a module doc.
+    pub fn toml_block(src: &str) -> String {
+        let doc: Vec<&str> = src
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or(""))
+            .collect();
+        let start = doc.iter().position(|l| l.starts_with("```toml")).expect("toml fence") + 1;
+        let end = start + doc[start..].iter().position(|l| l.starts_with("```")).expect("closing fence");
+        doc[start..end].join("\n")
+    }
+
+    /// Parses and validates a stage file's doc example with the full registry; returns the
+    /// stage types in the plan.
+    pub fn check_example(src: &str) -> Vec<&'static str> {
+        let text = toml_block(src);
+        let reg = crate::registry();
+        match mavuno_pipeline::config::parse(&text, Path::new("example.toml"), &[], &reg) {
+            Ok(plan) => plan.stages.iter().map(|s| s.config.type_name()).collect(),
+            Err(errs) => panic!("example does not validate: {errs:?}\n{text}"),
+        }
+    }
+
+    /// Writes a file under `dir`.
+    pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).expect("write test file");
+        p
+    }
+
+    /// Writes a zstd- or gzip-compressed file (by extension).
+    pub fn write_compressed(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        let data = if name.ends_with(".zst") {
+            zstd::encode_all(bytes, 3).expect("zstd")
+        } else {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(bytes).expect("gz");
+            e.finish().expect("gz")
+        };
+        std::fs::write(&p, data).expect("write");
+        p
+    }
+
+    /// Cuts a file to half its size.
+    pub fn truncate_half(p: &Path) {
+        let b = std::fs::read(p).expect("read");
+        std::fs::write(p, &b[..b.len() / 2]).expect("write");
+    }
+
+    /// A path as a glob string.
+    pub fn glob(p: &Path) -> String {
+        p.display().to_string()
+    }
+
+    /// Builds and runs a reader; returns its records and counts.
+    pub fn run_reader<C: StageConfig>(cfg: &C, dir: &Path) -> Result<(Vec<Record>, Counts), StageError> {
+        let ctx = BuildContext::for_tests(dir);
+        let StageImpl::Source(mut s) = cfg.build(&ctx)? else { panic!("not a source") };
+        let mut out = Emitter::collecting_source(4);
+        s.run(&mut out)?;
+        let counts = out.counts().clone();
+        assert!(counts.balances(), "{counts:?}");
+        Ok((out.take_collected(), counts))
+    }
+
+    /// The shared data directory (`../shared/data` of the repository), or a panic that
+    /// says where it was looked for.
+    pub fn shared_data(rel: &str) -> PathBuf {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
+        assert!(p.exists(), "shared data missing: {} (these tests need ../shared/data next to the repository)", p.display());
+        p
+    }
+
+    /// The error text of a failed run.
+    pub fn err_text<T: std::fmt::Debug>(r: Result<T, StageError>) -> String {
+        match r {
+            Ok(v) => panic!("expected an error, got {v:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_track_numbers_offsets_and_crlf() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = test_util::write(dir.path(), "a.txt", b"ab\r\n\ncd\xffe\n");
+        let mut l = Lines::open(&p).unwrap();
+        assert!(l.advance().unwrap());
+        assert_eq!((l.line, l.offset, l.text().unwrap()), (1, 0, "ab"));
+        assert!(l.advance().unwrap());
+        assert!(l.is_blank());
+        assert!(l.advance().unwrap());
+        let e = l.text().unwrap_err().to_string();
+        assert!(e.ends_with("a.txt:3: invalid UTF-8 at byte offset 7 (column byte 3)"), "{e}");
+        assert!(!l.advance().unwrap());
+    }
+
+    #[test]
+    fn iso_codes() {
+        assert!(is_iso639_3("yor"));
+        assert!(!is_iso639_3("yo"));
+        assert!(!is_iso639_3("Yor"));
+    }
+}
