@@ -19,7 +19,7 @@
 
 use super::{validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
 };
@@ -228,7 +228,7 @@ mod tests {
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].text, "Ọlọ́run ni");
         assert_eq!(recs[0].str_list("ner_tags"), Some(vec!["B-PER", "O"]));
-        assert_eq!(recs[0].field("token_offsets"), Some(&json!([[0, 11], [12, 14]])));
+        assert_eq!(recs[0].field("token_offsets"), Some(&json!([[0, 12], [13, 15]])));
         assert_eq!(recs[0].id, format!("{}:3", glob(&p)));
         assert_eq!(recs[1].source.as_ref().unwrap().line, 7);
     }

@@ -17,7 +17,7 @@
 
 use super::{validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
 };
@@ -259,7 +259,7 @@ pub(crate) mod tests {
         assert_eq!(recs[0].str_list("tokens"), Some(vec!["I", "do", "n't", "."]));
         assert_eq!(recs[0].str_list("pos_tags"), Some(vec!["PRON", "AUX", "PART", "PUNCT"]));
         assert_eq!(recs[0].field("heads"), Some(&serde_json::json!([3, 3, 0, 3])));
-        assert_eq!(recs[1].id, format!("{}:9", glob(&p)));
+        assert_eq!(recs[1].id, format!("{}:10", glob(&p)));
         assert_eq!(recs[1].text, "vamosdelo!");
         assert_eq!(recs[1].str_list("tokens"), Some(vec!["vamos", "de", "lo", "!"]));
         assert_eq!(recs[1].str_list("lemmas"), Some(vec!["ir", "de", "él", "!"]));

@@ -16,10 +16,10 @@
 //! on_error = "fail"
 //! ```
 
-use super::{validate_common, Lines, OnError};
+use super::{record_error, validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::record::json_type;
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
 };
@@ -88,12 +88,7 @@ impl JsonlReader {
         let Value::Object(obj) = v else {
             return Err(at(format!("expected a JSON object, got {}", json_type(&v))));
         };
-        let mut rec = Record::from_json(obj, &self.cfg.text_field).map_err(|m| {
-            // from_json names the field in its message: "field `x` must be …".
-            let field = m.split('`').nth(1).unwrap_or_default().to_string();
-            let msg = m.split_once("` ").map(|(_, rest)| rest.to_string()).unwrap_or(m.clone());
-            at(msg).with_field(field)
-        })?;
+        let mut rec = Record::from_json(obj, &self.cfg.text_field).map_err(|m| record_error(&lines.file, lines.line, m))?;
         if rec.id.is_empty() {
             rec.id = format!("{}:{}", lines.file, lines.line);
         }

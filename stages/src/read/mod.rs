@@ -19,7 +19,7 @@ pub mod tsv_reader;
 
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::io::open_read;
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{DataError, Emitter, Provenance, StageError};
 use serde::{Deserialize, Serialize};
 use std::io::BufRead;
@@ -91,6 +91,15 @@ pub(crate) fn file_name(p: &Path) -> Arc<str> {
 /// disk error).
 pub(crate) fn read_error_message(e: &std::io::Error) -> String {
     format!("read error: {e} (is the file truncated or corrupt?)")
+}
+
+/// A [`mavuno_pipeline::Record::from_json`] message ("field `x` must be …") as a
+/// [`DataError`] that names the field.
+pub(crate) fn record_error(file: &str, line: u64, m: String) -> DataError {
+    match m.strip_prefix("field `").and_then(|r| r.split_once("` ")) {
+        Some((field, rest)) => DataError::new(file, line, rest).with_field(field),
+        None => DataError::new(file, line, m),
+    }
 }
 
 /// Reads a (possibly compressed) file line by line with no line-length cap, tracking the

@@ -22,7 +22,7 @@ use super::tsv_reader::{csv_error, csv_reader};
 use super::{file_name, validate_lang, Lines, OnError};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::io::expand_globs;
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
 };

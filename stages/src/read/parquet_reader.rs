@@ -15,12 +15,12 @@
 //! text_field = "text"
 //! ```
 
-use super::{file_name, validate_common, OnError};
+use super::{file_name, record_error, validate_common, OnError};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{self as dt, DataType};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use mavuno_pipeline::io::expand_globs;
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
 };
@@ -174,7 +174,7 @@ impl ParquetReader {
                         rec.source = Some(Provenance { file: file.clone(), line: row });
                         out.keep(rec);
                     }
-                    Err(m) => self.cfg.on_error.bad(out, DataError::new(&*file, row, m), "")?,
+                    Err(m) => self.cfg.on_error.bad(out, record_error(&file, row, m), "")?,
                 }
             }
         }
@@ -271,5 +271,22 @@ mod tests {
         let p = write(dir.path(), "empty.parquet", b"");
         let e = err_text(run_reader(&cfg(&p), dir.path()));
         assert!(e.contains("cannot read Parquet"), "{e}");
+    }
+
+    #[test]
+    fn non_string_text_fails_or_rejects() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("n.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Int64, true)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef]).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let e = err_text(run_reader(&cfg(&p), dir.path()));
+        assert_eq!(e, format!("{}:1: field `text`: must be a string, got a number", glob(&p)));
+        let mut c = cfg(&p);
+        c.on_error = OnError::Reject;
+        let (recs, counts) = run_reader(&c, dir.path()).unwrap();
+        assert_eq!((recs.len(), counts.rejected), (1, 1), "a null text is an empty text");
     }
 }

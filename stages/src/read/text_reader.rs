@@ -18,7 +18,7 @@
 
 use super::{validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
 };
@@ -320,5 +320,20 @@ mod tests {
         let pat = format!("{}/nope/*.txt", dir.path().display());
         let e = err_text(run_reader(&cfg(vec![pat.clone()], TextMode::Line, OnError::Fail), dir.path()));
         assert_eq!(e, format!("no file matches \"{pat}\""));
+    }
+
+    #[test]
+    fn validation_messages() {
+        let mut v = mavuno_pipeline::config::Validator::default();
+        let c = TextReaderConfig { paths: vec![], lang: Some("yo".into()), mode: TextMode::Line, on_error: OnError::Fail };
+        StageConfig::validate(&c, &mut v);
+        let got: Vec<(String, String)> = v.errors.into_iter().map(|f| (f.field, f.message)).collect();
+        assert_eq!(
+            got,
+            [
+                ("paths".into(), "must list at least one file or glob".into()),
+                ("lang".into(), "must be an ISO 639-3 code (three lowercase letters), got \"yo\"".into())
+            ]
+        );
     }
 }

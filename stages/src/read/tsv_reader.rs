@@ -20,9 +20,9 @@
 //! label_field = "category"
 //! ```
 
-use super::{read_error_message, validate_common, OnError};
+use super::{read_error_message, record_error, validate_common, OnError};
 use mavuno_pipeline::io::{expand_globs, open_read};
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
 };
@@ -237,7 +237,7 @@ impl TsvReader {
             let key = if Some(&name) == self.cfg.label_field.as_ref() { "label".to_string() } else { name };
             obj.insert(key, Value::String(s.to_string()));
         }
-        let mut rec = Record::from_json(obj, &self.cfg.text_field).map_err(|m| DataError::new(&**file, line, m))?;
+        let mut rec = Record::from_json(obj, &self.cfg.text_field).map_err(|m| record_error(file, line, m))?;
         if rec.id.is_empty() {
             rec.id = format!("{file}:{line}");
         }

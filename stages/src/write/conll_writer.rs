@@ -18,7 +18,7 @@
 //! ```
 
 use super::{validate_path, Output};
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

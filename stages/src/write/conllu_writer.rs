@@ -19,7 +19,7 @@
 
 use super::conll_writer::{cell, str_column};
 use super::{one_line, validate_path, Output};
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;

@@ -15,7 +15,7 @@
 //! ```
 
 use super::{validate_path, Output};
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -87,7 +87,7 @@ mod tests {
     use crate::read::jsonl_reader::JsonlReaderConfig;
     use crate::read::test_util::{check_example, glob, run_reader};
     use crate::read::OnError;
-    use crate::write::test_util::run_writer;
+    use crate::write::test_util::{run_writer, try_run_writer};
 
     #[test]
     fn example_parses_and_validates() {
@@ -131,5 +131,25 @@ mod tests {
         let cfg = JsonlWriterConfig { path: "e.jsonl".into(), zstd_level: 3 };
         let (_, _, outputs) = run_writer(&cfg, dir.path(), &[]);
         assert_eq!(std::fs::read(&outputs[0]).unwrap(), b"");
+    }
+
+    #[test]
+    fn unwritable_path_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("blocker"), b"").unwrap();
+        let cfg = JsonlWriterConfig { path: "blocker/out.jsonl".into(), zstd_level: 3 };
+        let e = try_run_writer(&cfg, dir.path(), &records()).unwrap_err();
+        assert!(e.starts_with(&dir.path().join("blocker").display().to_string()), "{e}");
+    }
+
+    #[test]
+    fn validation_messages() {
+        let mut v = mavuno_pipeline::config::Validator::default();
+        StageConfig::validate(&JsonlWriterConfig { path: " ".into(), zstd_level: 30 }, &mut v);
+        let got: Vec<(String, String)> = v.errors.into_iter().map(|f| (f.field, f.message)).collect();
+        assert_eq!(
+            got,
+            [("path".into(), "must not be empty".into()), ("zstd_level".into(), "must be in [1, 22], got 30".into())]
+        );
     }
 }

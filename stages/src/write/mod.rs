@@ -138,7 +138,7 @@ pub(crate) fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 pub(crate) mod test_util {
-    use mavuno_pipeline::{BuildContext, Emitter, Record, Stage, StageConfig, StageImpl};
+    use mavuno_pipeline::{BuildContext, Emitter, Record, StageConfig, StageImpl};
     use std::path::{Path, PathBuf};
 
     /// Builds a writer, feeds `recs` in batches of 2, finishes; returns the pass-through

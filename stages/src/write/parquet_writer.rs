@@ -31,7 +31,7 @@ use arrow::record_batch::RecordBatch;
 use mavuno_pipeline::cache::{read_record_file, RecordFileWriter};
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::record::RESERVED_KEYS;
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -165,10 +165,14 @@ fn struct_fields(keys: &BTreeSet<String>) -> Fields {
     keys.iter().map(|k| Field::new(k, DataType::Utf8, true)).collect()
 }
 
+/// A value unless it is absent or JSON null.
+fn nn<'a>(v: &Option<&'a Value>) -> Option<&'a Value> {
+    v.filter(|x| !x.is_null())
+}
+
 /// Builds one Arrow column of type `ty` from values (`None` = null). Values that do not
 /// fit the type (impossible after unification) become nulls.
 fn build_array(ty: &Ty, vals: &[Option<&Value>]) -> Result<ArrayRef, arrow::error::ArrowError> {
-    let nn = |v: &Option<&Value>| v.filter(|x| !x.is_null());
     Ok(match ty {
         Ty::Null | Ty::Str => Arc::new(StringArray::from_iter(vals.iter().map(|v| nn(v).and_then(Value::as_str)))),
         Ty::Json => Arc::new(StringArray::from_iter(vals.iter().map(|v| {
@@ -272,7 +276,7 @@ impl ParquetWriter {
         let level = ZstdLevel::try_new(self.cfg.zstd_level).map_err(|e| perr(&e))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_size(self.cfg.row_group_size.max(1))
+            .set_max_row_group_row_count(Some(self.cfg.row_group_size.max(1)))
             .build();
         let mut file = AtomicFile::create(&path)?;
         {

@@ -14,7 +14,7 @@
 //! ```
 
 use super::{one_line, validate_path, Output};
-use mavuno_pipeline::schemars::{self, JsonSchema};
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
