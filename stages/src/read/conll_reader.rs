@@ -21,7 +21,8 @@ use super::{validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
+    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
+    StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -61,7 +62,13 @@ impl StageConfig for ConllReaderConfig {
     fn validate(&self, v: &mut mavuno_pipeline::config::Validator) {
         validate_common(v, &self.paths, &self.lang);
         if self.tag_name != "ner_tags" && self.tag_name != "pos_tags" {
-            v.error("tag_name", format!("must be \"ner_tags\" or \"pos_tags\", got \"{}\"", self.tag_name));
+            v.error(
+                "tag_name",
+                format!(
+                    "must be \"ner_tags\" or \"pos_tags\", got \"{}\"",
+                    self.tag_name
+                ),
+            );
         }
         if self.tag_column == Some(0) {
             v.error("tag_column", "must be at least 1 (column 0 is the token)");
@@ -76,7 +83,11 @@ impl StageConfig for ConllReaderConfig {
         let files = expand_globs(&self.paths)?;
         let shard = ctx.record_shard(files.len());
         let files = ctx.shard_files(files);
-        Ok(StageImpl::Source(Box::new(ConllReader { cfg: self.clone(), files, shard })))
+        Ok(StageImpl::Source(Box::new(ConllReader {
+            cfg: self.clone(),
+            files,
+            shard,
+        })))
     }
 }
 
@@ -131,21 +142,37 @@ impl ConllReader {
         }
         let tag_col = self.cfg.tag_column.unwrap_or(s.ncols.saturating_sub(1));
         let err = if cols.len() != s.ncols {
-            Some(format!("expected {} columns like the sentence's first line {}, got {}", s.ncols, s.first_line, cols.len()))
+            Some(format!(
+                "expected {} columns like the sentence's first line {}, got {}",
+                s.ncols,
+                s.first_line,
+                cols.len()
+            ))
         } else if cols.len() < 2 || tag_col >= cols.len() {
-            Some(format!("expected a token and a tag in column {tag_col}, got {} column(s)", cols.len()))
+            Some(format!(
+                "expected a token and a tag in column {tag_col}, got {} column(s)",
+                cols.len()
+            ))
         } else {
             None
         };
         if let Some(m) = err {
-            s.bad = Some((DataError::new(&*lines.file, lines.line, m), line.to_string()));
+            s.bad = Some((
+                DataError::new(&*lines.file, lines.line, m),
+                line.to_string(),
+            ));
             return;
         }
         s.tokens.push(cols[0].to_string());
         s.tags.push(cols[tag_col].to_string());
     }
 
-    fn end(&self, s: Option<Sentence>, file: &Arc<str>, out: &mut Emitter) -> Result<(), StageError> {
+    fn end(
+        &self,
+        s: Option<Sentence>,
+        file: &Arc<str>,
+        out: &mut Emitter,
+    ) -> Result<(), StageError> {
         let Some(s) = s else { return Ok(()) };
         if !out.take_next() {
             return Ok(());
@@ -158,7 +185,10 @@ impl ConllReader {
             id: format!("{file}:{}", s.first_line),
             text,
             lang: self.cfg.lang.clone(),
-            source: Some(Provenance { file: file.clone(), line: s.first_line }),
+            source: Some(Provenance {
+                file: file.clone(),
+                line: s.first_line,
+            }),
             ..Record::default()
         };
         rec.set("tokens", s.tokens);
@@ -197,7 +227,10 @@ impl Source for ConllReader {
                 if lines.buf.starts_with(b"-DOCSTART-") {
                     continue;
                 }
-                let s = sent.get_or_insert_with(|| Sentence { first_line: lines.line, ..Sentence::default() });
+                let s = sent.get_or_insert_with(|| Sentence {
+                    first_line: lines.line,
+                    ..Sentence::default()
+                });
                 self.add_line(s, &lines);
             }
             self.end(sent, &lines.file, out)?;
@@ -212,23 +245,39 @@ mod tests {
     use crate::read::test_util::*;
 
     pub(crate) fn cfg(p: &std::path::Path, on_error: OnError) -> ConllReaderConfig {
-        ConllReaderConfig { paths: vec![glob(p)], lang: Some("yor".into()), tag_column: None, tag_name: "ner_tags".into(), on_error }
+        ConllReaderConfig {
+            paths: vec![glob(p)],
+            lang: Some("yor".into()),
+            tag_column: None,
+            tag_name: "ner_tags".into(),
+            on_error,
+        }
     }
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("conll_reader.rs")), ["conll_reader"]);
+        assert_eq!(
+            check_example(include_str!("conll_reader.rs")),
+            ["conll_reader"]
+        );
     }
 
     #[test]
     fn sentences_tokens_tags_offsets() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "a.txt", "-DOCSTART- O\n\nỌlọ́run B-PER\nni\tO\n\n\nA O\n".as_bytes());
+        let p = write(
+            dir.path(),
+            "a.txt",
+            "-DOCSTART- O\n\nỌlọ́run B-PER\nni\tO\n\n\nA O\n".as_bytes(),
+        );
         let (recs, _) = run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].text, "Ọlọ́run ni");
         assert_eq!(recs[0].str_list("ner_tags"), Some(vec!["B-PER", "O"]));
-        assert_eq!(recs[0].field("token_offsets"), Some(&json!([[0, 12], [13, 15]])));
+        assert_eq!(
+            recs[0].field("token_offsets"),
+            Some(&json!([[0, 12], [13, 15]]))
+        );
         assert_eq!(recs[0].id, format!("{}:3", glob(&p)));
         assert_eq!(recs[1].source.as_ref().unwrap().line, 7);
     }
@@ -236,7 +285,11 @@ mod tests {
     #[test]
     fn tag_column_picks_a_middle_column() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "a.txt", b"EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n");
+        let p = write(
+            dir.path(),
+            "a.txt",
+            b"EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n",
+        );
         let mut c = cfg(&p, OnError::Fail);
         c.tag_column = Some(1);
         c.tag_name = "pos_tags".into();
@@ -249,20 +302,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "bad.txt", b"a O\nb\nc O\n\nd O\n\ne \xff\n");
         let e = err_text(run_reader(&cfg(&p, OnError::Fail), dir.path()));
-        assert_eq!(e, format!("{}:2: expected 2 columns like the sentence's first line 1, got 1", glob(&p)));
+        assert_eq!(
+            e,
+            format!(
+                "{}:2: expected 2 columns like the sentence's first line 1, got 1",
+                glob(&p)
+            )
+        );
         let (recs, c) = run_reader(&cfg(&p, OnError::Reject), dir.path()).unwrap();
         assert_eq!((recs.len(), c.rejected), (1, 2));
         assert_eq!(recs[0].text, "d");
         let p = write(dir.path(), "one.txt", b"a\nb\n");
         let e = err_text(run_reader(&cfg(&p, OnError::Fail), dir.path()));
-        assert_eq!(e, format!("{}:1: expected a token and a tag in column 0, got 1 column(s)", glob(&p)));
+        assert_eq!(
+            e,
+            format!(
+                "{}:1: expected a token and a tag in column 0, got 1 column(s)",
+                glob(&p)
+            )
+        );
     }
 
     #[test]
     fn empty_and_truncated_files() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "e.txt", b"");
-        assert_eq!(run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap().1.records_in, 0);
+        assert_eq!(
+            run_reader(&cfg(&p, OnError::Fail), dir.path())
+                .unwrap()
+                .1
+                .records_in,
+            0
+        );
         let body: String = (0..20000).map(|i| format!("w{i} O\nx B-PER\n\n")).collect();
         let p = write_compressed(dir.path(), "t.txt.gz", body.as_bytes());
         truncate_half(&p);
@@ -278,7 +349,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (recs, _) = run_reader(&cfg(&src, OnError::Fail), dir.path()).unwrap();
         assert!(recs.len() > 100);
-        let written = crate::write::conll_writer::tests::write_records(dir.path(), "ner.conll", &recs, "ner_tags");
+        let written = crate::write::conll_writer::tests::write_records(
+            dir.path(),
+            "ner.conll",
+            &recs,
+            "ner_tags",
+        );
         let (back, _) = run_reader(&cfg(&written, OnError::Fail), dir.path()).unwrap();
         assert_eq!(back.len(), recs.len());
         for (a, b) in recs.iter().zip(&back) {

@@ -19,7 +19,8 @@ use super::{validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
+    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
+    StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,7 +59,11 @@ impl StageConfig for ConlluReaderConfig {
         let files = expand_globs(&self.paths)?;
         let shard = ctx.record_shard(files.len());
         let files = ctx.shard_files(files);
-        Ok(StageImpl::Source(Box::new(ConlluReader { cfg: self.clone(), files, shard })))
+        Ok(StageImpl::Source(Box::new(ConlluReader {
+            cfg: self.clone(),
+            files,
+            shard,
+        })))
     }
 }
 
@@ -110,7 +115,12 @@ impl ConlluReader {
                 return;
             }
         };
-        let fail = |m: String| Some((DataError::new(&*lines.file, lines.line, m), line.to_string()));
+        let fail = |m: String| {
+            Some((
+                DataError::new(&*lines.file, lines.line, m),
+                line.to_string(),
+            ))
+        };
         if let Some(c) = line.strip_prefix('#') {
             if let Some((k, v)) = c.split_once('=') {
                 match k.trim() {
@@ -123,7 +133,10 @@ impl ConlluReader {
         }
         let cols: Vec<&str> = line.split('\t').collect();
         if cols.len() != 10 {
-            s.bad = fail(format!("expected 10 tab-separated columns, got {}", cols.len()));
+            s.bad = fail(format!(
+                "expected 10 tab-separated columns, got {}",
+                cols.len()
+            ));
             return;
         }
         let id = cols[0];
@@ -150,7 +163,12 @@ impl ConlluReader {
                 Ok(h) => h,
                 Err(_) => {
                     s.bad = Some((
-                        DataError::new(&*lines.file, lines.line, format!("head must be an integer, got \"{h}\"")).with_field("HEAD"),
+                        DataError::new(
+                            &*lines.file,
+                            lines.line,
+                            format!("head must be an integer, got \"{h}\""),
+                        )
+                        .with_field("HEAD"),
                         line.to_string(),
                     ));
                     return;
@@ -169,7 +187,12 @@ impl ConlluReader {
         s.deprels.push(cols[7].to_string());
     }
 
-    fn end(&self, s: Option<Sentence>, file: &Arc<str>, out: &mut Emitter) -> Result<(), StageError> {
+    fn end(
+        &self,
+        s: Option<Sentence>,
+        file: &Arc<str>,
+        out: &mut Emitter,
+    ) -> Result<(), StageError> {
         let Some(s) = s else { return Ok(()) };
         if !out.take_next() {
             return Ok(());
@@ -179,10 +202,15 @@ impl ConlluReader {
         }
         let text = s.text.unwrap_or_else(|| s.surface.trim_end().to_string());
         let mut rec = Record {
-            id: s.sent_id.unwrap_or_else(|| format!("{file}:{}", s.first_line)),
+            id: s
+                .sent_id
+                .unwrap_or_else(|| format!("{file}:{}", s.first_line)),
             text,
             lang: self.cfg.lang.clone(),
-            source: Some(Provenance { file: file.clone(), line: s.first_line }),
+            source: Some(Provenance {
+                file: file.clone(),
+                line: s.first_line,
+            }),
             ..Record::default()
         };
         rec.set("tokens", s.tokens);
@@ -191,7 +219,13 @@ impl ConlluReader {
         rec.set("xpos_tags", s.xpos);
         rec.set("feats", s.feats);
         // `_` heads (enhanced-only or unannotated) are null.
-        rec.set("heads", s.heads.into_iter().map(|h| if h < 0 { Value::Null } else { Value::from(h) }).collect::<Vec<_>>());
+        rec.set(
+            "heads",
+            s.heads
+                .into_iter()
+                .map(|h| if h < 0 { Value::Null } else { Value::from(h) })
+                .collect::<Vec<_>>(),
+        );
         rec.set("deprels", s.deprels);
         out.keep(rec);
         Ok(())
@@ -223,7 +257,10 @@ impl Source for ConlluReader {
                     self.end(sent.take(), &lines.file, out)?;
                     continue;
                 }
-                let s = sent.get_or_insert_with(|| Sentence { first_line: lines.line, ..Sentence::default() });
+                let s = sent.get_or_insert_with(|| Sentence {
+                    first_line: lines.line,
+                    ..Sentence::default()
+                });
                 self.add_line(s, &lines);
             }
             self.end(sent, &lines.file, out)?;
@@ -238,14 +275,21 @@ pub(crate) mod tests {
     use crate::read::test_util::*;
 
     pub(crate) fn cfg(p: &std::path::Path, on_error: OnError) -> ConlluReaderConfig {
-        ConlluReaderConfig { paths: vec![glob(p)], lang: None, on_error }
+        ConlluReaderConfig {
+            paths: vec![glob(p)],
+            lang: None,
+            on_error,
+        }
     }
 
     const SAMPLE: &str = "# sent_id = s1\n# text = I don't know.\n1\tI\tI\tPRON\tPRP\t_\t3\tnsubj\t_\t_\n2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n2\tdo\tdo\tAUX\tVBP\t_\t3\taux\t_\t_\n3\tn't\tnot\tPART\tRB\t_\t0\troot\t_\tSpaceAfter=No\n3.1\tx\tx\tX\tX\t_\t_\t_\t0:dep\t_\n4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_\n\n1\tvamos\tir\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No\n2-3\tdelo\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No\n2\tde\tde\tADP\t_\t_\t3\tcase\t_\t_\n3\tlo\tél\tPRON\t_\t_\t1\tobl\t_\t_\n4\t!\t!\tPUNCT\t_\t_\t1\tpunct\t_\t_\n";
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("conllu_reader.rs")), ["conllu_reader"]);
+        assert_eq!(
+            check_example(include_str!("conllu_reader.rs")),
+            ["conllu_reader"]
+        );
     }
 
     #[test]
@@ -256,13 +300,28 @@ pub(crate) mod tests {
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].id, "s1");
         assert_eq!(recs[0].text, "I don't know.");
-        assert_eq!(recs[0].str_list("tokens"), Some(vec!["I", "do", "n't", "."]));
-        assert_eq!(recs[0].str_list("pos_tags"), Some(vec!["PRON", "AUX", "PART", "PUNCT"]));
-        assert_eq!(recs[0].field("heads"), Some(&serde_json::json!([3, 3, 0, 3])));
+        assert_eq!(
+            recs[0].str_list("tokens"),
+            Some(vec!["I", "do", "n't", "."])
+        );
+        assert_eq!(
+            recs[0].str_list("pos_tags"),
+            Some(vec!["PRON", "AUX", "PART", "PUNCT"])
+        );
+        assert_eq!(
+            recs[0].field("heads"),
+            Some(&serde_json::json!([3, 3, 0, 3]))
+        );
         assert_eq!(recs[1].id, format!("{}:10", glob(&p)));
         assert_eq!(recs[1].text, "vamosdelo!");
-        assert_eq!(recs[1].str_list("tokens"), Some(vec!["vamos", "de", "lo", "!"]));
-        assert_eq!(recs[1].str_list("lemmas"), Some(vec!["ir", "de", "él", "!"]));
+        assert_eq!(
+            recs[1].str_list("tokens"),
+            Some(vec!["vamos", "de", "lo", "!"])
+        );
+        assert_eq!(
+            recs[1].str_list("lemmas"),
+            Some(vec!["ir", "de", "él", "!"])
+        );
     }
 
     #[test]
@@ -270,27 +329,55 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "b.conllu", b"1\ta\ta\tX\t_\t_\t0\troot\t_\t_\n2 b b X\n\n1\tc\tc\tX\t_\t_\tz\troot\t_\t_\n\n1\td\td\tX\t_\t_\t0\troot\t_\t_\n");
         let e = err_text(run_reader(&cfg(&p, OnError::Fail), dir.path()));
-        assert_eq!(e, format!("{}:2: expected 10 tab-separated columns, got 1", glob(&p)));
+        assert_eq!(
+            e,
+            format!("{}:2: expected 10 tab-separated columns, got 1", glob(&p))
+        );
         let (recs, c) = run_reader(&cfg(&p, OnError::Reject), dir.path()).unwrap();
         assert_eq!((recs.len(), c.rejected), (1, 2));
         let p = write(dir.path(), "h.conllu", b"1\tc\tc\tX\t_\t_\tz\troot\t_\t_\n");
         let e = err_text(run_reader(&cfg(&p, OnError::Fail), dir.path()));
-        assert_eq!(e, format!("{}:1: field `HEAD`: head must be an integer, got \"z\"", glob(&p)));
+        assert_eq!(
+            e,
+            format!(
+                "{}:1: field `HEAD`: head must be an integer, got \"z\"",
+                glob(&p)
+            )
+        );
         let p = write(dir.path(), "e.conllu", b"");
-        assert_eq!(run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap().1.records_in, 0);
+        assert_eq!(
+            run_reader(&cfg(&p, OnError::Fail), dir.path())
+                .unwrap()
+                .1
+                .records_in,
+            0
+        );
     }
 
     #[test]
     fn real_ud_files_with_multiword_tokens() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["ud/UD_Tamil-TTB/ta_ttb-ud-dev.conllu", "ud/UD_English-EWT/en_ewt-ud-test.conllu"] {
+        for f in [
+            "ud/UD_Tamil-TTB/ta_ttb-ud-dev.conllu",
+            "ud/UD_English-EWT/en_ewt-ud-test.conllu",
+        ] {
             let p = shared_data(f);
             let raw = std::fs::read_to_string(&p).unwrap();
             let n_sent = raw.lines().filter(|l| l.starts_with("# sent_id")).count();
-            let n_words = raw.lines().filter(|l| l.split('\t').next().is_some_and(|id| id.parse::<u64>().is_ok())).count();
+            let n_words = raw
+                .lines()
+                .filter(|l| {
+                    l.split('\t')
+                        .next()
+                        .is_some_and(|id| id.parse::<u64>().is_ok())
+                })
+                .count();
             let (recs, _) = run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap();
             assert_eq!(recs.len(), n_sent, "{f}");
-            let words: usize = recs.iter().map(|r| r.str_list("tokens").unwrap().len()).sum();
+            let words: usize = recs
+                .iter()
+                .map(|r| r.str_list("tokens").unwrap().len())
+                .sum();
             assert_eq!(words, n_words, "{f}");
             for r in &recs {
                 let n = r.str_list("tokens").unwrap().len();
@@ -298,12 +385,21 @@ pub(crate) mod tests {
                 assert!(!r.text.is_empty());
             }
             // Round trip through conllu_writer keeps ids, text and annotations.
-            let out = crate::write::conllu_writer::tests::write_records(dir.path(), "rt.conllu", &recs);
+            let out =
+                crate::write::conllu_writer::tests::write_records(dir.path(), "rt.conllu", &recs);
             let (back, _) = run_reader(&cfg(&out, OnError::Fail), dir.path()).unwrap();
             assert_eq!(back.len(), recs.len());
             for (a, b) in recs.iter().zip(&back) {
                 assert_eq!((&a.id, &a.text), (&b.id, &b.text));
-                for k in ["tokens", "lemmas", "pos_tags", "xpos_tags", "heads", "deprels", "feats"] {
+                for k in [
+                    "tokens",
+                    "lemmas",
+                    "pos_tags",
+                    "xpos_tags",
+                    "heads",
+                    "deprels",
+                    "feats",
+                ] {
                     assert_eq!(a.field(k), b.field(k), "{f} {} {k}", a.id);
                 }
             }

@@ -21,7 +21,8 @@ use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::record::json_type;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
+    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
+    StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -69,7 +70,11 @@ impl StageConfig for JsonlReaderConfig {
         let files = expand_globs(&self.paths)?;
         let shard = ctx.record_shard(files.len());
         let files = ctx.shard_files(files);
-        Ok(StageImpl::Source(Box::new(JsonlReader { cfg: self.clone(), files, shard })))
+        Ok(StageImpl::Source(Box::new(JsonlReader {
+            cfg: self.clone(),
+            files,
+            shard,
+        })))
     }
 }
 
@@ -84,18 +89,23 @@ impl JsonlReader {
     fn parse(&self, lines: &Lines) -> Result<Record, DataError> {
         let at = |m: String| DataError::new(&*lines.file, lines.line, m);
         let text = lines.text()?;
-        let v: Value = serde_json::from_str(text).map_err(|e| at(format!("malformed JSON: {e}")))?;
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| at(format!("malformed JSON: {e}")))?;
         let Value::Object(obj) = v else {
             return Err(at(format!("expected a JSON object, got {}", json_type(&v))));
         };
-        let mut rec = Record::from_json(obj, &self.cfg.text_field).map_err(|m| record_error(&lines.file, lines.line, m))?;
+        let mut rec = Record::from_json(obj, &self.cfg.text_field)
+            .map_err(|m| record_error(&lines.file, lines.line, m))?;
         if rec.id.is_empty() {
             rec.id = format!("{}:{}", lines.file, lines.line);
         }
         if rec.lang.is_none() {
             rec.lang = self.cfg.lang.clone();
         }
-        rec.source = Some(Provenance { file: lines.file.clone(), line: lines.line });
+        rec.source = Some(Provenance {
+            file: lines.file.clone(),
+            line: lines.line,
+        });
         Ok(rec)
     }
 }
@@ -138,12 +148,20 @@ mod tests {
     use crate::read::test_util::*;
 
     fn cfg(p: &std::path::Path, on_error: OnError) -> JsonlReaderConfig {
-        JsonlReaderConfig { paths: vec![glob(p)], lang: Some("hau".into()), text_field: "text".into(), on_error }
+        JsonlReaderConfig {
+            paths: vec![glob(p)],
+            lang: Some("hau".into()),
+            text_field: "text".into(),
+            on_error,
+        }
     }
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("jsonl_reader.rs")), ["jsonl_reader"]);
+        assert_eq!(
+            check_example(include_str!("jsonl_reader.rs")),
+            ["jsonl_reader"]
+        );
     }
 
     #[test]
@@ -184,31 +202,63 @@ mod tests {
     #[test]
     fn malformed_lines_fail_or_reject() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "bad.jsonl", b"{\"text\":\"ok\"}\n{\"text\": \"cut\n[1,2]\n{\"text\":5}\n{\"text\":\"\xff\"}\n");
+        let p = write(
+            dir.path(),
+            "bad.jsonl",
+            b"{\"text\":\"ok\"}\n{\"text\": \"cut\n[1,2]\n{\"text\":5}\n{\"text\":\"\xff\"}\n",
+        );
         let f = glob(&p);
         let e = err_text(run_reader(&cfg(&p, OnError::Fail), dir.path()));
-        assert!(e.starts_with(&format!("{f}:2: malformed JSON: EOF while parsing a string")), "{e}");
+        assert!(
+            e.starts_with(&format!(
+                "{f}:2: malformed JSON: EOF while parsing a string"
+            )),
+            "{e}"
+        );
         let (recs, c) = run_reader(&cfg(&p, OnError::Reject), dir.path()).unwrap();
         assert_eq!((recs.len(), c.rejected, c.records_in), (1, 4, 5));
 
         let p2 = write(dir.path(), "arr.jsonl", b"[1,2]\n");
         let e = err_text(run_reader(&cfg(&p2, OnError::Fail), dir.path()));
-        assert_eq!(e, format!("{}:1: expected a JSON object, got an array", glob(&p2)));
+        assert_eq!(
+            e,
+            format!("{}:1: expected a JSON object, got an array", glob(&p2))
+        );
         let p3 = write(dir.path(), "num.jsonl", b"\n{\"text\":5}\n");
         let e = err_text(run_reader(&cfg(&p3, OnError::Fail), dir.path()));
-        assert_eq!(e, format!("{}:2: field `text`: must be a string, got a number", glob(&p3)));
+        assert_eq!(
+            e,
+            format!(
+                "{}:2: field `text`: must be a string, got a number",
+                glob(&p3)
+            )
+        );
     }
 
     #[test]
     fn truncated_zst_and_empty_file() {
         let dir = tempfile::tempdir().unwrap();
-        let body: String = (0..5000).map(|i| format!("{{\"text\":\"row {i}\"}}\n")).collect();
+        let body: String = (0..5000)
+            .map(|i| format!("{{\"text\":\"row {i}\"}}\n"))
+            .collect();
         let p = write_compressed(dir.path(), "a.jsonl.zst", body.as_bytes());
-        assert_eq!(run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap().0.len(), 5000);
+        assert_eq!(
+            run_reader(&cfg(&p, OnError::Fail), dir.path())
+                .unwrap()
+                .0
+                .len(),
+            5000
+        );
         truncate_half(&p);
         let e = err_text(run_reader(&cfg(&p, OnError::Fail), dir.path()));
         assert!(e.contains("a.jsonl.zst:") && e.contains("truncated"), "{e}");
         let p = write(dir.path(), "empty.jsonl", b"");
-        assert_eq!(run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap().1.records_in, 0);
+        assert_eq!(
+            run_reader(&cfg(&p, OnError::Fail), dir.path())
+                .unwrap()
+                .1
+                .records_in,
+            0
+        );
     }
 }

@@ -41,11 +41,19 @@ pub enum OnError {
 impl OnError {
     /// Reports bad input: an error under `fail`, a reject under `reject`. `raw` is the
     /// offending input (an excerpt goes to `rejects.jsonl`).
-    pub(crate) fn bad(self, out: &mut Emitter, err: DataError, raw: &str) -> Result<(), StageError> {
+    pub(crate) fn bad(
+        self,
+        out: &mut Emitter,
+        err: DataError,
+        raw: &str,
+    ) -> Result<(), StageError> {
         match self {
             OnError::Fail => Err(StageError::Data(err)),
             OnError::Reject => {
-                let at = Provenance { file: Arc::from(err.file.as_str()), line: err.line };
+                let at = Provenance {
+                    file: Arc::from(err.file.as_str()),
+                    line: err.line,
+                };
                 let msg = match &err.field {
                     Some(f) => format!("field `{f}`: {}", err.message),
                     None => err.message.clone(),
@@ -72,7 +80,10 @@ pub(crate) fn validate_common(v: &mut Validator, paths: &[String], lang: &Option
 pub(crate) fn validate_lang(v: &mut Validator, field: &str, lang: &Option<String>) {
     if let Some(l) = lang {
         if !is_iso639_3(l) {
-            v.error(field, format!("must be an ISO 639-3 code (three lowercase letters), got \"{l}\""));
+            v.error(
+                field,
+                format!("must be an ISO 639-3 code (three lowercase letters), got \"{l}\""),
+            );
         }
     }
 }
@@ -120,7 +131,14 @@ pub(crate) struct Lines {
 impl Lines {
     /// Opens a file.
     pub fn open(path: &Path) -> Result<Lines, StageError> {
-        Ok(Lines { r: open_read(path)?, file: file_name(path), line: 0, offset: 0, next_offset: 0, buf: Vec::new() })
+        Ok(Lines {
+            r: open_read(path)?,
+            file: file_name(path),
+            line: 0,
+            offset: 0,
+            next_offset: 0,
+            buf: Vec::new(),
+        })
     }
 
     /// Reads the next line into `buf`; `Ok(false)` at the end of the file. An I/O error
@@ -130,7 +148,13 @@ impl Lines {
         self.offset = self.next_offset;
         let n = match self.r.read_until(b'\n', &mut self.buf) {
             Ok(n) => n,
-            Err(e) => return Err(DataError::new(&*self.file, self.line + 1, read_error_message(&e))),
+            Err(e) => {
+                return Err(DataError::new(
+                    &*self.file,
+                    self.line + 1,
+                    read_error_message(&e),
+                ))
+            }
         };
         if n == 0 {
             return Ok(false);
@@ -156,7 +180,11 @@ impl Lines {
         DataError::new(
             &*self.file,
             self.line,
-            format!("invalid UTF-8 at byte offset {} (column byte {})", self.offset + at as u64, at + 1),
+            format!(
+                "invalid UTF-8 at byte offset {} (column byte {})",
+                self.offset + at as u64,
+                at + 1
+            ),
         )
     }
 
@@ -178,7 +206,9 @@ pub(crate) fn lossy_excerpt(b: &[u8]) -> String {
 
 #[cfg(test)]
 pub(crate) mod test_util {
-    use mavuno_pipeline::{BuildContext, Counts, Emitter, Record, StageConfig, StageError, StageImpl};
+    use mavuno_pipeline::{
+        BuildContext, Counts, Emitter, Record, StageConfig, StageError, StageImpl,
+    };
     use std::io::Write;
     use std::path::{Path, PathBuf};
 
@@ -189,8 +219,16 @@ pub(crate) mod test_util {
             .take_while(|l| l.starts_with("//!"))
             .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or(""))
             .collect();
-        let start = doc.iter().position(|l| l.starts_with("```toml")).expect("toml fence") + 1;
-        let end = start + doc[start..].iter().position(|l| l.starts_with("```")).expect("closing fence");
+        let start = doc
+            .iter()
+            .position(|l| l.starts_with("```toml"))
+            .expect("toml fence")
+            + 1;
+        let end = start
+            + doc[start..]
+                .iter()
+                .position(|l| l.starts_with("```"))
+                .expect("closing fence");
         doc[start..end].join("\n")
     }
 
@@ -238,9 +276,14 @@ pub(crate) mod test_util {
     }
 
     /// Builds and runs a reader; returns its records and counts.
-    pub fn run_reader<C: StageConfig>(cfg: &C, dir: &Path) -> Result<(Vec<Record>, Counts), StageError> {
+    pub fn run_reader<C: StageConfig>(
+        cfg: &C,
+        dir: &Path,
+    ) -> Result<(Vec<Record>, Counts), StageError> {
         let ctx = BuildContext::for_tests(dir);
-        let StageImpl::Source(mut s) = cfg.build(&ctx)? else { panic!("not a source") };
+        let StageImpl::Source(mut s) = cfg.build(&ctx)? else {
+            panic!("not a source")
+        };
         let mut out = Emitter::collecting_source(4);
         s.run(&mut out)?;
         let counts = out.counts().clone();
@@ -251,8 +294,14 @@ pub(crate) mod test_util {
     /// The shared data directory (`../shared/data` of the repository), or a panic that
     /// says where it was looked for.
     pub fn shared_data(rel: &str) -> PathBuf {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
-        assert!(p.exists(), "shared data missing: {} (these tests need ../shared/data next to the repository)", p.display());
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data")
+            .join(rel);
+        assert!(
+            p.exists(),
+            "shared data missing: {} (these tests need ../shared/data next to the repository)",
+            p.display()
+        );
         p
     }
 
@@ -280,7 +329,10 @@ mod tests {
         assert!(l.is_blank());
         assert!(l.advance().unwrap());
         let e = l.text().unwrap_err().to_string();
-        assert!(e.ends_with("a.txt:3: invalid UTF-8 at byte offset 7 (column byte 3)"), "{e}");
+        assert!(
+            e.ends_with("a.txt:3: invalid UTF-8 at byte offset 7 (column byte 3)"),
+            "{e}"
+        );
         assert!(!l.advance().unwrap());
     }
 

@@ -24,7 +24,8 @@ use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
+    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
+    StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -68,14 +69,26 @@ impl StageConfig for ParallelReaderConfig {
     fn validate(&self, v: &mut Validator) {
         let files = !self.source_paths.is_empty() || !self.target_paths.is_empty();
         match (&self.tsv_path, files) {
-            (Some(_), true) => v.error("tsv_path", "give either `tsv_path` or `source_paths` + `target_paths`, not both"),
-            (None, false) => v.error("source_paths", "give `source_paths` + `target_paths`, or `tsv_path`"),
+            (Some(_), true) => v.error(
+                "tsv_path",
+                "give either `tsv_path` or `source_paths` + `target_paths`, not both",
+            ),
+            (None, false) => v.error(
+                "source_paths",
+                "give `source_paths` + `target_paths`, or `tsv_path`",
+            ),
             (None, true) => {
                 if self.source_paths.is_empty() {
-                    v.error("source_paths", "must not be empty when `target_paths` is set");
+                    v.error(
+                        "source_paths",
+                        "must not be empty when `target_paths` is set",
+                    );
                 }
                 if self.target_paths.is_empty() {
-                    v.error("target_paths", "must not be empty when `source_paths` is set");
+                    v.error(
+                        "target_paths",
+                        "must not be empty when `source_paths` is set",
+                    );
                 }
             }
             (Some(_), false) => {
@@ -90,7 +103,10 @@ impl StageConfig for ParallelReaderConfig {
         validate_lang(v, "source_lang", &Some(self.source_lang.clone()));
         validate_lang(v, "target_lang", &Some(self.target_lang.clone()));
         if self.source_lang == self.target_lang {
-            v.error("target_lang", "must differ from `source_lang` (they key the `translation` field)");
+            v.error(
+                "target_lang",
+                "must differ from `source_lang` (they key the `translation` field)",
+            );
         }
     }
 
@@ -103,7 +119,10 @@ impl StageConfig for ParallelReaderConfig {
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
         let pairs: Vec<(PathBuf, Option<PathBuf>)> = match &self.tsv_path {
-            Some(t) => expand_globs(std::slice::from_ref(t))?.into_iter().map(|p| (p, None)).collect(),
+            Some(t) => expand_globs(std::slice::from_ref(t))?
+                .into_iter()
+                .map(|p| (p, None))
+                .collect(),
             None => {
                 let src = expand_globs(&self.source_paths)?;
                 let tgt = expand_globs(&self.target_paths)?;
@@ -119,12 +138,19 @@ impl StageConfig for ParallelReaderConfig {
         };
         let shard = ctx.record_shard(pairs.len());
         let pairs = match ctx.shard {
-            Some(s) if shard.is_none() => {
-                pairs.into_iter().enumerate().filter(|(k, _)| *k as u64 % s.count == s.index).map(|(_, p)| p).collect()
-            }
+            Some(s) if shard.is_none() => pairs
+                .into_iter()
+                .enumerate()
+                .filter(|(k, _)| *k as u64 % s.count == s.index)
+                .map(|(_, p)| p)
+                .collect(),
             _ => pairs,
         };
-        Ok(StageImpl::Source(Box::new(ParallelReader { cfg: self.clone(), pairs, shard })))
+        Ok(StageImpl::Source(Box::new(ParallelReader {
+            cfg: self.clone(),
+            pairs,
+            shard,
+        })))
     }
 }
 
@@ -150,7 +176,10 @@ impl ParallelReader {
             id: format!("{file}:{line}"),
             text: src,
             lang: Some(self.cfg.source_lang.clone()),
-            source: Some(Provenance { file: file.clone(), line }),
+            source: Some(Provenance {
+                file: file.clone(),
+                line,
+            }),
             ..Record::default()
         };
         rec.set("translation", Value::Object(tr));
@@ -198,7 +227,10 @@ impl ParallelReader {
         let file = file_name(path);
         let mut rdr = csv_reader(path, b'\t', true)?;
         let mut row = csv::ByteRecord::new();
-        let (sc, tc) = (self.cfg.source_column.clone().unwrap_or_default(), self.cfg.target_column.clone().unwrap_or_default());
+        let (sc, tc) = (
+            self.cfg.source_column.clone().unwrap_or_default(),
+            self.cfg.target_column.clone().unwrap_or_default(),
+        );
         let mut cols: Option<(usize, usize, usize)> = None;
         loop {
             if out.cancelled() {
@@ -212,12 +244,19 @@ impl ParallelReader {
             }
             let line = row.position().map(|p| p.line()).unwrap_or(next_line);
             let Some((si, ti, width)) = cols else {
-                let names: Vec<String> = row.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
+                let names: Vec<String> = row
+                    .iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect();
                 let find = |c: &str| {
                     names.iter().position(|n| n == c).ok_or_else(|| {
                         StageError::Data(
-                            DataError::new(&*file, line, format!("no column \"{c}\"; the columns are: {}", names.join(", ")))
-                                .with_field(c),
+                            DataError::new(
+                                &*file,
+                                line,
+                                format!("no column \"{c}\"; the columns are: {}", names.join(", ")),
+                            )
+                            .with_field(c),
                         )
                     })
                 };
@@ -230,18 +269,31 @@ impl ParallelReader {
             let field = |i: usize, name: &str| -> Result<String, DataError> {
                 let b = row.get(i).unwrap_or_default();
                 std::str::from_utf8(b).map(str::to_string).map_err(|e| {
-                    DataError::new(&*file, line, format!("invalid UTF-8 at byte {} of the field", e.valid_up_to())).with_field(name)
+                    DataError::new(
+                        &*file,
+                        line,
+                        format!("invalid UTF-8 at byte {} of the field", e.valid_up_to()),
+                    )
+                    .with_field(name)
                 })
             };
             let parsed = if row.len() != width {
-                Err(DataError::new(&*file, line, format!("expected {width} fields, got {}", row.len())))
+                Err(DataError::new(
+                    &*file,
+                    line,
+                    format!("expected {width} fields, got {}", row.len()),
+                ))
             } else {
                 field(si, &sc).and_then(|a| Ok((a, field(ti, &tc)?)))
             };
             match parsed {
                 Ok((a, b)) => out.keep(self.record(&file, line, a, b)),
                 Err(e) => {
-                    let raw = row.iter().map(super::lossy_excerpt).collect::<Vec<_>>().join(" | ");
+                    let raw = row
+                        .iter()
+                        .map(super::lossy_excerpt)
+                        .collect::<Vec<_>>()
+                        .join(" | ");
                     self.cfg.on_error.bad(out, e, &raw)?
                 }
             }
@@ -282,7 +334,10 @@ mod tests {
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("parallel_reader.rs")), ["parallel_reader"]);
+        assert_eq!(
+            check_example(include_str!("parallel_reader.rs")),
+            ["parallel_reader"]
+        );
     }
 
     #[test]
@@ -292,7 +347,10 @@ mod tests {
         c.target_paths.clear();
         let mut v = Validator::default();
         StageConfig::validate(&c, &mut v);
-        assert_eq!(v.errors[0].message, "give `source_paths` + `target_paths`, or `tsv_path`");
+        assert_eq!(
+            v.errors[0].message,
+            "give `source_paths` + `target_paths`, or `tsv_path`"
+        );
     }
 
     #[test]
@@ -303,7 +361,10 @@ mod tests {
         let (recs, _) = run_reader(&files_cfg(&s, &t), dir.path()).unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].text, "Good morning");
-        assert_eq!(recs[0].field("translation"), Some(&serde_json::json!({"eng": "Good morning", "yor": "Ẹ kú àárọ̀"})));
+        assert_eq!(
+            recs[0].field("translation"),
+            Some(&serde_json::json!({"eng": "Good morning", "yor": "Ẹ kú àárọ̀"}))
+        );
         assert_eq!(recs[1].id, format!("{}:3", glob(&s)));
     }
 
@@ -315,7 +376,14 @@ mod tests {
         let mut c = files_cfg(&s, &t);
         c.on_error = OnError::Reject;
         let e = err_text(run_reader(&c, dir.path()));
-        assert_eq!(e, format!("aligned files differ in length: {} has 3 lines, {} has 2", glob(&s), glob(&t)));
+        assert_eq!(
+            e,
+            format!(
+                "aligned files differ in length: {} has 3 lines, {} has 2",
+                glob(&s),
+                glob(&t)
+            )
+        );
     }
 
     #[test]
@@ -324,7 +392,13 @@ mod tests {
         let s = write(dir.path(), "a.en", b"ok\nfine\n");
         let t = write(dir.path(), "a.yor", b"ok\nb\xff\n");
         let e = err_text(run_reader(&files_cfg(&s, &t), dir.path()));
-        assert_eq!(e, format!("{}:2: invalid UTF-8 at byte offset 4 (column byte 2)", glob(&t)));
+        assert_eq!(
+            e,
+            format!(
+                "{}:2: invalid UTF-8 at byte offset 4 (column byte 2)",
+                glob(&t)
+            )
+        );
         let mut c = files_cfg(&s, &t);
         c.on_error = OnError::Reject;
         let (recs, counts) = run_reader(&c, dir.path()).unwrap();
@@ -334,7 +408,11 @@ mod tests {
     #[test]
     fn tsv_bitext() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "b.tsv", b"id\ten\tsw\n1\tHello\tHabari\n2\tBye\n");
+        let p = write(
+            dir.path(),
+            "b.tsv",
+            b"id\ten\tsw\n1\tHello\tHabari\n2\tBye\n",
+        );
         let c = ParallelReaderConfig {
             source_paths: vec![],
             target_paths: vec![],
@@ -347,10 +425,16 @@ mod tests {
         };
         let (recs, counts) = run_reader(&c, dir.path()).unwrap();
         assert_eq!((recs.len(), counts.rejected), (1, 1));
-        assert_eq!(recs[0].field("translation"), Some(&serde_json::json!({"eng": "Hello", "swh": "Habari"})));
+        assert_eq!(
+            recs[0].field("translation"),
+            Some(&serde_json::json!({"eng": "Hello", "swh": "Habari"}))
+        );
         let mut c = c;
         c.on_error = OnError::Fail;
-        assert_eq!(err_text(run_reader(&c, dir.path())), format!("{}:3: expected 3 fields, got 2", glob(&p)));
+        assert_eq!(
+            err_text(run_reader(&c, dir.path())),
+            format!("{}:3: expected 3 fields, got 2", glob(&p))
+        );
     }
 
     #[test]
@@ -359,12 +443,22 @@ mod tests {
         for (pair, tgt) in [("en-yor", "yor"), ("en-hau", "hau")] {
             let s = shared_data(&format!("mafand_mt/{pair}/dev.en"));
             let t = shared_data(&format!("mafand_mt/{pair}/dev.{tgt}"));
-            let n = std::fs::read_to_string(&s).unwrap().lines().filter(|l| !l.trim().is_empty()).count();
+            let n = std::fs::read_to_string(&s)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count();
             let mut c = files_cfg(&s, &t);
             c.target_lang = tgt.into();
             let (recs, _) = run_reader(&c, dir.path()).unwrap();
-            assert!(recs.len() >= n && n > 1000, "{pair}: {} records for {n} source lines", recs.len());
-            assert!(recs.iter().all(|r| r.field("translation").and_then(|t| t.get(tgt)).is_some()));
+            assert!(
+                recs.len() >= n && n > 1000,
+                "{pair}: {} records for {n} source lines",
+                recs.len()
+            );
+            assert!(recs
+                .iter()
+                .all(|r| r.field("translation").and_then(|t| t.get(tgt)).is_some()));
         }
     }
 }

@@ -22,7 +22,8 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
+    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
+    StageImpl, StageKind,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
@@ -71,7 +72,11 @@ impl StageConfig for ParquetReaderConfig {
         let files = expand_globs(&self.paths)?;
         let shard = ctx.record_shard(files.len());
         let files = ctx.shard_files(files);
-        Ok(StageImpl::Source(Box::new(ParquetReader { cfg: self.clone(), files, shard })))
+        Ok(StageImpl::Source(Box::new(ParquetReader {
+            cfg: self.clone(),
+            files,
+            shard,
+        })))
     }
 }
 
@@ -125,13 +130,23 @@ pub(crate) fn to_json(a: &dyn Array, i: usize) -> Option<Value> {
 }
 
 fn list_json(items: &dyn Array) -> Value {
-    Value::Array((0..items.len()).map(|j| to_json(items, j).unwrap_or(Value::Null)).collect())
+    Value::Array(
+        (0..items.len())
+            .map(|j| to_json(items, j).unwrap_or(Value::Null))
+            .collect(),
+    )
 }
 
 impl ParquetReader {
     fn read_file(&self, path: &Path, out: &mut Emitter) -> Result<(), StageError> {
         let file = file_name(path);
-        let corrupt = |e: &dyn std::fmt::Display| StageError::Data(DataError::new(&*file, 0, format!("cannot read Parquet: {e}")));
+        let corrupt = |e: &dyn std::fmt::Display| {
+            StageError::Data(DataError::new(
+                &*file,
+                0,
+                format!("cannot read Parquet: {e}"),
+            ))
+        };
         let f = std::fs::File::open(path).map_err(|e| StageError::io(path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(&e))?;
         let schema = builder.schema().clone();
@@ -140,18 +155,31 @@ impl ParquetReader {
             return Err(DataError::new(
                 &*file,
                 0,
-                format!("no column \"{}\"; the columns are: {}", self.cfg.text_field, names.join(", ")),
+                format!(
+                    "no column \"{}\"; the columns are: {}",
+                    self.cfg.text_field,
+                    names.join(", ")
+                ),
             )
             .with_field(self.cfg.text_field.clone())
             .into());
         }
-        let reader = builder.with_batch_size(READ_BATCH).build().map_err(|e| corrupt(&e))?;
+        let reader = builder
+            .with_batch_size(READ_BATCH)
+            .build()
+            .map_err(|e| corrupt(&e))?;
         let mut row: u64 = 0;
         for batch in reader {
             if out.cancelled() {
                 return Ok(());
             }
-            let batch = batch.map_err(|e| StageError::Data(DataError::new(&*file, row + 1, format!("cannot read Parquet: {e}"))))?;
+            let batch = batch.map_err(|e| {
+                StageError::Data(DataError::new(
+                    &*file,
+                    row + 1,
+                    format!("cannot read Parquet: {e}"),
+                ))
+            })?;
             for i in 0..batch.num_rows() {
                 row += 1;
                 if !out.take_next() {
@@ -171,10 +199,16 @@ impl ParquetReader {
                         if rec.lang.is_none() {
                             rec.lang = self.cfg.lang.clone();
                         }
-                        rec.source = Some(Provenance { file: file.clone(), line: row });
+                        rec.source = Some(Provenance {
+                            file: file.clone(),
+                            line: row,
+                        });
                         out.keep(rec);
                     }
-                    Err(m) => self.cfg.on_error.bad(out, record_error(&file, row, m), "")?,
+                    Err(m) => self
+                        .cfg
+                        .on_error
+                        .bad(out, record_error(&file, row, m), "")?,
                 }
             }
         }
@@ -196,18 +230,28 @@ impl Source for ParquetReader {
 mod tests {
     use super::*;
     use crate::read::test_util::*;
-    use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder};
+    use arrow::array::{
+        ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder,
+    };
     use arrow::datatypes::{Field, Schema};
     use arrow::record_batch::RecordBatch;
     use std::sync::Arc;
 
     fn cfg(p: &Path) -> ParquetReaderConfig {
-        ParquetReaderConfig { paths: vec![glob(p)], lang: Some("swh".into()), text_field: "text".into(), on_error: OnError::Fail }
+        ParquetReaderConfig {
+            paths: vec![glob(p)],
+            lang: Some("swh".into()),
+            text_field: "text".into(),
+            on_error: OnError::Fail,
+        }
     }
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("parquet_reader.rs")), ["parquet_reader"]);
+        assert_eq!(
+            check_example(include_str!("parquet_reader.rs")),
+            ["parquet_reader"]
+        );
     }
 
     fn write_test_file(p: &Path, rows: usize) {
@@ -218,9 +262,19 @@ mod tests {
             lb.append(true);
         }
         let cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter((0..rows).map(|i| Some(format!("row {i}"))))),
-            Arc::new(Int64Array::from_iter((0..rows).map(|i| if i % 2 == 0 { Some(i as i64) } else { None }))),
-            Arc::new(Float64Array::from_iter_values((0..rows).map(|i| i as f64 / 2.0))),
+            Arc::new(StringArray::from_iter(
+                (0..rows).map(|i| Some(format!("row {i}"))),
+            )),
+            Arc::new(Int64Array::from_iter((0..rows).map(|i| {
+                if i % 2 == 0 {
+                    Some(i as i64)
+                } else {
+                    None
+                }
+            }))),
+            Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|i| i as f64 / 2.0),
+            )),
             Arc::new(BooleanArray::from_iter((0..rows).map(|i| Some(i % 3 == 0)))),
             Arc::new(lb.finish()),
         ];
@@ -229,7 +283,11 @@ mod tests {
             Field::new("label", DataType::Int64, true),
             Field::new("score", DataType::Float64, false),
             Field::new("ok", DataType::Boolean, true),
-            Field::new("tokens", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
+            Field::new(
+                "tokens",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                true,
+            ),
         ]);
         let batch = RecordBatch::try_new(Arc::new(schema), cols).unwrap();
         let f = std::fs::File::create(p).unwrap();
@@ -267,7 +325,10 @@ mod tests {
         assert_eq!(e, format!("{}: field `body`: no column \"body\"; the columns are: text, label, score, ok, tokens", glob(&p)));
         truncate_half(&p);
         let e = err_text(run_reader(&cfg(&p), dir.path()));
-        assert!(e.starts_with(&format!("{}: cannot read Parquet:", glob(&p))), "{e}");
+        assert!(
+            e.starts_with(&format!("{}: cannot read Parquet:", glob(&p))),
+            "{e}"
+        );
         let p = write(dir.path(), "empty.parquet", b"");
         let e = err_text(run_reader(&cfg(&p), dir.path()));
         assert!(e.contains("cannot read Parquet"), "{e}");
@@ -278,15 +339,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("n.parquet");
         let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Int64, true)]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef]).unwrap();
-        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, None).unwrap();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef],
+        )
+        .unwrap();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, None)
+                .unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
         let e = err_text(run_reader(&cfg(&p), dir.path()));
-        assert_eq!(e, format!("{}:1: field `text`: must be a string, got a number", glob(&p)));
+        assert_eq!(
+            e,
+            format!(
+                "{}:1: field `text`: must be a string, got a number",
+                glob(&p)
+            )
+        );
         let mut c = cfg(&p);
         c.on_error = OnError::Reject;
         let (recs, counts) = run_reader(&c, dir.path()).unwrap();
-        assert_eq!((recs.len(), counts.rejected), (1, 1), "a null text is an empty text");
+        assert_eq!(
+            (recs.len(), counts.rejected),
+            (1, 1),
+            "a null text is an empty text"
+        );
     }
 }

@@ -20,7 +20,8 @@ use super::{validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
+    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
+    StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -72,7 +73,11 @@ impl StageConfig for TextReaderConfig {
         let files = expand_globs(&self.paths)?;
         let shard = ctx.record_shard(files.len());
         let files = ctx.shard_files(files);
-        Ok(StageImpl::Source(Box::new(TextReader { cfg: self.clone(), files, shard })))
+        Ok(StageImpl::Source(Box::new(TextReader {
+            cfg: self.clone(),
+            files,
+            shard,
+        })))
     }
 }
 
@@ -97,7 +102,10 @@ impl TextReader {
             id: format!("{file}:{line}"),
             text,
             lang: self.cfg.lang.clone(),
-            source: Some(Provenance { file: file.clone(), line }),
+            source: Some(Provenance {
+                file: file.clone(),
+                line,
+            }),
             ..Record::default()
         }
     }
@@ -130,7 +138,12 @@ impl TextReader {
         }
     }
 
-    fn end_paragraph(&self, p: Option<Para>, file: &std::sync::Arc<str>, out: &mut Emitter) -> Result<(), StageError> {
+    fn end_paragraph(
+        &self,
+        p: Option<Para>,
+        file: &std::sync::Arc<str>,
+        out: &mut Emitter,
+    ) -> Result<(), StageError> {
         let Some(p) = p else { return Ok(()) };
         if !out.take_next() {
             return Ok(());
@@ -167,7 +180,11 @@ impl TextReader {
                 self.end_paragraph(para.take(), &lines.file, out)?;
                 continue;
             }
-            let p = para.get_or_insert_with(|| Para { first_line: lines.line, text: String::new(), bad: None });
+            let p = para.get_or_insert_with(|| Para {
+                first_line: lines.line,
+                text: String::new(),
+                bad: None,
+            });
             if p.bad.is_some() {
                 continue;
             }
@@ -205,24 +222,47 @@ mod tests {
     use crate::read::test_util::*;
 
     fn cfg(paths: Vec<String>, mode: TextMode, on_error: OnError) -> TextReaderConfig {
-        TextReaderConfig { paths, lang: Some("yor".into()), mode, on_error }
+        TextReaderConfig {
+            paths,
+            lang: Some("yor".into()),
+            mode,
+            on_error,
+        }
     }
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("text_reader.rs")), ["text_reader"]);
+        assert_eq!(
+            check_example(include_str!("text_reader.rs")),
+            ["text_reader"]
+        );
     }
 
     #[test]
     fn lines_skip_blanks_and_keep_ids() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "a.txt", "Ẹ kú àárọ̀\n\n  \nsecond\r\nthird".as_bytes());
-        let (recs, c) = run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Fail), dir.path()).unwrap();
-        let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.id.as_str(), r.text.as_str())).collect();
+        let p = write(
+            dir.path(),
+            "a.txt",
+            "Ẹ kú àárọ̀\n\n  \nsecond\r\nthird".as_bytes(),
+        );
+        let (recs, c) = run_reader(
+            &cfg(vec![glob(&p)], TextMode::Line, OnError::Fail),
+            dir.path(),
+        )
+        .unwrap();
+        let got: Vec<(&str, &str)> = recs
+            .iter()
+            .map(|r| (r.id.as_str(), r.text.as_str()))
+            .collect();
         let f = glob(&p);
         assert_eq!(
             got,
-            [(format!("{f}:1").as_str(), "Ẹ kú àárọ̀"), (format!("{f}:4").as_str(), "second"), (format!("{f}:5").as_str(), "third")]
+            [
+                (format!("{f}:1").as_str(), "Ẹ kú àárọ̀"),
+                (format!("{f}:4").as_str(), "second"),
+                (format!("{f}:5").as_str(), "third")
+            ]
         );
         assert_eq!(recs[0].lang.as_deref(), Some("yor"));
         assert_eq!(recs[1].source.as_ref().unwrap().line, 4);
@@ -233,8 +273,15 @@ mod tests {
     fn paragraphs_join_lines_and_use_the_first_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "a.txt", b"\n\na b\nc\n\n\nd\n");
-        let (recs, _) = run_reader(&cfg(vec![glob(&p)], TextMode::Paragraph, OnError::Fail), dir.path()).unwrap();
-        let got: Vec<(u64, &str)> = recs.iter().map(|r| (r.source.as_ref().unwrap().line, r.text.as_str())).collect();
+        let (recs, _) = run_reader(
+            &cfg(vec![glob(&p)], TextMode::Paragraph, OnError::Fail),
+            dir.path(),
+        )
+        .unwrap();
+        let got: Vec<(u64, &str)> = recs
+            .iter()
+            .map(|r| (r.source.as_ref().unwrap().line, r.text.as_str()))
+            .collect();
         assert_eq!(got, [(3, "a b\nc"), (7, "d")]);
     }
 
@@ -242,12 +289,29 @@ mod tests {
     fn invalid_utf8_fails_or_rejects() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "bad.txt", b"ok\nab\xc3(\nfine\n");
-        let e = err_text(run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Fail), dir.path()));
-        assert_eq!(e, format!("{}:2: invalid UTF-8 at byte offset 5 (column byte 3)", glob(&p)));
-        let (recs, c) = run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Reject), dir.path()).unwrap();
+        let e = err_text(run_reader(
+            &cfg(vec![glob(&p)], TextMode::Line, OnError::Fail),
+            dir.path(),
+        ));
+        assert_eq!(
+            e,
+            format!(
+                "{}:2: invalid UTF-8 at byte offset 5 (column byte 3)",
+                glob(&p)
+            )
+        );
+        let (recs, c) = run_reader(
+            &cfg(vec![glob(&p)], TextMode::Line, OnError::Reject),
+            dir.path(),
+        )
+        .unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!((c.rejected, c.records_in), (1, 3));
-        let (recs, c) = run_reader(&cfg(vec![glob(&p)], TextMode::Paragraph, OnError::Reject), dir.path()).unwrap();
+        let (recs, c) = run_reader(
+            &cfg(vec![glob(&p)], TextMode::Paragraph, OnError::Reject),
+            dir.path(),
+        )
+        .unwrap();
         assert_eq!((recs.len(), c.rejected), (0, 1));
     }
 
@@ -255,7 +319,11 @@ mod tests {
     fn empty_file_gives_no_records() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "empty.txt", b"");
-        let (recs, c) = run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Fail), dir.path()).unwrap();
+        let (recs, c) = run_reader(
+            &cfg(vec![glob(&p)], TextMode::Line, OnError::Fail),
+            dir.path(),
+        )
+        .unwrap();
         assert!(recs.is_empty());
         assert_eq!(c.records_in, 0);
     }
@@ -263,16 +331,34 @@ mod tests {
     #[test]
     fn compressed_files_and_truncation() {
         let dir = tempfile::tempdir().unwrap();
-        let body: String = (0..20000).map(|i| format!("line number {i} with some words\n")).collect();
+        let body: String = (0..20000)
+            .map(|i| format!("line number {i} with some words\n"))
+            .collect();
         for name in ["a.txt.zst", "a.txt.gz"] {
             let p = write_compressed(dir.path(), name, body.as_bytes());
-            let (recs, _) = run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Fail), dir.path()).unwrap();
+            let (recs, _) = run_reader(
+                &cfg(vec![glob(&p)], TextMode::Line, OnError::Fail),
+                dir.path(),
+            )
+            .unwrap();
             assert_eq!(recs.len(), 20000, "{name}");
             assert_eq!(recs[19999].text, "line number 19999 with some words");
             truncate_half(&p);
-            let e = err_text(run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Fail), dir.path()));
-            assert!(e.starts_with(&format!("{}:", glob(&p))) && e.contains("read error:") && e.contains("truncated"), "{name}: {e}");
-            let (recs, c) = run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Reject), dir.path()).unwrap();
+            let e = err_text(run_reader(
+                &cfg(vec![glob(&p)], TextMode::Line, OnError::Fail),
+                dir.path(),
+            ));
+            assert!(
+                e.starts_with(&format!("{}:", glob(&p)))
+                    && e.contains("read error:")
+                    && e.contains("truncated"),
+                "{name}: {e}"
+            );
+            let (recs, c) = run_reader(
+                &cfg(vec![glob(&p)], TextMode::Line, OnError::Reject),
+                dir.path(),
+            )
+            .unwrap();
             assert_eq!(c.rejected, 1, "{name}");
             assert!(!recs.is_empty() && recs.len() < 20000, "{name}");
         }
@@ -284,7 +370,11 @@ mod tests {
         let mut big = "ab ".repeat(50 * 1024 * 1024 / 3).into_bytes();
         big.extend_from_slice(b"\nshort\n");
         let p = write(dir.path(), "big.txt", &big);
-        let (recs, _) = run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Fail), dir.path()).unwrap();
+        let (recs, _) = run_reader(
+            &cfg(vec![glob(&p)], TextMode::Line, OnError::Fail),
+            dir.path(),
+        )
+        .unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].text.len(), 50 * 1024 * 1024 / 3 * 3);
         assert_eq!(recs[1].text, "short");
@@ -295,8 +385,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "a.txt", b"1\n2\n3\n4\n5\n");
         let mut ctx = BuildContext::for_tests(dir.path());
-        ctx.shard = Some(mavuno_pipeline::stage::Shard { index: 1, count: 2, by_file: false });
-        let StageImpl::Source(mut s) = cfg(vec![glob(&p)], TextMode::Line, OnError::Fail).build(&ctx).unwrap() else {
+        ctx.shard = Some(mavuno_pipeline::stage::Shard {
+            index: 1,
+            count: 2,
+            by_file: false,
+        });
+        let StageImpl::Source(mut s) = cfg(vec![glob(&p)], TextMode::Line, OnError::Fail)
+            .build(&ctx)
+            .unwrap()
+        else {
             panic!()
         };
         let mut out = Emitter::collecting_source(2);
@@ -310,7 +407,11 @@ mod tests {
         // The UDHR TSV is one paragraph per line: line mode gives one record per row.
         let p = shared_data("udhr/udhr_paragraphs.tsv");
         let dir = tempfile::tempdir().unwrap();
-        let (recs, _) = run_reader(&cfg(vec![glob(&p)], TextMode::Line, OnError::Fail), dir.path()).unwrap();
+        let (recs, _) = run_reader(
+            &cfg(vec![glob(&p)], TextMode::Line, OnError::Fail),
+            dir.path(),
+        )
+        .unwrap();
         assert_eq!(recs.len(), 700);
     }
 
@@ -318,21 +419,33 @@ mod tests {
     fn missing_glob_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let pat = format!("{}/nope/*.txt", dir.path().display());
-        let e = err_text(run_reader(&cfg(vec![pat.clone()], TextMode::Line, OnError::Fail), dir.path()));
+        let e = err_text(run_reader(
+            &cfg(vec![pat.clone()], TextMode::Line, OnError::Fail),
+            dir.path(),
+        ));
         assert_eq!(e, format!("no file matches \"{pat}\""));
     }
 
     #[test]
     fn validation_messages() {
         let mut v = mavuno_pipeline::config::Validator::default();
-        let c = TextReaderConfig { paths: vec![], lang: Some("yo".into()), mode: TextMode::Line, on_error: OnError::Fail };
+        let c = TextReaderConfig {
+            paths: vec![],
+            lang: Some("yo".into()),
+            mode: TextMode::Line,
+            on_error: OnError::Fail,
+        };
         StageConfig::validate(&c, &mut v);
-        let got: Vec<(String, String)> = v.errors.into_iter().map(|f| (f.field, f.message)).collect();
+        let got: Vec<(String, String)> =
+            v.errors.into_iter().map(|f| (f.field, f.message)).collect();
         assert_eq!(
             got,
             [
                 ("paths".into(), "must list at least one file or glob".into()),
-                ("lang".into(), "must be an ISO 639-3 code (three lowercase letters), got \"yo\"".into())
+                (
+                    "lang".into(),
+                    "must be an ISO 639-3 code (three lowercase letters), got \"yo\"".into()
+                )
             ]
         );
     }

@@ -24,7 +24,8 @@ use super::{read_error_message, record_error, validate_common, OnError};
 use mavuno_pipeline::io::{expand_globs, open_read};
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl, StageKind,
+    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
+    StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -85,14 +86,23 @@ impl StageConfig for TsvReaderConfig {
     fn validate(&self, v: &mut mavuno_pipeline::config::Validator) {
         validate_common(v, &self.paths, &self.lang);
         if self.delimiter.len() != 1 {
-            v.error("delimiter", format!("must be one ASCII character, got {:?}", self.delimiter));
+            v.error(
+                "delimiter",
+                format!("must be one ASCII character, got {:?}", self.delimiter),
+            );
         }
         if self.has_header && self.columns.is_some() {
-            v.error("columns", "names columns of files without a header: set `has_header = false` or remove it");
+            v.error(
+                "columns",
+                "names columns of files without a header: set `has_header = false` or remove it",
+            );
         }
         if let Some(cols) = &self.columns {
             if !cols.contains(&self.text_field) {
-                v.error("text_field", format!("\"{}\" is not one of `columns`", self.text_field));
+                v.error(
+                    "text_field",
+                    format!("\"{}\" is not one of `columns`", self.text_field),
+                );
             }
         }
     }
@@ -105,7 +115,11 @@ impl StageConfig for TsvReaderConfig {
         let files = expand_globs(&self.paths)?;
         let shard = ctx.record_shard(files.len());
         let files = ctx.shard_files(files);
-        Ok(StageImpl::Source(Box::new(TsvReader { cfg: self.clone(), files, shard })))
+        Ok(StageImpl::Source(Box::new(TsvReader {
+            cfg: self.clone(),
+            files,
+            shard,
+        })))
     }
 }
 
@@ -141,7 +155,13 @@ pub(crate) fn csv_error(file: &str, line: u64, e: csv::Error) -> DataError {
 impl TsvReader {
     fn read_file(&self, path: &Path, out: &mut Emitter) -> Result<(), StageError> {
         let file: Arc<str> = super::file_name(path);
-        let delim = self.cfg.delimiter.as_bytes().first().copied().unwrap_or(b'\t');
+        let delim = self
+            .cfg
+            .delimiter
+            .as_bytes()
+            .first()
+            .copied()
+            .unwrap_or(b'\t');
         let mut rdr = csv_reader(path, delim, self.cfg.quoting)?;
         let mut row = csv::ByteRecord::new();
         let mut names: Option<Vec<String>> = if self.cfg.has_header {
@@ -175,7 +195,12 @@ impl TsvReader {
                     match std::str::from_utf8(b) {
                         Ok(s) => h.push(s.trim_start_matches('\u{feff}').to_string()),
                         Err(_) => {
-                            return Err(DataError::new(&*file, line, format!("invalid UTF-8 in header column {}", i + 1)).into())
+                            return Err(DataError::new(
+                                &*file,
+                                line,
+                                format!("invalid UTF-8 in header column {}", i + 1),
+                            )
+                            .into())
                         }
                     }
                 }
@@ -199,7 +224,11 @@ impl TsvReader {
             match self.parse(&file, line, names, &row) {
                 Ok(rec) => out.keep(rec),
                 Err(e) => {
-                    let raw = row.iter().map(super::lossy_excerpt).collect::<Vec<_>>().join(" | ");
+                    let raw = row
+                        .iter()
+                        .map(super::lossy_excerpt)
+                        .collect::<Vec<_>>()
+                        .join(" | ");
                     self.cfg.on_error.bad(out, e, &raw)?
                 }
             }
@@ -211,40 +240,66 @@ impl TsvReader {
         wanted.extend(self.cfg.label_field.as_ref());
         for w in wanted {
             if !names.contains(w) {
-                return Err(DataError::new(file, 1, format!("no column \"{w}\"; the columns are: {}", names.join(", ")))
-                    .with_field(w.clone())
-                    .into());
+                return Err(DataError::new(
+                    file,
+                    1,
+                    format!("no column \"{w}\"; the columns are: {}", names.join(", ")),
+                )
+                .with_field(w.clone())
+                .into());
             }
         }
         Ok(())
     }
 
-    fn parse(&self, file: &Arc<str>, line: u64, names: &[String], row: &csv::ByteRecord) -> Result<Record, DataError> {
+    fn parse(
+        &self,
+        file: &Arc<str>,
+        line: u64,
+        names: &[String],
+        row: &csv::ByteRecord,
+    ) -> Result<Record, DataError> {
         if !self.cfg.flexible && row.len() != names.len() {
             return Err(DataError::new(
                 &**file,
                 line,
-                format!("expected {} fields, got {} (set `flexible = true` to allow ragged rows)", names.len(), row.len()),
+                format!(
+                    "expected {} fields, got {} (set `flexible = true` to allow ragged rows)",
+                    names.len(),
+                    row.len()
+                ),
             ));
         }
         let mut obj = Map::new();
         for (i, b) in row.iter().enumerate() {
             let name = names.get(i).cloned().unwrap_or_else(|| format!("col{i}"));
             let s = std::str::from_utf8(b).map_err(|e| {
-                DataError::new(&**file, line, format!("invalid UTF-8 at byte {} of the field", e.valid_up_to()))
-                    .with_field(name.clone())
+                DataError::new(
+                    &**file,
+                    line,
+                    format!("invalid UTF-8 at byte {} of the field", e.valid_up_to()),
+                )
+                .with_field(name.clone())
             })?;
-            let key = if Some(&name) == self.cfg.label_field.as_ref() { "label".to_string() } else { name };
+            let key = if Some(&name) == self.cfg.label_field.as_ref() {
+                "label".to_string()
+            } else {
+                name
+            };
             obj.insert(key, Value::String(s.to_string()));
         }
-        let mut rec = Record::from_json(obj, &self.cfg.text_field).map_err(|m| record_error(file, line, m))?;
+        let mut rec = Record::from_json(obj, &self.cfg.text_field)
+            .map_err(|m| record_error(file, line, m))?;
         if rec.id.is_empty() {
             rec.id = format!("{file}:{line}");
         }
         if rec.lang.is_none() {
             rec.lang = self.cfg.lang.clone();
         }
-        rec.source = Some(Provenance { file: file.clone(), line });
+        rec.source = Some(Provenance {
+            file: file.clone(),
+            line,
+        });
         Ok(rec)
     }
 }
@@ -287,7 +342,11 @@ mod tests {
     #[test]
     fn quoted_multiline_fields_and_labels() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "a.tsv", b"label\ttext\textra\npos\t\"two\nlines \"\"q\"\"\"\tx\nneg\tplain\ty\n");
+        let p = write(
+            dir.path(),
+            "a.tsv",
+            b"label\ttext\textra\npos\t\"two\nlines \"\"q\"\"\"\tx\nneg\tplain\ty\n",
+        );
         let mut c = cfg(&p);
         c.label_field = Some("label".into());
         let (recs, _) = run_reader(&c, dir.path()).unwrap();
@@ -309,7 +368,10 @@ mod tests {
         c.has_header = false;
         c.text_field = "col1".into();
         let (recs, _) = run_reader(&c, dir.path()).unwrap();
-        assert_eq!(recs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(), ["hello", "a, b"]);
+        assert_eq!(
+            recs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(),
+            ["hello", "a, b"]
+        );
         assert_eq!(recs[0].str_field("col0"), Some("1"));
         c.columns = Some(vec!["id".into(), "sentence".into()]);
         c.text_field = "sentence".into();
@@ -320,11 +382,18 @@ mod tests {
     #[test]
     fn ragged_rows_fail_reject_or_pass_when_flexible() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "r.tsv", b"text\tlabel\na\t1\nb\n\nc\t3\textra\n");
+        let p = write(
+            dir.path(),
+            "r.tsv",
+            b"text\tlabel\na\t1\nb\n\nc\t3\textra\n",
+        );
         let e = err_text(run_reader(&cfg(&p), dir.path()));
         assert_eq!(
             e,
-            format!("{}:3: expected 2 fields, got 1 (set `flexible = true` to allow ragged rows)", glob(&p))
+            format!(
+                "{}:3: expected 2 fields, got 1 (set `flexible = true` to allow ragged rows)",
+                glob(&p)
+            )
         );
         let mut c = cfg(&p);
         c.on_error = OnError::Reject;
@@ -341,13 +410,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "u.tsv", b"text\tlabel\nok\t1\nb\xffd\t2\n");
         let e = err_text(run_reader(&cfg(&p), dir.path()));
-        assert_eq!(e, format!("{}:3: field `text`: invalid UTF-8 at byte 1 of the field", glob(&p)));
+        assert_eq!(
+            e,
+            format!(
+                "{}:3: field `text`: invalid UTF-8 at byte 1 of the field",
+                glob(&p)
+            )
+        );
         let p = write(dir.path(), "m.tsv", b"sentence\tlabel\nok\t1\n");
         let e = err_text(run_reader(&cfg(&p), dir.path()));
-        assert_eq!(e, format!("{}:1: field `text`: no column \"text\"; the columns are: sentence, label", glob(&p)));
+        assert_eq!(
+            e,
+            format!(
+                "{}:1: field `text`: no column \"text\"; the columns are: sentence, label",
+                glob(&p)
+            )
+        );
         let p = write(dir.path(), "e.tsv", b"");
         assert_eq!(run_reader(&cfg(&p), dir.path()).unwrap().1.records_in, 0);
-        let body: String = std::iter::once("text\n".to_string()).chain((0..20000).map(|i| format!("row {i}\n"))).collect();
+        let body: String = std::iter::once("text\n".to_string())
+            .chain((0..20000).map(|i| format!("row {i}\n")))
+            .collect();
         let p = write_compressed(dir.path(), "t.tsv.gz", body.as_bytes());
         assert_eq!(run_reader(&cfg(&p), dir.path()).unwrap().0.len(), 20000);
         truncate_half(&p);
@@ -368,8 +451,13 @@ mod tests {
         // 472 articles (checked with Python's csv module); most span several lines.
         assert_eq!(recs.len(), 472);
         assert!(recs.iter().filter(|r| r.text.contains('\n')).count() > 400);
-        assert!(recs.iter().all(|r| r.str_field("label").is_some() && r.str_field("headline").is_some()));
-        let lines: Vec<u64> = recs.iter().map(|r| r.source.as_ref().unwrap().line).collect();
+        assert!(recs
+            .iter()
+            .all(|r| r.str_field("label").is_some() && r.str_field("headline").is_some()));
+        let lines: Vec<u64> = recs
+            .iter()
+            .map(|r| r.source.as_ref().unwrap().line)
+            .collect();
         assert!(lines.windows(2).all(|w| w[0] < w[1]));
     }
 
@@ -385,7 +473,21 @@ mod tests {
             c.quoting = false;
             let (recs, _) = run_reader(&c, dir.path()).unwrap();
             assert_eq!(recs.len(), n_lines - 1, "{lang}");
-            assert!(recs.iter().all(|r| matches!(r.str_field("label"), Some("positive" | "negative" | "neutral"))));
+            assert!(recs.iter().all(|r| matches!(
+                r.str_field("label"),
+                Some("positive" | "negative" | "neutral")
+            )));
         }
+    }
+
+    #[test]
+    fn udhr_paragraphs_with_a_lang_column() {
+        let p = shared_data("udhr/udhr_paragraphs.tsv");
+        let dir = tempfile::tempdir().unwrap();
+        let (recs, _) = run_reader(&cfg(&p), dir.path()).unwrap();
+        assert_eq!(recs.len(), 699);
+        let langs: std::collections::BTreeSet<&str> = recs.iter().filter_map(|r| r.lang.as_deref()).collect();
+        assert_eq!(langs.len(), 12, "{langs:?}");
+        assert!(recs.iter().all(|r| r.str_field("section").is_some() && !r.text.is_empty()));
     }
 }

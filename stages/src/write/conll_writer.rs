@@ -19,7 +19,9 @@
 
 use super::{validate_path, Output};
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -78,8 +80,12 @@ pub(crate) fn cell(s: &str) -> String {
 
 /// A list field as strings (numbers are written as numbers), or an error message.
 pub(crate) fn str_column(r: &Record, key: &str) -> Result<Vec<String>, String> {
-    let Some(v) = r.field(key) else { return Err(format!("field `{key}`: missing")) };
-    let Some(arr) = v.as_array() else { return Err(format!("field `{key}`: must be a list")) };
+    let Some(v) = r.field(key) else {
+        return Err(format!("field `{key}`: missing"));
+    };
+    let Some(arr) = v.as_array() else {
+        return Err(format!("field `{key}`: must be a list"));
+    };
     arr.iter()
         .map(|x| match x {
             Value::String(s) => Ok(s.clone()),
@@ -95,7 +101,12 @@ impl ConllWriter {
         let tokens = str_column(r, "tokens")?;
         let tags = str_column(r, &self.tag_field)?;
         if tokens.len() != tags.len() {
-            return Err(format!("field `{}`: {} tags for {} tokens", self.tag_field, tags.len(), tokens.len()));
+            return Err(format!(
+                "field `{}`: {} tags for {} tokens",
+                self.tag_field,
+                tags.len(),
+                tokens.len()
+            ));
         }
         let mut buf = Vec::new();
         for (t, g) in tokens.iter().zip(&tags) {
@@ -142,8 +153,16 @@ pub(crate) mod tests {
     use std::path::Path;
 
     /// Writes records with `conll_writer` (used by the reader's round-trip test).
-    pub(crate) fn write_records(dir: &Path, name: &str, recs: &[Record], tag_field: &str) -> PathBuf {
-        let cfg = ConllWriterConfig { path: name.into(), tag_field: tag_field.into() };
+    pub(crate) fn write_records(
+        dir: &Path,
+        name: &str,
+        recs: &[Record],
+        tag_field: &str,
+    ) -> PathBuf {
+        let cfg = ConllWriterConfig {
+            path: name.into(),
+            tag_field: tag_field.into(),
+        };
         let (_, rejected, outputs) = run_writer(&cfg, dir, recs);
         assert_eq!(rejected, 0);
         outputs[0].clone()
@@ -151,7 +170,10 @@ pub(crate) mod tests {
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("conll_writer.rs")), ["conll_reader", "conll_writer"]);
+        assert_eq!(
+            check_example(include_str!("conll_writer.rs")),
+            ["conll_reader", "conll_writer"]
+        );
     }
 
     #[test]
@@ -164,9 +186,15 @@ pub(crate) mod tests {
         b.set("tokens", vec!["x"]);
         b.set("ner_tags", vec!["O", "O"]);
         let c = Record::new("c", "no tokens");
-        let cfg = ConllWriterConfig { path: "o.conll".into(), tag_field: "ner_tags".into() };
+        let cfg = ConllWriterConfig {
+            path: "o.conll".into(),
+            tag_field: "ner_tags".into(),
+        };
         let (passed, rejected, outputs) = run_writer(&cfg, dir.path(), &[a, b, c]);
         assert_eq!((passed.len(), rejected), (1, 2));
-        assert_eq!(std::fs::read_to_string(&outputs[0]).unwrap(), "New_York\tB-LOC\nis\tO\n\n");
+        assert_eq!(
+            std::fs::read_to_string(&outputs[0]).unwrap(),
+            "New_York\tB-LOC\nis\tO\n\n"
+        );
     }
 }

@@ -20,7 +20,9 @@
 use super::conll_writer::{cell, str_column};
 use super::{one_line, validate_path, Output};
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -43,7 +45,9 @@ impl StageConfig for ConlluWriterConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(ConlluWriter { out: Output::new(ctx.output_path(&self.path), 3) })))
+        Ok(StageImpl::Stage(Box::new(ConlluWriter {
+            out: Output::new(ctx.output_path(&self.path), 3),
+        })))
     }
 }
 
@@ -53,8 +57,14 @@ pub struct ConlluWriter {
 }
 
 /// The optional columns, in CoNLL-U order after FORM, with their column index.
-const COLUMNS: [(&str, usize); 6] =
-    [("lemmas", 2), ("pos_tags", 3), ("xpos_tags", 4), ("feats", 5), ("heads", 6), ("deprels", 7)];
+const COLUMNS: [(&str, usize); 6] = [
+    ("lemmas", 2),
+    ("pos_tags", 3),
+    ("xpos_tags", 4),
+    ("feats", 5),
+    ("heads", 6),
+    ("deprels", 7),
+];
 
 fn sentence(r: &Record) -> Result<String, String> {
     let tokens = str_column(r, "tokens")?;
@@ -66,7 +76,11 @@ fn sentence(r: &Record) -> Result<String, String> {
         }
         let c = str_column(r, key)?;
         if c.len() != tokens.len() {
-            return Err(format!("field `{key}`: {} values for {} tokens", c.len(), tokens.len()));
+            return Err(format!(
+                "field `{key}`: {} values for {} tokens",
+                c.len(),
+                tokens.len()
+            ));
         }
         cols.push(Some(c));
     }
@@ -74,7 +88,18 @@ fn sentence(r: &Record) -> Result<String, String> {
     let _ = writeln!(s, "# sent_id = {}", one_line(&r.id));
     let _ = writeln!(s, "# text = {}", one_line(&r.text));
     for (i, t) in tokens.iter().enumerate() {
-        let mut row = [String::new(), cell(t), "_".into(), "_".into(), "_".into(), "_".into(), "_".into(), "_".into(), "_".into(), "_".into()];
+        let mut row = [
+            String::new(),
+            cell(t),
+            "_".into(),
+            "_".into(),
+            "_".into(),
+            "_".into(),
+            "_".into(),
+            "_".into(),
+            "_".into(),
+            "_".into(),
+        ];
         row[0] = (i + 1).to_string();
         for ((_, idx), c) in COLUMNS.iter().zip(&cols) {
             if let Some(c) = c {
@@ -119,14 +144,18 @@ pub(crate) mod tests {
 
     /// Writes records with `conllu_writer` (used by the reader's round-trip test).
     pub(crate) fn write_records(dir: &Path, name: &str, recs: &[Record]) -> PathBuf {
-        let (_, rejected, outputs) = run_writer(&ConlluWriterConfig { path: name.into() }, dir, recs);
+        let (_, rejected, outputs) =
+            run_writer(&ConlluWriterConfig { path: name.into() }, dir, recs);
         assert_eq!(rejected, 0);
         outputs[0].clone()
     }
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("conllu_writer.rs")), ["conllu_reader", "conllu_writer"]);
+        assert_eq!(
+            check_example(include_str!("conllu_writer.rs")),
+            ["conllu_reader", "conllu_writer"]
+        );
     }
 
     #[test]
@@ -139,7 +168,13 @@ pub(crate) mod tests {
         let mut b = Record::new("s2", "x");
         b.set("tokens", vec!["x"]);
         b.set("pos_tags", vec!["X", "Y"]);
-        let (passed, rejected, outputs) = run_writer(&ConlluWriterConfig { path: "o.conllu".into() }, dir.path(), &[a, b]);
+        let (passed, rejected, outputs) = run_writer(
+            &ConlluWriterConfig {
+                path: "o.conllu".into(),
+            },
+            dir.path(),
+            &[a, b],
+        );
         assert_eq!((passed.len(), rejected), (1, 1));
         assert_eq!(
             std::fs::read_to_string(&outputs[0]).unwrap(),

@@ -34,9 +34,14 @@ impl OutFile {
         let f = AtomicFile::create(path)?;
         let name = path.to_string_lossy();
         Ok(if name.ends_with(".zst") {
-            OutFile::Zstd(zstd::stream::write::Encoder::new(f, level).map_err(|e| StageError::io(path, e))?)
+            OutFile::Zstd(
+                zstd::stream::write::Encoder::new(f, level).map_err(|e| StageError::io(path, e))?,
+            )
         } else if name.ends_with(".gz") {
-            OutFile::Gz(flate2::write::GzEncoder::new(f, flate2::Compression::default()))
+            OutFile::Gz(flate2::write::GzEncoder::new(
+                f,
+                flate2::Compression::default(),
+            ))
         } else {
             OutFile::Plain(f)
         })
@@ -83,7 +88,12 @@ pub(crate) struct Output {
 impl Output {
     /// An output at `path` (already resolved against the run directory).
     pub fn new(path: PathBuf, level: i32) -> Output {
-        Output { path, level, file: None, written: Vec::new() }
+        Output {
+            path,
+            level,
+            file: None,
+            written: Vec::new(),
+        }
     }
 
     /// The open file.
@@ -100,7 +110,9 @@ impl Output {
     /// Writes bytes, naming the path on error.
     pub fn write_all(&mut self, b: &[u8]) -> Result<(), StageError> {
         let path = self.path.clone();
-        self.file()?.write_all(b).map_err(|e| StageError::io(path, e))
+        self.file()?
+            .write_all(b)
+            .map_err(|e| StageError::io(path, e))
     }
 
     /// Commits the file (creating an empty one if nothing was written).
@@ -129,8 +141,16 @@ pub(crate) fn validate_path(v: &mut Validator, path: &str) {
 
 /// Replaces line breaks (and other vertical whitespace) with spaces: one record per line.
 pub(crate) fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains(['\n', '\r', '\u{2028}', '\u{2029}', '\u{85}', '\u{b}', '\u{c}']) {
-        s.replace(['\n', '\r', '\u{2028}', '\u{2029}', '\u{85}', '\u{b}', '\u{c}'], " ").into()
+    if s.contains([
+        '\n', '\r', '\u{2028}', '\u{2029}', '\u{85}', '\u{b}', '\u{c}',
+    ]) {
+        s.replace(
+            [
+                '\n', '\r', '\u{2028}', '\u{2029}', '\u{85}', '\u{b}', '\u{c}',
+            ],
+            " ",
+        )
+        .into()
     } else {
         s.into()
     }
@@ -143,10 +163,16 @@ pub(crate) mod test_util {
 
     /// Builds a writer, feeds `recs` in batches of 2, finishes; returns the pass-through
     /// records, the rejected count and the outputs.
-    pub fn run_writer<C: StageConfig>(cfg: &C, dir: &Path, recs: &[Record]) -> (Vec<Record>, u64, Vec<PathBuf>) {
+    pub fn run_writer<C: StageConfig>(
+        cfg: &C,
+        dir: &Path,
+        recs: &[Record],
+    ) -> (Vec<Record>, u64, Vec<PathBuf>) {
         let ctx = BuildContext::for_tests(dir);
         std::fs::create_dir_all(&ctx.scratch_dir).unwrap();
-        let StageImpl::Stage(mut s) = cfg.build(&ctx).unwrap() else { panic!("not a stage") };
+        let StageImpl::Stage(mut s) = cfg.build(&ctx).unwrap() else {
+            panic!("not a stage")
+        };
         let mut out = Emitter::collecting(4);
         for chunk in recs.chunks(2) {
             s.process(chunk.to_vec(), &mut out).unwrap();
@@ -157,12 +183,19 @@ pub(crate) mod test_util {
     }
 
     /// Like [`run_writer`] but returns the stage's error, if any.
-    pub fn try_run_writer<C: StageConfig>(cfg: &C, dir: &Path, recs: &[Record]) -> Result<Vec<PathBuf>, String> {
+    pub fn try_run_writer<C: StageConfig>(
+        cfg: &C,
+        dir: &Path,
+        recs: &[Record],
+    ) -> Result<Vec<PathBuf>, String> {
         let ctx = BuildContext::for_tests(dir);
         std::fs::create_dir_all(&ctx.scratch_dir).unwrap();
-        let StageImpl::Stage(mut s) = cfg.build(&ctx).map_err(|e| e.to_string())? else { panic!("not a stage") };
+        let StageImpl::Stage(mut s) = cfg.build(&ctx).map_err(|e| e.to_string())? else {
+            panic!("not a stage")
+        };
         let mut out = Emitter::collecting(4);
-        s.process(recs.to_vec(), &mut out).map_err(|e| e.to_string())?;
+        s.process(recs.to_vec(), &mut out)
+            .map_err(|e| e.to_string())?;
         s.finish(&mut out).map_err(|e| e.to_string())?;
         Ok(s.outputs())
     }

@@ -24,7 +24,9 @@
 //! ```
 
 use super::validate_path;
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray};
+use arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray,
+};
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, Fields, Schema};
 use arrow::record_batch::RecordBatch;
@@ -32,7 +34,9 @@ use mavuno_pipeline::cache::{read_record_file, RecordFileWriter};
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::record::RESERVED_KEYS;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -125,7 +129,9 @@ impl Ty {
                     t => Ty::List(Box::new(t)),
                 }
             }
-            Value::Object(m) if m.values().all(|x| x.is_string() || x.is_null()) => Ty::Struct(m.keys().cloned().collect()),
+            Value::Object(m) if m.values().all(|x| x.is_string() || x.is_null()) => {
+                Ty::Struct(m.keys().cloned().collect())
+            }
             Value::Object(_) => Ty::Json,
         }
     }
@@ -155,14 +161,18 @@ impl Ty {
             Ty::Int => DataType::Int64,
             Ty::Float => DataType::Float64,
             Ty::Bool => DataType::Boolean,
-            Ty::List(inner) => DataType::List(Arc::new(Field::new("item", inner.data_type(), true))),
+            Ty::List(inner) => {
+                DataType::List(Arc::new(Field::new("item", inner.data_type(), true)))
+            }
             Ty::Struct(keys) => DataType::Struct(struct_fields(keys)),
         }
     }
 }
 
 fn struct_fields(keys: &BTreeSet<String>) -> Fields {
-    keys.iter().map(|k| Field::new(k, DataType::Utf8, true)).collect()
+    keys.iter()
+        .map(|k| Field::new(k, DataType::Utf8, true))
+        .collect()
 }
 
 /// A value unless it is absent or JSON null.
@@ -174,16 +184,24 @@ fn nn<'a>(v: &Option<&'a Value>) -> Option<&'a Value> {
 /// fit the type (impossible after unification) become nulls.
 fn build_array(ty: &Ty, vals: &[Option<&Value>]) -> Result<ArrayRef, arrow::error::ArrowError> {
     Ok(match ty {
-        Ty::Null | Ty::Str => Arc::new(StringArray::from_iter(vals.iter().map(|v| nn(v).and_then(Value::as_str)))),
+        Ty::Null | Ty::Str => Arc::new(StringArray::from_iter(
+            vals.iter().map(|v| nn(v).and_then(Value::as_str)),
+        )),
         Ty::Json => Arc::new(StringArray::from_iter(vals.iter().map(|v| {
             nn(v).map(|x| match x {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             })
         }))),
-        Ty::Int => Arc::new(Int64Array::from_iter(vals.iter().map(|v| nn(v).and_then(Value::as_i64)))),
-        Ty::Float => Arc::new(Float64Array::from_iter(vals.iter().map(|v| nn(v).and_then(Value::as_f64)))),
-        Ty::Bool => Arc::new(BooleanArray::from_iter(vals.iter().map(|v| nn(v).and_then(Value::as_bool)))),
+        Ty::Int => Arc::new(Int64Array::from_iter(
+            vals.iter().map(|v| nn(v).and_then(Value::as_i64)),
+        )),
+        Ty::Float => Arc::new(Float64Array::from_iter(
+            vals.iter().map(|v| nn(v).and_then(Value::as_f64)),
+        )),
+        Ty::Bool => Arc::new(BooleanArray::from_iter(
+            vals.iter().map(|v| nn(v).and_then(Value::as_bool)),
+        )),
         Ty::List(inner) => {
             let mut lens = Vec::with_capacity(vals.len());
             let mut valid = Vec::with_capacity(vals.len());
@@ -203,19 +221,32 @@ fn build_array(ty: &Ty, vals: &[Option<&Value>]) -> Result<ArrayRef, arrow::erro
             }
             let child = build_array(inner, &items)?;
             let field = Arc::new(Field::new("item", inner.data_type(), true));
-            Arc::new(ListArray::try_new(field, OffsetBuffer::from_lengths(lens), child, Some(NullBuffer::from(valid)))?)
+            Arc::new(ListArray::try_new(
+                field,
+                OffsetBuffer::from_lengths(lens),
+                child,
+                Some(NullBuffer::from(valid)),
+            )?)
         }
         Ty::Struct(keys) => {
-            let valid: Vec<bool> = vals.iter().map(|v| nn(v).is_some_and(Value::is_object)).collect();
+            let valid: Vec<bool> = vals
+                .iter()
+                .map(|v| nn(v).is_some_and(Value::is_object))
+                .collect();
             let children: Vec<ArrayRef> = keys
                 .iter()
                 .map(|k| {
                     Arc::new(StringArray::from_iter(
-                        vals.iter().map(|v| nn(v).and_then(|o| o.get(k)).and_then(Value::as_str)),
+                        vals.iter()
+                            .map(|v| nn(v).and_then(|o| o.get(k)).and_then(Value::as_str)),
                     )) as ArrayRef
                 })
                 .collect();
-            Arc::new(StructArray::try_new(struct_fields(keys), children, Some(NullBuffer::from(valid)))?)
+            Arc::new(StructArray::try_new(
+                struct_fields(keys),
+                children,
+                Some(NullBuffer::from(valid)),
+            )?)
         }
     })
 }
@@ -237,11 +268,15 @@ impl ParquetWriter {
             if let Some(dir) = self.spill_path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| StageError::io(dir, e))?;
             }
-            let f = File::create(&self.spill_path).map_err(|e| StageError::io(&self.spill_path, e))?;
-            let w = RecordFileWriter::new(BufWriter::new(f)).map_err(|e| StageError::io(&self.spill_path, e))?;
+            let f =
+                File::create(&self.spill_path).map_err(|e| StageError::io(&self.spill_path, e))?;
+            let w = RecordFileWriter::new(BufWriter::new(f))
+                .map_err(|e| StageError::io(&self.spill_path, e))?;
             self.spill = Some(w);
         }
-        self.spill.as_mut().ok_or_else(|| StageError::msg("spill not open"))
+        self.spill
+            .as_mut()
+            .ok_or_else(|| StageError::msg("spill not open"))
     }
 
     fn schema(&self) -> Schema {
@@ -251,16 +286,33 @@ impl ParquetWriter {
             Field::new("lang", DataType::Utf8, true),
             Field::new("source", DataType::Utf8, true),
         ];
-        fields.extend(self.types.iter().map(|(k, t)| Field::new(k, t.data_type(), true)));
+        fields.extend(
+            self.types
+                .iter()
+                .map(|(k, t)| Field::new(k, t.data_type(), true)),
+        );
         Schema::new(fields)
     }
 
-    fn batch(&self, schema: &Arc<Schema>, recs: &[Record]) -> Result<RecordBatch, arrow::error::ArrowError> {
+    fn batch(
+        &self,
+        schema: &Arc<Schema>,
+        recs: &[Record],
+    ) -> Result<RecordBatch, arrow::error::ArrowError> {
         let mut cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(recs.iter().map(|r| r.id.as_str()))),
-            Arc::new(StringArray::from_iter_values(recs.iter().map(|r| r.text.as_str()))),
-            Arc::new(StringArray::from_iter(recs.iter().map(|r| r.lang.as_deref()))),
-            Arc::new(StringArray::from_iter(recs.iter().map(|r| r.source.as_ref().map(|s| s.to_string())))),
+            Arc::new(StringArray::from_iter_values(
+                recs.iter().map(|r| r.id.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                recs.iter().map(|r| r.text.as_str()),
+            )),
+            Arc::new(StringArray::from_iter(
+                recs.iter().map(|r| r.lang.as_deref()),
+            )),
+            Arc::new(StringArray::from_iter(
+                recs.iter()
+                    .map(|r| r.source.as_ref().map(|s| s.to_string())),
+            )),
         ];
         for (k, t) in &self.types {
             let vals: Vec<Option<&Value>> = recs.iter().map(|r| r.fields.get(k)).collect();
@@ -271,7 +323,9 @@ impl ParquetWriter {
 
     fn write_parquet(&mut self) -> Result<PathBuf, StageError> {
         let path = self.path.clone();
-        let perr = |e: &dyn std::fmt::Display| StageError::msg(format!("{}: writing Parquet: {e}", path.display()));
+        let perr = |e: &dyn std::fmt::Display| {
+            StageError::msg(format!("{}: writing Parquet: {e}", path.display()))
+        };
         let schema = Arc::new(self.schema());
         let level = ZstdLevel::try_new(self.cfg.zstd_level).map_err(|e| perr(&e))?;
         let props = WriterProperties::builder()
@@ -280,12 +334,18 @@ impl ParquetWriter {
             .build();
         let mut file = AtomicFile::create(&path)?;
         {
-            let mut w = ArrowWriter::try_new(&mut file, schema.clone(), Some(props)).map_err(|e| perr(&e))?;
+            let mut w = ArrowWriter::try_new(&mut file, schema.clone(), Some(props))
+                .map_err(|e| perr(&e))?;
             if let Some(spill) = self.spill.take() {
-                spill.finish().map_err(|e| StageError::io(&self.spill_path, e))?;
+                spill
+                    .finish()
+                    .map_err(|e| StageError::io(&self.spill_path, e))?;
                 let mut failure: Option<StageError> = None;
                 read_record_file(&self.spill_path, self.cfg.row_group_size.max(1), |recs| {
-                    let res = self.batch(&schema, &recs).map_err(|e| perr(&e)).and_then(|b| w.write(&b).map_err(|e| perr(&e)));
+                    let res = self
+                        .batch(&schema, &recs)
+                        .map_err(|e| perr(&e))
+                        .and_then(|b| w.write(&b).map_err(|e| perr(&e)));
                     match res {
                         Ok(()) => true,
                         Err(e) => {
@@ -322,7 +382,9 @@ impl Stage for ParquetWriter {
                 }
             }
             let path = self.spill_path.clone();
-            self.spill()?.write(&r).map_err(|e| StageError::io(path, e))?;
+            self.spill()?
+                .write(&r)
+                .map_err(|e| StageError::io(path, e))?;
             out.keep(r);
         }
         Ok(())
@@ -350,14 +412,23 @@ mod tests {
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("parquet_writer.rs")), ["conll_reader", "parquet_writer"]);
+        assert_eq!(
+            check_example(include_str!("parquet_writer.rs")),
+            ["conll_reader", "parquet_writer"]
+        );
     }
 
     #[test]
     fn type_inference() {
         assert_eq!(Ty::of(&json!(1)).unify(Ty::of(&json!(2.5))), Ty::Float);
-        assert_eq!(Ty::of(&json!([[0, 2], [3, 5]])), Ty::List(Box::new(Ty::List(Box::new(Ty::Int)))));
-        assert_eq!(Ty::of(&json!([])).unify(Ty::of(&json!(["a"]))), Ty::List(Box::new(Ty::Str)));
+        assert_eq!(
+            Ty::of(&json!([[0, 2], [3, 5]])),
+            Ty::List(Box::new(Ty::List(Box::new(Ty::Int))))
+        );
+        assert_eq!(
+            Ty::of(&json!([])).unify(Ty::of(&json!(["a"]))),
+            Ty::List(Box::new(Ty::Str))
+        );
         assert_eq!(Ty::of(&json!("a")).unify(Ty::of(&json!(1))), Ty::Json);
         assert_eq!(Ty::of(&json!({"a": 1})), Ty::Json);
         assert_eq!(
@@ -376,7 +447,10 @@ mod tests {
             r.set("label", if i == 3 { json!(1.5) } else { json!(i) });
             r.set("tokens", json!(["text", i.to_string()]));
             r.set("token_offsets", json!([[0, 4], [5, 6]]));
-            r.set("translation", json!({"eng": format!("e{i}"), "yor": format!("y{i}")}));
+            r.set(
+                "translation",
+                json!({"eng": format!("e{i}"), "yor": format!("y{i}")}),
+            );
             r.set("ok", i % 2 == 0);
             if i == 6 {
                 // Appears only in the last record: the schema still has it.
@@ -391,38 +465,72 @@ mod tests {
     #[test]
     fn schema_is_the_union_and_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = ParquetWriterConfig { path: "o.parquet".into(), row_group_size: 3, zstd_level: 3 };
+        let cfg = ParquetWriterConfig {
+            path: "o.parquet".into(),
+            row_group_size: 3,
+            zstd_level: 3,
+        };
         let (passed, _, outputs) = run_writer(&cfg, dir.path(), &records());
         assert_eq!(passed, records());
-        let rc = ParquetReaderConfig { paths: vec![glob(&outputs[0])], lang: None, text_field: "text".into(), on_error: OnError::Fail };
+        let rc = ParquetReaderConfig {
+            paths: vec![glob(&outputs[0])],
+            lang: None,
+            text_field: "text".into(),
+            on_error: OnError::Fail,
+        };
         let (back, _) = run_reader(&rc, dir.path()).unwrap();
         assert_eq!(back.len(), 7);
         assert_eq!(back[3].field("label"), Some(&json!(1.5)));
-        assert_eq!(back[2].field("label"), Some(&json!(2.0)), "ints widen to float");
-        assert_eq!(back[2].field("token_offsets"), Some(&json!([[0, 4], [5, 6]])));
-        assert_eq!(back[2].field("translation"), Some(&json!({"eng": "e2", "yor": "y2"})));
+        assert_eq!(
+            back[2].field("label"),
+            Some(&json!(2.0)),
+            "ints widen to float"
+        );
+        assert_eq!(
+            back[2].field("token_offsets"),
+            Some(&json!([[0, 4], [5, 6]]))
+        );
+        assert_eq!(
+            back[2].field("translation"),
+            Some(&json!({"eng": "e2", "yor": "y2"}))
+        );
         assert_eq!(back[6].str_field("late"), Some("only here"));
         assert_eq!(back[6].str_field("meta"), Some(r#"{"n":1}"#));
         assert_eq!(back[0].field("late"), None);
         assert_eq!((back[1].id.as_str(), back[1].lang.as_deref()), ("r1", None));
-        let meta = parquet::file::reader::SerializedFileReader::new(File::open(&outputs[0]).unwrap()).unwrap();
+        let meta =
+            parquet::file::reader::SerializedFileReader::new(File::open(&outputs[0]).unwrap())
+                .unwrap();
         use parquet::file::reader::FileReader;
         assert_eq!(meta.metadata().num_row_groups(), 3);
-        assert!(!dir.path().join("scratch/parquet_writer.spill.jsonl.zst").exists());
+        assert!(!dir
+            .path()
+            .join("scratch/parquet_writer.spill.jsonl.zst")
+            .exists());
     }
 
     #[test]
     fn schema_does_not_depend_on_batching() {
         let dir = tempfile::tempdir().unwrap();
-        let a = ParquetWriterConfig { path: "a.parquet".into(), row_group_size: 2, zstd_level: 3 };
-        let b = ParquetWriterConfig { path: "b.parquet".into(), row_group_size: 65536, zstd_level: 3 };
+        let a = ParquetWriterConfig {
+            path: "a.parquet".into(),
+            row_group_size: 2,
+            zstd_level: 3,
+        };
+        let b = ParquetWriterConfig {
+            path: "b.parquet".into(),
+            row_group_size: 65536,
+            zstd_level: 3,
+        };
         let (_, _, oa) = run_writer(&a, dir.path(), &records());
         let (_, _, ob) = run_writer(&b, dir.path(), &records());
         let schema = |p: &PathBuf| {
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(File::open(p).unwrap())
-                .unwrap()
-                .schema()
-                .clone()
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                File::open(p).unwrap(),
+            )
+            .unwrap()
+            .schema()
+            .clone()
         };
         assert_eq!(schema(&oa[0]), schema(&ob[0]));
     }
@@ -430,33 +538,92 @@ mod tests {
     #[test]
     fn empty_input_gives_an_empty_table() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = ParquetWriterConfig { path: "e.parquet".into(), row_group_size: 10, zstd_level: 3 };
+        let cfg = ParquetWriterConfig {
+            path: "e.parquet".into(),
+            row_group_size: 10,
+            zstd_level: 3,
+        };
         let (_, _, outputs) = run_writer(&cfg, dir.path(), &[]);
-        let rc = ParquetReaderConfig { paths: vec![glob(&outputs[0])], lang: None, text_field: "text".into(), on_error: OnError::Fail };
+        let rc = ParquetReaderConfig {
+            paths: vec![glob(&outputs[0])],
+            lang: None,
+            text_field: "text".into(),
+            on_error: OnError::Fail,
+        };
         assert_eq!(run_reader(&rc, dir.path()).unwrap().0.len(), 0);
     }
 
     #[test]
     fn loads_with_pandas_when_available() {
-        let py = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../main/.venv/bin/python");
-        let py = if py.exists() { py } else { PathBuf::from("/work/main/.venv/bin/python") };
+        let py =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../main/.venv/bin/python");
+        let py = if py.exists() {
+            py
+        } else {
+            PathBuf::from("/work/main/.venv/bin/python")
+        };
         if !py.exists() {
             eprintln!("skipped: no python at {}", py.display());
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        let cfg = ParquetWriterConfig { path: "o.parquet".into(), row_group_size: 3, zstd_level: 3 };
+        let cfg = ParquetWriterConfig {
+            path: "o.parquet".into(),
+            row_group_size: 3,
+            zstd_level: 3,
+        };
         let (_, _, outputs) = run_writer(&cfg, dir.path(), &records());
         let script = "import sys, pandas\ndf = pandas.read_parquet(sys.argv[1])\nprint(len(df), sorted(df.columns), df['translation'][2]['yor'], list(df['tokens'][1]), df['token_offsets'][0][1].tolist())";
-        let out = std::process::Command::new(&py).arg("-c").arg(script).arg(&outputs[0]).output().unwrap();
-        if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("No module named") {
-            eprintln!("skipped: pandas/pyarrow missing: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new(&py)
+            .arg("-c")
+            .arg(script)
+            .arg(&outputs[0])
+            .output()
+            .unwrap();
+        if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("No module named")
+        {
+            eprintln!(
+                "skipped: pandas/pyarrow missing: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             return;
         }
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),
             "7 ['id', 'label', 'lang', 'late', 'meta', 'ok', 'source', 'text', 'token_offsets', 'tokens', 'translation'] y2 ['text', '1'] [5, 6]"
         );
+    }
+
+    #[test]
+    fn masakhaner_round_trip_through_parquet() {
+        use crate::read::conll_reader::ConllReaderConfig;
+        let src = crate::read::test_util::shared_data("masakhaner2/yor/dev.txt");
+        let dir = tempfile::tempdir().unwrap();
+        let rc = ConllReaderConfig {
+            paths: vec![glob(&src)],
+            lang: Some("yor".into()),
+            tag_column: None,
+            tag_name: "ner_tags".into(),
+            on_error: OnError::Fail,
+        };
+        let (recs, _) = run_reader(&rc, dir.path()).unwrap();
+        let cfg = ParquetWriterConfig { path: "ner.parquet".into(), row_group_size: 100, zstd_level: 3 };
+        let (_, _, outputs) = run_writer(&cfg, dir.path(), &recs);
+        let pc = ParquetReaderConfig {
+            paths: vec![glob(&outputs[0])],
+            lang: None,
+            text_field: "text".into(),
+            on_error: OnError::Fail,
+        };
+        let (back, _) = run_reader(&pc, dir.path()).unwrap();
+        assert_eq!(back.len(), recs.len());
+        for (a, b) in recs.iter().zip(&back) {
+            assert_eq!((&a.id, &a.text, &a.lang, &a.fields), (&b.id, &b.text, &b.lang, &b.fields));
+        }
     }
 }

@@ -15,7 +15,9 @@
 
 use super::{one_line, validate_path, Output};
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -37,7 +39,9 @@ impl StageConfig for TextWriterConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(TextWriter { out: Output::new(ctx.output_path(&self.path), 3) })))
+        Ok(StageImpl::Stage(Box::new(TextWriter {
+            out: Output::new(ctx.output_path(&self.path), 3),
+        })))
     }
 }
 
@@ -74,16 +78,31 @@ mod tests {
 
     #[test]
     fn example_parses_and_validates() {
-        assert_eq!(check_example(include_str!("text_writer.rs")), ["jsonl_reader", "text_writer"]);
+        assert_eq!(
+            check_example(include_str!("text_writer.rs")),
+            ["jsonl_reader", "text_writer"]
+        );
     }
 
     #[test]
     fn one_line_per_record() {
         let dir = tempfile::tempdir().unwrap();
-        let recs = vec![Record::new("a", "two\nlines\r\nhere"), Record::new("b", ""), Record::new("c", "Ẹ kú\u{2028}àárọ̀")];
-        let (passed, _, outputs) = run_writer(&TextWriterConfig { path: "t.txt.zst".into() }, dir.path(), &recs);
+        let recs = vec![
+            Record::new("a", "two\nlines\r\nhere"),
+            Record::new("b", ""),
+            Record::new("c", "Ẹ kú\u{2028}àárọ̀"),
+        ];
+        let (passed, _, outputs) = run_writer(
+            &TextWriterConfig {
+                path: "t.txt.zst".into(),
+            },
+            dir.path(),
+            &recs,
+        );
         assert_eq!(passed, recs);
-        let text = String::from_utf8(zstd::decode_all(std::fs::File::open(&outputs[0]).unwrap()).unwrap()).unwrap();
+        let text =
+            String::from_utf8(zstd::decode_all(std::fs::File::open(&outputs[0]).unwrap()).unwrap())
+                .unwrap();
         assert_eq!(text, "two lines  here\n\nẸ kú àárọ̀\n");
     }
 }
