@@ -342,4 +342,40 @@ mod tests {
         assert!(!is_iso639_3("yo"));
         assert!(!is_iso639_3("Yor"));
     }
+
+    /// Runs a reader and writer through the engine: rejects reach rejects.jsonl with their
+    /// provenance, accounting balances, and record shards partition the input.
+    #[test]
+    fn engine_run_with_rejects_and_shards() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = test_util::write(dir.path(), "in.txt", b"one\ntw\xffo\n\nthree\nfour\nfive\n");
+        let cfg = format!(
+            "[run]\nname = \"t\"\nworkdir = \"{}\"\nbatch_size = 2\n\n[stages.raw]\ntype = \"text_reader\"\npaths = [\"{}\"]\non_error = \"reject\"\n\n[stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"raw\"]\npath = \"out.jsonl\"\n",
+            dir.path().join("runs").display(),
+            input.display()
+        );
+        let reg = crate::registry();
+        let plan = mavuno_pipeline::config::parse(&cfg, Path::new("t.toml"), &[], &reg).unwrap();
+        let mut texts = Vec::new();
+        for shard in [None, Some((0, 2)), Some((1, 2))] {
+            let opts = mavuno_pipeline::run::RunOptions { shard, ..Default::default() };
+            let sum = mavuno_pipeline::run::execute(&plan, &opts).unwrap();
+            let raw = &sum.stages[0].counts;
+            assert!(raw.balances(), "{raw:?}");
+            let out = std::fs::read_to_string(sum.run_dir.join("out.jsonl")).unwrap();
+            let got: Vec<String> = out
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_string())
+                .collect();
+            let rejects = std::fs::read_to_string(sum.run_dir.join("rejects.jsonl")).unwrap();
+            texts.push((got, sum.rejected_total, rejects));
+        }
+        assert_eq!(texts[0].0, ["one", "three", "four", "five"]);
+        assert_eq!(texts[0].1, 1);
+        assert!(texts[0].2.contains(&format!("{}:2", input.display())), "{}", texts[0].2);
+        assert!(texts[0].2.contains("invalid UTF-8 at byte offset 6"), "{}", texts[0].2);
+        // Ordinals: one=0, tw?o=1 (rejected), three=2, four=3, five=4.
+        assert_eq!(texts[1].0, ["one", "three", "five"]);
+        assert_eq!((texts[2].0.clone(), texts[2].1), (vec!["four".to_string()], 1));
+    }
 }
