@@ -261,4 +261,17 @@ mod tests {
             0
         );
     }
+
+    #[test]
+    fn a_50_mb_line_is_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "ab ".repeat(50 * 1024 * 1024 / 3);
+        let mut body = serde_json::to_vec(&serde_json::json!({"text": text})).unwrap();
+        body.extend_from_slice(b"\n{\"text\":\"short\"}\n");
+        let p = write(dir.path(), "big.jsonl", &body);
+        let (recs, _) = run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].text.len(), text.len());
+        assert_eq!(recs[1].id, format!("{}:2", glob(&p)));
+    }
 }

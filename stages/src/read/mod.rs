@@ -144,6 +144,10 @@ impl Lines {
     /// Reads the next line into `buf`; `Ok(false)` at the end of the file. An I/O error
     /// (a truncated compressed file) is a [`DataError`] at the line being read.
     pub fn advance(&mut self) -> Result<bool, DataError> {
+        if self.buf.capacity() > 1 << 24 {
+            // Do not keep a huge line's buffer for the rest of the file.
+            self.buf = Vec::new();
+        }
         self.buf.clear();
         self.offset = self.next_offset;
         let n = match self.r.read_until(b'\n', &mut self.buf) {
@@ -161,6 +165,11 @@ impl Lines {
         }
         self.line += 1;
         self.next_offset += n as u64;
+        if self.offset == 0 && self.buf.starts_with(b"\xef\xbb\xbf") {
+            // A UTF-8 byte-order mark is not text.
+            self.buf.drain(..3);
+            self.offset = 3;
+        }
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
             if self.buf.last() == Some(&b'\r') {
@@ -337,6 +346,15 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = test_util::write(dir.path(), "bom.txt", b"\xef\xbb\xbf{}\n");
+        let mut l = Lines::open(&p).unwrap();
+        assert!(l.advance().unwrap());
+        assert_eq!((l.text().unwrap(), l.offset), ("{}", 3));
+    }
+
+    #[test]
     fn iso_codes() {
         assert!(is_iso639_3("yor"));
         assert!(!is_iso639_3("yo"));
@@ -358,24 +376,43 @@ mod tests {
         let plan = mavuno_pipeline::config::parse(&cfg, Path::new("t.toml"), &[], &reg).unwrap();
         let mut texts = Vec::new();
         for shard in [None, Some((0, 2)), Some((1, 2))] {
-            let opts = mavuno_pipeline::run::RunOptions { shard, ..Default::default() };
+            let opts = mavuno_pipeline::run::RunOptions {
+                shard,
+                ..Default::default()
+            };
             let sum = mavuno_pipeline::run::execute(&plan, &opts).unwrap();
             let raw = &sum.stages[0].counts;
             assert!(raw.balances(), "{raw:?}");
             let out = std::fs::read_to_string(sum.run_dir.join("out.jsonl")).unwrap();
             let got: Vec<String> = out
                 .lines()
-                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_string())
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
                 .collect();
             let rejects = std::fs::read_to_string(sum.run_dir.join("rejects.jsonl")).unwrap();
             texts.push((got, sum.rejected_total, rejects));
         }
         assert_eq!(texts[0].0, ["one", "three", "four", "five"]);
         assert_eq!(texts[0].1, 1);
-        assert!(texts[0].2.contains(&format!("{}:2", input.display())), "{}", texts[0].2);
-        assert!(texts[0].2.contains("invalid UTF-8 at byte offset 6"), "{}", texts[0].2);
+        assert!(
+            texts[0].2.contains(&format!("{}:2", input.display())),
+            "{}",
+            texts[0].2
+        );
+        assert!(
+            texts[0].2.contains("invalid UTF-8 at byte offset 6"),
+            "{}",
+            texts[0].2
+        );
         // Ordinals: one=0, tw?o=1 (rejected), three=2, four=3, five=4.
         assert_eq!(texts[1].0, ["one", "three", "five"]);
-        assert_eq!((texts[2].0.clone(), texts[2].1), (vec!["four".to_string()], 1));
+        assert_eq!(
+            (texts[2].0.clone(), texts[2].1),
+            (vec!["four".to_string()], 1)
+        );
     }
 }

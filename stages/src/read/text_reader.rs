@@ -354,6 +354,7 @@ mod tests {
                     && e.contains("truncated"),
                 "{name}: {e}"
             );
+            eprintln!("{name}: {e}");
             let (recs, c) = run_reader(
                 &cfg(vec![glob(&p)], TextMode::Line, OnError::Reject),
                 dir.path(),

@@ -470,9 +470,13 @@ mod tests {
             let mut c = cfg(&p);
             c.text_field = "tweet".into();
             c.label_field = Some("label".into());
+            for quoting in [false, true] {
+                c.quoting = quoting;
+                let (recs, _) = run_reader(&c, dir.path()).unwrap();
+                assert_eq!(recs.len(), n_lines - 1, "{lang} quoting={quoting}");
+            }
             c.quoting = false;
             let (recs, _) = run_reader(&c, dir.path()).unwrap();
-            assert_eq!(recs.len(), n_lines - 1, "{lang}");
             assert!(recs.iter().all(|r| matches!(
                 r.str_field("label"),
                 Some("positive" | "negative" | "neutral")
@@ -486,8 +490,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (recs, _) = run_reader(&cfg(&p), dir.path()).unwrap();
         assert_eq!(recs.len(), 699);
-        let langs: std::collections::BTreeSet<&str> = recs.iter().filter_map(|r| r.lang.as_deref()).collect();
+        let langs: std::collections::BTreeSet<&str> =
+            recs.iter().filter_map(|r| r.lang.as_deref()).collect();
         assert_eq!(langs.len(), 12, "{langs:?}");
-        assert!(recs.iter().all(|r| r.str_field("section").is_some() && !r.text.is_empty()));
+        assert!(recs
+            .iter()
+            .all(|r| r.str_field("section").is_some() && !r.text.is_empty()));
     }
 }

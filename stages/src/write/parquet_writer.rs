@@ -612,7 +612,11 @@ mod tests {
             on_error: OnError::Fail,
         };
         let (recs, _) = run_reader(&rc, dir.path()).unwrap();
-        let cfg = ParquetWriterConfig { path: "ner.parquet".into(), row_group_size: 100, zstd_level: 3 };
+        let cfg = ParquetWriterConfig {
+            path: "ner.parquet".into(),
+            row_group_size: 100,
+            zstd_level: 3,
+        };
         let (_, _, outputs) = run_writer(&cfg, dir.path(), &recs);
         let pc = ParquetReaderConfig {
             paths: vec![glob(&outputs[0])],
@@ -623,7 +627,10 @@ mod tests {
         let (back, _) = run_reader(&pc, dir.path()).unwrap();
         assert_eq!(back.len(), recs.len());
         for (a, b) in recs.iter().zip(&back) {
-            assert_eq!((&a.id, &a.text, &a.lang, &a.fields), (&b.id, &b.text, &b.lang, &b.fields));
+            assert_eq!(
+                (&a.id, &a.text, &a.lang, &a.fields),
+                (&b.id, &b.text, &b.lang, &b.fields)
+            );
         }
     }
 }
