@@ -8,7 +8,7 @@
 //! record's line is the 1-based row number in the file; ids default to `<file>:<row>`,
 //! and the record's `source` is always `<file>:<row>` (a `source` column is replaced).
 //! An empty (0-byte) file holds no rows; a truncated or corrupt file is always an error.
-//! Supported compressions: zstd and uncompressed (the codecs this build links).
+//! Codecs: zstd, snappy (the pyarrow and HF default), gzip, lz4 and uncompressed.
 //!
 //! ```toml
 //! [stages.corpus]
@@ -318,6 +318,34 @@ mod tests {
         assert_eq!(recs[1].field("label"), None, "nulls are skipped");
         assert_eq!(recs[2499].source.as_ref().unwrap().line, 2500);
         assert_eq!(r.lang.as_deref(), Some("swh"));
+    }
+
+    #[test]
+    fn snappy_and_gzip_files_read() {
+        use parquet::basic::{Compression, GzipLevel};
+        let dir = tempfile::tempdir().unwrap();
+        for (name, codec) in [
+            ("s.parquet", Compression::SNAPPY),
+            ("g.parquet", Compression::GZIP(GzipLevel::default())),
+        ] {
+            let p = dir.path().join(name);
+            let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
+            let col: ArrayRef = Arc::new(StringArray::from(vec!["a", "b"]));
+            let batch = RecordBatch::try_new(schema.clone(), vec![col]).unwrap();
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(codec)
+                .build();
+            let f = std::fs::File::create(&p).unwrap();
+            let mut w = parquet::arrow::ArrowWriter::try_new(f, schema, Some(props)).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            let (recs, _) = run_reader(&cfg(&p), dir.path()).unwrap();
+            assert_eq!(
+                recs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(),
+                ["a", "b"],
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -104,6 +104,12 @@ impl StageConfig for TsvReaderConfig {
                     format!("\"{}\" is not one of `columns`", self.text_field),
                 );
             }
+            if let Some(l) = self.label_field.as_ref().filter(|l| !cols.contains(l)) {
+                v.error("label_field", format!("\"{l}\" is not one of `columns`"));
+            }
+        }
+        if self.label_field.as_ref() == Some(&self.text_field) {
+            v.error("label_field", "must differ from `text_field`");
         }
     }
 
@@ -203,6 +209,19 @@ impl TsvReader {
                             .into())
                         }
                     }
+                }
+                if let Some((i, n)) = h.iter().enumerate().find(|(i, n)| h[..*i].contains(n)) {
+                    let first = h.iter().position(|x| x == n).unwrap_or(0);
+                    return Err(DataError::new(
+                        &*file,
+                        line,
+                        format!(
+                            "duplicate column name \"{n}\" (columns {} and {})",
+                            first + 1,
+                            i + 1
+                        ),
+                    )
+                    .into());
                 }
                 self.check_columns(&file, &h)?;
                 checked = true;
@@ -423,6 +442,15 @@ mod tests {
             e,
             format!(
                 "{}:1: field `text`: no column \"text\"; the columns are: sentence, label",
+                glob(&p)
+            )
+        );
+        let p = write(dir.path(), "d.tsv", b"text\tx\tx\n");
+        let e = err_text(run_reader(&cfg(&p), dir.path()));
+        assert_eq!(
+            e,
+            format!(
+                "{}:1: duplicate column name \"x\" (columns 2 and 3)",
                 glob(&p)
             )
         );
