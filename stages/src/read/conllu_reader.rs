@@ -1,7 +1,8 @@
 //! `conllu_reader`: Universal Dependencies CoNLL-U files, one record per sentence.
 //!
 //! `# text = …` is the record's text; without it the text is rebuilt from the surface
-//! forms (honouring `SpaceAfter=No`). `# sent_id = …` is the id (else `<file>:<line>`).
+//! forms (honouring `SpaceAfter=No`). `# sent_id = …` is the id as given (unique within a
+//! treebank, not across treebanks), else `<file>:<line>`.
 //! Multiword-token ranges (`1-2`) give the surface form for the rebuilt text, and their
 //! syntactic words go into `tokens`; empty nodes (`8.1`) are skipped. Fields: `tokens`,
 //! `lemmas`, `pos_tags` (UPOS), `xpos_tags`, `feats`, `heads` (integers), `deprels`.

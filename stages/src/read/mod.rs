@@ -355,6 +355,77 @@ mod tests {
     }
 
     #[test]
+    fn every_io_stage_is_registered_with_documented_fields() {
+        let reg = crate::registry();
+        let io = [
+            "text_reader",
+            "jsonl_reader",
+            "parquet_reader",
+            "tsv_reader",
+            "conll_reader",
+            "conllu_reader",
+            "parallel_reader",
+            "jsonl_writer",
+            "parquet_writer",
+            "text_writer",
+            "conll_writer",
+            "conllu_writer",
+        ];
+        for t in io {
+            let e = reg.get(t).unwrap_or_else(|| panic!("{t} not registered"));
+            assert!(!e.description().is_empty(), "{t}");
+            for f in e.fields() {
+                assert!(!f.description.is_empty(), "{t}.{} has no doc", f.name);
+            }
+        }
+        let on_error = reg
+            .get("text_reader")
+            .unwrap()
+            .fields()
+            .into_iter()
+            .find(|f| f.name == "on_error")
+            .unwrap();
+        assert_eq!(on_error.ty, "\"fail\" | \"reject\"");
+    }
+
+    #[test]
+    fn file_sharding_gives_each_shard_whole_files() {
+        use mavuno_pipeline::stage::Shard;
+        use mavuno_pipeline::{BuildContext, StageConfig, StageImpl};
+        let dir = tempfile::tempdir().unwrap();
+        let a = test_util::write(dir.path(), "a.txt", b"a1\na2\n");
+        test_util::write(dir.path(), "b.txt", b"b1\n");
+        let c = text_reader::TextReaderConfig {
+            paths: vec![format!("{}/*.txt", dir.path().display())],
+            lang: None,
+            mode: text_reader::TextMode::Line,
+            on_error: OnError::Fail,
+        };
+        let mut got = Vec::new();
+        for index in 0..2 {
+            let mut ctx = BuildContext::for_tests(dir.path());
+            ctx.shard = Some(Shard {
+                index,
+                count: 2,
+                by_file: true,
+            });
+            let StageImpl::Source(mut s) = c.build(&ctx).unwrap() else {
+                panic!()
+            };
+            let mut out = Emitter::collecting_source(2);
+            s.run(&mut out).unwrap();
+            got.push(
+                out.take_collected()
+                    .into_iter()
+                    .map(|r| r.text)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(got, [vec!["a1", "a2"], vec!["b1"]]);
+        assert!(a.exists());
+    }
+
+    #[test]
     fn iso_codes() {
         assert!(is_iso639_3("yor"));
         assert!(!is_iso639_3("yo"));

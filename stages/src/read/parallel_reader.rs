@@ -7,7 +7,8 @@
 //! `{"<source_lang>": …, "<target_lang>": …}` (the HF `datasets` convention). Ids are
 //! `<source file>:<line>`. Pairs where both sides are blank are skipped and not counted.
 //! Aligned files of different lengths are always a fatal error naming both files and
-//! their line counts: misaligned bitext is worse than none.
+//! their line counts: misaligned bitext is worse than none. For the same reason a read
+//! error (a truncated `.gz`/`.zst`) in aligned files is fatal under either `on_error`.
 //!
 //! ```toml
 //! [stages.bitext]
