@@ -11,13 +11,27 @@
 //! prints them.
 #![warn(missing_docs)]
 
+pub mod read;
 pub mod util;
+pub mod write;
 
 use mavuno_pipeline::Registry;
 
 /// Registers every stage type.
 pub fn register_all(r: &mut Registry) {
+    r.add::<read::text_reader::TextReaderConfig>();
+    r.add::<read::jsonl_reader::JsonlReaderConfig>();
+    r.add::<read::parquet_reader::ParquetReaderConfig>();
+    r.add::<read::tsv_reader::TsvReaderConfig>();
+    r.add::<read::conll_reader::ConllReaderConfig>();
+    r.add::<read::conllu_reader::ConlluReaderConfig>();
+    r.add::<read::parallel_reader::ParallelReaderConfig>();
     r.add::<util::passthrough::PassthroughConfig>();
+    r.add::<write::jsonl_writer::JsonlWriterConfig>();
+    r.add::<write::parquet_writer::ParquetWriterConfig>();
+    r.add::<write::text_writer::TextWriterConfig>();
+    r.add::<write::conll_writer::ConllWriterConfig>();
+    r.add::<write::conllu_writer::ConlluWriterConfig>();
 }
 
 /// A registry with every stage type.

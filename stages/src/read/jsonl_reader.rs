@@ -1,0 +1,277 @@
+//! `jsonl_reader`: JSON Lines, one object per line (`.zst`/`.gz` transparently).
+//!
+//! `text_field` names the text; `id` and `lang` keys fill the record's own columns and
+//! every other key becomes a field (the format [`Record::to_json`] writes, so
+//! `jsonl_writer` output reads back). A record without `id` gets `<file>:<line>`; one
+//! without `lang` gets the stage's `lang`. The record's `source` is always where it was
+//! read (`<file>:<line>`). Blank lines are skipped and not counted. A malformed line or a
+//! line that is not an object is bad input naming file, line and serde's message.
+//!
+//! ```toml
+//! [stages.raw]
+//! type = "jsonl_reader"
+//! paths = ["data/*.jsonl.zst"]
+//! text_field = "text"
+//! lang = "hau"
+//! on_error = "fail"
+//! ```
+
+use super::{record_error, validate_common, Lines, OnError};
+use mavuno_pipeline::io::expand_globs;
+use mavuno_pipeline::record::json_type;
+use mavuno_pipeline::schemars::JsonSchema;
+use mavuno_pipeline::{
+    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
+    StageImpl, StageKind,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn default_text_field() -> String {
+    "text".into()
+}
+
+/// Reads JSON Lines: one object per line, `text_field` as the text, other keys as fields.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub struct JsonlReaderConfig {
+    /// Input files: glob patterns relative to the current directory; each must match.
+    pub paths: Vec<String>,
+    /// ISO 639-3 language for records without a `lang` key.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// The key holding the text (a string; missing or null gives an empty text).
+    #[serde(default = "default_text_field")]
+    pub text_field: String,
+    /// Bad input (malformed JSON, not an object, invalid UTF-8, truncated file): `fail`
+    /// stops the run, `reject` writes it to rejects.jsonl and goes on.
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+impl StageConfig for JsonlReaderConfig {
+    const TYPE: &'static str = "jsonl_reader";
+    const KIND: StageKind = StageKind::Source;
+
+    fn validate(&self, v: &mut mavuno_pipeline::config::Validator) {
+        validate_common(v, &self.paths, &self.lang);
+        if self.text_field.is_empty() {
+            v.error("text_field", "must not be empty");
+        }
+    }
+
+    fn input_files(&self) -> Vec<String> {
+        self.paths.clone()
+    }
+
+    fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        let files = expand_globs(&self.paths)?;
+        let shard = ctx.record_shard(files.len());
+        let files = ctx.shard_files(files);
+        Ok(StageImpl::Source(Box::new(JsonlReader {
+            cfg: self.clone(),
+            files,
+            shard,
+        })))
+    }
+}
+
+/// The runtime reader.
+pub struct JsonlReader {
+    cfg: JsonlReaderConfig,
+    files: Vec<PathBuf>,
+    shard: Option<(u64, u64)>,
+}
+
+impl JsonlReader {
+    fn parse(&self, lines: &Lines) -> Result<Record, DataError> {
+        let at = |m: String| DataError::new(&*lines.file, lines.line, m);
+        let text = lines.text()?;
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| at(format!("malformed JSON: {e}")))?;
+        let Value::Object(obj) = v else {
+            return Err(at(format!("expected a JSON object, got {}", json_type(&v))));
+        };
+        let mut rec = Record::from_json(obj, &self.cfg.text_field)
+            .map_err(|m| record_error(&lines.file, lines.line, m))?;
+        if rec.id.is_empty() {
+            rec.id = format!("{}:{}", lines.file, lines.line);
+        }
+        if rec.lang.is_none() {
+            rec.lang = self.cfg.lang.clone();
+        }
+        rec.source = Some(Provenance {
+            file: lines.file.clone(),
+            line: lines.line,
+        });
+        Ok(rec)
+    }
+}
+
+impl Source for JsonlReader {
+    fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
+        out.set_record_shard(self.shard);
+        for f in &self.files {
+            let mut lines = Lines::open(f)?;
+            loop {
+                if out.cancelled() {
+                    return Ok(());
+                }
+                match lines.advance() {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        if out.take_next() {
+                            self.cfg.on_error.bad(out, e, "")?;
+                        }
+                        break;
+                    }
+                }
+                if lines.is_blank() || !out.take_next() {
+                    continue;
+                }
+                match self.parse(&lines) {
+                    Ok(rec) => out.keep(rec),
+                    Err(e) => self.cfg.on_error.bad(out, e, &lines.lossy())?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::test_util::*;
+
+    fn cfg(p: &std::path::Path, on_error: OnError) -> JsonlReaderConfig {
+        JsonlReaderConfig {
+            paths: vec![glob(p)],
+            lang: Some("hau".into()),
+            text_field: "text".into(),
+            on_error,
+        }
+    }
+
+    #[test]
+    fn example_parses_and_validates() {
+        assert_eq!(
+            check_example(include_str!("jsonl_reader.rs")),
+            ["jsonl_reader"]
+        );
+    }
+
+    #[test]
+    fn objects_become_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "a.jsonl",
+            br#"{"id":"x1","text":"Sannu","label":2,"tokens":["Sannu"]}
+
+{"text":"Yaya","lang":"yor"}
+{"body":"no text"}
+"#,
+        );
+        let (recs, _) = run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap();
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0].id, "x1");
+        assert_eq!(recs[0].field("label"), Some(&serde_json::json!(2)));
+        assert_eq!(recs[0].str_list("tokens"), Some(vec!["Sannu"]));
+        assert_eq!(recs[0].lang.as_deref(), Some("hau"));
+        assert_eq!(recs[1].id, format!("{}:3", glob(&p)));
+        assert_eq!(recs[1].lang.as_deref(), Some("yor"));
+        assert_eq!(recs[2].text, "");
+        assert_eq!(recs[2].str_field("body"), Some("no text"));
+    }
+
+    #[test]
+    fn custom_text_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "a.jsonl", br#"{"sentence":"A","text":"other"}"#);
+        let mut c = cfg(&p, OnError::Fail);
+        c.text_field = "sentence".into();
+        let (recs, _) = run_reader(&c, dir.path()).unwrap();
+        assert_eq!(recs[0].text, "A");
+        assert_eq!(recs[0].str_field("text"), Some("other"));
+    }
+
+    #[test]
+    fn malformed_lines_fail_or_reject() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "bad.jsonl",
+            b"{\"text\":\"ok\"}\n{\"text\": \"cut\n[1,2]\n{\"text\":5}\n{\"text\":\"\xff\"}\n",
+        );
+        let f = glob(&p);
+        let e = err_text(run_reader(&cfg(&p, OnError::Fail), dir.path()));
+        assert!(
+            e.starts_with(&format!(
+                "{f}:2: malformed JSON: EOF while parsing a string"
+            )),
+            "{e}"
+        );
+        let (recs, c) = run_reader(&cfg(&p, OnError::Reject), dir.path()).unwrap();
+        assert_eq!((recs.len(), c.rejected, c.records_in), (1, 4, 5));
+
+        let p2 = write(dir.path(), "arr.jsonl", b"[1,2]\n");
+        let e = err_text(run_reader(&cfg(&p2, OnError::Fail), dir.path()));
+        assert_eq!(
+            e,
+            format!("{}:1: expected a JSON object, got an array", glob(&p2))
+        );
+        let p3 = write(dir.path(), "num.jsonl", b"\n{\"text\":5}\n");
+        let e = err_text(run_reader(&cfg(&p3, OnError::Fail), dir.path()));
+        assert_eq!(
+            e,
+            format!(
+                "{}:2: field `text`: must be a string, got a number",
+                glob(&p3)
+            )
+        );
+    }
+
+    #[test]
+    fn truncated_zst_and_empty_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let body: String = (0..5000)
+            .map(|i| format!("{{\"text\":\"row {i}\"}}\n"))
+            .collect();
+        let p = write_compressed(dir.path(), "a.jsonl.zst", body.as_bytes());
+        assert_eq!(
+            run_reader(&cfg(&p, OnError::Fail), dir.path())
+                .unwrap()
+                .0
+                .len(),
+            5000
+        );
+        truncate_half(&p);
+        let e = err_text(run_reader(&cfg(&p, OnError::Fail), dir.path()));
+        assert!(e.contains("a.jsonl.zst:") && e.contains("truncated"), "{e}");
+        let p = write(dir.path(), "empty.jsonl", b"");
+        assert_eq!(
+            run_reader(&cfg(&p, OnError::Fail), dir.path())
+                .unwrap()
+                .1
+                .records_in,
+            0
+        );
+    }
+
+    #[test]
+    fn a_50_mb_line_is_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "ab ".repeat(50 * 1024 * 1024 / 3);
+        let mut body = serde_json::to_vec(&serde_json::json!({"text": text})).unwrap();
+        body.extend_from_slice(b"\n{\"text\":\"short\"}\n");
+        let p = write(dir.path(), "big.jsonl", &body);
+        let (recs, _) = run_reader(&cfg(&p, OnError::Fail), dir.path()).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].text.len(), text.len());
+        assert_eq!(recs[1].id, format!("{}:2", glob(&p)));
+    }
+}
