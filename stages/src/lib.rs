@@ -11,6 +11,8 @@
 //! prints them.
 #![warn(missing_docs)]
 
+pub mod quality;
+pub mod text;
 pub mod util;
 
 use mavuno_pipeline::Registry;
@@ -18,6 +20,8 @@ use mavuno_pipeline::Registry;
 /// Registers every stage type.
 pub fn register_all(r: &mut Registry) {
     r.add::<util::passthrough::PassthroughConfig>();
+    r.add::<text::normalize::NormalizeConfig>();
+    r.add::<text::split_sentences::SplitSentencesConfig>();
 }
 
 /// A registry with every stage type.

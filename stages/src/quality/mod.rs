@@ -1,0 +1,1 @@
+//! Quality family: heuristic filters, domain tagging, PII redaction.
