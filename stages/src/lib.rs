@@ -22,6 +22,9 @@ pub fn register_all(r: &mut Registry) {
     r.add::<util::passthrough::PassthroughConfig>();
     r.add::<text::normalize::NormalizeConfig>();
     r.add::<text::split_sentences::SplitSentencesConfig>();
+    r.add::<quality::filter::FilterConfig>();
+    r.add::<quality::tag_domain::TagDomainConfig>();
+    r.add::<quality::redact_pii::RedactPiiConfig>();
 }
 
 /// A registry with every stage type.
