@@ -326,10 +326,11 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
 static NUMBERING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:\(\d{1,3}\)\s*|\d{1,3}[.:](?:\s+|$))").unwrap_or_else(|e| panic!("numbering pattern: {e}"))
 });
-const BOILERPLATE: &[&str] = &[
-    "lorem ipsum", "javascript", "cookie", "privacy policy", "terms of use", "terms and conditions",
-    "all rights reserved", "click here", "subscribe", "sign up", "log in", "read more", "share this",
-];
+/// Boilerplate line markers (C4/NeMo style), one case-insensitive literal alternation.
+static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new("(?i)lorem ipsum|javascript|cookie|privacy policy|terms of use|terms and conditions|all rights reserved|click here|subscribe|sign up|log in|read more|share this")
+        .unwrap_or_else(|e| panic!("boilerplate pattern: {e}"))
+});
 
 /// The runtime filter with resolved thresholds.
 pub struct Filter {
@@ -478,8 +479,7 @@ impl Filter {
             for l in lines(text) {
                 nl += 1;
                 if c.max_boilerplate_frac.is_some() {
-                    let low = l.to_lowercase();
-                    boiler += BOILERPLATE.iter().any(|b| low.contains(b)) as usize;
+                    boiler += BOILERPLATE.is_match(l) as usize;
                 }
                 punct += ends_in_terminal(l) as usize;
                 short += (l.chars().take(short_max + 1).count() <= short_max) as usize;
@@ -569,6 +569,7 @@ mod tests {
 
     #[test]
     fn toml_example_parses_and_validates() {
+        crate::text::check_doc_example(include_str!("filter.rs"));
         let c = cfg("lang = \"hau\"\nmin_words = 20\ntop_ngram_frac = [[2, 0.2], [3, 0.18], [4, 0.16]]");
         assert_eq!(warnings(&c), []);
         let r = c.resolved().unwrap();
@@ -698,6 +699,55 @@ mod tests {
         for t in ["", "\u{200D}", "\n\n\n", "…", "((((", "1:", "\u{0301}"] {
             let mut r = Record::new("x", t);
             let _ = f.check(&mut r);
+        }
+    }
+
+    /// Single-thread throughput of segmentation, normalisation and the full filter over
+    /// the shared raw text (release build):
+    /// `cargo test -p mavuno-stages --release bench_throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "benchmark; needs ../shared/data"]
+    fn bench_throughput() {
+        use crate::text::normalize::{normalize_aligned, NormalizeConfig};
+        use crate::text::segment::{sentences, word_count};
+        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/masakhane_raw_text/");
+        for l in ["yor", "hau", "swa", "amh", "pcm"] {
+            let Ok(text) = std::fs::read_to_string(format!("{base}{l}.txt")) else { continue };
+            // Documents of ~20 lines, so line-level rules have something to do.
+            let lines: Vec<&str> = text.lines().collect();
+            let docs: Vec<String> = lines.chunks(20).map(|c| c.join("\n")).collect();
+            let mb = text.len() as f64 / 1e6;
+            let t = std::time::Instant::now();
+            let k = text.chars().filter(|&c| crate::text::segment::is_word_char(c)).count();
+            let t1 = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let k2 = text.chars().filter(|&c| c.is_alphanumeric()).count();
+            let t2 = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let k3 = text.chars().filter(|&c| unicode_normalization::char::is_combining_mark(c)).count();
+            eprintln!("{l}: is_word_char {:.0} MB/s, is_alnum {:.0} MB/s, is_mark {:.0} MB/s {k} {k2} {k3}", mb / t1, mb / t2, mb / t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            let n: usize = docs.iter().map(|d| word_count(d)).sum();
+            let seg = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let nc = NormalizeConfig { keep_newlines: true, ..Default::default() };
+            let normed: Vec<String> = docs.iter().map(|d| normalize_aligned(d, &nc).0.text).collect();
+            let norm = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let ns: usize = normed.iter().map(|d| sentences(d, Some(l), true).len()).sum();
+            let sent = t.elapsed().as_secs_f64();
+            let f = Filter::new(FilterConfig { lang: Some(l.into()), ..Default::default() }.resolved().unwrap());
+            let t = std::time::Instant::now();
+            let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
+            for d in &normed {
+                let mut r = Record::new("x", d.clone());
+                *reasons.entry(f.check(&mut r).0.unwrap_or("kept")).or_default() += 1;
+            }
+            let filt = t.elapsed().as_secs_f64();
+            eprintln!(
+                "{l}: {mb:.1} MB, {n} words, {ns} sentences | words {:.0} MB/s | normalize {:.0} MB/s | sentences {:.0} MB/s | filter {:.0} MB/s | {reasons:?}",
+                mb / seg, mb / norm, mb / sent, mb / filt
+            );
         }
     }
 }

@@ -6,7 +6,29 @@
 
 use crate::text::segment::{for_each_word, is_terminator, script_of, Script};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64;
+
+/// A hasher for keys that already are good 64-bit hashes.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+}
+
+type IdBuild = BuildHasherDefault<IdHasher>;
 
 /// The words of a text, as byte spans, plus derived counts. Built once per record.
 #[derive(Debug)]
@@ -15,6 +37,8 @@ pub struct Doc<'a> {
     pub text: &'a str,
     /// Word spans.
     pub words: Vec<(usize, usize)>,
+    /// xxh3 of each word, computed on first use by the n-gram measures.
+    hashes: OnceLock<Vec<u64>>,
 }
 
 impl<'a> Doc<'a> {
@@ -22,7 +46,7 @@ impl<'a> Doc<'a> {
     pub fn new(text: &'a str) -> Doc<'a> {
         let mut words = Vec::with_capacity(text.len() / 6 + 1);
         for_each_word(text, |s, e| words.push((s, e)));
-        Doc { text, words }
+        Doc { text, words, hashes: OnceLock::new() }
     }
 
     /// Word `i` as a string.
@@ -51,7 +75,7 @@ impl<'a> Doc<'a> {
         if n == 0 || self.words.len() < n {
             return 0.0;
         }
-        let mut counts: HashMap<u64, (u32, usize)> = HashMap::with_capacity(self.words.len());
+        let mut counts: HashMap<u64, (u32, usize), IdBuild> = HashMap::with_capacity_and_hasher(self.words.len(), IdBuild::default());
         for i in 0..=self.words.len() - n {
             let h = self.ngram_hash(i, n);
             let len = self.words[i..i + n].iter().map(|&(s, e)| e - s).sum();
@@ -71,7 +95,7 @@ impl<'a> Doc<'a> {
         if n == 0 || self.words.len() < n {
             return 0.0;
         }
-        let mut seen: HashSet<u64> = HashSet::with_capacity(self.words.len());
+        let mut seen: HashSet<u64, IdBuild> = HashSet::with_capacity_and_hasher(self.words.len(), IdBuild::default());
         let mut dup = 0usize;
         let mut i = 0;
         while i + n <= self.words.len() {
@@ -87,11 +111,13 @@ impl<'a> Doc<'a> {
     }
 
     fn ngram_hash(&self, i: usize, n: usize) -> u64 {
-        let mut h = 0u64;
-        for k in i..i + n {
-            h = h.rotate_left(17) ^ xxh3_64(self.word(k).as_bytes());
+        let hs = self.hashes.get_or_init(|| self.words.iter().map(|&(s, e)| xxh3_64(&self.text.as_bytes()[s..e])).collect());
+        let mut h = n as u64;
+        for &x in &hs[i..i + n] {
+            // Order-sensitive mix (splitmix64 finaliser step).
+            h = (h.rotate_left(23) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
-        h
+        h ^ (h >> 29)
     }
 }
 

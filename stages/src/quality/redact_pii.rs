@@ -199,6 +199,7 @@ mod tests {
 
     #[test]
     fn toml_example_parses_and_validates() {
+        crate::text::check_doc_example(include_str!("redact_pii.rs"));
         let c: RedactPiiConfig = toml::from_str("kinds = [\"email\", \"phone\", \"url\", \"ip\"]").unwrap();
         let mut v = Validator::default();
         c.validate(&mut v);

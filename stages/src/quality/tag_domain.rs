@@ -115,6 +115,7 @@ mod tests {
 
     #[test]
     fn toml_example_parses_and_validates() {
+        crate::text::check_doc_example(include_str!("tag_domain.rs"));
         let c: TagDomainConfig = toml::from_str("lang = \"yor\"\nmax_share = 0.1").unwrap();
         let mut v = Validator::default();
         c.validate(&mut v);

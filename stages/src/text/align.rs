@@ -12,7 +12,8 @@ use serde_json::Value;
 pub struct Aligned {
     /// The current text.
     pub text: String,
-    /// `align[i]` = original offset of `text` byte `i`; non-decreasing.
+    /// `align[i]` = original offset of `text` byte `i`; non-decreasing. Empty while no
+    /// pass has changed the text (the identity, not materialised).
     pub align: Vec<usize>,
     /// Length of the original text.
     pub original_len: usize,
@@ -21,8 +22,11 @@ pub struct Aligned {
 impl Aligned {
     /// The identity alignment of `text`.
     pub fn new(text: String) -> Aligned {
-        let align = (0..text.len()).collect();
-        Aligned { original_len: text.len(), text, align }
+        Aligned { original_len: text.len(), text, align: Vec::new() }
+    }
+
+    fn is_identity(&self) -> bool {
+        self.align.is_empty() && self.text.len() == self.original_len
     }
 
     /// Applies one rewrite pass. `f` reads the current text and writes the new one into
@@ -34,7 +38,11 @@ impl Aligned {
         if w.out == self.text {
             return false;
         }
-        let align = w.map.iter().map(|&k| self.align.get(k).copied().unwrap_or(self.original_len)).collect();
+        let align = if self.is_identity() {
+            w.map
+        } else {
+            w.map.iter().map(|&k| self.align.get(k).copied().unwrap_or(self.original_len)).collect()
+        };
         self.text = w.out;
         self.align = align;
         true
@@ -43,6 +51,10 @@ impl Aligned {
     /// Maps an original byte span to the current text: the smallest span of surviving
     /// bytes that came from inside it. `None` when nothing of it survived.
     pub fn map_span(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        if self.is_identity() {
+            let (s, e) = (start.min(self.text.len()), end.min(self.text.len()));
+            return (e > s).then_some((s, e));
+        }
         let s = self.align.partition_point(|&a| a < start);
         let e = self.align.partition_point(|&a| a < end);
         (e > s).then_some((s, e))
@@ -50,6 +62,10 @@ impl Aligned {
 
     /// Like [`Aligned::map_span`] but never fails: an erased span becomes empty at its position.
     pub fn map_span_lossy(&self, start: usize, end: usize) -> (usize, usize) {
+        if self.is_identity() {
+            let s = start.min(self.text.len());
+            return (s, end.min(self.text.len()).max(s));
+        }
         let s = self.align.partition_point(|&a| a < start);
         let e = self.align.partition_point(|&a| a < end).max(s);
         (s, e)

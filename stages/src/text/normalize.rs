@@ -136,7 +136,7 @@ pub struct NormStats {
 pub fn normalize_aligned(text: &str, cfg: &NormalizeConfig) -> (Aligned, NormStats) {
     let mut a = Aligned::new(text.to_string());
     let mut st = NormStats::default();
-    if cfg.fix_mojibake && !text.is_ascii() {
+    if cfg.fix_mojibake && !text.is_ascii() && mojibake_markers(text) > 0 {
         a.pass(|t, w| st.mojibake = fix_mojibake(t, w));
     }
     if cfg.strip_html && memchr::memchr2(b'<', b'&', a.text.as_bytes()).is_some() {
@@ -158,7 +158,7 @@ pub fn normalize_aligned(text: &str, cfg: &NormalizeConfig) -> (Aligned, NormSta
             a.pass(|t, w| unicode_form(t, w, cfg.form, cfg.strip_tone_marks));
         }
     }
-    if cfg.collapse_whitespace {
+    if cfg.collapse_whitespace && needs_ws_pass(&a.text, cfg.keep_newlines) {
         a.pass(|t, w| collapse_ws(t, w, cfg.keep_newlines));
     }
     st.changed = a.text != text;
@@ -173,6 +173,9 @@ pub fn normalize_str(text: &str, cfg: &NormalizeConfig) -> String {
 /// CP-1252 byte for a character that CP-1252/Latin-1 would decode to it.
 fn cp1252_byte(c: char) -> Option<u8> {
     let u = c as u32;
+    if !(0x80..=0x2122).contains(&u) {
+        return None;
+    }
     if (0xA0..=0xFF).contains(&u) || (0x80..=0x9F).contains(&u) {
         return Some(u as u8);
     }
@@ -213,9 +216,9 @@ fn fix_mojibake(t: &str, w: &mut Rewriter) -> usize {
             {
                 buf[0] = b;
                 let mut ok = true;
-                for j in 1..=n {
+                for (j, slot) in buf.iter_mut().enumerate().take(n + 1).skip(1) {
                     match chars.get(k + j).and_then(|&(_, d)| cp1252_byte(d)) {
-                        Some(cb) if (0x80..=0xBF).contains(&cb) => buf[j] = cb,
+                        Some(cb) if (0x80..=0xBF).contains(&cb) => *slot = cb,
                         _ => {
                             ok = false;
                             break;
@@ -371,38 +374,62 @@ fn is_tone_mark(c: char) -> bool {
 
 fn unicode_form(t: &str, w: &mut Rewriter, form: Form, strip: bool) {
     // Per grapheme cluster: composition never crosses a cluster boundary, and mapping a
-    // rewritten cluster to its start keeps the alignment monotone.
+    // rewritten cluster to its start keeps the alignment monotone. Unchanged runs are
+    // copied in one piece.
     let mut tmp = String::new();
+    let mut run = 0usize;
     for (i, g) in t.grapheme_indices(true) {
         if g.is_ascii() {
-            w.copy(g, i);
+            continue;
+        }
+        let unchanged = match (form, strip) {
+            (_, true) => false,
+            (Form::Nfc, false) => is_nfc_quick(g.chars()) == IsNormalized::Yes,
+            (Form::Nfkc, false) => is_nfkc_quick(g.chars()) == IsNormalized::Yes,
+            (Form::None, false) => true,
+        };
+        if unchanged {
             continue;
         }
         tmp.clear();
-        match (form, strip) {
-            (_, true) => {
-                let base: String = g.nfd().filter(|&c| !is_tone_mark(c)).collect();
-                match form {
-                    Form::Nfkc => tmp.extend(base.nfkc()),
-                    _ => tmp.extend(base.nfc()),
-                }
+        if strip {
+            let base: String = g.nfd().filter(|&c| !is_tone_mark(c)).collect();
+            match form {
+                Form::Nfkc => tmp.extend(base.nfkc()),
+                _ => tmp.extend(base.nfc()),
             }
-            (Form::Nfc, false) => tmp.extend(g.nfc()),
-            (Form::Nfkc, false) => tmp.extend(g.nfkc()),
-            (Form::None, false) => tmp.push_str(g),
-        }
-        if tmp == g {
-            w.copy(g, i);
+        } else if form == Form::Nfkc {
+            tmp.extend(g.nfkc());
         } else {
+            tmp.extend(g.nfc());
+        }
+        if tmp != g {
+            w.copy(&t[run..i], run);
             w.replace(&tmp, i);
+            run = i + g.len();
         }
     }
+    w.copy(&t[run..], run);
+}
+
+/// Whether [`collapse_ws`] would change anything (cheap pre-check).
+fn needs_ws_pass(t: &str, keep_newlines: bool) -> bool {
+    t.starts_with(char::is_whitespace)
+        || t.ends_with(char::is_whitespace)
+        || t.contains("  ")
+        || t.chars().any(|c| c.is_whitespace() && c != ' ' && !(keep_newlines && c == '\n'))
+        || (keep_newlines && (t.contains(" \n") || t.contains("\n ") || t.contains("\n\n")))
 }
 
 fn collapse_ws(t: &str, w: &mut Rewriter, keep_newlines: bool) {
+    // `seg` = start of the pending non-whitespace stretch, copied in one piece.
+    let mut seg = 0usize;
     let mut run: Option<(usize, bool)> = None;
     for (i, c) in t.char_indices() {
         if c.is_whitespace() {
+            if run.is_none() {
+                w.copy(&t[seg..i], seg);
+            }
             let nl = c == '\n' || c == '\u{2029}';
             run = Some(match run {
                 Some((s, n)) => (s, n || nl),
@@ -413,15 +440,22 @@ fn collapse_ws(t: &str, w: &mut Rewriter, keep_newlines: bool) {
         if let Some((s, nl)) = run.take() {
             if !w.written().is_empty() {
                 if keep_newlines && nl {
-                    w.replace("\n", s);
+                    if &t[s..i] == "\n" {
+                        w.copy("\n", s);
+                    } else {
+                        w.replace("\n", s);
+                    }
                 } else if &t[s..i] == " " {
                     w.copy(" ", s);
                 } else {
                     w.replace(" ", s);
                 }
             }
+            seg = i;
         }
-        w.copy(&t[i..i + c.len_utf8()], i);
+    }
+    if run.is_none() {
+        w.copy(&t[seg..], seg);
     }
 }
 
@@ -469,21 +503,7 @@ mod tests {
 
     #[test]
     fn toml_example_parses_and_validates() {
-        let doc = include_str!("normalize.rs");
-        let toml_src: String = doc
-            .lines()
-            .skip_while(|l| !l.starts_with("//! ```toml"))
-            .skip(1)
-            .take_while(|l| !l.starts_with("//! ```"))
-            .map(|l| l.trim_start_matches("//!").trim_start())
-            .filter(|l| !l.starts_with('[') && !l.starts_with("type") && !l.starts_with("inputs"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let cfg: NormalizeConfig = toml::from_str(&toml_src).unwrap();
-        assert!(cfg.ascii_punct);
-        let mut v = Validator::default();
-        cfg.validate(&mut v);
-        assert!(v.errors.is_empty() && v.warnings.is_empty());
+        crate::text::check_doc_example(include_str!("normalize.rs"));
     }
 
     #[test]

@@ -159,6 +159,7 @@ mod tests {
 
     #[test]
     fn toml_example_parses_and_validates() {
+        crate::text::check_doc_example(include_str!("split_sentences.rs"));
         let cfg: SplitSentencesConfig = toml::from_str("min_chars = 10\nnewline_breaks = true").unwrap();
         let mut v = Validator::default();
         cfg.validate(&mut v);
