@@ -39,14 +39,19 @@
 //! top_ngram_frac = [[2, 0.2], [3, 0.18], [4, 0.16]]
 //! ```
 
-use crate::quality::metrics::{dup_fracs, ends_in_terminal, lines, longest_char_run, paragraphs, script_share, Doc};
+use crate::quality::metrics::{
+    dup_fracs, ends_in_terminal, lines, longest_char_run, paragraphs, script_share, Doc,
+};
 use crate::quality::religious::{has_verse_reference, matcher, ReligiousMatcher};
 use crate::quality::stopwords::{parse_list, stopword_list};
 use crate::text::align::{apply_to_record, Aligned};
 use crate::text::segment::Script;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Outcome, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Outcome, Record, Stage, StageConfig, StageError, StageImpl,
+    StageKind,
+};
 use rayon::prelude::*;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -155,7 +160,10 @@ pub struct FilterConfig {
 }
 
 /// Languages with a `configs/filters/<lang>.toml`.
-pub const LANGS: [&str; 15] = ["yor", "hau", "ibo", "swa", "amh", "zul", "xho", "som", "wol", "kin", "lug", "pcm", "sin", "tam", "eng"];
+pub const LANGS: [&str; 15] = [
+    "yor", "hau", "ibo", "swa", "amh", "zul", "xho", "som", "wol", "kin", "lug", "pcm", "sin",
+    "tam", "eng",
+];
 
 macro_rules! lang_files {
     ($($code:literal),*) => {
@@ -168,7 +176,10 @@ macro_rules! lang_files {
         }
     };
 }
-lang_files!("yor", "hau", "ibo", "swa", "amh", "zul", "xho", "som", "wol", "kin", "lug", "pcm", "sin", "tam", "eng");
+lang_files!(
+    "yor", "hau", "ibo", "swa", "amh", "zul", "xho", "som", "wol", "kin", "lug", "pcm", "sin",
+    "tam", "eng"
+);
 
 /// The MADLAD-400 sentence rules (SEEDS §1.5): more than 6 words, no bad endings, no Bible
 /// book names, numbering prefixes and URLs stripped.
@@ -195,8 +206,12 @@ fn overlay(base: &FilterConfig, top: &FilterConfig) -> Result<FilterConfig, Stri
 impl FilterConfig {
     /// The per-language defaults of `lang`.
     pub fn lang_defaults(lang: &str) -> Result<FilterConfig, String> {
-        let src = lang_defaults_src(lang)
-            .ok_or_else(|| format!("no per-language defaults for `{lang}`; known: {}", LANGS.join(", ")))?;
+        let src = lang_defaults_src(lang).ok_or_else(|| {
+            format!(
+                "no per-language defaults for `{lang}`; known: {}",
+                LANGS.join(", ")
+            )
+        })?;
         toml::from_str(src).map_err(|e| format!("configs/filters/{lang}.toml: {e}"))
     }
 
@@ -240,7 +255,10 @@ impl FilterConfig {
         add("max_short_line_frac", self.max_short_line_frac, true);
         add("max_boilerplate_frac", self.max_boilerplate_frac, true);
         add("max_ellipsis_line_frac", self.max_ellipsis_line_frac, true);
-        for (field, list) in [("top_ngram_frac", &self.top_ngram_frac), ("dup_ngram_frac", &self.dup_ngram_frac)] {
+        for (field, list) in [
+            ("top_ngram_frac", &self.top_ngram_frac),
+            ("dup_ngram_frac", &self.dup_ngram_frac),
+        ] {
             for &(n, x) in list.iter().flatten() {
                 v.push((format!("{field}[{n}]"), x, true));
             }
@@ -257,15 +275,23 @@ impl StageConfig for FilterConfig {
         let r = match self.resolved() {
             Ok(r) => r,
             Err(e) => {
-                let field = if e.starts_with("unknown preset") { "preset" } else { "lang" };
+                let field = if e.starts_with("unknown preset") {
+                    "preset"
+                } else {
+                    "lang"
+                };
                 v.error(field, e);
                 return;
             }
         };
         let from = |field: &str| -> String {
-            let explicit = serde_json::to_value(self).ok().and_then(|j| j.get(field.split('[').next().unwrap_or(field)).cloned());
+            let explicit = serde_json::to_value(self)
+                .ok()
+                .and_then(|j| j.get(field.split('[').next().unwrap_or(field)).cloned());
             match (&self.lang, explicit) {
-                (Some(l), None) if self.preset.is_none() => format!(" (from configs/filters/{l}.toml)"),
+                (Some(l), None) if self.preset.is_none() => {
+                    format!(" (from configs/filters/{l}.toml)")
+                }
                 _ => String::new(),
             }
         };
@@ -277,14 +303,25 @@ impl StageConfig for FilterConfig {
         for (field, x, is_max) in r.ratios() {
             let src = from(&field);
             if x > 1.0 {
-                let what = if is_max { "this filter can never fire" } else { "every record is dropped" };
+                let what = if is_max {
+                    "this filter can never fire"
+                } else {
+                    "every record is dropped"
+                };
                 v.warn(&field, format!("{x} is above 1, so {what}{src}"));
             } else if x < 0.0 {
-                let what = if is_max { "every record is dropped" } else { "this filter can never fire" };
+                let what = if is_max {
+                    "every record is dropped"
+                } else {
+                    "this filter can never fire"
+                };
                 v.warn(&field, format!("{x} is below 0, so {what}{src}"));
             }
         }
-        for (field, list) in [("top_ngram_frac", &r.top_ngram_frac), ("dup_ngram_frac", &r.dup_ngram_frac)] {
+        for (field, list) in [
+            ("top_ngram_frac", &r.top_ngram_frac),
+            ("dup_ngram_frac", &r.dup_ngram_frac),
+        ] {
             for &(n, _) in list.iter().flatten() {
                 if n == 0 || n > 20 {
                     v.error(field, format!("n must be in [1, 20], got {n}"));
@@ -293,12 +330,21 @@ impl StageConfig for FilterConfig {
         }
         if let Some(x) = r.max_mean_word_length {
             if x >= 50.0 {
-                v.warn("max_mean_word_length", format!("{x} is at least 50, so this filter can never fire{}", from("max_mean_word_length")));
+                v.warn(
+                    "max_mean_word_length",
+                    format!(
+                        "{x} is at least 50, so this filter can never fire{}",
+                        from("max_mean_word_length")
+                    ),
+                );
             }
         }
         if let (Some(a), Some(b)) = (r.min_words, r.max_words) {
             if a > b {
-                v.warn("min_words", format!("{a} is greater than max_words ({b}), so every record is dropped"));
+                v.warn(
+                    "min_words",
+                    format!("{a} is greater than max_words ({b}), so every record is dropped"),
+                );
             }
         }
         if let (Some(a), Some(b)) = (r.min_mean_word_length, r.max_mean_word_length) {
@@ -306,25 +352,38 @@ impl StageConfig for FilterConfig {
                 v.warn("min_mean_word_length", format!("{a} is greater than max_mean_word_length ({b}), so every record is dropped"));
             }
         }
-        if r.min_stopwords.is_some_and(|n| n > 0) && r.stopwords.is_none() && r.lang.as_deref().and_then(stopword_list).is_none() {
-            v.error("min_stopwords", "needs `stopwords` or a `lang` with a stopword list");
+        if r.min_stopwords.is_some_and(|n| n > 0)
+            && r.stopwords.is_none()
+            && r.lang.as_deref().and_then(stopword_list).is_none()
+        {
+            v.error(
+                "min_stopwords",
+                "needs `stopwords` or a `lang` with a stopword list",
+            );
         }
         if r.drop_urls == Some(true) && r.strip_urls == Some(true) {
-            v.warn("drop_urls", "never fires because strip_urls removes URLs first");
+            v.warn(
+                "drop_urls",
+                "never fires because strip_urls removes URLs first",
+            );
         }
     }
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        let r = self.resolved().map_err(|e| StageError::msg(format!("filter: {e}")))?;
+        let r = self
+            .resolved()
+            .map_err(|e| StageError::msg(format!("filter: {e}")))?;
         Ok(StageImpl::Stage(Box::new(Filter::new(r))))
     }
 }
 
 static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:https?://|www\.)[^\s<>"]+[^\s<>".,;:!?)\]'’”]"#).unwrap_or_else(|e| panic!("url pattern: {e}"))
+    Regex::new(r#"(?i)\b(?:https?://|www\.)[^\s<>"]+[^\s<>".,;:!?)\]'’”]"#)
+        .unwrap_or_else(|e| panic!("url pattern: {e}"))
 });
 static NUMBERING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:\(\d{1,3}\)\s*|\d{1,3}[.:](?:\s+|$))").unwrap_or_else(|e| panic!("numbering pattern: {e}"))
+    Regex::new(r"^\s*(?:\(\d{1,3}\)\s*|\d{1,3}[.:](?:\s+|$))")
+        .unwrap_or_else(|e| panic!("numbering pattern: {e}"))
 });
 /// Boilerplate line markers (C4/NeMo style), one case-insensitive literal alternation.
 static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
@@ -348,11 +407,21 @@ impl Filter {
             _ => HashSet::new(),
         };
         let script = cfg.script.as_deref().and_then(Script::parse);
-        Filter { cfg, stopwords, script }
+        Filter {
+            cfg,
+            stopwords,
+            script,
+        }
     }
 
     fn religious(&self, rec: &Record) -> &'static ReligiousMatcher {
-        matcher(self.cfg.lang.as_deref().or(rec.lang.as_deref()).unwrap_or("eng"))
+        matcher(
+            self.cfg
+                .lang
+                .as_deref()
+                .or(rec.lang.as_deref())
+                .unwrap_or("eng"),
+        )
     }
 
     /// Applies rewrites, then checks; returns the drop reason, if any, and whether the
@@ -400,12 +469,17 @@ impl Filter {
         if c.drop_urls == Some(true) && URL.is_match(text) {
             return Some("contains_url");
         }
-        if c.drop_bible == Some(true) && (has_verse_reference(text) || self.religious(rec).has_book_name(text)) {
+        if c.drop_bible == Some(true)
+            && (has_verse_reference(text) || self.religious(rec).has_book_name(text))
+        {
             return Some("bible_reference");
         }
         if c.drop_bad_endings == Some(true) {
             let t = text.trim_end();
-            if ["...", "///", "???", "..", "//", "…"].iter().any(|e| t.ends_with(e)) {
+            if ["...", "///", "???", "..", "//", "…"]
+                .iter()
+                .any(|e| t.ends_with(e))
+            {
                 return Some("ellipsis_ending");
             }
         }
@@ -419,12 +493,15 @@ impl Filter {
         }
         if c.min_mean_word_length.is_some() || c.max_mean_word_length.is_some() {
             let m = doc.mean_word_length();
-            if c.min_mean_word_length.is_some_and(|x| m < x) || c.max_mean_word_length.is_some_and(|x| m > x) {
+            if c.min_mean_word_length.is_some_and(|x| m < x)
+                || c.max_mean_word_length.is_some_and(|x| m > x)
+            {
                 return Some("mean_word_length");
             }
         }
         if let Some(x) = c.max_symbol_ratio {
-            let sym = text.matches('#').count() + text.matches("...").count() + text.matches('…').count();
+            let sym =
+                text.matches('#').count() + text.matches("...").count() + text.matches('…').count();
             if sym as f64 / n.max(1) as f64 > x {
                 return Some("symbol_ratio");
             }
@@ -450,7 +527,9 @@ impl Filter {
                 return Some("script_mismatch");
             }
         }
-        if c.max_repeated_chars.is_some_and(|m| longest_char_run(text) > m) {
+        if c.max_repeated_chars
+            .is_some_and(|m| longest_char_run(text) > m)
+        {
             return Some("repeated_chars");
         }
         if let Some(m) = c.min_stopwords {
@@ -458,7 +537,11 @@ impl Filter {
                 let mut hits = 0;
                 for i in 0..n {
                     let w = doc.word(i);
-                    let hit = if w.chars().all(|ch| !ch.is_uppercase()) { self.stopwords.contains(w) } else { self.stopwords.contains(&w.to_lowercase()) };
+                    let hit = if w.chars().all(|ch| !ch.is_uppercase()) {
+                        self.stopwords.contains(w)
+                    } else {
+                        self.stopwords.contains(&w.to_lowercase())
+                    };
                     hits += hit as usize;
                     if hits >= m {
                         break;
@@ -474,7 +557,8 @@ impl Filter {
             || c.max_short_line_frac.is_some()
             || c.max_ellipsis_line_frac.is_some();
         if line_rules {
-            let (mut nl, mut boiler, mut punct, mut short, mut ell) = (0usize, 0usize, 0usize, 0usize, 0usize);
+            let (mut nl, mut boiler, mut punct, mut short, mut ell) =
+                (0usize, 0usize, 0usize, 0usize, 0usize);
             let short_max = c.short_line_chars.unwrap_or(30);
             for l in lines(text) {
                 nl += 1;
@@ -501,13 +585,17 @@ impl Filter {
         }
         if c.max_dup_line_frac.is_some() || c.max_dup_line_char_frac.is_some() {
             let (f, cf) = dup_fracs(lines(text));
-            if c.max_dup_line_frac.is_some_and(|x| f > x) || c.max_dup_line_char_frac.is_some_and(|x| cf > x) {
+            if c.max_dup_line_frac.is_some_and(|x| f > x)
+                || c.max_dup_line_char_frac.is_some_and(|x| cf > x)
+            {
                 return Some("dup_line_frac");
             }
         }
         if c.max_dup_para_frac.is_some() || c.max_dup_para_char_frac.is_some() {
             let (f, cf) = dup_fracs(paragraphs(text));
-            if c.max_dup_para_frac.is_some_and(|x| f > x) || c.max_dup_para_char_frac.is_some_and(|x| cf > x) {
+            if c.max_dup_para_frac.is_some_and(|x| f > x)
+                || c.max_dup_para_char_frac.is_some_and(|x| cf > x)
+            {
                 return Some("dup_para_frac");
             }
         }
@@ -531,7 +619,13 @@ impl Stage for Filter {
             .into_par_iter()
             .map(|mut rec| {
                 let (why, numbered) = self.check(&mut rec);
-                (match why { Some(w) => Outcome::Drop(rec, w), None => Outcome::Keep(rec) }, numbered)
+                (
+                    match why {
+                        Some(w) => Outcome::Drop(rec, w),
+                        None => Outcome::Keep(rec),
+                    },
+                    numbered,
+                )
             })
             .collect();
         let mut numbered = 0;
@@ -556,21 +650,41 @@ mod tests {
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);
-        v.warnings.into_iter().map(|f| (f.field, f.message)).collect()
+        v.warnings
+            .into_iter()
+            .map(|f| (f.field, f.message))
+            .collect()
     }
 
     fn run(c: &FilterConfig, texts: &[&str]) -> (Vec<String>, Vec<(String, u64)>) {
         let mut f = Filter::new(c.resolved().unwrap());
         let mut out = Emitter::collecting(2);
-        f.process(texts.iter().enumerate().map(|(i, t)| Record::new(format!("r{i}"), *t)).collect(), &mut out).unwrap();
+        f.process(
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Record::new(format!("r{i}"), *t))
+                .collect(),
+            &mut out,
+        )
+        .unwrap();
         let kept = out.take_collected().into_iter().map(|r| r.text).collect();
-        (kept, out.counts().dropped.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        (
+            kept,
+            out.counts()
+                .dropped
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        )
     }
 
     #[test]
     fn toml_example_parses_and_validates() {
         crate::text::check_doc_example(include_str!("filter.rs"));
-        let c = cfg("lang = \"hau\"\nmin_words = 20\ntop_ngram_frac = [[2, 0.2], [3, 0.18], [4, 0.16]]");
+        let c = cfg(
+            "lang = \"hau\"\nmin_words = 20\ntop_ngram_frac = [[2, 0.2], [3, 0.18], [4, 0.16]]",
+        );
         assert_eq!(warnings(&c), []);
         let r = c.resolved().unwrap();
         assert_eq!(r.min_words, Some(20));
@@ -580,7 +694,10 @@ mod tests {
     #[test]
     fn every_language_file_parses_and_validates_clean() {
         for l in LANGS {
-            let c = FilterConfig { lang: Some(l.into()), ..Default::default() };
+            let c = FilterConfig {
+                lang: Some(l.into()),
+                ..Default::default()
+            };
             assert_eq!(warnings(&c), [], "{l}");
             assert!(c.resolved().unwrap().min_words.is_some(), "{l}");
         }
@@ -593,26 +710,59 @@ mod tests {
         assert_eq!(
             warnings(&c),
             [
-                ("max_digit_ratio".to_string(), "-1 is below 0, so every record is dropped".to_string()),
-                ("min_line_punct_frac".into(), "-0.1 is below 0, so this filter can never fire".into()),
-                ("top_ngram_frac[2]".into(), "2.82 is above 1, so this filter can never fire".into()),
-                ("max_mean_word_length".into(), "80 is at least 50, so this filter can never fire".into()),
-                ("min_words".into(), "60 is greater than max_words (50), so every record is dropped".into()),
+                (
+                    "max_digit_ratio".to_string(),
+                    "-1 is below 0, so every record is dropped".to_string()
+                ),
+                (
+                    "min_line_punct_frac".into(),
+                    "-0.1 is below 0, so this filter can never fire".into()
+                ),
+                (
+                    "top_ngram_frac[2]".into(),
+                    "2.82 is above 1, so this filter can never fire".into()
+                ),
+                (
+                    "max_mean_word_length".into(),
+                    "80 is at least 50, so this filter can never fire".into()
+                ),
+                (
+                    "min_words".into(),
+                    "60 is greater than max_words (50), so every record is dropped".into()
+                ),
             ]
         );
         let mut v = Validator::default();
         cfg("lang = \"xyz\"").validate(&mut v);
-        assert_eq!(v.errors[0].message, format!("no per-language defaults for `xyz`; known: {}", LANGS.join(", ")));
+        assert_eq!(
+            v.errors[0].message,
+            format!(
+                "no per-language defaults for `xyz`; known: {}",
+                LANGS.join(", ")
+            )
+        );
         let mut v = Validator::default();
         cfg("preset = \"gopher2\"").validate(&mut v);
-        assert_eq!((v.errors[0].field.as_str(), v.errors[0].message.as_str()), ("preset", "unknown preset `gopher2`; known: madlad"));
+        assert_eq!(
+            (v.errors[0].field.as_str(), v.errors[0].message.as_str()),
+            ("preset", "unknown preset `gopher2`; known: madlad")
+        );
         let mut v = Validator::default();
         cfg("min_stopwords = 2").validate(&mut v);
-        assert_eq!(v.errors[0].message, "needs `stopwords` or a `lang` with a stopword list");
+        assert_eq!(
+            v.errors[0].message,
+            "needs `stopwords` or a `lang` with a stopword list"
+        );
         let mut v = Validator::default();
         cfg("script = \"klingon\"").validate(&mut v);
-        assert_eq!(v.errors[0].message, "unknown script `klingon`; known: latin, ethiopic, sinhala, tamil, arabic, devanagari");
-        assert!(toml::from_str::<FilterConfig>("min_wrds = 3").unwrap_err().to_string().contains("unknown field `min_wrds`"));
+        assert_eq!(
+            v.errors[0].message,
+            "unknown script `klingon`; known: latin, ethiopic, sinhala, tamil, arabic, devanagari"
+        );
+        assert!(toml::from_str::<FilterConfig>("min_wrds = 3")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `min_wrds`"));
     }
 
     #[test]
@@ -630,10 +780,20 @@ mod tests {
                 "ශ්‍රී ලංකාව",
             ],
         );
-        assert_eq!(kept, ["The river rose quickly over the old town bridge.", "See for the full and very long report today"]);
+        assert_eq!(
+            kept,
+            [
+                "The river rose quickly over the old town bridge.",
+                "See for the full and very long report today"
+            ]
+        );
         assert_eq!(
             dropped,
-            [("bible_reference".to_string(), 2), ("ellipsis_ending".into(), 1), ("too_few_words".into(), 2)]
+            [
+                ("bible_reference".to_string(), 2),
+                ("ellipsis_ending".into(), 1),
+                ("too_few_words".into(), 2)
+            ]
         );
     }
 
@@ -642,13 +802,17 @@ mod tests {
         let c = cfg("strip_numbering = true");
         let mut f = Filter::new(c.resolved().unwrap());
         let mut r = Record::new("a", "12. Adé lọ");
-        r.set("spans", serde_json::json!([{"start": 4, "end": 8, "label": "PER"}]));
+        r.set(
+            "spans",
+            serde_json::json!([{"start": 4, "end": 8, "label": "PER"}]),
+        );
         let (why, n) = f.check(&mut r);
         assert_eq!((why, n), (None, true));
         assert_eq!(r.text, "Adé lọ");
         assert_eq!(r.fields["spans"][0]["end"], 4);
         let mut out = Emitter::collecting(1);
-        f.process(vec![Record::new("b", "3.5 million")], &mut out).unwrap();
+        f.process(vec![Record::new("b", "3.5 million")], &mut out)
+            .unwrap();
         assert_eq!(out.take_collected()[0].text, "3.5 million");
     }
 
@@ -681,20 +845,40 @@ mod tests {
         );
         assert_eq!(kept, ["ሰላም ነው። እንዴት ነህ፧"]);
         let d: Vec<&str> = dropped.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(d, ["boilerplate", "digit_ratio", "dup_line_frac", "no_terminal_punct", "repeated_chars", "script_mismatch", "symbol_ratio", "url_ratio"]);
+        assert_eq!(
+            d,
+            [
+                "boilerplate",
+                "digit_ratio",
+                "dup_line_frac",
+                "no_terminal_punct",
+                "repeated_chars",
+                "script_mismatch",
+                "symbol_ratio",
+                "url_ratio"
+            ]
+        );
     }
 
     #[test]
     fn stopwords_from_language_list() {
         let c = cfg("min_stopwords = 2\nlang = \"eng\"\npreset = \"madlad\"\nmin_words = 1");
-        let (kept, dropped) = run(&c, &["the cat and the dog", "Purple elephants dance quietly"]);
+        let (kept, dropped) = run(
+            &c,
+            &["the cat and the dog", "Purple elephants dance quietly"],
+        );
         assert_eq!(kept, ["the cat and the dog"]);
         assert_eq!(dropped, [("no_stopwords".to_string(), 1)]);
     }
 
     #[test]
     fn no_panic_on_odd_text() {
-        let c = FilterConfig { lang: Some("tam".into()), ..Default::default() }.resolved().unwrap();
+        let c = FilterConfig {
+            lang: Some("tam".into()),
+            ..Default::default()
+        }
+        .resolved()
+        .unwrap();
         let f = Filter::new(c);
         for t in ["", "\u{200D}", "\n\n\n", "…", "((((", "1:", "\u{0301}"] {
             let mut r = Record::new("x", t);
@@ -710,38 +894,67 @@ mod tests {
     fn bench_throughput() {
         use crate::text::normalize::{normalize_aligned, NormalizeConfig};
         use crate::text::segment::{sentences, word_count};
-        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/masakhane_raw_text/");
+        let base = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/masakhane_raw_text/"
+        );
         for l in ["yor", "hau", "swa", "amh", "pcm"] {
-            let Ok(text) = std::fs::read_to_string(format!("{base}{l}.txt")) else { continue };
+            let Ok(text) = std::fs::read_to_string(format!("{base}{l}.txt")) else {
+                continue;
+            };
             // Documents of ~20 lines, so line-level rules have something to do.
             let lines: Vec<&str> = text.lines().collect();
             let docs: Vec<String> = lines.chunks(20).map(|c| c.join("\n")).collect();
             let mb = text.len() as f64 / 1e6;
             let t = std::time::Instant::now();
-            let k = text.chars().filter(|&c| crate::text::segment::is_word_char(c)).count();
+            let k = text
+                .chars()
+                .filter(|&c| crate::text::segment::is_word_char(c))
+                .count();
             let t1 = t.elapsed().as_secs_f64();
             let t = std::time::Instant::now();
             let k2 = text.chars().filter(|&c| c.is_alphanumeric()).count();
             let t2 = t.elapsed().as_secs_f64();
             let t = std::time::Instant::now();
-            let k3 = text.chars().filter(|&c| unicode_normalization::char::is_combining_mark(c)).count();
+            let k3 = text
+                .chars()
+                .filter(|&c| unicode_normalization::char::is_combining_mark(c))
+                .count();
             eprintln!("{l}: is_word_char {:.0} MB/s, is_alnum {:.0} MB/s, is_mark {:.0} MB/s {k} {k2} {k3}", mb / t1, mb / t2, mb / t.elapsed().as_secs_f64());
             let t = std::time::Instant::now();
             let n: usize = docs.iter().map(|d| word_count(d)).sum();
             let seg = t.elapsed().as_secs_f64();
             let t = std::time::Instant::now();
-            let nc = NormalizeConfig { keep_newlines: true, ..Default::default() };
-            let normed: Vec<String> = docs.iter().map(|d| normalize_aligned(d, &nc).0.text).collect();
+            let nc = NormalizeConfig {
+                keep_newlines: true,
+                ..Default::default()
+            };
+            let normed: Vec<String> = docs
+                .iter()
+                .map(|d| normalize_aligned(d, &nc).0.text)
+                .collect();
             let norm = t.elapsed().as_secs_f64();
             let t = std::time::Instant::now();
-            let ns: usize = normed.iter().map(|d| sentences(d, Some(l), true).len()).sum();
+            let ns: usize = normed
+                .iter()
+                .map(|d| sentences(d, Some(l), true).len())
+                .sum();
             let sent = t.elapsed().as_secs_f64();
-            let f = Filter::new(FilterConfig { lang: Some(l.into()), ..Default::default() }.resolved().unwrap());
+            let f = Filter::new(
+                FilterConfig {
+                    lang: Some(l.into()),
+                    ..Default::default()
+                }
+                .resolved()
+                .unwrap(),
+            );
             let t = std::time::Instant::now();
             let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
             for d in &normed {
                 let mut r = Record::new("x", d.clone());
-                *reasons.entry(f.check(&mut r).0.unwrap_or("kept")).or_default() += 1;
+                *reasons
+                    .entry(f.check(&mut r).0.unwrap_or("kept"))
+                    .or_default() += 1;
             }
             let filt = t.elapsed().as_secs_f64();
             eprintln!(

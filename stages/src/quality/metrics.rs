@@ -46,7 +46,11 @@ impl<'a> Doc<'a> {
     pub fn new(text: &'a str) -> Doc<'a> {
         let mut words = Vec::with_capacity(text.len() / 6 + 1);
         for_each_word(text, |s, e| words.push((s, e)));
-        Doc { text, words, hashes: OnceLock::new() }
+        Doc {
+            text,
+            words,
+            hashes: OnceLock::new(),
+        }
     }
 
     /// Word `i` as a string.
@@ -61,7 +65,11 @@ impl<'a> Doc<'a> {
         if self.words.is_empty() {
             return 0.0;
         }
-        let chars: usize = self.words.iter().map(|&(s, e)| self.text[s..e].chars().count()).sum();
+        let chars: usize = self
+            .words
+            .iter()
+            .map(|&(s, e)| self.text[s..e].chars().count())
+            .sum();
         chars as f64 / self.words.len() as f64
     }
 
@@ -75,13 +83,16 @@ impl<'a> Doc<'a> {
         if n == 0 || self.words.len() < n {
             return 0.0;
         }
-        let mut counts: HashMap<u64, (u32, usize), IdBuild> = HashMap::with_capacity_and_hasher(self.words.len(), IdBuild::default());
+        let mut counts: HashMap<u64, (u32, usize), IdBuild> =
+            HashMap::with_capacity_and_hasher(self.words.len(), IdBuild::default());
         for i in 0..=self.words.len() - n {
             let h = self.ngram_hash(i, n);
             let len = self.words[i..i + n].iter().map(|&(s, e)| e - s).sum();
             counts.entry(h).or_insert((0, len)).0 += 1;
         }
-        let Some(&(c, len)) = counts.values().max_by_key(|(c, len)| (*c, *len)) else { return 0.0 };
+        let Some(&(c, len)) = counts.values().max_by_key(|(c, len)| (*c, *len)) else {
+            return 0.0;
+        };
         if c < 2 {
             return 0.0;
         }
@@ -95,13 +106,17 @@ impl<'a> Doc<'a> {
         if n == 0 || self.words.len() < n {
             return 0.0;
         }
-        let mut seen: HashSet<u64, IdBuild> = HashSet::with_capacity_and_hasher(self.words.len(), IdBuild::default());
+        let mut seen: HashSet<u64, IdBuild> =
+            HashSet::with_capacity_and_hasher(self.words.len(), IdBuild::default());
         let mut dup = 0usize;
         let mut i = 0;
         while i + n <= self.words.len() {
             let h = self.ngram_hash(i, n);
             if !seen.insert(h) {
-                dup += self.words[i..i + n].iter().map(|&(s, e)| e - s).sum::<usize>();
+                dup += self.words[i..i + n]
+                    .iter()
+                    .map(|&(s, e)| e - s)
+                    .sum::<usize>();
                 i += n;
             } else {
                 i += 1;
@@ -111,7 +126,12 @@ impl<'a> Doc<'a> {
     }
 
     fn ngram_hash(&self, i: usize, n: usize) -> u64 {
-        let hs = self.hashes.get_or_init(|| self.words.iter().map(|&(s, e)| xxh3_64(&self.text.as_bytes()[s..e])).collect());
+        let hs = self.hashes.get_or_init(|| {
+            self.words
+                .iter()
+                .map(|&(s, e)| xxh3_64(&self.text.as_bytes()[s..e]))
+                .collect()
+        });
         let mut h = n as u64;
         for &x in &hs[i..i + n] {
             // Order-sensitive mix (splitmix64 finaliser step).
@@ -141,7 +161,10 @@ pub fn dup_fracs<'a>(segments: impl Iterator<Item = &'a str>) -> (f64, f64) {
     if n == 0 {
         return (0.0, 0.0);
     }
-    (dup as f64 / n as f64, dup_bytes as f64 / bytes.max(1) as f64)
+    (
+        dup as f64 / n as f64,
+        dup_bytes as f64 / bytes.max(1) as f64,
+    )
 }
 
 /// Non-empty lines of a text.
@@ -157,7 +180,9 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// Whether a line ends in terminal punctuation (any script's terminator, optionally
 /// followed by closing quotes/brackets).
 pub fn ends_in_terminal(line: &str) -> bool {
-    let t = line.trim_end().trim_end_matches(['"', '\'', ')', ']', '”', '’', '»']);
+    let t = line
+        .trim_end()
+        .trim_end_matches(['"', '\'', ')', ']', '”', '’', '»']);
     t.chars().next_back().is_some_and(is_terminator)
 }
 

@@ -20,7 +20,9 @@
 use crate::text::align::{apply_to_record, Aligned};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use rayon::prelude::*;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -86,7 +88,9 @@ impl StageConfig for RedactPiiConfig {
     }
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(RedactPii { kinds: self.kinds.clone() })))
+        Ok(StageImpl::Stage(Box::new(RedactPii {
+            kinds: self.kinds.clone(),
+        })))
     }
 }
 
@@ -100,13 +104,17 @@ static PII: LazyLock<Regex> = LazyLock::new(|| {
     let intl = r"\+\d{1,3}[\s.-]?\(?0?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}";
     let local = r"\b0(?:[789][01]\d[\s.-]?\d{3}[\s.-]?\d{4}|7\d{2}[\s.-]?\d{3}[\s.-]?\d{3,4}|7\d[\s.-]?\d{3}[\s.-]?\d{4}|1\d{2}[\s.-]?\d{3}[\s.-]?\d{3}|[68]\d[\s.-]?\d{3}[\s.-]?\d{4})\b";
     let phone = format!(r"(?P<phone>{intl}|{local})");
-    Regex::new(&format!("{email}|{url}|{ip6}|{ip4}|{phone}")).unwrap_or_else(|e| panic!("pii pattern: {e}"))
+    Regex::new(&format!("{email}|{url}|{ip6}|{ip4}|{phone}"))
+        .unwrap_or_else(|e| panic!("pii pattern: {e}"))
 });
 
 /// PII matches in `text`: (start, end, kind), in order, restricted to `kinds`.
 pub fn find_pii(text: &str, kinds: &[PiiKind]) -> Vec<(usize, usize, PiiKind)> {
     let mut out = Vec::new();
-    if !text.bytes().any(|b| b.is_ascii_digit() || b == b'@' || b == b':' || b == b'.') {
+    if !text
+        .bytes()
+        .any(|b| b.is_ascii_digit() || b == b'@' || b == b':' || b == b'.')
+    {
         return out;
     }
     for c in PII.captures_iter(text) {
@@ -200,28 +208,55 @@ mod tests {
     #[test]
     fn toml_example_parses_and_validates() {
         crate::text::check_doc_example(include_str!("redact_pii.rs"));
-        let c: RedactPiiConfig = toml::from_str("kinds = [\"email\", \"phone\", \"url\", \"ip\"]").unwrap();
+        let c: RedactPiiConfig =
+            toml::from_str("kinds = [\"email\", \"phone\", \"url\", \"ip\"]").unwrap();
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty());
         let c: RedactPiiConfig = toml::from_str("kinds = []").unwrap();
         let mut v = Validator::default();
         c.validate(&mut v);
-        assert_eq!((v.errors[0].field.as_str(), v.errors[0].message.as_str()), ("kinds", "must not be empty"));
+        assert_eq!(
+            (v.errors[0].field.as_str(), v.errors[0].message.as_str()),
+            ("kinds", "must not be empty")
+        );
         assert!(toml::from_str::<RedactPiiConfig>("kinds = [\"ssn\"]").is_err());
     }
 
     #[test]
     fn redacts_each_kind() {
-        assert_eq!(red("Kọ sí ade.bayo@example.com.ng lónìí"), "Kọ sí <EMAIL> lónìí");
-        assert_eq!(red("Pe 0803 123 4567 tabi +234 803 123 4567."), "Pe <PHONE> tabi <PHONE>.");
-        assert_eq!(red("Piga 0712 345 678 au +254 712 345678"), "Piga <PHONE> au <PHONE>");
-        assert_eq!(red("අමතන්න 077 123 4567 හෝ +94 77 123 4567"), "අමතන්න <PHONE> හෝ <PHONE>");
+        assert_eq!(
+            red("Kọ sí ade.bayo@example.com.ng lónìí"),
+            "Kọ sí <EMAIL> lónìí"
+        );
+        assert_eq!(
+            red("Pe 0803 123 4567 tabi +234 803 123 4567."),
+            "Pe <PHONE> tabi <PHONE>."
+        );
+        assert_eq!(
+            red("Piga 0712 345 678 au +254 712 345678"),
+            "Piga <PHONE> au <PHONE>"
+        );
+        assert_eq!(
+            red("අමතන්න 077 123 4567 හෝ +94 77 123 4567"),
+            "අමතන්න <PHONE> හෝ <PHONE>"
+        );
         assert_eq!(red("Call +27 82 123 4567, +251 91 123 4567, +250 788 123 456, +255 754 123 456, +256 772 123456"), "Call <PHONE>, <PHONE>, <PHONE>, <PHONE>, <PHONE>");
-        assert_eq!(red("See https://bbc.com/hausa/labarai-123. Or www.example.org"), "See <URL>. Or <URL>");
-        assert_eq!(red("host 192.168.0.1 and 2001:db8::1 and fe80::1ff:fe23:4567:890a"), "host <IP> and <IP> and <IP>");
+        assert_eq!(
+            red("See https://bbc.com/hausa/labarai-123. Or www.example.org"),
+            "See <URL>. Or <URL>"
+        );
+        assert_eq!(
+            red("host 192.168.0.1 and 2001:db8::1 and fe80::1ff:fe23:4567:890a"),
+            "host <IP> and <IP> and <IP>"
+        );
         // Not PII: years, prices, times, scores, decimals, verse references.
-        for t in ["In 2024 it cost ₦5,000 at 10:30.", "Score 3:1, 3.5 million", "John 3:16", "ሰላም 2016 ዓ.ም."] {
+        for t in [
+            "In 2024 it cost ₦5,000 at 10:30.",
+            "Score 3:1, 3.5 million",
+            "John 3:16",
+            "ሰላም 2016 ዓ.ም.",
+        ] {
             assert_eq!(red(t), t);
         }
     }
@@ -232,16 +267,29 @@ mod tests {
         let mut r = Record::new("a", t);
         let (e, p) = (t.find("ade@").unwrap_or(0), t.find("0803").unwrap_or(0));
         r.set("spans", json!([{"start": 0, "end": 4, "label": "PER"}, {"start": e, "end": e + 9, "label": "EMAIL"}, {"start": p, "end": p + 11, "label": "TEL"}]));
-        let mut s = RedactPii { kinds: ALL.to_vec() };
+        let mut s = RedactPii {
+            kinds: ALL.to_vec(),
+        };
         let mut out = Emitter::collecting(2);
         s.process(vec![r, Record::new("b", "")], &mut out).unwrap();
         let got = out.take_collected();
         assert_eq!(got[0].text, "Adé: <EMAIL>, <PHONE>");
         let sp = got[0].fields["spans"].as_array().unwrap();
-        let sl = |i: usize| &got[0].text[sp[i]["start"].as_u64().unwrap() as usize..sp[i]["end"].as_u64().unwrap() as usize];
+        let sl = |i: usize| {
+            &got[0].text
+                [sp[i]["start"].as_u64().unwrap() as usize..sp[i]["end"].as_u64().unwrap() as usize]
+        };
         assert_eq!((sl(0), sl(1), sl(2)), ("Adé", "<EMAIL>", "<PHONE>"));
         let c = &out.counts().counters;
-        assert_eq!((c["pii_email_total"], c["pii_phone_total"], c["pii_url_total"], c["pii_records_total"]), (1, 1, 0, 1));
+        assert_eq!(
+            (
+                c["pii_email_total"],
+                c["pii_phone_total"],
+                c["pii_url_total"],
+                c["pii_records_total"]
+            ),
+            (1, 1, 0, 1)
+        );
     }
 
     #[test]

@@ -37,7 +37,12 @@ pub fn derive_stopwords<'a>(texts: impl IntoIterator<Item = &'a str>, top_k: usi
         });
     }
     let mut v: Vec<(String, (usize, usize))> = df.into_iter().collect();
-    v.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(b.1 .1.cmp(&a.1 .1)).then(a.0.cmp(&b.0)));
+    v.sort_by(|a, b| {
+        b.1 .0
+            .cmp(&a.1 .0)
+            .then(b.1 .1.cmp(&a.1 .1))
+            .then(a.0.cmp(&b.0))
+    });
     v.into_iter().take(top_k).map(|(w, _)| w).collect()
 }
 
@@ -56,7 +61,11 @@ lists!("yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng");
 
 /// Parses a stopword file: one word per line, `#` comments.
 pub fn parse_list(src: &str) -> Vec<String> {
-    src.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
+    src.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
@@ -72,7 +81,9 @@ mod tests {
 
     #[test]
     fn committed_lists_parse() {
-        for l in ["yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng"] {
+        for l in [
+            "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng",
+        ] {
             let words = parse_list(stopword_list(l).unwrap_or_default());
             assert!(words.len() >= 20, "{l}: {}", words.len());
         }
@@ -82,15 +93,28 @@ mod tests {
         let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/");
         let ud = |p: &str| -> Vec<String> {
             std::fs::read_to_string(format!("{base}ud/{p}"))
-                .map(|s| s.lines().filter_map(|l| l.strip_prefix("# text = ")).map(str::to_string).collect())
+                .map(|s| {
+                    s.lines()
+                        .filter_map(|l| l.strip_prefix("# text = "))
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let lines = |p: &str| -> Vec<String> {
-            std::fs::read_to_string(format!("{base}{p}")).map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
+            std::fs::read_to_string(format!("{base}{p}"))
+                .map(|s| s.lines().map(str::to_string).collect())
+                .unwrap_or_default()
         };
         let news = |l: &str| -> Vec<String> {
             std::fs::read_to_string(format!("{base}masakhanews/{l}/dev.tsv"))
-                .map(|s| s.lines().skip(1).filter_map(|r| r.split('\t').nth(2)).map(str::to_string).collect())
+                .map(|s| {
+                    s.lines()
+                        .skip(1)
+                        .filter_map(|r| r.split('\t').nth(2))
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let mut srcs: Vec<String> = Vec::new();
@@ -104,26 +128,41 @@ mod tests {
             }
         };
         match lang {
-            "sin" => add("ud/UD_Sinhala-STB".into(), ud("UD_Sinhala-STB/si_stb-ud-test.conllu")),
+            "sin" => add(
+                "ud/UD_Sinhala-STB".into(),
+                ud("UD_Sinhala-STB/si_stb-ud-test.conllu"),
+            ),
             "tam" => {
                 // Not UD_Tamil-MWTT: one short story, its protagonist's name tops the list.
-                add("ud/UD_Tamil-TTB train".into(), ud("UD_Tamil-TTB/ta_ttb-ud-train.conllu"));
+                add(
+                    "ud/UD_Tamil-TTB train".into(),
+                    ud("UD_Tamil-TTB/ta_ttb-ud-train.conllu"),
+                );
                 add("dev".into(), ud("UD_Tamil-TTB/ta_ttb-ud-dev.conllu"));
                 add("test".into(), ud("UD_Tamil-TTB/ta_ttb-ud-test.conllu"));
             }
             "eng" => {
-                add("ud/UD_English-EWT".into(), ud("UD_English-EWT/en_ewt-ud-test.conllu"));
+                add(
+                    "ud/UD_English-EWT".into(),
+                    ud("UD_English-EWT/en_ewt-ud-test.conllu"),
+                );
                 add("masakhanews/eng dev".into(), news("eng"));
             }
             "wol" => {
-                add("masakhane_raw_text/wol.txt".into(), lines("masakhane_raw_text/wol.txt"));
+                add(
+                    "masakhane_raw_text/wol.txt".into(),
+                    lines("masakhane_raw_text/wol.txt"),
+                );
             }
             "ibo" => {
                 add("masakhanews/ibo dev".into(), news("ibo"));
                 add("mafand_mt/en-ibo".into(), lines("mafand_mt/en-ibo/dev.ibo"));
             }
             l => {
-                add(format!("masakhane_raw_text/{l}.txt"), lines(&format!("masakhane_raw_text/{l}.txt")));
+                add(
+                    format!("masakhane_raw_text/{l}.txt"),
+                    lines(&format!("masakhane_raw_text/{l}.txt")),
+                );
                 add(format!("masakhanews/{l} dev"), news(l));
             }
         }
@@ -135,7 +174,9 @@ mod tests {
     fn derive_stopword_files() {
         let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/stopwords/");
         std::fs::create_dir_all(out).unwrap();
-        for l in ["yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng"] {
+        for l in [
+            "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng",
+        ] {
             let (srcs, texts) = read_texts(l);
             if texts.is_empty() {
                 eprintln!("{l}: no data");

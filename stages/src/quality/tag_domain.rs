@@ -19,7 +19,9 @@
 use crate::quality::religious::{has_verse_reference, matcher};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -51,14 +53,21 @@ impl StageConfig for TagDomainConfig {
         if let Some(x) = self.max_share {
             v.range("max_share", x, 0.0, 1.0);
             if x == 1.0 {
-                v.warn("max_share", "1 never drops anything; leave max_share unset to tag only");
+                v.warn(
+                    "max_share",
+                    "1 never drops anything; leave max_share unset to tag only",
+                );
             }
         }
         v.at_least("min_book_mentions", self.min_book_mentions, 1);
     }
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(TagDomain { cfg: self.clone(), kept: 0, religious_kept: 0 })))
+        Ok(StageImpl::Stage(Box::new(TagDomain {
+            cfg: self.clone(),
+            kept: 0,
+            religious_kept: 0,
+        })))
     }
 }
 
@@ -127,12 +136,25 @@ mod tests {
         let c: TagDomainConfig = toml::from_str("max_share = 1.5\nmin_book_mentions = 0").unwrap();
         let mut v = Validator::default();
         c.validate(&mut v);
-        let e: Vec<_> = v.errors.iter().map(|f| (f.field.as_str(), f.message.as_str())).collect();
-        assert_eq!(e, [("max_share", "must be in [0, 1], got 1.5"), ("min_book_mentions", "must be at least 1, got 0")]);
+        let e: Vec<_> = v
+            .errors
+            .iter()
+            .map(|f| (f.field.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(
+            e,
+            [
+                ("max_share", "must be in [0, 1], got 1.5"),
+                ("min_book_mentions", "must be at least 1, got 0")
+            ]
+        );
         let c: TagDomainConfig = toml::from_str("max_share = 1.0").unwrap();
         let mut v = Validator::default();
         c.validate(&mut v);
-        assert_eq!(v.warnings[0].message, "1 never drops anything; leave max_share unset to tag only");
+        assert_eq!(
+            v.warnings[0].message,
+            "1 never drops anything; leave max_share unset to tag only"
+        );
     }
 
     fn recs() -> Vec<Record> {
@@ -146,21 +168,33 @@ mod tests {
             "Mátíù àti Máàkù kọ ìwé ìhìnrere.",
             "Mark and John went to school.",
         ];
-        texts.iter().enumerate().map(|(i, t)| {
-            let mut r = Record::new(format!("r{i}"), *t);
-            if i == 6 {
-                r.lang = Some("yor".into());
-            }
-            r
-        }).collect()
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut r = Record::new(format!("r{i}"), *t);
+                if i == 6 {
+                    r.lang = Some("yor".into());
+                }
+                r
+            })
+            .collect()
     }
 
     #[test]
     fn tags_and_counts() {
-        let mut s = TagDomain { cfg: toml::from_str("").unwrap(), kept: 0, religious_kept: 0 };
+        let mut s = TagDomain {
+            cfg: toml::from_str("").unwrap(),
+            kept: 0,
+            religious_kept: 0,
+        };
         let mut out = Emitter::collecting(3);
         s.process(recs(), &mut out).unwrap();
-        let got: Vec<bool> = out.take_collected().iter().map(|r| r.str_field("domain") == Some("religious")).collect();
+        let got: Vec<bool> = out
+            .take_collected()
+            .iter()
+            .map(|r| r.str_field("domain") == Some("religious"))
+            .collect();
         // "Mark and John" names two books: flagged by the book-name rule (its known cost).
         assert_eq!(got, [true, false, false, true, true, false, true, true]);
         assert_eq!(out.counts().counters["religious_total"], 5);
@@ -169,7 +203,11 @@ mod tests {
     #[test]
     fn cap_is_deterministic_across_batch_sizes() {
         let run = |bs: usize| {
-            let mut s = TagDomain { cfg: toml::from_str("max_share = 0.34").unwrap(), kept: 0, religious_kept: 0 };
+            let mut s = TagDomain {
+                cfg: toml::from_str("max_share = 0.34").unwrap(),
+                kept: 0,
+                religious_kept: 0,
+            };
             let mut out = Emitter::collecting(bs);
             let all = recs();
             for ch in all.chunks(bs) {

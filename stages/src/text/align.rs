@@ -22,7 +22,11 @@ pub struct Aligned {
 impl Aligned {
     /// The identity alignment of `text`.
     pub fn new(text: String) -> Aligned {
-        Aligned { original_len: text.len(), text, align: Vec::new() }
+        Aligned {
+            original_len: text.len(),
+            text,
+            align: Vec::new(),
+        }
     }
 
     fn is_identity(&self) -> bool {
@@ -41,7 +45,10 @@ impl Aligned {
         let align = if self.is_identity() {
             w.map
         } else {
-            w.map.iter().map(|&k| self.align.get(k).copied().unwrap_or(self.original_len)).collect()
+            w.map
+                .iter()
+                .map(|&k| self.align.get(k).copied().unwrap_or(self.original_len))
+                .collect()
         };
         self.text = w.out;
         self.align = align;
@@ -81,7 +88,10 @@ pub struct Rewriter {
 
 impl Rewriter {
     fn with_capacity(n: usize) -> Rewriter {
-        Rewriter { out: String::with_capacity(n), map: Vec::with_capacity(n) }
+        Rewriter {
+            out: String::with_capacity(n),
+            map: Vec::with_capacity(n),
+        }
     }
 
     /// Copies `piece`, which starts at current-text offset `at`, byte for byte.
@@ -126,7 +136,9 @@ pub fn remap_fields(rec: &mut Record, a: &Aligned) -> usize {
     let mut lost = 0;
     if let Some(Value::Array(spans)) = rec.fields.get_mut("spans") {
         spans.retain_mut(|sp| {
-            let (Some(s), Some(e)) = (get_u(sp, "start"), get_u(sp, "end")) else { return true };
+            let (Some(s), Some(e)) = (get_u(sp, "start"), get_u(sp, "end")) else {
+                return true;
+            };
             match a.map_span(s, e) {
                 Some((ns, ne)) => {
                     if let Some(o) = sp.as_object_mut() {
@@ -144,7 +156,9 @@ pub fn remap_fields(rec: &mut Record, a: &Aligned) -> usize {
     }
     if let Some(Value::Array(offs)) = rec.fields.get_mut("token_offsets") {
         for pair in offs.iter_mut() {
-            let se = pair.as_array().and_then(|p| Some((p.first()?.as_u64()? as usize, p.get(1)?.as_u64()? as usize)));
+            let se = pair
+                .as_array()
+                .and_then(|p| Some((p.first()?.as_u64()? as usize, p.get(1)?.as_u64()? as usize)));
             if let Some((s, e)) = se {
                 let (ns, ne) = a.map_span_lossy(s, e);
                 *pair = Value::from(vec![ns, ne]);

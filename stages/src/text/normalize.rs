@@ -26,11 +26,13 @@
 use crate::text::align::{apply_to_record, Aligned, Rewriter};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Outcome, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Outcome, Record, Stage, StageConfig, StageError, StageImpl,
+    StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::{is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization};
-use unicode_segmentation::UnicodeSegmentation;
 
 /// Unicode normalisation form.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -109,10 +111,16 @@ impl StageConfig for NormalizeConfig {
 
     fn validate(&self, v: &mut Validator) {
         if self.keep_newlines && !self.collapse_whitespace {
-            v.warn("keep_newlines", "has no effect unless collapse_whitespace = true");
+            v.warn(
+                "keep_newlines",
+                "has no effect unless collapse_whitespace = true",
+            );
         }
         if self.strip_tone_marks && self.form == Form::None {
-            v.warn("strip_tone_marks", "recomposes with NFC although form = \"none\"");
+            v.warn(
+                "strip_tone_marks",
+                "recomposes with NFC although form = \"none\"",
+            );
         }
     }
 
@@ -180,10 +188,33 @@ fn cp1252_byte(c: char) -> Option<u8> {
         return Some(u as u8);
     }
     const HIGH: [(char, u8); 27] = [
-        ('€', 0x80), ('‚', 0x82), ('ƒ', 0x83), ('„', 0x84), ('…', 0x85), ('†', 0x86), ('‡', 0x87),
-        ('ˆ', 0x88), ('‰', 0x89), ('Š', 0x8A), ('‹', 0x8B), ('Œ', 0x8C), ('Ž', 0x8E), ('‘', 0x91),
-        ('’', 0x92), ('“', 0x93), ('”', 0x94), ('•', 0x95), ('–', 0x96), ('—', 0x97), ('˜', 0x98),
-        ('™', 0x99), ('š', 0x9A), ('›', 0x9B), ('œ', 0x9C), ('ž', 0x9E), ('Ÿ', 0x9F),
+        ('€', 0x80),
+        ('‚', 0x82),
+        ('ƒ', 0x83),
+        ('„', 0x84),
+        ('…', 0x85),
+        ('†', 0x86),
+        ('‡', 0x87),
+        ('ˆ', 0x88),
+        ('‰', 0x89),
+        ('Š', 0x8A),
+        ('‹', 0x8B),
+        ('Œ', 0x8C),
+        ('Ž', 0x8E),
+        ('‘', 0x91),
+        ('’', 0x92),
+        ('“', 0x93),
+        ('”', 0x94),
+        ('•', 0x95),
+        ('–', 0x96),
+        ('—', 0x97),
+        ('˜', 0x98),
+        ('™', 0x99),
+        ('š', 0x9A),
+        ('›', 0x9B),
+        ('œ', 0x9C),
+        ('ž', 0x9E),
+        ('Ÿ', 0x9F),
     ];
     HIGH.iter().find(|(h, _)| *h == c).map(|&(_, b)| b)
 }
@@ -212,7 +243,13 @@ fn fix_mojibake(t: &str, w: &mut Rewriter) -> usize {
         let (i, c) = chars[k];
         let lead = cp1252_byte(c).filter(|b| (0xC2..=0xF4).contains(b));
         if let Some(b) = lead {
-            let n = if b < 0xE0 { 1 } else if b < 0xF0 { 2 } else { 3 };
+            let n = if b < 0xE0 {
+                1
+            } else if b < 0xF0 {
+                2
+            } else {
+                3
+            };
             {
                 buf[0] = b;
                 let mut ok = true;
@@ -226,7 +263,10 @@ fn fix_mojibake(t: &str, w: &mut Rewriter) -> usize {
                     }
                 }
                 if ok {
-                    if let Some(d) = std::str::from_utf8(&buf[..=n]).ok().and_then(|s| s.chars().next()) {
+                    if let Some(d) = std::str::from_utf8(&buf[..=n])
+                        .ok()
+                        .and_then(|s| s.chars().next())
+                    {
                         if !d.is_control() {
                             w.replace_char(d, i);
                             fixed += 1;
@@ -281,7 +321,9 @@ fn entity(name: &str) -> Option<char> {
     })
 }
 
-const BLOCK_TAGS: &[&str] = &["br", "p", "div", "li", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table"];
+const BLOCK_TAGS: &[&str] = &[
+    "br", "p", "div", "li", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table",
+];
 
 fn strip_html(t: &str, w: &mut Rewriter) -> usize {
     let b = t.as_bytes();
@@ -292,7 +334,9 @@ fn strip_html(t: &str, w: &mut Rewriter) -> usize {
         let p = i + off;
         i = p + 1;
         if b[p] == b'<' {
-            let ok = b.get(p + 1).is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?'));
+            let ok = b
+                .get(p + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?'));
             let close = b[p..].iter().take(2000).position(|&c| c == b'>');
             if let (true, Some(cl)) = (ok, close) {
                 let tag = &t[p + 1..p + cl];
@@ -333,7 +377,17 @@ fn is_zw_keep_script(c: char) -> bool {
 
 fn is_removable(c: char) -> bool {
     (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
-        || matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{200E}' | '\u{200F}')
+        || matches!(
+            c,
+            '\u{200B}'
+                | '\u{200C}'
+                | '\u{200D}'
+                | '\u{2060}'
+                | '\u{FEFF}'
+                | '\u{00AD}'
+                | '\u{200E}'
+                | '\u{200F}'
+        )
 }
 
 fn remove_control(t: &str, w: &mut Rewriter) {
@@ -373,19 +427,32 @@ fn is_tone_mark(c: char) -> bool {
 }
 
 fn unicode_form(t: &str, w: &mut Rewriter, form: Form, strip: bool) {
-    // Per grapheme cluster: composition never crosses a cluster boundary, and mapping a
-    // rewritten cluster to its start keeps the alignment monotone. Unchanged runs are
-    // copied in one piece.
+    // Chunks = a run of non-ASCII characters plus the ASCII character before it (the
+    // possible base of "e\u{301}"). No composition has an ASCII second element, so
+    // normalising chunk by chunk equals normalising the text, and a rewritten chunk maps
+    // to its start, which keeps the alignment monotone. ASCII stretches are skipped by
+    // byte scanning; unchanged text is copied in one piece.
+    let b = t.as_bytes();
     let mut tmp = String::new();
-    let mut run = 0usize;
-    for (i, g) in t.grapheme_indices(true) {
-        if g.is_ascii() {
-            continue;
-        }
+    let mut copied = 0usize;
+    let mut i = 0usize;
+    while let Some(off) = b[i..].iter().position(|&x| x >= 0x80) {
+        let na = i + off;
+        let start = if na > i || (na > 0 && b[na - 1] < 0x80) {
+            na.saturating_sub(1).max(copied)
+        } else {
+            na
+        };
+        let end = b[na..]
+            .iter()
+            .position(|&x| x < 0x80)
+            .map_or(b.len(), |k| na + k);
+        let chunk = &t[start..end];
+        i = end;
         let unchanged = match (form, strip) {
-            (_, true) => false,
-            (Form::Nfc, false) => is_nfc_quick(g.chars()) == IsNormalized::Yes,
-            (Form::Nfkc, false) => is_nfkc_quick(g.chars()) == IsNormalized::Yes,
+            (_, true) => !chunk.chars().any(is_combining_mark_or_toned),
+            (Form::Nfc, false) => is_nfc_quick(chunk.chars()) == IsNormalized::Yes,
+            (Form::Nfkc, false) => is_nfkc_quick(chunk.chars()) == IsNormalized::Yes,
             (Form::None, false) => true,
         };
         if unchanged {
@@ -393,23 +460,30 @@ fn unicode_form(t: &str, w: &mut Rewriter, form: Form, strip: bool) {
         }
         tmp.clear();
         if strip {
-            let base: String = g.nfd().filter(|&c| !is_tone_mark(c)).collect();
+            let base: String = chunk.nfd().filter(|&c| !is_tone_mark(c)).collect();
             match form {
                 Form::Nfkc => tmp.extend(base.nfkc()),
                 _ => tmp.extend(base.nfc()),
             }
         } else if form == Form::Nfkc {
-            tmp.extend(g.nfkc());
+            tmp.extend(chunk.nfkc());
         } else {
-            tmp.extend(g.nfc());
+            tmp.extend(chunk.nfc());
         }
-        if tmp != g {
-            w.copy(&t[run..i], run);
-            w.replace(&tmp, i);
-            run = i + g.len();
+        if tmp != chunk {
+            w.copy(&t[copied..start], copied);
+            w.replace(&tmp, start);
+            copied = end;
         }
     }
-    w.copy(&t[run..], run);
+    w.copy(&t[copied..], copied);
+}
+
+/// Whether stripping tone marks could change `c`: a combining mark or a precomposed
+/// Latin letter (which may carry a grave, acute or macron).
+fn is_combining_mark_or_toned(c: char) -> bool {
+    unicode_normalization::char::is_combining_mark(c)
+        || matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF)
 }
 
 /// Whether [`collapse_ws`] would change anything (cheap pre-check).
@@ -417,7 +491,8 @@ fn needs_ws_pass(t: &str, keep_newlines: bool) -> bool {
     t.starts_with(char::is_whitespace)
         || t.ends_with(char::is_whitespace)
         || t.contains("  ")
-        || t.chars().any(|c| c.is_whitespace() && c != ' ' && !(keep_newlines && c == '\n'))
+        || t.chars()
+            .any(|c| c.is_whitespace() && c != ' ' && !(keep_newlines && c == '\n'))
         || (keep_newlines && (t.contains(" \n") || t.contains("\n ") || t.contains("\n\n")))
 }
 
@@ -471,8 +546,16 @@ impl Stage for Normalize {
             .into_par_iter()
             .map(|mut rec: Record| {
                 let (a, st) = normalize_aligned(&rec.text, cfg);
-                let lost = if st.changed { apply_to_record(&mut rec, a) } else { 0 };
-                let o = if cfg.drop_empty && rec.text.is_empty() { Outcome::Drop(rec, "empty") } else { Outcome::Keep(rec) };
+                let lost = if st.changed {
+                    apply_to_record(&mut rec, a)
+                } else {
+                    0
+                };
+                let o = if cfg.drop_empty && rec.text.is_empty() {
+                    Outcome::Drop(rec, "empty")
+                } else {
+                    Outcome::Keep(rec)
+                };
                 (o, st, lost)
             })
             .collect();
@@ -508,18 +591,36 @@ mod tests {
 
     #[test]
     fn validation_messages() {
-        let cfg = NormalizeConfig { keep_newlines: true, collapse_whitespace: false, strip_tone_marks: true, form: Form::None, ..Default::default() };
+        let cfg = NormalizeConfig {
+            keep_newlines: true,
+            collapse_whitespace: false,
+            strip_tone_marks: true,
+            form: Form::None,
+            ..Default::default()
+        };
         let mut v = Validator::default();
         cfg.validate(&mut v);
-        let msgs: Vec<_> = v.warnings.iter().map(|f| (f.field.as_str(), f.message.as_str())).collect();
+        let msgs: Vec<_> = v
+            .warnings
+            .iter()
+            .map(|f| (f.field.as_str(), f.message.as_str()))
+            .collect();
         assert_eq!(
             msgs,
             [
-                ("keep_newlines", "has no effect unless collapse_whitespace = true"),
-                ("strip_tone_marks", "recomposes with NFC although form = \"none\"")
+                (
+                    "keep_newlines",
+                    "has no effect unless collapse_whitespace = true"
+                ),
+                (
+                    "strip_tone_marks",
+                    "recomposes with NFC although form = \"none\""
+                )
             ]
         );
-        let e = toml::from_str::<NormalizeConfig>("frm = \"nfc\"").unwrap_err().to_string();
+        let e = toml::from_str::<NormalizeConfig>("frm = \"nfc\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field `frm`"), "{e}");
     }
 
@@ -527,7 +628,10 @@ mod tests {
     fn yoruba_nfd_composes_and_tones_strip() {
         let nfd: String = "Yorùbá ọ̀rọ̀".nfd().collect();
         assert_eq!(n(&nfd), "Yorùbá ọ̀rọ̀");
-        let cfg = NormalizeConfig { strip_tone_marks: true, ..Default::default() };
+        let cfg = NormalizeConfig {
+            strip_tone_marks: true,
+            ..Default::default()
+        };
         assert_eq!(normalize_str(&nfd, &cfg), "Yoruba ọrọ");
         assert_eq!(normalize_str("Ṣé n̄ke", &cfg), "Ṣe nke");
     }
@@ -538,11 +642,48 @@ mod tests {
         assert_eq!(n("Ã\u{A0}ká»\u{8d} Ã¨dÃ¨"), "àkọ èdè");
         assert_eq!(mojibake_markers("cafÃ©"), 1);
         assert_eq!(n("cafÃ"), "cafÃ");
-        assert_eq!(n("<p>Hello&nbsp;&amp; caf&#233;</p><b>x</b>"), "Hello & café x");
+        assert_eq!(
+            n("<p>Hello&nbsp;&amp; caf&#233;</p><b>x</b>"),
+            "Hello & café x"
+        );
         assert_eq!(n("  a \t\n b\u{00A0}c  "), "a b c");
-        let cfg = NormalizeConfig { ascii_punct: true, keep_newlines: true, ..Default::default() };
-        assert_eq!(normalize_str("“Hi” – it’s\n\n ok", &cfg), "\"Hi\" - it's\nok");
+        let cfg = NormalizeConfig {
+            ascii_punct: true,
+            keep_newlines: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            normalize_str("“Hi” – it’s\n\n ok", &cfg),
+            "\"Hi\" - it's\nok"
+        );
         assert_eq!(n("ሰላም፡ ዓለም።"), "ሰላም፡ ዓለም።");
+    }
+
+    #[test]
+    fn chunked_nfc_equals_whole_text_nfc() {
+        assert_eq!(n("\u{0B95}\u{0BC6}\u{0BBE}"), "\u{0B95}\u{0BCA}");
+        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/");
+        for f in [
+            "flores101_yor_devtest/yor.devtest",
+            "ud/UD_Tamil-TTB/ta_ttb-ud-test.conllu",
+            "ud/UD_Sinhala-STB/si_stb-ud-test.conllu",
+        ] {
+            let Ok(src) = std::fs::read_to_string(format!("{base}{f}")) else {
+                continue;
+            };
+            let cfg = NormalizeConfig {
+                collapse_whitespace: false,
+                remove_control: false,
+                strip_html: false,
+                fix_mojibake: false,
+                ..Default::default()
+            };
+            for line in src.lines().take(300) {
+                let nfd: String = line.nfd().collect();
+                let want: String = line.nfc().collect();
+                assert_eq!(normalize_str(&nfd, &cfg), want, "{f}");
+            }
+        }
     }
 
     #[test]
@@ -559,7 +700,10 @@ mod tests {
         // Span over "Adé" in the NFD original.
         let s = nfd.find("Ad").unwrap();
         let e = s + "Ade\u{301}".len();
-        rec.set("spans", json!([{"start": s, "end": e, "label": "PER"}, {"start": 0, "end": 2, "label": "X"}]));
+        rec.set(
+            "spans",
+            json!([{"start": s, "end": e, "label": "PER"}, {"start": 0, "end": 2, "label": "X"}]),
+        );
         rec.set("token_offsets", json!([[s, e]]));
         let (a, st) = normalize_aligned(&rec.text, &NormalizeConfig::default());
         assert!(st.changed);
@@ -567,16 +711,29 @@ mod tests {
         assert_eq!(rec.text, "Ọ̀gbẹ́ni Adé lọ");
         assert_eq!(lost, 1);
         let sp = &rec.fields["spans"][0];
-        let (ns, ne) = (sp["start"].as_u64().unwrap() as usize, sp["end"].as_u64().unwrap() as usize);
+        let (ns, ne) = (
+            sp["start"].as_u64().unwrap() as usize,
+            sp["end"].as_u64().unwrap() as usize,
+        );
         assert_eq!(&rec.text[ns..ne], "Adé");
         assert_eq!(rec.fields["token_offsets"], json!([[ns, ne]]));
     }
 
     #[test]
     fn stage_keeps_drops_and_counts() {
-        let mut s = Normalize { cfg: NormalizeConfig::default() };
+        let mut s = Normalize {
+            cfg: NormalizeConfig::default(),
+        };
         let mut out = Emitter::collecting(2);
-        s.process(vec![Record::new("a", "cafÃ©"), Record::new("b", " \u{200B} "), Record::new("c", "ok")], &mut out).unwrap();
+        s.process(
+            vec![
+                Record::new("a", "cafÃ©"),
+                Record::new("b", " \u{200B} "),
+                Record::new("c", "ok"),
+            ],
+            &mut out,
+        )
+        .unwrap();
         let got: Vec<String> = out.take_collected().into_iter().map(|r| r.text).collect();
         assert_eq!(got, ["café", "ok"]);
         assert_eq!(out.counts().dropped["empty"], 1);
@@ -585,7 +742,19 @@ mod tests {
 
     #[test]
     fn no_panic_on_odd_unicode() {
-        for t in ["", "\u{0301}", "<", "&", "&#xFFFFFFFF;", "&#0;", "<<>>", "Ã", "\u{10FFFF}", "🏳️‍🌈", "a\r\nb"] {
+        for t in [
+            "",
+            "\u{0301}",
+            "<",
+            "&",
+            "&#xFFFFFFFF;",
+            "&#0;",
+            "<<>>",
+            "Ã",
+            "\u{10FFFF}",
+            "🏳️‍🌈",
+            "a\r\nb",
+        ] {
             let _ = n(t);
         }
     }

@@ -54,7 +54,11 @@ impl Script {
 pub fn script_of(c: char) -> Script {
     let u = c as u32;
     if c.is_ascii() {
-        return if c.is_ascii_alphabetic() { Script::Latin } else { Script::Common };
+        return if c.is_ascii_alphabetic() {
+            Script::Latin
+        } else {
+            Script::Common
+        };
     }
     match u {
         0x00C0..=0x024F | 0x0250..=0x02AF | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F | 0xA720..=0xA7FF => {
@@ -112,7 +116,10 @@ pub fn script_of(c: char) -> Script {
 /// The script of most letters in `text` (Common when it has no letters). Ties go to the
 /// script whose first letter came first.
 pub fn dominant_script(text: &str) -> Script {
-    script_counts(text).first().map(|&(s, _)| s).unwrap_or(Script::Common)
+    script_counts(text)
+        .first()
+        .map(|&(s, _)| s)
+        .unwrap_or(Script::Common)
 }
 
 /// Letter counts per script (Common excluded), most frequent first.
@@ -216,7 +223,8 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
                 } else if c == '.' || c == ',' {
                     p.is_ascii_digit() && next.is_some_and(|n| n.is_ascii_digit())
                 } else if c == '-' {
-                    (p.is_alphabetic() || is_combining_mark(p)) && next.is_some_and(char::is_alphabetic)
+                    (p.is_alphabetic() || is_combining_mark(p))
+                        && next.is_some_and(char::is_alphabetic)
                 } else {
                     false
                 };
@@ -246,27 +254,36 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
 
 /// Extended grapheme cluster spans (UAX #29).
 pub fn graphemes(text: &str) -> Vec<(usize, usize)> {
-    text.grapheme_indices(true).map(|(i, g)| (i, i + g.len())).collect()
+    text.grapheme_indices(true)
+        .map(|(i, g)| (i, i + g.len()))
+        .collect()
 }
 
 /// Sentence terminators: Latin, Devanagari danda/double danda, Ethiopic full stop and
 /// question mark, Arabic question mark, Urdu full stop, and the ellipsis character.
 #[inline]
 pub fn is_terminator(c: char) -> bool {
-    matches!(c, '.' | '?' | '!' | '।' | '॥' | '።' | '፧' | '؟' | '۔' | '…' | '፨')
+    matches!(
+        c,
+        '.' | '?' | '!' | '।' | '॥' | '።' | '፧' | '؟' | '۔' | '…' | '፨'
+    )
 }
 
 #[inline]
 fn is_closer(c: char) -> bool {
-    matches!(c, '"' | '\'' | ')' | ']' | '}' | '”' | '’' | '»' | '›' | '」' | '』')
+    matches!(
+        c,
+        '"' | '\'' | ')' | ']' | '}' | '”' | '’' | '»' | '›' | '」' | '』'
+    )
 }
 
 /// Abbreviations (lower-case, without the final dot) after which `.` does not end a
 /// sentence. Small and shared; the per-language lists extend it.
 const ABBREV_COMMON: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no", "nos", "fig", "vol",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "gen", "col", "lt",
-    "capt", "gov", "hon", "rev", "sen", "rep", "inc", "ltd", "co", "corp", "approx", "est", "dept", "p", "pp",
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no", "nos",
+    "fig", "vol", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "gen", "col", "lt", "capt", "gov", "hon", "rev", "sen", "rep", "inc", "ltd", "co",
+    "corp", "approx", "est", "dept", "p", "pp",
 ];
 
 fn lang_abbrevs(lang: &str) -> &'static [&'static str] {
@@ -295,7 +312,8 @@ fn is_abbreviation(word: &str, lang: Option<&str>) -> bool {
         return c.is_uppercase() || !c.is_lowercase();
     }
     let lower = w.to_lowercase();
-    ABBREV_COMMON.contains(&lower.as_str()) || lang.is_some_and(|l| lang_abbrevs(l).contains(&lower.as_str()))
+    ABBREV_COMMON.contains(&lower.as_str())
+        || lang.is_some_and(|l| lang_abbrevs(l).contains(&lower.as_str()))
 }
 
 /// Sentence spans (byte offsets, trimmed of surrounding whitespace) of `text`.
@@ -321,7 +339,9 @@ pub fn sentences(text: &str, lang: Option<&str>, newline_breaks: bool) -> Vec<(u
         if c == '\n' {
             let blank = text[start..i].trim().is_empty()
                 || newline_breaks
-                || text[i + 1..].trim_start_matches([' ', '\t', '\r']).starts_with('\n');
+                || text[i + 1..]
+                    .trim_start_matches([' ', '\t', '\r'])
+                    .starts_with('\n');
             if blank {
                 push(&mut out, start, i);
                 start = i + 1;
@@ -348,7 +368,10 @@ pub fn sentences(text: &str, lang: Option<&str>, newline_breaks: bool) -> Vec<(u
             continue;
         }
         if only_dots && end - i == 1 {
-            let word_start = text[start..i].rfind(char::is_whitespace).map(|k| start + k + 1).unwrap_or(start);
+            let word_start = text[start..i]
+                .rfind(char::is_whitespace)
+                .map(|k| start + k + 1)
+                .unwrap_or(start);
             if is_abbreviation(&text[word_start..i], lang) {
                 continue;
             }
@@ -393,9 +416,15 @@ mod tests {
 
     #[test]
     fn apostrophes_and_numbers() {
-        assert_eq!(ws("n'ụlọ akwụkwọ n' ime"), ["n'ụlọ", "akwụkwọ", "n'", "ime"]);
+        assert_eq!(
+            ws("n'ụlọ akwụkwọ n' ime"),
+            ["n'ụlọ", "akwụkwọ", "n'", "ime"]
+        );
         assert_eq!(ws("'ya'yan ƙasa ɗaya"), ["'ya'yan", "ƙasa", "ɗaya"]);
-        assert_eq!(ws("3.5 da 1,000 'quoted'"), ["3.5", "da", "1,000", "quoted"]);
+        assert_eq!(
+            ws("3.5 da 1,000 'quoted'"),
+            ["3.5", "da", "1,000", "quoted"]
+        );
     }
 
     #[test]
@@ -412,16 +441,42 @@ mod tests {
     #[test]
     fn sentence_splitting() {
         let t = "Dr. Okafor arrived at 3.5 p.m. today. He said \"hello.\" Then he left! ሰላም ነው። እንዴት ነህ፧ ok";
-        let got: Vec<&str> = sentences(t, Some("eng"), false).into_iter().map(|(s, e)| &t[s..e]).collect();
-        assert_eq!(got, ["Dr. Okafor arrived at 3.5 p.m. today.", "He said \"hello.\"", "Then he left!", "ሰላም ነው።", "እንዴት ነህ፧", "ok"]);
+        let got: Vec<&str> = sentences(t, Some("eng"), false)
+            .into_iter()
+            .map(|(s, e)| &t[s..e])
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "Dr. Okafor arrived at 3.5 p.m. today.",
+                "He said \"hello.\"",
+                "Then he left!",
+                "ሰላም ነው።",
+                "እንዴት ነህ፧",
+                "ok"
+            ]
+        );
         let h = "यह एक वाक्य है। दूसरा वाक्य॥ J. R. Smith came.";
-        let got: Vec<&str> = sentences(h, None, false).into_iter().map(|(s, e)| &h[s..e]).collect();
+        let got: Vec<&str> = sentences(h, None, false)
+            .into_iter()
+            .map(|(s, e)| &h[s..e])
+            .collect();
         assert_eq!(got, ["यह एक वाक्य है।", "दूसरा वाक्य॥", "J. R. Smith came."]);
     }
 
     #[test]
     fn no_panic_on_odd_input() {
-        for t in ["", " ", "\u{200D}", "\u{0301}a", "a\u{200D}", "'", "...", "\n\n", "x.\u{0301}"] {
+        for t in [
+            "",
+            " ",
+            "\u{200D}",
+            "\u{0301}a",
+            "a\u{200D}",
+            "'",
+            "...",
+            "\n\n",
+            "x.\u{0301}",
+        ] {
             let _ = words(t);
             let _ = sentences(t, None, true);
             let _ = graphemes(t);
@@ -430,14 +485,23 @@ mod tests {
     }
 
     fn ud_sentences(path: &str) -> Vec<String> {
-        let Ok(s) = std::fs::read_to_string(path) else { return Vec::new() };
-        s.lines().filter_map(|l| l.strip_prefix("# text = ")).map(str::to_string).collect()
+        let Ok(s) = std::fs::read_to_string(path) else {
+            return Vec::new();
+        };
+        s.lines()
+            .filter_map(|l| l.strip_prefix("# text = "))
+            .map(str::to_string)
+            .collect()
     }
 
     #[test]
     fn ud_sinhala_and_tamil_word_counts_match_whitespace_tokens() {
         let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ud/");
-        for f in ["UD_Sinhala-STB/si_stb-ud-test.conllu", "UD_Tamil-MWTT/ta_mwtt-ud-test.conllu", "UD_Tamil-TTB/ta_ttb-ud-test.conllu"] {
+        for f in [
+            "UD_Sinhala-STB/si_stb-ud-test.conllu",
+            "UD_Tamil-MWTT/ta_mwtt-ud-test.conllu",
+            "UD_Tamil-TTB/ta_ttb-ud-test.conllu",
+        ] {
             let sents = ud_sentences(&format!("{base}{f}"));
             if sents.is_empty() {
                 eprintln!("skipping {f}: shared data not present");
@@ -446,12 +510,18 @@ mod tests {
             let (mut agree, mut total) = (0, 0);
             for s in &sents {
                 // Every whitespace token made only of letters, marks, ZWJ and digits is exactly one word.
-                for t in s.split_whitespace().filter(|t| t.chars().all(|c| is_word_char(c) || c == ZWJ || c == ZWNJ)) {
+                for t in s
+                    .split_whitespace()
+                    .filter(|t| t.chars().all(|c| is_word_char(c) || c == ZWJ || c == ZWNJ))
+                {
                     assert_eq!(words(t), [(0, t.len())], "{f}: {t:?} in {s}");
                 }
                 // Sinhala STB separates punctuation by spaces, so counts must agree;
                 // Tamil keeps "ஐ.நா." and "6-ம்" as tokens, which are several words.
-                let expect = s.split_whitespace().filter(|t| t.chars().any(char::is_alphanumeric)).count();
+                let expect = s
+                    .split_whitespace()
+                    .filter(|t| t.chars().any(char::is_alphanumeric))
+                    .count();
                 total += 1;
                 agree += (word_count(s) == expect) as usize;
             }
@@ -464,8 +534,13 @@ mod tests {
 
     #[test]
     fn flores_yoruba_words_survive_nfd() {
-        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/flores101_yor_devtest/yor.devtest");
-        let Ok(s) = std::fs::read_to_string(p) else { return };
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/flores101_yor_devtest/yor.devtest"
+        );
+        let Ok(s) = std::fs::read_to_string(p) else {
+            return;
+        };
         for line in s.lines().take(200) {
             let nfd: String = line.nfd().collect();
             assert_eq!(word_count(line), word_count(&nfd), "{line}");

@@ -19,7 +19,10 @@
 use crate::text::segment::sentences;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Outcome, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Outcome, Record, Stage, StageConfig, StageError, StageImpl,
+    StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -46,12 +49,17 @@ impl StageConfig for SplitSentencesConfig {
 
     fn validate(&self, v: &mut Validator) {
         if self.min_chars > 10_000 {
-            v.warn("min_chars", format!("{} leaves out almost every sentence", self.min_chars));
+            v.warn(
+                "min_chars",
+                format!("{} leaves out almost every sentence", self.min_chars),
+            );
         }
     }
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(SplitSentences { cfg: self.clone() })))
+        Ok(StageImpl::Stage(Box::new(SplitSentences {
+            cfg: self.clone(),
+        })))
     }
 }
 
@@ -70,7 +78,10 @@ fn offsets(v: &Value) -> Option<(usize, usize)> {
     if let Some(a) = v.as_array() {
         return Some((a.first()?.as_u64()? as usize, a.get(1)?.as_u64()? as usize));
     }
-    Some((v.get("start")?.as_u64()? as usize, v.get("end")?.as_u64()? as usize))
+    Some((
+        v.get("start")?.as_u64()? as usize,
+        v.get("end")?.as_u64()? as usize,
+    ))
 }
 
 fn rebase(v: &Value, d: usize) -> Value {
@@ -98,7 +109,11 @@ pub fn split_record(rec: &Record, cfg: &SplitSentencesConfig) -> (Vec<Record>, u
 fn split(rec: &Record, cfg: &SplitSentencesConfig) -> Split {
     let lang = rec.lang.as_deref().or(cfg.lang.as_deref());
     let spans = sentences(&rec.text, lang, cfg.newline_breaks);
-    let mut out = Split { children: Vec::with_capacity(spans.len()), short: 0, spans_split: 0 };
+    let mut out = Split {
+        children: Vec::with_capacity(spans.len()),
+        short: 0,
+        spans_split: 0,
+    };
     let mut n = 0;
     for (s, e) in &spans {
         let (s, e) = (*s, *e);
@@ -107,7 +122,13 @@ fn split(rec: &Record, cfg: &SplitSentencesConfig) -> Split {
             out.short += 1;
             continue;
         }
-        let mut child = Record { id: format!("{}#{n}", rec.id), text: text.to_string(), lang: rec.lang.clone(), source: rec.source.clone(), fields: Default::default() };
+        let mut child = Record {
+            id: format!("{}#{n}", rec.id),
+            text: text.to_string(),
+            lang: rec.lang.clone(),
+            source: rec.source.clone(),
+            fields: Default::default(),
+        };
         for (k, v) in &rec.fields {
             if k == "spans" || k == "token_offsets" {
                 let Some(arr) = v.as_array() else { continue };
@@ -127,7 +148,9 @@ fn split(rec: &Record, cfg: &SplitSentencesConfig) -> Split {
     if let Some(Value::Array(arr)) = rec.fields.get("spans") {
         out.spans_split = arr
             .iter()
-            .filter(|x| offsets(x).is_some_and(|(a, b)| !spans.iter().any(|&(s, e)| a >= s && b <= e)))
+            .filter(|x| {
+                offsets(x).is_some_and(|(a, b)| !spans.iter().any(|&(s, e)| a >= s && b <= e))
+            })
             .count() as u64;
     }
     out
@@ -160,14 +183,21 @@ mod tests {
     #[test]
     fn toml_example_parses_and_validates() {
         crate::text::check_doc_example(include_str!("split_sentences.rs"));
-        let cfg: SplitSentencesConfig = toml::from_str("min_chars = 10\nnewline_breaks = true").unwrap();
+        let cfg: SplitSentencesConfig =
+            toml::from_str("min_chars = 10\nnewline_breaks = true").unwrap();
         let mut v = Validator::default();
         cfg.validate(&mut v);
         assert!(v.errors.is_empty() && v.warnings.is_empty());
-        let cfg = SplitSentencesConfig { min_chars: 20_000, ..Default::default() };
+        let cfg = SplitSentencesConfig {
+            min_chars: 20_000,
+            ..Default::default()
+        };
         let mut v = Validator::default();
         cfg.validate(&mut v);
-        assert_eq!(v.warnings[0].message, "20000 leaves out almost every sentence");
+        assert_eq!(
+            v.warnings[0].message,
+            "20000 leaves out almost every sentence"
+        );
     }
 
     #[test]
@@ -178,9 +208,15 @@ mod tests {
         let eko = t.find("Èkó").unwrap();
         r.set("spans", json!([{"start": 0, "end": 4, "label": "PER"}, {"start": eko, "end": eko + "Èkó".len(), "label": "LOC"}, {"start": 5, "end": 25, "label": "X"}]));
         r.set("label", "news");
-        let mut s = SplitSentences { cfg: SplitSentencesConfig { min_chars: 3, ..Default::default() } };
+        let mut s = SplitSentences {
+            cfg: SplitSentencesConfig {
+                min_chars: 3,
+                ..Default::default()
+            },
+        };
         let mut out = Emitter::collecting(2);
-        s.process(vec![r, Record::new("empty", "")], &mut out).unwrap();
+        s.process(vec![r, Record::new("empty", "")], &mut out)
+            .unwrap();
         let kids = out.take_collected();
         let texts: Vec<&str> = kids.iter().map(|k| k.text.as_str()).collect();
         assert_eq!(texts, ["Adé lọ sí Èkó.", "Ó dé ní 3.5 wákàtí!", "ሰላም ነው።"]);
@@ -188,7 +224,11 @@ mod tests {
         assert_eq!(kids[0].fields["label"], "news");
         let sp = kids[0].fields["spans"].as_array().unwrap();
         assert_eq!(sp.len(), 2);
-        assert_eq!(&kids[0].text[sp[1]["start"].as_u64().unwrap() as usize..sp[1]["end"].as_u64().unwrap() as usize], "Èkó");
+        assert_eq!(
+            &kids[0].text[sp[1]["start"].as_u64().unwrap() as usize
+                ..sp[1]["end"].as_u64().unwrap() as usize],
+            "Èkó"
+        );
         assert_eq!(out.counts().counters["spans_split_total"], 1);
         assert_eq!(out.counts().kept, 2);
         assert!(out.counts().balances() || out.counts().records_in == 0);
@@ -196,9 +236,13 @@ mod tests {
 
     #[test]
     fn batch_size_does_not_matter() {
-        let recs: Vec<Record> = (0..7).map(|i| Record::new(format!("r{i}"), "One. Two! Three?".repeat(i % 3 + 1))).collect();
+        let recs: Vec<Record> = (0..7)
+            .map(|i| Record::new(format!("r{i}"), "One. Two! Three?".repeat(i % 3 + 1)))
+            .collect();
         let run = |bs: usize| {
-            let mut s = SplitSentences { cfg: SplitSentencesConfig::default() };
+            let mut s = SplitSentences {
+                cfg: SplitSentencesConfig::default(),
+            };
             let mut out = Emitter::collecting(bs);
             for ch in recs.chunks(bs) {
                 s.process(ch.to_vec(), &mut out).unwrap();
