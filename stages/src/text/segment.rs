@@ -296,7 +296,7 @@ fn lang_abbrevs(lang: &str) -> &'static [&'static str] {
         "zul" | "zu" | "xho" | "xh" => &["mnu", "nkk", "nksz", "dkt"],
         "som" | "so" => &["mr", "gud", "c/d", "dr"],
         "sin" | "si" => &["පෙ.ව", "ප.ව", "ක්‍රි.පූ", "ක්‍රි.ව", "ඩබ්", "එච්"],
-        "tam" | "ta" => &["திரு", "டாக்டர்", "கி.மு", "கி.பி", "முனைவர்"],
+        "tam" | "ta" => &["திரு", "டாக்டர்", "கி.மு", "கி.பி", "முனைவர்", "என்", "எம்", "எஸ்"],
         _ => &[],
     }
 }
@@ -306,10 +306,23 @@ fn is_abbreviation(word: &str, lang: Option<&str>) -> bool {
     if w.is_empty() {
         return false;
     }
-    // A single capital initial ("J. R. R. Tolkien"), or any single letter in non-cased scripts.
-    let mut chars = w.chars();
-    if let (Some(c), None) = (chars.next(), chars.next()) {
-        return c.is_uppercase() || !c.is_lowercase();
+    // A single capital initial ("J. R. R. Tolkien"); in uncased scripts one grapheme
+    // cluster (Tamil "டி.", "ரூ."); dotted forms ("p.m.", "ஐ.பி.எல்.").
+    let first = w.chars().next().unwrap_or(' ');
+    if first.is_alphabetic() && !first.is_lowercase() && !first.is_uppercase() {
+        if w.graphemes(true).nth(1).is_none() {
+            return true;
+        }
+    } else if w.chars().nth(1).is_none() {
+        return first.is_uppercase();
+    }
+    // Dotted abbreviations: every dot-separated piece is short and has no digit.
+    if w.contains('.') {
+        return w.split('.').all(|p| {
+            !p.is_empty()
+                && p.graphemes(true).nth(3).is_none()
+                && !p.chars().any(|c| c.is_numeric())
+        });
     }
     let lower = w.to_lowercase();
     ABBREV_COMMON.contains(&lower.as_str())
@@ -373,6 +386,14 @@ pub fn sentences(text: &str, lang: Option<&str>, newline_breaks: bool) -> Vec<(u
                 .map(|k| start + k + 1)
                 .unwrap_or(start);
             if is_abbreviation(&text[word_start..i], lang) {
+                continue;
+            }
+            // A list number opening the sentence ("1. ஒரு …", "2. Ní …").
+            let word = &text[word_start..i];
+            if !word.is_empty()
+                && word.bytes().all(|b| b.is_ascii_digit())
+                && text[start..word_start].trim().is_empty()
+            {
                 continue;
             }
             let next_word = after.trim_start().chars().next();
@@ -530,6 +551,59 @@ mod tests {
             }
         }
         assert_eq!(ws("ශ්‍රී ලංකාව"), ["ශ්‍රී", "ලංකාව"]);
+    }
+
+    #[test]
+    fn joined_real_sentences_split_back() {
+        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/");
+        let flores = |p: &str| -> Vec<String> {
+            std::fs::read_to_string(format!("{base}{p}"))
+                .map(|s| s.lines().take(100).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        let cases = [
+            (
+                "sin",
+                ud_sentences(&format!("{base}ud/UD_Sinhala-STB/si_stb-ud-test.conllu")),
+                100,
+            ),
+            (
+                "amh",
+                ud_sentences(&format!("{base}ud/UD_Amharic-ATT/am_att-ud-test.conllu")),
+                95,
+            ),
+            (
+                "tam",
+                ud_sentences(&format!("{base}ud/UD_Tamil-TTB/ta_ttb-ud-test.conllu")),
+                90,
+            ),
+            // Some FLORES lines hold two sentences or a quoted dialogue, split on purpose.
+            ("yor", flores("flores101_yor_devtest/yor.devtest"), 85),
+        ];
+        for (lang, sents, min_pct) in cases {
+            if sents.is_empty() {
+                continue;
+            }
+            let sents: Vec<String> = sents.into_iter().take(100).collect();
+            let doc = sents.join(" ");
+            let got = sentences(&doc, Some(lang), false);
+            let exact = got
+                .iter()
+                .filter(|&&(s, e)| sents.iter().any(|x| x == &doc[s..e]))
+                .count();
+            if std::env::var("SEG_DEBUG").is_ok() {
+                for &(s, e) in &got {
+                    if !sents.iter().any(|x| x == &doc[s..e]) {
+                        eprintln!("{lang}: {}", &doc[s..e]);
+                    }
+                }
+            }
+            assert!(
+                exact * 100 >= sents.len() * min_pct,
+                "{lang}: {exact}/{} sentences recovered exactly",
+                sents.len()
+            );
+        }
     }
 
     #[test]
