@@ -20,14 +20,18 @@
 //! | `dup_line_frac` / `dup_para_frac` | Gopher duplicate line/paragraph fractions (count and character share) |
 //! | `top_ngram_frac` / `dup_ngram_frac` | Gopher n-gram repetition, `[[n, max], …]` |
 //!
-//! Rewrites (not drops): `strip_urls` removes URLs, `strip_numbering` removes a leading
-//! `(1) `, `1. ` or `1: ` (counter `numbering_prefix_total`); spans are remapped.
+//! | `en_junk` | `drop_en_junk`: the LEM English junk rule (months, AM/PM, "Posted", dates …) |
+//!
+//! Rewrites (not drops): `strip_urls` removes URLs, `strip_quotes` removes `"` `“` `”` `~`,
+//! `strip_numbering` removes a leading `(1) `, `1. ` or `1: ` (counter
+//! `numbering_prefix_total`); spans are remapped.
 //!
 //! `lang` loads defaults from `configs/filters/<lang>.toml` (embedded in the binary) and
 //! stopwords from `configs/stopwords/<lang>.txt`; fields set here override them.
 //! `preset = "madlad"` applies the MADLAD-400 sentence rules of the LEM authors instead
 //! of the document defaults (> 6 words, bad endings, Bible book names, numbering prefixes,
-//! URLs; keeping `lang`'s script rule). Validation warns about thresholds that can never
+//! URLs, quotes and `~`, and for `eng` the junk rule; keeping `lang`'s script rule). Not
+//! covered here: dropping each document's first two lines (a reader concern), LID, dedup. Validation warns about thresholds that can never
 //! fire (ratios outside [0, 1], `max_mean_word_length` ≥ 50) or that drop everything (min > max).
 //!
 //! ```toml
@@ -157,6 +161,14 @@ pub struct FilterConfig {
     /// Remove a leading numbering prefix `(1) `, `1. `, `1: ` (a rewrite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strip_numbering: Option<bool>,
+    /// Remove double quotes (`"` `“` `”`) and `~` (a rewrite; MADLAD/LEM step 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strip_quotes: Option<bool>,
+    /// English web-junk rule of the LEM En script: drop texts with month names or
+    /// abbreviations, "AM"/"PM", "bedroom", "feet", "room", "Posted", "comments", the
+    /// word "I", "RTI", ":D", `<p>`, `<BR>` or a date (reason `en_junk`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_en_junk: Option<bool>,
 }
 
 /// Languages with a `configs/filters/<lang>.toml`.
@@ -190,6 +202,7 @@ fn madlad() -> FilterConfig {
         drop_bible: Some(true),
         strip_numbering: Some(true),
         strip_urls: Some(true),
+        strip_quotes: Some(true),
         ..FilterConfig::default()
     }
 }
@@ -228,6 +241,9 @@ impl FilterConfig {
                 if let Some(l) = lang_cfg {
                     m.script = l.script;
                     m.min_script_share = l.min_script_share;
+                }
+                if matches!(self.lang.as_deref(), Some("eng")) {
+                    m.drop_en_junk = Some(true);
                 }
                 m
             }
@@ -385,6 +401,16 @@ static NUMBERING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:\(\d{1,3}\)\s*|\d{1,3}[.:](?:\s+|$))")
         .unwrap_or_else(|e| panic!("numbering pattern: {e}"))
 });
+/// The LEM English junk rule (SEEDS §1.5 step 8).
+static EN_JUNK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|",
+        r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|AM|PM|bedroom|feet|room|Posted|comments|I|RTI)\b",
+        r"|:D|(?i:<p>|<br\s*/?>)|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"
+    ))
+    .unwrap_or_else(|e| panic!("en junk pattern: {e}"))
+});
+
 /// Boilerplate line markers (C4/NeMo style), one case-insensitive literal alternation.
 static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new("(?i)lorem ipsum|javascript|cookie|privacy policy|terms of use|terms and conditions|all rights reserved|click here|subscribe|sign up|log in|read more|share this")
@@ -429,7 +455,10 @@ impl Filter {
     pub fn check(&self, rec: &mut Record) -> (Option<&'static str>, bool) {
         let c = &self.cfg;
         let mut numbered = false;
-        if c.strip_urls == Some(true) || c.strip_numbering == Some(true) {
+        if c.strip_urls == Some(true)
+            || c.strip_numbering == Some(true)
+            || c.strip_quotes == Some(true)
+        {
             let mut a = Aligned::new(rec.text.clone());
             if c.strip_urls == Some(true) && URL.is_match(&a.text) {
                 a.pass(|t, w| {
@@ -448,6 +477,19 @@ impl Filter {
                 a.pass(|t, w| {
                     let tt = t.trim();
                     w.copy(tt, t.len() - t.trim_start().len());
+                });
+            }
+            if c.strip_quotes == Some(true) && a.text.contains(['"', '“', '”', '~']) {
+                a.pass(|t, w| {
+                    let mut last = 0;
+                    for (i, ch) in t
+                        .char_indices()
+                        .filter(|&(_, ch)| matches!(ch, '"' | '“' | '”' | '~'))
+                    {
+                        w.copy(&t[last..i], last);
+                        last = i + ch.len_utf8();
+                    }
+                    w.copy(&t[last..], last);
                 });
             }
             if c.strip_numbering == Some(true) {
@@ -473,6 +515,9 @@ impl Filter {
             && (has_verse_reference(text) || self.religious(rec).has_book_name(text))
         {
             return Some("bible_reference");
+        }
+        if c.drop_en_junk == Some(true) && EN_JUNK.is_match(text) {
+            return Some("en_junk");
         }
         if c.drop_bad_endings == Some(true) {
             let t = text.trim_end();
@@ -771,7 +816,8 @@ mod tests {
         let (kept, dropped) = run(
             &c,
             &[
-                "(1) The river rose quickly over the old town bridge.",
+                "(1) The river rose quickly over the \"old\" town bridge~",
+                "Posted by admin on the 3rd of the month with comments",
                 "1. See https://x.org/a.html for the full and very long report today",
                 "Short one here.",
                 "They waited for the results of the count...",
@@ -783,7 +829,7 @@ mod tests {
         assert_eq!(
             kept,
             [
-                "The river rose quickly over the old town bridge.",
+                "The river rose quickly over the old town bridge",
                 "See for the full and very long report today"
             ]
         );
@@ -792,6 +838,7 @@ mod tests {
             [
                 ("bible_reference".to_string(), 2),
                 ("ellipsis_ending".into(), 1),
+                ("en_junk".into(), 1),
                 ("too_few_words".into(), 2)
             ]
         );

@@ -297,4 +297,22 @@ mod tests {
         let (a, _) = redact_aligned("a@b.co 08031234567", &[PiiKind::Phone]);
         assert_eq!(a.text, "a@b.co <PHONE>");
     }
+
+    #[test]
+    fn no_panic_on_odd_text() {
+        for t in [
+            "",
+            "@",
+            "+",
+            "::",
+            "0",
+            "\u{0301}@x.co",
+            "ሰላም፡+251",
+            "www.",
+            "http://",
+            "1.2.3.4.5.6",
+        ] {
+            let _ = redact_aligned(t, &ALL);
+        }
+    }
 }

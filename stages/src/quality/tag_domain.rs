@@ -221,4 +221,12 @@ mod tests {
         assert_eq!(a.0, ["r1", "r2", "r3", "r5"]);
         assert_eq!(a.1, Some(4));
     }
+
+    #[test]
+    fn no_panic_on_odd_text() {
+        for t in ["", ":", "3:16", "\u{200D}", "Surah", "ශ්‍රී"] {
+            let _ = is_religious(t, "sin", 1);
+            let _ = is_religious(t, "xx", 2);
+        }
+    }
 }
