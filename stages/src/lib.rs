@@ -12,6 +12,8 @@
 #![warn(missing_docs)]
 
 pub mod read;
+pub mod quality;
+pub mod text;
 pub mod util;
 pub mod write;
 
@@ -32,6 +34,11 @@ pub fn register_all(r: &mut Registry) {
     r.add::<write::text_writer::TextWriterConfig>();
     r.add::<write::conll_writer::ConllWriterConfig>();
     r.add::<write::conllu_writer::ConlluWriterConfig>();
+    r.add::<text::normalize::NormalizeConfig>();
+    r.add::<text::split_sentences::SplitSentencesConfig>();
+    r.add::<quality::filter::FilterConfig>();
+    r.add::<quality::tag_domain::TagDomainConfig>();
+    r.add::<quality::redact_pii::RedactPiiConfig>();
 }
 
 /// A registry with every stage type.
