@@ -11,6 +11,7 @@
 //! prints them.
 #![warn(missing_docs)]
 
+pub mod dedup;
 pub mod util;
 
 use mavuno_pipeline::Registry;
@@ -18,6 +19,8 @@ use mavuno_pipeline::Registry;
 /// Registers every stage type.
 pub fn register_all(r: &mut Registry) {
     r.add::<util::passthrough::PassthroughConfig>();
+    r.add::<dedup::exact::DedupExactConfig>();
+    r.add::<dedup::near::DedupNearConfig>();
 }
 
 /// A registry with every stage type.
