@@ -21,6 +21,7 @@ pub fn register_all(r: &mut Registry) {
     r.add::<util::passthrough::PassthroughConfig>();
     r.add::<dedup::exact::DedupExactConfig>();
     r.add::<dedup::near::DedupNearConfig>();
+    r.add::<dedup::decontaminate::DecontaminateConfig>();
 }
 
 /// A registry with every stage type.
