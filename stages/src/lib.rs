@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod dedup;
+pub mod stats;
 pub mod util;
 
 use mavuno_pipeline::Registry;
@@ -22,6 +23,7 @@ pub fn register_all(r: &mut Registry) {
     r.add::<dedup::exact::DedupExactConfig>();
     r.add::<dedup::near::DedupNearConfig>();
     r.add::<dedup::decontaminate::DecontaminateConfig>();
+    r.add::<stats::stats::StatsConfig>();
 }
 
 /// A registry with every stage type.
