@@ -27,7 +27,10 @@ use super::key::{key128, normalize, words, Normalize};
 use super::minhash::IdHasher;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, DataError, Emitter, Outcome, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, DataError, Emitter, Outcome, Record, Stage, StageConfig, StageError,
+    StageImpl, StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -99,7 +102,10 @@ impl StageConfig for DecontaminateConfig {
         for path in mavuno_pipeline::io::expand_globs(&self.eval_paths)? {
             index.add_file(&path, &self.text_field)?;
         }
-        Ok(StageImpl::Stage(Box::new(Decontaminate { cfg: self.clone(), index })))
+        Ok(StageImpl::Stage(Box::new(Decontaminate {
+            cfg: self.clone(),
+            index,
+        })))
     }
 }
 
@@ -107,11 +113,21 @@ impl StageConfig for DecontaminateConfig {
 /// to the last word's end (canonical, since normalisation leaves single spaces).
 pub fn word_ngrams(text: &str, n: usize) -> Vec<u64> {
     let base = text.as_ptr() as usize;
-    let spans: Vec<(usize, usize)> = words(text).map(|w| (w.as_ptr() as usize - base, w.as_ptr() as usize - base + w.len())).collect();
+    let spans: Vec<(usize, usize)> = words(text)
+        .map(|w| {
+            (
+                w.as_ptr() as usize - base,
+                w.as_ptr() as usize - base + w.len(),
+            )
+        })
+        .collect();
     if n == 0 || spans.len() < n {
         return Vec::new();
     }
-    spans.windows(n).map(|w| xxhash_rust::xxh3::xxh3_64(&text.as_bytes()[w[0].0..w[n - 1].1])).collect()
+    spans
+        .windows(n)
+        .map(|w| xxhash_rust::xxh3::xxh3_64(&text.as_bytes()[w[0].0..w[n - 1].1]))
+        .collect()
 }
 
 /// The eval side: exact keys and n-gram hashes.
@@ -126,7 +142,12 @@ pub struct EvalIndex {
 impl EvalIndex {
     /// An empty index.
     pub fn new(ngram: usize, normalize: Normalize) -> EvalIndex {
-        EvalIndex { ngram, normalize, exact: HashSet::new(), ngrams: HashSet::default() }
+        EvalIndex {
+            ngram,
+            normalize,
+            exact: HashSet::new(),
+            ngrams: HashSet::default(),
+        }
     }
 
     /// Adds one eval text.
@@ -142,7 +163,10 @@ impl EvalIndex {
     /// Adds every text of an eval file (JSON lines by extension, else plain lines).
     pub fn add_file(&mut self, path: &Path, text_field: &str) -> Result<(), StageError> {
         let name = path.to_string_lossy();
-        let stem = name.trim_end_matches(".gz").trim_end_matches(".zst").trim_end_matches(".zstd");
+        let stem = name
+            .trim_end_matches(".gz")
+            .trim_end_matches(".zst")
+            .trim_end_matches(".zstd");
         let jsonl = stem.ends_with(".jsonl") || stem.ends_with(".json");
         for (i, line) in mavuno_pipeline::io::open_read(path)?.lines().enumerate() {
             let line = line.map_err(|e| StageError::io(path, e))?;
@@ -153,11 +177,17 @@ impl EvalIndex {
                 self.add_text(&line);
                 continue;
             }
-            let err = |m: String| StageError::Data(DataError::new(name.to_string(), i as u64 + 1, m));
-            let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| err(format!("invalid JSON: {e}")))?;
+            let err =
+                |m: String| StageError::Data(DataError::new(name.to_string(), i as u64 + 1, m));
+            let v: serde_json::Value =
+                serde_json::from_str(&line).map_err(|e| err(format!("invalid JSON: {e}")))?;
             match v.get(text_field) {
                 Some(serde_json::Value::String(s)) => self.add_text(s),
-                _ => return Err(err(format!("field `{text_field}` is missing or not a string"))),
+                _ => {
+                    return Err(err(format!(
+                        "field `{text_field}` is missing or not a string"
+                    )))
+                }
             }
         }
         Ok(())
@@ -197,8 +227,11 @@ pub struct Decontaminate {
 impl Stage for Decontaminate {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
         let (cfg, index) = (&self.cfg, &self.index);
-        let decide = |r: &Record| field_text(r, &cfg.field).map(|t| index.overlap(t, cfg.exact, cfg.min_overlap));
-        let verdicts: Vec<Result<Option<&'static str>, String>> = batch.par_iter().map(decide).collect();
+        let decide = |r: &Record| {
+            field_text(r, &cfg.field).map(|t| index.overlap(t, cfg.exact, cfg.min_overlap))
+        };
+        let verdicts: Vec<Result<Option<&'static str>, String>> =
+            batch.par_iter().map(decide).collect();
         let (mut exact, mut ngram) = (0, 0);
         for (rec, v) in batch.into_iter().zip(verdicts) {
             out.apply(match v {
@@ -229,9 +262,16 @@ mod tests {
 
     fn config(dir: &Path) -> DecontaminateConfig {
         std::fs::write(dir.join("dev.txt"), format!("{EVAL_LINE}\nIna kwana?\n")).unwrap();
-        std::fs::write(dir.join("test.jsonl"), "{\"sentence\": \"Mvua kubwa imenyesha jana usiku.\", \"label\": 1}\n").unwrap();
+        std::fs::write(
+            dir.join("test.jsonl"),
+            "{\"sentence\": \"Mvua kubwa imenyesha jana usiku.\", \"label\": 1}\n",
+        )
+        .unwrap();
         DecontaminateConfig {
-            eval_paths: vec![format!("{}/*.txt", dir.display()), format!("{}/*.jsonl", dir.display())],
+            eval_paths: vec![
+                format!("{}/*.txt", dir.display()),
+                format!("{}/*.jsonl", dir.display()),
+            ],
             text_field: "sentence".into(),
             field: "text".into(),
             ngram: 13,
@@ -243,15 +283,22 @@ mod tests {
 
     fn run(cfg: &DecontaminateConfig, recs: Vec<Record>) -> (Vec<String>, mavuno_pipeline::Counts) {
         let dir = tempfile::tempdir().unwrap();
-        let StageImpl::Stage(mut s) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap() else { panic!("not a stage") };
+        let StageImpl::Stage(mut s) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap()
+        else {
+            panic!("not a stage")
+        };
         let mut out = Emitter::collecting(4);
         s.process(recs, &mut out).unwrap();
-        (out.take_collected().into_iter().map(|r| r.id).collect(), out.counts().clone())
+        (
+            out.take_collected().into_iter().map(|r| r.id).collect(),
+            out.counts().clone(),
+        )
     }
 
     #[test]
     fn example_parses_and_validates() {
-        let cfg: DecontaminateConfig = parse_example(&toml_block(include_str!("decontaminate.rs")), "decon");
+        let cfg: DecontaminateConfig =
+            parse_example(&toml_block(include_str!("decontaminate.rs")), "decon");
         let mut v = Validator::default();
         cfg.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);
@@ -264,23 +311,44 @@ mod tests {
         let cfg = config(dir.path());
         let recs = vec![
             // Contains a 13-word window of the eval line inside other text.
-            Record::new("ngram", format!("Labari: {} Sai dai ba a tabbatar ba.", &EVAL_LINE[..EVAL_LINE.len() - 40])),
+            Record::new(
+                "ngram",
+                format!(
+                    "Labari: {} Sai dai ba a tabbatar ba.",
+                    &EVAL_LINE[..EVAL_LINE.len() - 40]
+                ),
+            ),
             Record::new("exact", "ina KWANA"),
             Record::new("json", "Mvua kubwa imenyesha jana usiku!"),
-            Record::new("clean", "Galibin 'yan Najeriya dai basu sami lambar zama dan kasa ba."),
+            Record::new(
+                "clean",
+                "Galibin 'yan Najeriya dai basu sami lambar zama dan kasa ba.",
+            ),
         ];
         let (ids, counts) = run(&cfg, recs);
         assert_eq!(ids, ["clean"]);
         assert_eq!(counts.dropped["eval_overlap"], 3);
-        assert_eq!((counts.counters["eval_overlap_exact_total"], counts.counters["eval_overlap_ngram_total"]), (2, 1));
+        assert_eq!(
+            (
+                counts.counters["eval_overlap_exact_total"],
+                counts.counters["eval_overlap_ngram_total"]
+            ),
+            (2, 1)
+        );
     }
 
     #[test]
     fn min_overlap_needs_a_share_of_ngrams() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = DecontaminateConfig { min_overlap: 0.5, ..config(dir.path()) };
+        let cfg = DecontaminateConfig {
+            min_overlap: 0.5,
+            ..config(dir.path())
+        };
         let long_tail = " kuma an ce za a ci gaba da aikin har zuwa karshen wannan shekara mai zuwa insha Allah";
-        let recs = vec![Record::new("half", format!("{EVAL_LINE}{long_tail}{long_tail}")), Record::new("most", format!("{EVAL_LINE} Na gode."))];
+        let recs = vec![
+            Record::new("half", format!("{EVAL_LINE}{long_tail}{long_tail}")),
+            Record::new("most", format!("{EVAL_LINE} Na gode.")),
+        ];
         let (ids, _) = run(&cfg, recs);
         assert_eq!(ids, ["half"]);
     }
@@ -290,11 +358,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = config(dir.path());
         cfg.text_field = "text".into();
-        let err = cfg.build(&BuildContext::for_tests(dir.path())).err().unwrap().to_string();
-        assert_eq!(err, format!("{}/test.jsonl:1: field `text` is missing or not a string", dir.path().display()));
+        let err = cfg
+            .build(&BuildContext::for_tests(dir.path()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}/test.jsonl:1: field `text` is missing or not a string",
+                dir.path().display()
+            )
+        );
         let mut v = Validator::default();
-        DecontaminateConfig { eval_paths: vec![], ngram: 0, min_overlap: 2.0, ..cfg }.validate(&mut v);
-        let msgs: Vec<String> = v.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-        assert_eq!(msgs, ["eval_paths: must not be empty", "ngram: must be in [1, 100], got 0", "min_overlap: must be in [0, 1], got 2"]);
+        DecontaminateConfig {
+            eval_paths: vec![],
+            ngram: 0,
+            min_overlap: 2.0,
+            ..cfg
+        }
+        .validate(&mut v);
+        let msgs: Vec<String> = v
+            .errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                "eval_paths: must not be empty",
+                "ngram: must be in [1, 100], got 0",
+                "min_overlap: must be in [0, 1], got 2"
+            ]
+        );
     }
 }

@@ -16,7 +16,9 @@
 use super::key::{key128, Normalize};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -41,7 +43,10 @@ fn default_field() -> String {
 
 impl Default for DedupExactConfig {
     fn default() -> Self {
-        DedupExactConfig { field: default_field(), normalize: Normalize::default() }
+        DedupExactConfig {
+            field: default_field(),
+            normalize: Normalize::default(),
+        }
     }
 }
 
@@ -65,7 +70,8 @@ pub(crate) fn field_text<'a>(rec: &'a Record, field: &str) -> Result<&'a str, St
     if field == "text" {
         return Ok(&rec.text);
     }
-    rec.str_field(field).ok_or_else(|| format!("field `{field}` is missing or not a string"))
+    rec.str_field(field)
+        .ok_or_else(|| format!("field `{field}` is missing or not a string"))
 }
 
 /// The runtime stage: a set of 128-bit keys of the records kept so far.
@@ -77,7 +83,10 @@ pub struct DedupExact {
 impl DedupExact {
     /// A stage with an empty key set.
     pub fn new(cfg: DedupExactConfig) -> DedupExact {
-        DedupExact { cfg, seen: HashSet::new() }
+        DedupExact {
+            cfg,
+            seen: HashSet::new(),
+        }
     }
 
     /// Approximate heap bytes of the key set (16-byte keys plus the table's control
@@ -91,7 +100,10 @@ impl DedupExact {
 impl Stage for DedupExact {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
         let (field, mode) = (self.cfg.field.as_str(), self.cfg.normalize);
-        let keys: Vec<Result<u128, String>> = batch.par_iter().map(|r| field_text(r, field).map(|t| key128(t, mode))).collect();
+        let keys: Vec<Result<u128, String>> = batch
+            .par_iter()
+            .map(|r| field_text(r, field).map(|t| key128(t, mode)))
+            .collect();
         let mut dups = 0;
         for (rec, key) in batch.into_iter().zip(keys) {
             match key {
@@ -118,7 +130,10 @@ mod tests {
         for b in batches {
             stage.process(b, &mut out).unwrap();
         }
-        (out.take_collected().into_iter().map(|r| r.id).collect(), out.counts().clone())
+        (
+            out.take_collected().into_iter().map(|r| r.id).collect(),
+            out.counts().clone(),
+        )
     }
 
     #[test]
@@ -138,17 +153,25 @@ mod tests {
             Record::new("c", "Habari za asubuhi."),
             Record::new("d", "Habari yako?"),
         ];
-        let (ids, counts) = run(&mut DedupExact::new(DedupExactConfig::default()), vec![recs.clone()]);
+        let (ids, counts) = run(
+            &mut DedupExact::new(DedupExactConfig::default()),
+            vec![recs.clone()],
+        );
         assert_eq!(ids, ["a", "c"]);
         assert_eq!(counts.dropped["exact_duplicate"], 2);
-        let cfg = DedupExactConfig { normalize: Normalize::None, ..Default::default() };
+        let cfg = DedupExactConfig {
+            normalize: Normalize::None,
+            ..Default::default()
+        };
         let (ids, _) = run(&mut DedupExact::new(cfg), vec![recs]);
         assert_eq!(ids, ["a", "b", "c"]);
     }
 
     #[test]
     fn same_output_for_any_batching() {
-        let recs: Vec<Record> = (0..40).map(|i| Record::new(format!("r{i}"), format!("line {}", i % 13))).collect();
+        let recs: Vec<Record> = (0..40)
+            .map(|i| Record::new(format!("r{i}"), format!("line {}", i % 13)))
+            .collect();
         let mut results = Vec::new();
         for size in [1, 7, 1000] {
             let batches: Vec<Batch> = recs.chunks(size).map(<[Record]>::to_vec).collect();
@@ -160,13 +183,23 @@ mod tests {
 
     #[test]
     fn rejects_records_without_the_field_and_validates_field() {
-        let cfg = DedupExactConfig { field: "title".into(), ..Default::default() };
+        let cfg = DedupExactConfig {
+            field: "title".into(),
+            ..Default::default()
+        };
         let mut r = Record::new("a", "x");
         r.set("title", "T");
-        let (ids, counts) = run(&mut DedupExact::new(cfg), vec![vec![r, Record::new("b", "y")]]);
+        let (ids, counts) = run(
+            &mut DedupExact::new(cfg),
+            vec![vec![r, Record::new("b", "y")]],
+        );
         assert_eq!((ids.len(), counts.rejected), (1, 1));
         let mut v = Validator::default();
-        DedupExactConfig { field: String::new(), ..Default::default() }.validate(&mut v);
+        DedupExactConfig {
+            field: String::new(),
+            ..Default::default()
+        }
+        .validate(&mut v);
         assert_eq!(v.errors[0].message, "must not be empty");
     }
 
@@ -175,7 +208,9 @@ mod tests {
         // 100 000 distinct keys: hashbrown holds 16-byte keys + 1 control byte at a load
         // factor between 7/16 and 7/8, i.e. 19–39 bytes per record (measured: ~22 here).
         let mut s = DedupExact::new(DedupExactConfig::default());
-        let recs: Vec<Record> = (0..100_000).map(|i| Record::new(i.to_string(), i.to_string())).collect();
+        let recs: Vec<Record> = (0..100_000)
+            .map(|i| Record::new(i.to_string(), i.to_string()))
+            .collect();
         run(&mut s, vec![recs]);
         let per = s.index_bytes() as f64 / 100_000.0;
         assert!((17.0..40.0).contains(&per), "{per}");

@@ -14,7 +14,9 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// How text is normalised before hashing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 pub enum Normalize {
@@ -39,7 +41,8 @@ fn nfkc_casefold_ws(text: &str) -> String {
     for c in text.nfkc().flat_map(char::to_lowercase) {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
-        } else if c.is_alphanumeric() || is_combining_mark(c) || c == '\u{200c}' || c == '\u{200d}' {
+        } else if c.is_alphanumeric() || is_combining_mark(c) || c == '\u{200c}' || c == '\u{200d}'
+        {
             if pending_space {
                 out.push(' ');
                 pending_space = false;
@@ -53,7 +56,8 @@ fn nfkc_casefold_ws(text: &str) -> String {
 /// Words of a text: UAX #29 word segments that contain a letter or digit.
 // Replaced by text::segment::words when merged.
 pub fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split_word_bounds().filter(|w| w.chars().any(char::is_alphanumeric))
+    text.split_word_bounds()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
 }
 
 /// xxh3-128 of the normalised text: the exact-dedup key.
@@ -71,8 +75,14 @@ mod tests {
         assert_eq!(n("  Ẹ kú   àárọ̀, ọ̀rẹ́!  "), "ẹ kú àárọ̀ ọ̀rẹ́");
         assert_eq!(n("ሰላም፡፡ ነው።"), "ሰላም ነው");
         assert_eq!(n("ＡＢＣ"), "abc");
-        assert_eq!(key128("Habari, yako?", Normalize::NfkcCasefoldWs), key128("habari yako", Normalize::NfkcCasefoldWs));
-        assert_ne!(key128("Habari, yako?", Normalize::None), key128("habari yako", Normalize::None));
+        assert_eq!(
+            key128("Habari, yako?", Normalize::NfkcCasefoldWs),
+            key128("habari yako", Normalize::NfkcCasefoldWs)
+        );
+        assert_ne!(
+            key128("Habari, yako?", Normalize::None),
+            key128("habari yako", Normalize::None)
+        );
     }
 
     #[test]

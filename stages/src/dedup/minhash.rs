@@ -67,7 +67,12 @@ impl MinHasher {
         let mut state = xxh3_64_with_seed(b"mavuno/dedup_near", run_seed);
         let shingle_seed = splitmix64(&mut state);
         let perm_seeds = (0..num_perm).map(|_| splitmix64(&mut state)).collect();
-        MinHasher { kind, n: n.max(1), shingle_seed, perm_seeds }
+        MinHasher {
+            kind,
+            n: n.max(1),
+            shingle_seed,
+            perm_seeds,
+        }
     }
 
     /// Number of permutations (signature length).
@@ -93,7 +98,9 @@ impl MinHasher {
         }
         bounds.push(text.len());
         let units = bounds.len() - 1;
-        let h = |a: usize, b: usize| xxh3_64_with_seed(&text.as_bytes()[bounds[a]..bounds[b]], self.shingle_seed);
+        let h = |a: usize, b: usize| {
+            xxh3_64_with_seed(&text.as_bytes()[bounds[a]..bounds[b]], self.shingle_seed)
+        };
         if units <= self.n {
             return vec![h(0, units)];
         }
@@ -105,7 +112,10 @@ impl MinHasher {
         if ws.is_empty() {
             return Vec::new();
         }
-        let combine = |win: &[u64]| win.iter().fold(self.shingle_seed, |h, &w| fmix64(h.rotate_left(23) ^ w));
+        let combine = |win: &[u64]| {
+            win.iter()
+                .fold(self.shingle_seed, |h, &w| fmix64(h.rotate_left(23) ^ w))
+        };
         if ws.len() <= self.n {
             return vec![combine(&ws)];
         }
@@ -128,7 +138,13 @@ impl MinHasher {
 }
 
 /// The MinHash signature of `text` (already normalised), for benchmarks and tools.
-pub fn minhash_signature(text: &str, kind: ShingleKind, n: usize, num_perm: usize, run_seed: u64) -> Vec<u64> {
+pub fn minhash_signature(
+    text: &str,
+    kind: ShingleKind,
+    n: usize,
+    num_perm: usize,
+    run_seed: u64,
+) -> Vec<u64> {
     let h = MinHasher::new(kind, n, num_perm, run_seed);
     h.signature(&h.shingles(text))
 }
@@ -205,7 +221,11 @@ pub struct LshIndex {
 impl LshIndex {
     /// An empty index for signatures of length `bands * rows`.
     pub fn new(bands: usize, rows: usize) -> LshIndex {
-        LshIndex { bands, rows, ..LshIndex::default() }
+        LshIndex {
+            bands,
+            rows,
+            ..LshIndex::default()
+        }
     }
 
     /// Number of indexed documents.
@@ -226,7 +246,8 @@ impl LshIndex {
             .enumerate()
             .map(|(b, rows)| {
                 buf.clear();
-                rows.iter().for_each(|r| buf.extend_from_slice(&r.to_le_bytes()));
+                rows.iter()
+                    .for_each(|r| buf.extend_from_slice(&r.to_le_bytes()));
                 xxh3_64_with_seed(&buf, b as u64)
             })
             .collect()
@@ -252,8 +273,15 @@ impl LshIndex {
     pub fn estimated_jaccard_with(&self, doc: u32, sig: &[u64]) -> f64 {
         let len = self.bands * self.rows;
         let start = doc as usize * len;
-        let Some(stored) = self.sigs.get(start..start + len) else { return 0.0 };
-        stored.iter().zip(sig).filter(|(a, b)| **a == **b as u32).count() as f64 / len as f64
+        let Some(stored) = self.sigs.get(start..start + len) else {
+            return 0.0;
+        };
+        stored
+            .iter()
+            .zip(sig)
+            .filter(|(a, b)| **a == **b as u32)
+            .count() as f64
+            / len as f64
     }
 
     /// Adds a document; returns its number.
@@ -264,10 +292,13 @@ impl LshIndex {
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(doc);
                 }
-                std::collections::hash_map::Entry::Occupied(_) => self.more.entry(k).or_default().push(doc),
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    self.more.entry(k).or_default().push(doc)
+                }
             }
         }
-        self.sigs.extend(sig.iter().take(self.bands * self.rows).map(|&v| v as u32));
+        self.sigs
+            .extend(sig.iter().take(self.bands * self.rows).map(|&v| v as u32));
         doc
     }
 
@@ -302,10 +333,21 @@ mod tests {
     #[test]
     fn estimate_tracks_exact_jaccard() {
         let a: String = (0..300).map(|i| format!("w{i} ")).collect();
-        let b: String = (0..300).map(|i| if i % 10 == 0 { format!("x{i} ") } else { format!("w{i} ") }).collect();
+        let b: String = (0..300)
+            .map(|i| {
+                if i % 10 == 0 {
+                    format!("x{i} ")
+                } else {
+                    format!("w{i} ")
+                }
+            })
+            .collect();
         let h = MinHasher::new(ShingleKind::Word, 3, 256, 7);
         let (sa, sb) = (h.shingles(&a), h.shingles(&b));
-        let (exact, est) = (jaccard(&sa, &sb), estimated_jaccard(&h.signature(&sa), &h.signature(&sb)));
+        let (exact, est) = (
+            jaccard(&sa, &sb),
+            estimated_jaccard(&h.signature(&sa), &h.signature(&sb)),
+        );
         assert!((exact - est).abs() < 0.08, "exact {exact} est {est}");
     }
 

@@ -27,20 +27,35 @@ pub(crate) mod test_util {
         let mut stage = table["stages"][id].as_table().expect("stage table").clone();
         stage.remove("type");
         stage.remove("inputs");
-        toml::Value::Table(stage).try_into().expect("example matches the config struct")
+        toml::Value::Table(stage)
+            .try_into()
+            .expect("example matches the config struct")
     }
 
     /// The TOML inside the first ```toml fence of a module doc.
     pub fn toml_block(src: &str) -> String {
-        let doc: Vec<&str> = src.lines().take_while(|l| l.starts_with("//!")).map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or("")).collect();
-        let start = doc.iter().position(|l| l.starts_with("```toml")).expect("toml fence") + 1;
-        let end = start + doc[start..].iter().position(|l| l.starts_with("```")).expect("closing fence");
+        let doc: Vec<&str> = src
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or(""))
+            .collect();
+        let start = doc
+            .iter()
+            .position(|l| l.starts_with("```toml"))
+            .expect("toml fence")
+            + 1;
+        let end = start
+            + doc[start..]
+                .iter()
+                .position(|l| l.starts_with("```"))
+                .expect("closing fence");
         doc[start..end].join("\n")
     }
 
     /// Lines of a real corpus (Masakhane raw text), or `None` where the shared data is absent.
     pub fn corpus_lines(lang: &str) -> Option<Vec<String>> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../shared/data/masakhane_raw_text/{lang}.txt"));
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../shared/data/masakhane_raw_text/{lang}.txt"));
         let text = std::fs::read_to_string(p).ok()?;
         Some(text.lines().map(str::to_string).collect())
     }

@@ -40,7 +40,9 @@ use super::minhash::{candidate_probability, jaccard, LshIndex, MinHasher, Shingl
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -158,7 +160,10 @@ impl StageConfig for DedupNearConfig {
         v.at_least("rows", self.rows, 1);
         let perm = self.bands.saturating_mul(self.rows);
         if perm > MAX_PERM {
-            v.error("bands", format!("bands * rows must be at most {MAX_PERM}, got {perm}"));
+            v.error(
+                "bands",
+                format!("bands * rows must be at most {MAX_PERM}, got {perm}"),
+            );
         }
         v.range("threshold", self.threshold, 0.0, 1.0);
         let p = candidate_probability(self.threshold, self.bands, self.rows);
@@ -171,7 +176,10 @@ impl StageConfig for DedupNearConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(DedupNear::new(self.clone(), ctx)?)))
+        Ok(StageImpl::Stage(Box::new(DedupNear::new(
+            self.clone(),
+            ctx,
+        )?)))
     }
 }
 
@@ -188,14 +196,27 @@ impl ShingleSpill {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StageError::io(dir, e))?;
         }
-        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).map_err(|e| StageError::io(&path, e))?;
-        Ok(ShingleSpill { path, file, offsets: vec![0] })
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| StageError::io(&path, e))?;
+        Ok(ShingleSpill {
+            path,
+            file,
+            offsets: vec![0],
+        })
     }
 
     fn push(&mut self, shingles: &[u64]) -> Result<(), StageError> {
         let bytes: Vec<u8> = shingles.iter().flat_map(|s| s.to_le_bytes()).collect();
         let end = self.offsets.last().copied().unwrap_or(0);
-        self.file.seek(SeekFrom::Start(end)).and_then(|_| self.file.write_all(&bytes)).map_err(|e| StageError::io(&self.path, e))?;
+        self.file
+            .seek(SeekFrom::Start(end))
+            .and_then(|_| self.file.write_all(&bytes))
+            .map_err(|e| StageError::io(&self.path, e))?;
         self.offsets.push(end + bytes.len() as u64);
         Ok(())
     }
@@ -206,8 +227,14 @@ impl ShingleSpill {
             return Ok(Vec::new());
         };
         let mut bytes = vec![0u8; (end - start) as usize];
-        self.file.seek(SeekFrom::Start(start)).and_then(|_| self.file.read_exact(&mut bytes)).map_err(|e| StageError::io(&self.path, e))?;
-        Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+        self.file
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.file.read_exact(&mut bytes))
+            .map_err(|e| StageError::io(&self.path, e))?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect())
     }
 }
 
@@ -236,11 +263,36 @@ pub struct DedupNear {
 impl DedupNear {
     /// Builds the stage: the hash family comes from the run seed.
     pub fn new(cfg: DedupNearConfig, ctx: &BuildContext) -> Result<DedupNear, StageError> {
-        let hasher = MinHasher::new(cfg.shingle, cfg.shingle_len(), cfg.bands * cfg.rows, ctx.seed);
-        let spill = if cfg.verify { Some(ShingleSpill::create(ctx.scratch_dir.join("dedup_near_shingles.bin"))?) } else { None };
-        let clusters = if cfg.clusters_path.is_empty() { None } else { Some(AtomicFile::create(&ctx.output_path(&cfg.clusters_path))?) };
+        let hasher = MinHasher::new(
+            cfg.shingle,
+            cfg.shingle_len(),
+            cfg.bands * cfg.rows,
+            ctx.seed,
+        );
+        let spill = if cfg.verify {
+            Some(ShingleSpill::create(
+                ctx.scratch_dir.join("dedup_near_shingles.bin"),
+            )?)
+        } else {
+            None
+        };
+        let clusters = if cfg.clusters_path.is_empty() {
+            None
+        } else {
+            Some(AtomicFile::create(&ctx.output_path(&cfg.clusters_path))?)
+        };
         let index = LshIndex::new(cfg.bands, cfg.rows);
-        Ok(DedupNear { cfg, hasher, index, ids: String::new(), id_ends: Vec::new(), has_dup: Vec::new(), spill, clusters, written: Vec::new() })
+        Ok(DedupNear {
+            cfg,
+            hasher,
+            index,
+            ids: String::new(),
+            id_ends: Vec::new(),
+            has_dup: Vec::new(),
+            spill,
+            clusters,
+            written: Vec::new(),
+        })
     }
 
     /// The LSH index (for reporting its size).
@@ -258,12 +310,24 @@ impl DedupNear {
         let text = normalize(field_text(rec, &self.cfg.field)?, self.cfg.normalize);
         let shingles = self.hasher.shingles(&text);
         let sig = self.hasher.signature(&shingles);
-        let keys = if shingles.is_empty() { Vec::new() } else { self.index.band_keys(&sig) };
-        Ok(Prepared { shingles, sig, keys })
+        let keys = if shingles.is_empty() {
+            Vec::new()
+        } else {
+            self.index.band_keys(&sig)
+        };
+        Ok(Prepared {
+            shingles,
+            sig,
+            keys,
+        })
     }
 
     /// The earliest kept record similar enough to `p`, with the similarity.
-    fn find_dup(&mut self, p: &Prepared, checks: &mut u64) -> Result<Option<(u32, f64)>, StageError> {
+    fn find_dup(
+        &mut self,
+        p: &Prepared,
+        checks: &mut u64,
+    ) -> Result<Option<(u32, f64)>, StageError> {
         for c in self.index.candidates(&p.keys) {
             *checks += 1;
             let sim = match self.spill.as_mut() {
@@ -277,7 +341,13 @@ impl DedupNear {
         Ok(None)
     }
 
-    fn decide(&mut self, mut rec: Record, p: Prepared, out: &mut Emitter, n: &mut [u64; 3]) -> Result<(), StageError> {
+    fn decide(
+        &mut self,
+        mut rec: Record,
+        p: Prepared,
+        out: &mut Emitter,
+        n: &mut [u64; 3],
+    ) -> Result<(), StageError> {
         if p.shingles.is_empty() {
             // Nothing to compare (empty after normalisation): kept, never indexed.
             if self.cfg.action == Action::Mark {
@@ -297,7 +367,8 @@ impl DedupNear {
             let dup_of = self.kept_id(doc).to_string();
             if let Some(f) = self.clusters.as_mut() {
                 let line = serde_json::json!({"id": rec.id, "dup_of": dup_of, "similarity": sim});
-                writeln!(f, "{line}").map_err(|e| StageError::io(PathBuf::from(&self.cfg.clusters_path), e))?;
+                writeln!(f, "{line}")
+                    .map_err(|e| StageError::io(PathBuf::from(&self.cfg.clusters_path), e))?;
             }
             match self.cfg.action {
                 Action::Drop => out.drop(rec, "near_duplicate"),
@@ -328,7 +399,8 @@ impl DedupNear {
 
 impl Stage for DedupNear {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
-        let prepared: Vec<Result<Prepared, String>> = batch.par_iter().map(|r| self.prepare(r)).collect();
+        let prepared: Vec<Result<Prepared, String>> =
+            batch.par_iter().map(|r| self.prepare(r)).collect();
         // [pairs, clusters, candidate checks]
         let mut n = [0u64; 3];
         for (rec, p) in batch.into_iter().zip(prepared) {

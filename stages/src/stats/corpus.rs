@@ -92,7 +92,10 @@ impl CorpusStats {
         self.chars += chars as u64;
         self.words += words as u64;
         self.religious += u64::from(religious);
-        let l = self.langs.entry(rec.lang.clone().unwrap_or_else(|| "und".into())).or_default();
+        let l = self
+            .langs
+            .entry(rec.lang.clone().unwrap_or_else(|| "und".into()))
+            .or_default();
         l.records += 1;
         l.chars += chars as u64;
         l.words += words as u64;
@@ -100,11 +103,18 @@ impl CorpusStats {
         self.char_hist[bucket(chars)] += 1;
         self.word_hist[bucket(words)] += 1;
         if let Some(c) = rec.str_field("dup_cluster") {
-            *self.clusters.entry(xxhash_rust::xxh3::xxh3_64(c.as_bytes())).or_insert(0) += 1;
+            *self
+                .clusters
+                .entry(xxhash_rust::xxh3::xxh3_64(c.as_bytes()))
+                .or_insert(0) += 1;
         }
         if let Some(v) = rec.field("label") {
             let key = label_key(v);
-            let key = if self.labels.len() >= MAX_LABELS && !self.labels.contains_key(&key) { "(other)".to_string() } else { key };
+            let key = if self.labels.len() >= MAX_LABELS && !self.labels.contains_key(&key) {
+                "(other)".to_string()
+            } else {
+                key
+            };
             *self.labels.entry(key).or_insert(0) += 1;
         }
     }
@@ -165,17 +175,35 @@ mod tests {
 
     #[test]
     fn buckets_are_log2() {
-        assert_eq!([bucket(0), bucket(1), bucket(2), bucket(3), bucket(4), bucket(1 << 30)], [0, 1, 2, 2, 3, BUCKETS - 1]);
+        assert_eq!(
+            [
+                bucket(0),
+                bucket(1),
+                bucket(2),
+                bucket(3),
+                bucket(4),
+                bucket(1 << 30)
+            ],
+            [0, 1, 2, 2, 3, BUCKETS - 1]
+        );
         let l = bucket_labels();
-        assert_eq!((l[2].as_str(), l[3].as_str(), l[BUCKETS - 1].as_str()), ("2-3", "4-7", ">=8388608"));
+        assert_eq!(
+            (l[2].as_str(), l[3].as_str(), l[BUCKETS - 1].as_str()),
+            ("2-3", "4-7", ">=8388608")
+        );
     }
 
     #[test]
     fn counts_languages_clusters_religion_and_labels() {
         let mut s = CorpusStats::default();
         let mut recs = Vec::new();
-        for (i, (lang, cluster, domain, label)) in
-            [("yor", "a", "religious", "pos"), ("yor", "a", "news", "neg"), ("hau", "c", "religious", "pos")].into_iter().enumerate()
+        for (i, (lang, cluster, domain, label)) in [
+            ("yor", "a", "religious", "pos"),
+            ("yor", "a", "news", "neg"),
+            ("hau", "c", "religious", "pos"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let mut r = Record::new(i.to_string(), "Ẹ kú àárọ̀ o");
             r.lang = Some(lang.into());

@@ -22,7 +22,10 @@ fn num(v: &Value) -> f64 {
 
 fn cell(v: &Value) -> String {
     match v {
-        Value::Number(n) => format!("<td class=\"n\">{}</td>", fmt_num(n.as_f64().unwrap_or(0.0))),
+        Value::Number(n) => format!(
+            "<td class=\"n\">{}</td>",
+            fmt_num(n.as_f64().unwrap_or(0.0))
+        ),
         Value::String(s) => format!("<td>{}</td>", escape(s)),
         Value::Null => "<td></td>".into(),
         other => format!("<td>{}</td>", escape(&other.to_string())),
@@ -46,10 +49,21 @@ fn table(head: &[&str], rows: &[Vec<Value>]) -> String {
 
 /// Histogram bars with trailing empty buckets trimmed.
 fn histogram(stats: &Value, counts: &Value) -> Vec<(String, f64)> {
-    let labels = stats["length_buckets"].as_array().cloned().unwrap_or_default();
+    let labels = stats["length_buckets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let counts = counts.as_array().cloned().unwrap_or_default();
-    let last = counts.iter().rposition(|c| num(c) > 0.0).map_or(0, |i| i + 1);
-    labels.iter().zip(&counts).take(last).map(|(l, c)| (l.as_str().unwrap_or("").to_string(), num(c))).collect()
+    let last = counts
+        .iter()
+        .rposition(|c| num(c) > 0.0)
+        .map_or(0, |i| i + 1);
+    labels
+        .iter()
+        .zip(&counts)
+        .take(last)
+        .map(|(l, c)| (l.as_str().unwrap_or("").to_string(), num(c)))
+        .collect()
 }
 
 /// The sections of a corpus-statistics report (`report.json` of the `stats` stage).
@@ -64,15 +78,43 @@ pub fn stats_sections(stats: &Value) -> String {
     let langs = stats["languages"].as_object().cloned().unwrap_or_default();
     let rows: Vec<Vec<Value>> = langs
         .iter()
-        .map(|(k, l)| vec![Value::String(k.clone()), l["records"].clone(), l["chars"].clone(), l["words"].clone(), l["mean_words"].clone(), l["religious_share"].clone()])
+        .map(|(k, l)| {
+            vec![
+                Value::String(k.clone()),
+                l["records"].clone(),
+                l["chars"].clone(),
+                l["words"].clone(),
+                l["mean_words"].clone(),
+                l["religious_share"].clone(),
+            ]
+        })
         .collect();
     s.push_str("<h2>Languages</h2>\n");
-    s.push_str(&table(&["lang", "records", "chars", "words", "mean words", "religious share"], &rows));
-    let bars: Vec<(String, f64)> = langs.iter().map(|(k, l)| (k.clone(), num(&l["records"]))).collect();
+    s.push_str(&table(
+        &[
+            "lang",
+            "records",
+            "chars",
+            "words",
+            "mean words",
+            "religious share",
+        ],
+        &rows,
+    ));
+    let bars: Vec<(String, f64)> = langs
+        .iter()
+        .map(|(k, l)| (k.clone(), num(&l["records"])))
+        .collect();
     s.push_str(&bar_chart("Records per language", &bars));
     s.push_str("<h2>Lengths</h2>\n");
-    s.push_str(&bar_chart("Characters per record (log2 buckets)", &histogram(stats, &stats["chars_histogram"])));
-    s.push_str(&bar_chart("Words per record (log2 buckets)", &histogram(stats, &stats["words_histogram"])));
+    s.push_str(&bar_chart(
+        "Characters per record (log2 buckets)",
+        &histogram(stats, &stats["chars_histogram"]),
+    ));
+    s.push_str(&bar_chart(
+        "Words per record (log2 buckets)",
+        &histogram(stats, &stats["words_histogram"]),
+    ));
     let d = &stats["dup_clusters"];
     if num(&d["clusters"]) > 0.0 {
         s.push_str(&format!(
@@ -81,7 +123,10 @@ pub fn stats_sections(stats: &Value) -> String {
             fmt_num(num(&d["clusters_with_duplicates"])),
             fmt_num(num(&d["largest"]))
         ));
-        s.push_str(&bar_chart("Cluster size (log2 buckets)", &histogram(stats, &d["size_histogram"])));
+        s.push_str(&bar_chart(
+            "Cluster size (log2 buckets)",
+            &histogram(stats, &d["size_histogram"]),
+        ));
     }
     if let Some(labels) = stats["labels"].as_object() {
         s.push_str("<h2>Labels</h2>\n");
@@ -97,7 +142,15 @@ pub fn render_stats_report(stats: &Value) -> String {
 }
 
 fn reasons(counts: &Value) -> String {
-    counts["dropped"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}: {}", fmt_num(num(v)))).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+    counts["dropped"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}: {}", fmt_num(num(v))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 /// The run report: status, per-stage accounting (in, kept, dropped by reason, rejected,
@@ -119,14 +172,26 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>) -> String {
         b.push_str(&format!("<p class=\"err\">Error: {}</p>\n", escape(e)));
     }
     if let Some(sh) = manifest["shard"].as_object() {
-        b.push_str(&format!("<p>Shard {} of {}</p>\n", fmt_num(num(&sh["index"])), fmt_num(num(&sh["count"]))));
+        b.push_str(&format!(
+            "<p>Shard {} of {}</p>\n",
+            fmt_num(num(&sh["index"])),
+            fmt_num(num(&sh["count"]))
+        ));
     }
     let stages = manifest["stages"].as_array().cloned().unwrap_or_default();
     let rows: Vec<Vec<Value>> = stages
         .iter()
         .map(|st| {
             let c = &st["counts"];
-            let counters = c["counters"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={}", fmt_num(num(v)))).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+            let counters = c["counters"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", fmt_num(num(v))))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
             vec![
                 st["id"].clone(),
                 st["type"].clone(),
@@ -143,22 +208,60 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>) -> String {
         })
         .collect();
     b.push_str("<h2>Stages</h2>\n");
-    b.push_str(&table(&["stage", "type", "status", "in", "kept", "dropped", "rejected", "out", "counters", "busy s", "blocked s"], &rows));
-    let out_bars: Vec<(String, f64)> = stages.iter().map(|st| (st["id"].as_str().unwrap_or("").to_string(), num(&st["counts"]["records_out"]))).collect();
+    b.push_str(&table(
+        &[
+            "stage",
+            "type",
+            "status",
+            "in",
+            "kept",
+            "dropped",
+            "rejected",
+            "out",
+            "counters",
+            "busy s",
+            "blocked s",
+        ],
+        &rows,
+    ));
+    let out_bars: Vec<(String, f64)> = stages
+        .iter()
+        .map(|st| {
+            (
+                st["id"].as_str().unwrap_or("").to_string(),
+                num(&st["counts"]["records_out"]),
+            )
+        })
+        .collect();
     b.push_str(&bar_chart("Records out per stage", &out_bars));
     let drop_bars: Vec<(String, f64)> = stages
         .iter()
         .flat_map(|st| {
             let id = st["id"].as_str().unwrap_or("").to_string();
-            st["counts"]["dropped"].as_object().cloned().unwrap_or_default().into_iter().map(move |(k, v)| (format!("{id}/{k}"), num(&v)))
+            st["counts"]["dropped"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |(k, v)| (format!("{id}/{k}"), num(&v)))
         })
         .collect();
     if !drop_bars.is_empty() {
-        b.push_str(&bar_chart("Dropped records by stage and reason", &drop_bars));
+        b.push_str(&bar_chart(
+            "Dropped records by stage and reason",
+            &drop_bars,
+        ));
     }
     let outputs: Vec<Vec<Value>> = stages
         .iter()
-        .flat_map(|st| st["outputs"].as_array().cloned().unwrap_or_default().into_iter().map(move |o| vec![st["id"].clone(), o["path"].clone(), o["bytes"].clone()]))
+        .flat_map(|st| {
+            st["outputs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |o| vec![st["id"].clone(), o["path"].clone(), o["bytes"].clone()])
+        })
         .collect();
     if !outputs.is_empty() {
         b.push_str("<h2>Outputs</h2>\n");
@@ -192,7 +295,14 @@ mod tests {
             ]
         });
         let html = render_run_report(&m, Some(&CorpusStats::default().to_json()));
-        for needle in ["yor&lt;clean&gt;", "near_duplicate: 2", "near_dup_pairs_total=2", "near/near_duplicate", "dedup_near_clusters.jsonl", "0 records"] {
+        for needle in [
+            "yor&lt;clean&gt;",
+            "near_duplicate: 2",
+            "near_dup_pairs_total=2",
+            "near/near_duplicate",
+            "dedup_near_clusters.jsonl",
+            "0 records",
+        ] {
             assert!(html.contains(needle), "{needle}");
         }
     }

@@ -20,7 +20,9 @@ use super::html::render_stats_report;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::io::write_atomic;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -51,7 +53,11 @@ impl StageConfig for StatsConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(Stats { dir: ctx.output_path(&self.path), stats: CorpusStats::default(), written: Vec::new() })))
+        Ok(StageImpl::Stage(Box::new(Stats {
+            dir: ctx.output_path(&self.path),
+            stats: CorpusStats::default(),
+            written: Vec::new(),
+        })))
     }
 }
 
@@ -74,7 +80,8 @@ impl Stage for Stats {
 
     fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
         let json = self.stats.to_json();
-        let bytes = serde_json::to_vec_pretty(&json).map_err(|e| StageError::msg(format!("report.json: {e}")))?;
+        let bytes = serde_json::to_vec_pretty(&json)
+            .map_err(|e| StageError::msg(format!("report.json: {e}")))?;
         let (j, h) = (self.dir.join("report.json"), self.dir.join("report.html"));
         write_atomic(&j, &bytes)?;
         write_atomic(&h, render_stats_report(&json).as_bytes())?;
@@ -96,16 +103,26 @@ mod tests {
     fn run(batches: Vec<Batch>) -> (serde_json::Value, String, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
         let cfg: StatsConfig = parse_example(&toml_block(include_str!("stats.rs")), "stats");
-        let StageImpl::Stage(mut s) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap() else { panic!("not a stage") };
+        let StageImpl::Stage(mut s) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap()
+        else {
+            panic!("not a stage")
+        };
         let mut out = Emitter::collecting(3);
         for b in batches {
             s.process(b, &mut out).unwrap();
         }
         s.finish(&mut out).unwrap();
         assert_eq!(s.outputs().len(), 2);
-        let json = serde_json::from_str(&std::fs::read_to_string(dir.path().join("stats/report.json")).unwrap()).unwrap();
+        let json = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("stats/report.json")).unwrap(),
+        )
+        .unwrap();
         let html = std::fs::read_to_string(dir.path().join("stats/report.html")).unwrap();
-        (json, html, out.take_collected().into_iter().map(|r| r.id).collect())
+        (
+            json,
+            html,
+            out.take_collected().into_iter().map(|r| r.id).collect(),
+        )
     }
 
     #[test]
@@ -115,7 +132,10 @@ mod tests {
         cfg.validate(&mut v);
         assert!(v.errors.is_empty());
         let mut v = Validator::default();
-        StatsConfig { path: String::new() }.validate(&mut v);
+        StatsConfig {
+            path: String::new(),
+        }
+        .validate(&mut v);
         assert_eq!(v.errors[0].message, "must not be empty");
     }
 
@@ -130,7 +150,9 @@ mod tests {
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(json["languages"]["yor"]["records"], 1);
         assert_eq!(json["religious"]["share"], 0.5);
-        assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg") && html.contains(">hau<"));
+        assert!(
+            html.starts_with("<!DOCTYPE html>") && html.contains("<svg") && html.contains(">hau<")
+        );
     }
 
     #[test]

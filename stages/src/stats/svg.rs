@@ -39,12 +39,19 @@ pub fn bar_chart(title: &str, bars: &[(String, f64)]) -> String {
         t = escape(title)
     );
     if bars.is_empty() {
-        s.push_str(&format!("<text x=\"{LABEL}\" y=\"{}\" font-size=\"12\" fill=\"#777\">no data</text>", TOP + 13.0));
+        s.push_str(&format!(
+            "<text x=\"{LABEL}\" y=\"{}\" font-size=\"12\" fill=\"#777\">no data</text>",
+            TOP + 13.0
+        ));
     }
     let span = W - LABEL - 70.0;
     for (i, (label, v)) in bars.iter().enumerate() {
         let y = TOP + ROW * i as f64;
-        let len = if max > 0.0 { (v / max * span).max(if *v > 0.0 { 1.0 } else { 0.0 }) } else { 0.0 };
+        let len = if max > 0.0 {
+            (v / max * span).max(if *v > 0.0 { 1.0 } else { 0.0 })
+        } else {
+            0.0
+        };
         s.push_str(&format!(
             "<text x=\"{lx}\" y=\"{ty}\" font-size=\"12\" text-anchor=\"end\">{l}</text>\
 <rect x=\"{LABEL}\" y=\"{y}\" width=\"{len:.1}\" height=\"{bh}\" fill=\"#4a7ebb\"/>\

@@ -18,9 +18,18 @@ fn run_with(cfg: DedupNearConfig, recs: &[Record], chunk: usize) -> RunOut {
         stage.process(b.to_vec(), &mut out).unwrap();
     }
     stage.finish(&mut out).unwrap();
-    let clusters = stage.outputs().first().map(|p| std::fs::read_to_string(p).unwrap()).unwrap_or_default();
+    let clusters = stage
+        .outputs()
+        .first()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap_or_default();
     let records = out.take_collected();
-    RunOut { ids: records.iter().map(|r| r.id.clone()).collect(), counts: out.counts().clone(), clusters, records }
+    RunOut {
+        ids: records.iter().map(|r| r.id.clone()).collect(),
+        counts: out.counts().clone(),
+        clusters,
+        records,
+    }
 }
 
 fn run(recs: &[Record]) -> RunOut {
@@ -63,15 +72,44 @@ fn validation_messages() {
     let check = |cfg: DedupNearConfig| {
         let mut v = Validator::default();
         cfg.validate(&mut v);
-        let e: Vec<String> = v.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-        let w: Vec<String> = v.warnings.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+        let e: Vec<String> = v
+            .errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        let w: Vec<String> = v
+            .warnings
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
         (e, w)
     };
     let d = DedupNearConfig::default;
-    assert_eq!(check(DedupNearConfig { bands: 100, rows: 20, ..d() }).0, ["bands: bands * rows must be at most 1024, got 2000"]);
-    assert_eq!(check(DedupNearConfig { threshold: 1.5, ..d() }).0, ["threshold: must be in [0, 1], got 1.5"]);
-    assert_eq!(check(DedupNearConfig { rows: 0, ..d() }).0, ["rows: must be at least 1, got 0"]);
-    assert_eq!(check(DedupNearConfig { n: Some(0), ..d() }).0, ["n: must be in [1, 64], got 0"]);
+    assert_eq!(
+        check(DedupNearConfig {
+            bands: 100,
+            rows: 20,
+            ..d()
+        })
+        .0,
+        ["bands: bands * rows must be at most 1024, got 2000"]
+    );
+    assert_eq!(
+        check(DedupNearConfig {
+            threshold: 1.5,
+            ..d()
+        })
+        .0,
+        ["threshold: must be in [0, 1], got 1.5"]
+    );
+    assert_eq!(
+        check(DedupNearConfig { rows: 0, ..d() }).0,
+        ["rows: must be at least 1, got 0"]
+    );
+    assert_eq!(
+        check(DedupNearConfig { n: Some(0), ..d() }).0,
+        ["n: must be in [1, 64], got 0"]
+    );
     assert_eq!(
         check(DedupNearConfig { bands: 2, rows: 20, ..d() }).1,
         ["threshold: 2 bands of 20 rows find a pair at similarity 0.8 with probability 0.02; use fewer rows or more bands"]
@@ -80,11 +118,19 @@ fn validation_messages() {
 
 #[test]
 fn finds_a_perturbed_hausa_sentence_and_nothing_else() {
-    let Some(mut recs) = real("hau", 150, 300) else { return };
+    let Some(mut recs) = real("hau", 150, 300) else {
+        return;
+    };
     let orig = recs[10].clone();
     recs.push(Record::new("hau:perturbed", perturb(&orig.text, "kuma")));
     let r = run(&recs);
-    assert_eq!(r.counts.dropped.get("near_duplicate"), Some(&1), "{:?}\n{}", r.counts, r.clusters);
+    assert_eq!(
+        r.counts.dropped.get("near_duplicate"),
+        Some(&1),
+        "{:?}\n{}",
+        r.counts,
+        r.clusters
+    );
     assert!(!r.ids.contains(&"hau:perturbed".to_string()));
     let line: serde_json::Value = serde_json::from_str(r.clusters.trim()).unwrap();
     assert_eq!(line["id"], "hau:perturbed");
@@ -95,25 +141,50 @@ fn finds_a_perturbed_hausa_sentence_and_nothing_else() {
 
 #[test]
 fn ethiopic_grapheme_shingles_find_the_pair() {
-    let Some(mut recs) = real("amh", 100, 200) else { return };
+    let Some(mut recs) = real("amh", 100, 200) else {
+        return;
+    };
     let orig = recs[3].clone();
     recs.push(Record::new("amh:perturbed", perturb(&orig.text, "ዛሬ")));
     let r = run(&recs);
-    assert_eq!(r.counts.dropped.get("near_duplicate"), Some(&1), "{}", r.clusters);
-    assert!(r.clusters.contains(&format!("\"dup_of\":\"{}\"", orig.id)), "{}", r.clusters);
+    assert_eq!(
+        r.counts.dropped.get("near_duplicate"),
+        Some(&1),
+        "{}",
+        r.clusters
+    );
+    assert!(
+        r.clusters.contains(&format!("\"dup_of\":\"{}\"", orig.id)),
+        "{}",
+        r.clusters
+    );
 }
 
 #[test]
 fn verify_and_word_shingles_agree_on_the_pair() {
-    let Some(mut recs) = real("swa", 150, 200) else { return };
+    let Some(mut recs) = real("swa", 150, 200) else {
+        return;
+    };
     let orig = recs[5].clone();
     recs.push(Record::new("swa:perturbed", perturb(&orig.text, "na")));
     for cfg in [
-        DedupNearConfig { verify: true, ..Default::default() },
-        DedupNearConfig { shingle: ShingleKind::Word, threshold: 0.7, ..Default::default() },
+        DedupNearConfig {
+            verify: true,
+            ..Default::default()
+        },
+        DedupNearConfig {
+            shingle: ShingleKind::Word,
+            threshold: 0.7,
+            ..Default::default()
+        },
     ] {
         let r = run_with(cfg.clone(), &recs, 1000);
-        assert_eq!(r.counts.dropped.get("near_duplicate"), Some(&1), "{cfg:?}\n{}", r.clusters);
+        assert_eq!(
+            r.counts.dropped.get("near_duplicate"),
+            Some(&1),
+            "{cfg:?}\n{}",
+            r.clusters
+        );
     }
 }
 
@@ -134,41 +205,76 @@ fn unrelated_short_sentences_are_not_merged() {
 #[test]
 fn mark_mode_keeps_all_and_writes_cluster_ids() {
     let recs = vec![
-        Record::new("a", "Mvua kubwa imenyesha jana usiku katika mji wa Dar es Salaam."),
-        Record::new("b", "Mvua kubwa imenyesha jana usiku katika mji wa Dar es Salaam!"),
+        Record::new(
+            "a",
+            "Mvua kubwa imenyesha jana usiku katika mji wa Dar es Salaam.",
+        ),
+        Record::new(
+            "b",
+            "Mvua kubwa imenyesha jana usiku katika mji wa Dar es Salaam!",
+        ),
         Record::new("c", "Habari za asubuhi, rafiki yangu."),
     ];
-    let r = run_with(DedupNearConfig { action: Action::Mark, ..Default::default() }, &recs, 2);
-    let clusters: Vec<&str> = r.records.iter().map(|x| x.str_field("dup_cluster").unwrap()).collect();
+    let r = run_with(
+        DedupNearConfig {
+            action: Action::Mark,
+            ..Default::default()
+        },
+        &recs,
+        2,
+    );
+    let clusters: Vec<&str> = r
+        .records
+        .iter()
+        .map(|x| x.str_field("dup_cluster").unwrap())
+        .collect();
     assert_eq!(clusters, ["a", "a", "c"]);
     assert_eq!(r.counts.kept, 3);
 }
 
 #[test]
 fn same_output_for_any_batch_size_and_thread_count() {
-    let Some(base) = real("yor", 40, 400) else { return };
+    let Some(base) = real("yor", 40, 400) else {
+        return;
+    };
     // Add perturbed copies of every 10th sentence, interleaved later in the stream.
     let mut recs = base.clone();
     for (k, r) in base.iter().enumerate().step_by(10) {
-        recs.insert((k + 37).min(recs.len()), Record::new(format!("{}~", r.id), perturb(&r.text, "sì")));
+        recs.insert(
+            (k + 37).min(recs.len()),
+            Record::new(format!("{}~", r.id), perturb(&r.text, "sì")),
+        );
     }
     let mut results = Vec::new();
     for threads in [1, 4] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         for chunk in [1, 7, 1000] {
             let r = pool.install(|| run_with(DedupNearConfig::default(), &recs, chunk));
             results.push((r.ids, r.clusters, r.counts.dropped));
         }
     }
-    assert!(results[0].2.get("near_duplicate").copied().unwrap_or(0) >= 20, "{:?}", results[0].2);
+    assert!(
+        results[0].2.get("near_duplicate").copied().unwrap_or(0) >= 20,
+        "{:?}",
+        results[0].2
+    );
     assert!(results.windows(2).all(|w| w[0] == w[1]));
 }
 
 #[test]
 fn index_memory_is_reported() {
-    let Some(recs) = real("swa", 20, 2000) else { return };
+    let Some(recs) = real("swa", 20, 2000) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    let mut s = DedupNear::new(DedupNearConfig::default(), &BuildContext::for_tests(dir.path())).unwrap();
+    let mut s = DedupNear::new(
+        DedupNearConfig::default(),
+        &BuildContext::for_tests(dir.path()),
+    )
+    .unwrap();
     let mut out = Emitter::collecting(100);
     s.process(recs.clone(), &mut out).unwrap();
     let per = s.index().index_bytes() as f64 / s.index().len() as f64;
