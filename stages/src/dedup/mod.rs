@@ -60,3 +60,30 @@ pub(crate) mod test_util {
         Some(text.lines().map(str::to_string).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn registry_documents_and_parses_the_stages() {
+        let r = crate::registry();
+        for (ty, field) in [
+            ("dedup_exact", "normalize"),
+            ("dedup_near", "bands"),
+            ("decontaminate", "ngram"),
+            ("stats", "path"),
+        ] {
+            let e = r.get(ty).unwrap_or_else(|| panic!("{ty} not registered"));
+            let doc = e
+                .fields()
+                .into_iter()
+                .find(|f| f.name == field)
+                .unwrap_or_else(|| panic!("{ty}.{field}"));
+            assert!(!doc.description.is_empty(), "{ty}.{field}");
+        }
+        let near: toml::Value = toml::from_str("shingle = \"word\"\nthreshold = 0.9").unwrap();
+        let cfg = r.get("dedup_near").unwrap().parse(near).unwrap();
+        assert_eq!(cfg.to_json()["bands"], 16);
+        let bad: toml::Value = toml::from_str("treshold = 0.9").unwrap();
+        assert!(r.get("dedup_near").unwrap().parse(bad).is_err());
+    }
+}

@@ -79,7 +79,7 @@ pub struct DedupNearConfig {
     #[serde(default)]
     pub shingle: ShingleKind,
     /// Shingle length in units, 1–64; default 5 for `char`, 3 for `word`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<usize>,
     /// LSH bands (default 16). `bands * rows` is the signature length, at most 1024.
     #[serde(default = "default_bands")]

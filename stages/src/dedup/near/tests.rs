@@ -284,3 +284,49 @@ fn index_memory_is_reported() {
     assert!((450.0..1400.0).contains(&per), "{per}");
     assert!(LshIndex::bytes_per_doc(16, 7) < 1000);
 }
+
+/// Rough throughput on all Masakhane raw text (~42k sentences). Run with
+/// `cargo test --release -p mavuno-stages dedup::near::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing, release build"]
+fn throughput() {
+    let mut recs = Vec::new();
+    for lang in ["amh", "hau", "pcm", "swa", "wol", "yor"] {
+        let Some(lines) = corpus_lines(lang) else {
+            return;
+        };
+        recs.extend(
+            lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| Record::new(format!("{lang}:{i}"), l)),
+        );
+    }
+    let bytes: usize = recs.iter().map(|r| r.text.len()).sum();
+    for cfg in [
+        DedupNearConfig::default(),
+        DedupNearConfig {
+            shingle: ShingleKind::Word,
+            ..Default::default()
+        },
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = DedupNear::new(cfg.clone(), &BuildContext::for_tests(dir.path())).unwrap();
+        let mut out = Emitter::collecting(1000);
+        let t = std::time::Instant::now();
+        for b in recs.chunks(1000) {
+            s.process(b.to_vec(), &mut out).unwrap();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "{:?}: {} docs, {:.1} MB in {secs:.2}s = {:.0} docs/s, {:.1} MB/s; dropped {:?}; index {} B/doc",
+            cfg.shingle,
+            recs.len(),
+            bytes as f64 / 1e6,
+            recs.len() as f64 / secs,
+            bytes as f64 / 1e6 / secs,
+            out.counts().dropped,
+            s.index().index_bytes() / s.index().len().max(1)
+        );
+    }
+}
