@@ -9,7 +9,8 @@
 //! `min_overlap = 0` (the GPT-3 / datatrove rule, n = 13), otherwise at least that share of
 //! its own n-grams. Eval texts shorter than `ngram` words are matched exactly only.
 //!
-//! Counters: `eval_overlap_exact_total`, `eval_overlap_ngram_total`.
+//! Counters: `eval_overlap_exact_total`, `eval_overlap_ngram_total`, and per language
+//! `lang_in_<lang>_total` / `lang_dropped_<lang>_total` ([`super::by_lang`]).
 //! Memory: about 13 bytes per distinct eval n-gram.
 //!
 //! ```toml
@@ -22,6 +23,7 @@
 //! min_overlap = 0.0
 //! ```
 
+use super::by_lang::ByLang;
 use super::exact::field_text;
 use super::key::{key128, normalize, words, Normalize};
 use super::minhash::IdHasher;
@@ -105,6 +107,7 @@ impl StageConfig for DecontaminateConfig {
         Ok(StageImpl::Stage(Box::new(Decontaminate {
             cfg: self.clone(),
             index,
+            by_lang: ByLang::default(),
         })))
     }
 }
@@ -222,6 +225,7 @@ impl EvalIndex {
 pub struct Decontaminate {
     cfg: DecontaminateConfig,
     index: EvalIndex,
+    by_lang: ByLang,
 }
 
 impl Stage for Decontaminate {
@@ -234,10 +238,12 @@ impl Stage for Decontaminate {
             batch.par_iter().map(decide).collect();
         let (mut exact, mut ngram) = (0, 0);
         for (rec, v) in batch.into_iter().zip(verdicts) {
+            self.by_lang.seen(rec.lang.as_deref());
             out.apply(match v {
                 Err(e) => Outcome::Reject(rec, e),
                 Ok(None) => Outcome::Keep(rec),
                 Ok(Some(kind)) => {
+                    self.by_lang.dropped(rec.lang.as_deref());
                     if kind == "exact" {
                         exact += 1;
                     } else {
@@ -249,6 +255,7 @@ impl Stage for Decontaminate {
         }
         out.counter("eval_overlap_exact_total", exact);
         out.counter("eval_overlap_ngram_total", ngram);
+        self.by_lang.emit(out);
         Ok(())
     }
 }

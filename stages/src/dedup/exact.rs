@@ -5,6 +5,9 @@
 //! length. Drop reason: `exact_duplicate`. Records without the field (or with a non-string
 //! one) are rejected. Under `--shard i/n` each shard dedups its own slice.
 //!
+//! Counters: `exact_dup_total`, and per language `lang_in_<lang>_total` /
+//! `lang_dropped_<lang>_total` ([`super::by_lang`]).
+//!
 //! ```toml
 //! [stages.exact]
 //! type = "dedup_exact"
@@ -13,6 +16,7 @@
 //! normalize = "nfkc_casefold_ws"
 //! ```
 
+use super::by_lang::ByLang;
 use super::key::{key128, Normalize};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
@@ -78,6 +82,7 @@ pub(crate) fn field_text<'a>(rec: &'a Record, field: &str) -> Result<&'a str, St
 pub struct DedupExact {
     cfg: DedupExactConfig,
     seen: HashSet<u128>,
+    by_lang: ByLang,
 }
 
 impl DedupExact {
@@ -86,6 +91,7 @@ impl DedupExact {
         DedupExact {
             cfg,
             seen: HashSet::new(),
+            by_lang: ByLang::default(),
         }
     }
 
@@ -106,15 +112,18 @@ impl Stage for DedupExact {
             .collect();
         let mut dups = 0;
         for (rec, key) in batch.into_iter().zip(keys) {
+            self.by_lang.seen(rec.lang.as_deref());
             match key {
                 Err(e) => out.reject(rec, e),
                 Ok(k) if self.seen.insert(k) => out.keep(rec),
                 Ok(_) => {
                     dups += 1;
+                    self.by_lang.dropped(rec.lang.as_deref());
                     out.drop(rec, "exact_duplicate");
                 }
             }
         }
+        self.by_lang.emit(out);
         out.counter("exact_dup_total", dups);
         Ok(())
     }
@@ -159,6 +168,7 @@ mod tests {
         );
         assert_eq!(ids, ["a", "c"]);
         assert_eq!(counts.dropped["exact_duplicate"], 2);
+        assert_eq!(counts.counters["lang_dropped_und_total"], 2);
         let cfg = DedupExactConfig {
             normalize: Normalize::None,
             ..Default::default()

@@ -10,6 +10,7 @@
 //! All three stages decide record by record in input order, so their output does not
 //! depend on batch size or thread count (rayon only computes per-record hashes).
 
+pub mod by_lang;
 pub mod decontaminate;
 pub mod exact;
 pub mod key;

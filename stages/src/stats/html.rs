@@ -153,6 +153,42 @@ fn reasons(counts: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// Rows `stage, lang, in, dropped, %` from the `lang_in_<lang>_total` and
+/// `lang_dropped_<lang>_total` counters of the dedup stages.
+fn removal_by_language(stages: &[Value]) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for st in stages {
+        let Some(counters) = st["counts"]["counters"].as_object() else {
+            continue;
+        };
+        for (k, v) in counters {
+            let Some(lang) = k
+                .strip_prefix("lang_in_")
+                .and_then(|r| r.strip_suffix("_total"))
+            else {
+                continue;
+            };
+            let seen = num(v);
+            let dropped = counters
+                .get(&format!("lang_dropped_{lang}_total"))
+                .map_or(0.0, num);
+            let pct = if seen > 0.0 {
+                (1000.0 * dropped / seen).round() / 10.0
+            } else {
+                0.0
+            };
+            rows.push(vec![
+                st["id"].clone(),
+                Value::from(lang),
+                Value::from(seen),
+                Value::from(dropped),
+                Value::from(pct),
+            ]);
+        }
+    }
+    rows
+}
+
 /// The run report: status, per-stage accounting (in, kept, dropped by reason, rejected,
 /// out, counters, timings), outputs, and the corpus statistics when given. `manifest` is
 /// the JSON that the engine writes to `manifest.json`; missing keys render as blanks.
@@ -252,6 +288,14 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>) -> String {
             &drop_bars,
         ));
     }
+    let by_lang = removal_by_language(&stages);
+    if !by_lang.is_empty() {
+        b.push_str("<h2>Removal by language</h2>\n");
+        b.push_str(&table(
+            &["stage", "lang", "in", "dropped", "dropped %"],
+            &by_lang,
+        ));
+    }
     let outputs: Vec<Vec<Value>> = stages
         .iter()
         .flat_map(|st| {
@@ -290,7 +334,7 @@ mod tests {
                  "outputs": []},
                 {"id": "near", "type": "dedup_near", "key": "k2", "status": "ran", "busy_seconds": 0.2, "blocked_seconds": 0.0,
                  "counts": {"records_in": 9, "kept": 7, "dropped": {"near_duplicate": 2}, "rejected": 0, "records_out": 7,
-                            "counters": {"near_dup_pairs_total": 2}},
+                            "counters": {"near_dup_pairs_total": 2, "lang_in_yor_total": 9, "lang_dropped_yor_total": 2}},
                  "outputs": [{"path": "dedup_near_clusters.jsonl", "bytes": 120, "xxh3": "x"}]}
             ]
         });
@@ -301,6 +345,7 @@ mod tests {
             "near_dup_pairs_total=2",
             "near/near_duplicate",
             "dedup_near_clusters.jsonl",
+            "<td class=\"n\">22.20</td>",
             "0 records",
         ] {
             assert!(html.contains(needle), "{needle}");

@@ -319,12 +319,23 @@ fn throughput() {
         }
         let secs = t.elapsed().as_secs_f64();
         s.finish(&mut out).unwrap();
-        let text: std::collections::HashMap<&str, &str> = recs.iter().map(|r| (r.id.as_str(), r.text.as_str())).collect();
+        let text: std::collections::HashMap<&str, &str> = recs
+            .iter()
+            .map(|r| (r.id.as_str(), r.text.as_str()))
+            .collect();
         let pairs = std::fs::read_to_string(dir.path().join("dedup_near_clusters.jsonl")).unwrap();
-        let borderline = pairs.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|v| v["similarity"].as_f64() < Some(0.9));
+        let borderline = pairs
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["similarity"].as_f64() < Some(0.9));
         for v in borderline.take(6) {
             let (a, b) = (v["id"].as_str().unwrap(), v["dup_of"].as_str().unwrap());
-            eprintln!("  {:.2}\n    {}\n    {}", v["similarity"].as_f64().unwrap(), text[b], text[a]);
+            eprintln!(
+                "  {:.2}\n    {}\n    {}",
+                v["similarity"].as_f64().unwrap(),
+                text[b],
+                text[a]
+            );
         }
         eprintln!(
             "{:?}: {} docs, {:.1} MB in {secs:.2}s = {:.0} docs/s, {:.1} MB/s; dropped {:?}; index {} B/doc",
