@@ -170,7 +170,7 @@ impl StageConfig for DedupNearConfig {
         }
         v.range("threshold", self.threshold, 0.0, 1.0);
         let p = candidate_probability(self.threshold, self.bands, self.rows);
-        if v.errors.is_empty() && p < 0.5 {
+        if v.errors.is_empty() && self.threshold > 0.0 && p < 0.5 {
             v.warn(
                 "threshold",
                 format!("{} bands of {} rows find a pair at similarity {} with probability {p:.2}; use fewer rows or more bands", self.bands, self.rows, self.threshold),
