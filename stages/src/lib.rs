@@ -14,6 +14,8 @@
 pub mod read;
 pub mod quality;
 pub mod text;
+pub mod dedup;
+pub mod stats;
 pub mod util;
 pub mod write;
 
@@ -39,6 +41,10 @@ pub fn register_all(r: &mut Registry) {
     r.add::<quality::filter::FilterConfig>();
     r.add::<quality::tag_domain::TagDomainConfig>();
     r.add::<quality::redact_pii::RedactPiiConfig>();
+    r.add::<dedup::exact::DedupExactConfig>();
+    r.add::<dedup::near::DedupNearConfig>();
+    r.add::<dedup::decontaminate::DecontaminateConfig>();
+    r.add::<stats::stats::StatsConfig>();
 }
 
 /// A registry with every stage type.

@@ -1,0 +1,444 @@
+//! `dedup_near`: MinHash + LSH near-duplicate removal, keep-first, in one streaming pass.
+//!
+//! Records are decided in input order against an incremental LSH index of the records
+//! kept so far: a record whose similarity with a kept candidate (the earliest one that
+//! qualifies) is at least `threshold` is a near duplicate of it; otherwise it is kept and
+//! indexed. Clusters are therefore stars around their first record, and the output does
+//! not depend on batch size or thread count (rayon only computes signatures).
+//!
+//! Similarity is the MinHash estimate (share of equal signature positions); with
+//! `verify = true` it is the exact Jaccard of the shingle sets, read back from a spill
+//! file in the stage's scratch directory.
+//!
+//! `action = "drop"` drops near duplicates with reason `near_duplicate`; `action = "mark"`
+//! keeps every record and sets `fields["dup_cluster"]` to the id of its cluster's first
+//! record (its own id for a first record), which the `stats` stage turns into cluster
+//! sizes. Either way `clusters_path` (relative to the run directory) lists one JSON line
+//! per near duplicate: `{"id": …, "dup_of": …, "similarity": …}`.
+//!
+//! Counters: `near_dup_pairs_total` (near duplicates found), `near_dup_clusters_total`
+//! (kept records with at least one near duplicate), `near_dup_candidates_total`
+//! (similarity checks made), and per language `lang_in_<lang>_total` /
+//! `lang_dropped_<lang>_total` ([`super::by_lang`]).
+//!
+//! Memory: about [`LshIndex::bytes_per_doc`] bytes (≈700 for 16 × 7; ≈1150 measured with
+//! the slack of growing tables) plus the id per kept record. Under `--shard i/n` each shard
+//! dedups its own slice.
+//!
+//! ```toml
+//! [stages.near]
+//! type = "dedup_near"
+//! inputs = ["exact"]
+//! shingle = "char"
+//! n = 5
+//! bands = 16
+//! rows = 7
+//! threshold = 0.8
+//! ```
+
+use super::by_lang::ByLang;
+use super::exact::field_text;
+use super::key::{normalize, Normalize};
+use super::minhash::{candidate_probability, jaccard, LshIndex, MinHasher, ShingleKind};
+use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::io::AtomicFile;
+use mavuno_pipeline::schemars::JsonSchema;
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+/// Largest signature length accepted (`bands * rows`).
+pub const MAX_PERM: usize = 1024;
+
+/// What happens to a near duplicate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub enum Action {
+    /// Drop it with reason `near_duplicate`.
+    #[default]
+    Drop,
+    /// Keep it and write `fields["dup_cluster"]` on every record.
+    Mark,
+}
+
+/// Removes near duplicates with MinHash LSH, keeping the first record of each cluster.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub struct DedupNearConfig {
+    /// Field compared: `text` (default) or the name of a string field.
+    #[serde(default = "default_field")]
+    pub field: String,
+    /// Normalisation before shingling: `nfkc_casefold_ws` (default) or `none`.
+    #[serde(default)]
+    pub normalize: Normalize,
+    /// Shingle unit: `char` (grapheme clusters, default) or `word`.
+    #[serde(default)]
+    pub shingle: ShingleKind,
+    /// Shingle length in units, 1–64; default 5 for `char`, 3 for `word`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<usize>,
+    /// LSH bands (default 16). `bands * rows` is the signature length, at most 1024.
+    #[serde(default = "default_bands")]
+    pub bands: usize,
+    /// Rows (hashes) per band (default 7).
+    #[serde(default = "default_rows")]
+    pub rows: usize,
+    /// Similarity at or above which a record is a near duplicate, in [0, 1] (default 0.8).
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Check candidates with the exact Jaccard of their shingle sets instead of the
+    /// MinHash estimate (slower; spills shingles to scratch). Default false.
+    #[serde(default)]
+    pub verify: bool,
+    /// `drop` (default) or `mark` (keep all, write `dup_cluster`).
+    #[serde(default)]
+    pub action: Action,
+    /// JSONL list of near duplicates, relative to the run directory; "" writes none.
+    #[serde(default = "default_clusters_path")]
+    pub clusters_path: String,
+}
+
+fn default_field() -> String {
+    "text".into()
+}
+fn default_bands() -> usize {
+    16
+}
+fn default_rows() -> usize {
+    7
+}
+fn default_threshold() -> f64 {
+    0.8
+}
+fn default_clusters_path() -> String {
+    "dedup_near_clusters.jsonl".into()
+}
+
+impl Default for DedupNearConfig {
+    fn default() -> Self {
+        DedupNearConfig {
+            field: default_field(),
+            normalize: Normalize::default(),
+            shingle: ShingleKind::default(),
+            n: None,
+            bands: default_bands(),
+            rows: default_rows(),
+            threshold: default_threshold(),
+            verify: false,
+            action: Action::default(),
+            clusters_path: default_clusters_path(),
+        }
+    }
+}
+
+impl DedupNearConfig {
+    /// Shingle length with its default filled in.
+    pub fn shingle_len(&self) -> usize {
+        self.n.unwrap_or(match self.shingle {
+            ShingleKind::Char => 5,
+            ShingleKind::Word => 3,
+        })
+    }
+}
+
+impl StageConfig for DedupNearConfig {
+    const TYPE: &'static str = "dedup_near";
+    const KIND: StageKind = StageKind::Streaming;
+
+    fn validate(&self, v: &mut Validator) {
+        if self.field.is_empty() {
+            v.error("field", "must not be empty");
+        }
+        if let Some(n) = self.n {
+            v.range("n", n, 1, 64);
+        }
+        v.at_least("bands", self.bands, 1);
+        v.at_least("rows", self.rows, 1);
+        let perm = self.bands.saturating_mul(self.rows);
+        if perm > MAX_PERM {
+            v.error(
+                "bands",
+                format!("bands * rows must be at most {MAX_PERM}, got {perm}"),
+            );
+        }
+        v.range("threshold", self.threshold, 0.0, 1.0);
+        let p = candidate_probability(self.threshold, self.bands, self.rows);
+        if v.errors.is_empty() && self.threshold > 0.0 && p < 0.5 {
+            v.warn(
+                "threshold",
+                format!("{} bands of {} rows find a pair at similarity {} with probability {p:.2}; use fewer rows or more bands", self.bands, self.rows, self.threshold),
+            );
+        }
+    }
+
+    fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        Ok(StageImpl::Stage(Box::new(DedupNear::new(
+            self.clone(),
+            ctx,
+        )?)))
+    }
+}
+
+/// Kept records' shingle sets, appended to a scratch file (for `verify = true`).
+struct ShingleSpill {
+    path: PathBuf,
+    file: File,
+    /// Start of each kept record's shingles, plus the end: `offsets[d]..offsets[d + 1]`.
+    offsets: Vec<u64>,
+}
+
+impl ShingleSpill {
+    fn create(path: PathBuf) -> Result<ShingleSpill, StageError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StageError::io(dir, e))?;
+        }
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| StageError::io(&path, e))?;
+        Ok(ShingleSpill {
+            path,
+            file,
+            offsets: vec![0],
+        })
+    }
+
+    fn push(&mut self, shingles: &[u64]) -> Result<(), StageError> {
+        let bytes: Vec<u8> = shingles.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let end = self.offsets.last().copied().unwrap_or(0);
+        self.file
+            .seek(SeekFrom::Start(end))
+            .and_then(|_| self.file.write_all(&bytes))
+            .map_err(|e| StageError::io(&self.path, e))?;
+        self.offsets.push(end + bytes.len() as u64);
+        Ok(())
+    }
+
+    fn get(&mut self, doc: u32) -> Result<Vec<u64>, StageError> {
+        let d = doc as usize;
+        let (Some(&start), Some(&end)) = (self.offsets.get(d), self.offsets.get(d + 1)) else {
+            return Ok(Vec::new());
+        };
+        let mut bytes = vec![0u8; (end - start) as usize];
+        self.file
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.file.read_exact(&mut bytes))
+            .map_err(|e| StageError::io(&self.path, e))?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect())
+    }
+}
+
+/// Per-record work done in parallel before the in-order decision.
+struct Prepared {
+    shingles: Vec<u64>,
+    sig: Vec<u64>,
+    keys: Vec<u64>,
+}
+
+/// The runtime stage.
+pub struct DedupNear {
+    cfg: DedupNearConfig,
+    hasher: MinHasher,
+    index: LshIndex,
+    /// Ids of indexed (kept) records, concatenated; `id_ends[d]` ends record `d`'s id.
+    ids: String,
+    id_ends: Vec<usize>,
+    /// One bit per kept record: whether it already has a near duplicate.
+    has_dup: Vec<u64>,
+    spill: Option<ShingleSpill>,
+    clusters: Option<AtomicFile>,
+    written: Vec<PathBuf>,
+    by_lang: ByLang,
+}
+
+impl DedupNear {
+    /// Builds the stage: the hash family comes from the run seed.
+    pub fn new(cfg: DedupNearConfig, ctx: &BuildContext) -> Result<DedupNear, StageError> {
+        let hasher = MinHasher::new(
+            cfg.shingle,
+            cfg.shingle_len(),
+            cfg.bands * cfg.rows,
+            ctx.seed,
+        );
+        let spill = if cfg.verify {
+            Some(ShingleSpill::create(
+                ctx.scratch_dir.join("dedup_near_shingles.bin"),
+            )?)
+        } else {
+            None
+        };
+        let clusters = if cfg.clusters_path.is_empty() {
+            None
+        } else {
+            Some(AtomicFile::create(&ctx.output_path(&cfg.clusters_path))?)
+        };
+        let index = LshIndex::new(cfg.bands, cfg.rows);
+        Ok(DedupNear {
+            cfg,
+            hasher,
+            index,
+            ids: String::new(),
+            id_ends: Vec::new(),
+            has_dup: Vec::new(),
+            spill,
+            clusters,
+            written: Vec::new(),
+            by_lang: ByLang::default(),
+        })
+    }
+
+    /// The LSH index (for reporting its size).
+    pub fn index(&self) -> &LshIndex {
+        &self.index
+    }
+
+    fn kept_id(&self, doc: u32) -> &str {
+        let d = doc as usize;
+        let start = if d == 0 { 0 } else { self.id_ends[d - 1] };
+        &self.ids[start..self.id_ends[d]]
+    }
+
+    fn prepare(&self, rec: &Record) -> Result<Prepared, String> {
+        let text = normalize(field_text(rec, &self.cfg.field)?, self.cfg.normalize);
+        let shingles = self.hasher.shingles(&text);
+        let sig = self.hasher.signature(&shingles);
+        let keys = if shingles.is_empty() {
+            Vec::new()
+        } else {
+            self.index.band_keys(&sig)
+        };
+        Ok(Prepared {
+            shingles,
+            sig,
+            keys,
+        })
+    }
+
+    /// The earliest kept record similar enough to `p`, with the similarity.
+    fn find_dup(
+        &mut self,
+        p: &Prepared,
+        checks: &mut u64,
+    ) -> Result<Option<(u32, f64)>, StageError> {
+        for c in self.index.candidates(&p.keys) {
+            *checks += 1;
+            let sim = match self.spill.as_mut() {
+                Some(spill) => jaccard(&spill.get(c)?, &p.shingles),
+                None => self.index.estimated_jaccard_with(c, &p.sig),
+            };
+            if sim >= self.cfg.threshold {
+                return Ok(Some((c, sim)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn decide(
+        &mut self,
+        mut rec: Record,
+        p: Prepared,
+        out: &mut Emitter,
+        n: &mut [u64; 3],
+    ) -> Result<(), StageError> {
+        if p.shingles.is_empty() {
+            // Nothing to compare (empty after normalisation): kept, never indexed.
+            if self.cfg.action == Action::Mark {
+                let id = rec.id.clone();
+                rec.set("dup_cluster", id);
+            }
+            out.keep(rec);
+            return Ok(());
+        }
+        if let Some((doc, sim)) = self.find_dup(&p, &mut n[2])? {
+            n[0] += 1;
+            let (word, bit) = (doc as usize / 64, 1u64 << (doc % 64));
+            if self.has_dup[word] & bit == 0 {
+                self.has_dup[word] |= bit;
+                n[1] += 1;
+            }
+            let dup_of = self.kept_id(doc).to_string();
+            if let Some(f) = self.clusters.as_mut() {
+                let line = serde_json::json!({"id": rec.id, "dup_of": dup_of, "similarity": sim});
+                writeln!(f, "{line}")
+                    .map_err(|e| StageError::io(PathBuf::from(&self.cfg.clusters_path), e))?;
+            }
+            match self.cfg.action {
+                Action::Drop => {
+                    self.by_lang.dropped(rec.lang.as_deref());
+                    out.drop(rec, "near_duplicate")
+                }
+                Action::Mark => {
+                    rec.set("dup_cluster", dup_of);
+                    out.keep(rec);
+                }
+            }
+            return Ok(());
+        }
+        let doc = self.index.insert(&p.keys, &p.sig);
+        if doc as usize / 64 >= self.has_dup.len() {
+            self.has_dup.push(0);
+        }
+        self.ids.push_str(&rec.id);
+        self.id_ends.push(self.ids.len());
+        if let Some(spill) = self.spill.as_mut() {
+            spill.push(&p.shingles)?;
+        }
+        if self.cfg.action == Action::Mark {
+            let id = rec.id.clone();
+            rec.set("dup_cluster", id);
+        }
+        out.keep(rec);
+        Ok(())
+    }
+}
+
+impl Stage for DedupNear {
+    fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
+        let prepared: Vec<Result<Prepared, String>> =
+            batch.par_iter().map(|r| self.prepare(r)).collect();
+        // [pairs, clusters, candidate checks]
+        let mut n = [0u64; 3];
+        for (rec, p) in batch.into_iter().zip(prepared) {
+            self.by_lang.seen(rec.lang.as_deref());
+            match p {
+                Err(e) => out.reject(rec, e),
+                Ok(p) => self.decide(rec, p, out, &mut n)?,
+            }
+        }
+        out.counter("near_dup_pairs_total", n[0]);
+        out.counter("near_dup_clusters_total", n[1]);
+        out.counter("near_dup_candidates_total", n[2]);
+        self.by_lang.emit(out);
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
+        if let Some(f) = self.clusters.take() {
+            self.written.push(f.commit()?);
+        }
+        if let Some(spill) = self.spill.take() {
+            let _ = std::fs::remove_file(&spill.path);
+        }
+        Ok(())
+    }
+
+    fn outputs(&self) -> Vec<PathBuf> {
+        self.written.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,19 @@
+//! Corpus statistics and HTML reports.
+//!
+//! - [`stats`] (`stats`): a sink that passes records through and writes `report.json` and
+//!   `report.html` (per-language counts, length histograms, duplicate clusters, religious
+//!   share, labels).
+//! - [`html::render_run_report`]: the run report (per-stage accounting from
+//!   `manifest.json`), optionally with a `stats` report embedded.
+//!
+//! Plots are hand-written inline SVG ([`svg`]): no plotting dependency, byte-identical
+//! output for identical input, and the browser shapes any script. Axis labels are ISO codes,
+//! stage ids and numbers anyway.
+
+pub mod corpus;
+pub mod html;
+#[allow(clippy::module_inception)]
+pub mod stats;
+pub mod svg;
+
+pub use html::render_run_report;
