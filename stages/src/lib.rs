@@ -11,6 +11,7 @@
 //! prints them.
 #![warn(missing_docs)]
 
+pub mod langid;
 pub mod util;
 
 use mavuno_pipeline::Registry;
@@ -18,6 +19,7 @@ use mavuno_pipeline::Registry;
 /// Registers every stage type.
 pub fn register_all(r: &mut Registry) {
     r.add::<util::passthrough::PassthroughConfig>();
+    r.add::<langid::langid::LangidConfig>();
 }
 
 /// A registry with every stage type.
