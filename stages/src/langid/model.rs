@@ -194,7 +194,7 @@ pub fn extract(text: &str, cfg: &FeatureConfig, f: &mut Features) {
     let mask = (1u64 << cfg.buckets_log2) - 1;
     let mut word: Vec<char> = Vec::with_capacity(32);
     word.push(' ');
-    let mut flush = |word: &mut Vec<char>, f: &mut Features| {
+    let flush = |word: &mut Vec<char>, f: &mut Features| {
         if word.len() > 1 {
             word.push(' ');
             let n = word.len();

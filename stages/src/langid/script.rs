@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn share_counts_letters_only() {
-        let (s, share) = dominant_script("abc ශ්‍රී").unwrap_or((Script::Other, 0.0));
+        let (s, share) = dominant_script("abcdefg ශ්‍රී").unwrap_or((Script::Other, 0.0));
         assert_eq!(s, Script::Latin);
         assert!(share > 0.4 && share < 0.7, "{share}");
     }
