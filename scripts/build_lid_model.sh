@@ -14,7 +14,8 @@
 #   ibo             : MasakhaNER2 train + MasakhaPOS train
 #   wol             : MasakhaNER2 train + MasakhaPOS train + masakhane_raw_text + UD WTB dev
 #   amh             : MasakhaNER1 amh train + masakhane_raw_text
-#   eng             : MasakhaNEWS eng dev (BBC headlines + article lines)
+#   eng             : MasakhaNEWS eng dev (BBC headlines + article lines), TICO-19 English side,
+#                     English sides of MAFAND dev en-{amh,hau,ibo,pcm,swa}
 #   sin             : sinhala_hate_speech tweets      (Sinhala is decided by script)
 #   tam             : UD Tamil-TTB train               (Tamil is decided by script)
 #   kin             : UDHR kin, even-numbered paragraphs (the only Kinyarwanda text we have)
@@ -74,6 +75,10 @@ for l in yor hau swa pcm wol amh; do cat "$DATA/masakhane_raw_text/$l.txt" >> "$
 conllu "$DATA/ud/UD_Wolof-WTB/wo_wtb-ud-dev.conllu" >> "$TMP/train/wol.raw"
 conll "$DATA/masakhaner1_amh/amh/train.txt" >> "$TMP/train/amh.raw"
 awk -F'\t' 'NR>1{ if (NF>=3) {print $2; print $3} else print $1 }' "$DATA/masakhanews/eng/dev.tsv" | tr -d '"' > "$TMP/train/eng.raw"
+# More English registers: TICO-19's English side (COVID FAQ/Wikipedia) and the English
+# sides of the MAFAND dev sets other than en-yor (whose English side is the eng dev set).
+tsvcol "$DATA/tico19/en-ha.tsv" 2 >> "$TMP/train/eng.raw"
+for l in amh hau ibo pcm swa; do cat "$M/en-$l/dev.en" >> "$TMP/train/eng.raw"; done
 awk 'NR>1{ sub(/^[0-9]+,/, ""); sub(/,[a-z]+$/, ""); gsub(/"/, ""); print }' "$DATA/sinhala_hate_speech/sinhala_tweets_racism_sexism.csv" > "$TMP/train/sin.raw"
 conllu "$DATA/ud/UD_Tamil-TTB/ta_ttb-ud-train.conllu" > "$TMP/train/tam.raw"
 udhr kin 0 > "$TMP/train/kin.raw"

@@ -55,6 +55,9 @@ pub struct PredictArgs {
     pub model: ModelArgs,
     /// Input file, one text per line (`-` for standard input).
     pub file: Option<PathBuf>,
+    /// Append, per candidate label, `label:softmax/coverage/factor` (mavuno backend).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// How `--data` files are read.
@@ -213,7 +216,13 @@ fn predict(a: &PredictArgs) -> anyhow::Result<()> {
     for line in input.lines() {
         let line = line?;
         let p = id.predict_with(&line, &t, &mut f);
-        writeln!(out, "{}\t{:.4}", p.label, p.confidence)?;
+        write!(out, "{}\t{:.4}", p.label, p.confidence)?;
+        if let (true, Identifier::Mavuno(m)) = (a.explain, &id) {
+            for (l, sm, cov, fac) in m.explain(&line) {
+                write!(out, "\t{l}:{sm:.3}/{cov:.3}/{fac:.3}")?;
+            }
+        }
+        writeln!(out)?;
     }
     out.flush()?;
     Ok(())

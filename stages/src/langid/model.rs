@@ -10,9 +10,12 @@
 //!   the same data and seed give a byte-identical model file.
 //! * Confidence is the softmax probability among the labels of the text's script, times
 //!   a coverage factor: the share of the text's character 3-grams that were seen in the
-//!   predicted language's training data. Text in a language the model never saw
-//!   (German, Vietnamese, Tigrinya) has low coverage, so it comes out `und` instead
-//!   of as the nearest known language with high confidence.
+//!   predicted language's training data, relative to that language's own reference
+//!   coverage (the 10th percentile on a held-back tenth of its training lines; factor 0
+//!   at `coverage_lo × ref`, 1 at `coverage_hi × ref`). Text in a language the model
+//!   never saw (German, Vietnamese, Tigrinya) has low coverage, so it comes out `und`
+//!   instead of as the nearest known language with high confidence.
+//! * `@mentions`, `#hashtags`, URLs and `RT` are ignored (tweets).
 //! * Sinhala and Tamil are decided by script alone (confidence = the script's share
 //!   of letters); Ethiopic is `amh` only when coverage agrees (Tigrinya shares the script).
 //!
@@ -119,10 +122,14 @@ pub struct Header {
     pub scripts: Vec<Script>,
     /// Feature settings.
     pub features: FeatureConfig,
-    /// Coverage at or below which the confidence factor is 0.
+    /// Coverage, as a fraction of the label's reference, at or below which the
+    /// confidence factor is 0.
     pub coverage_lo: f32,
-    /// Coverage at or above which the confidence factor is 1.
+    /// Coverage, as a fraction of the label's reference, at or above which the
+    /// confidence factor is 1.
     pub coverage_hi: f32,
+    /// Per label: the 10th percentile of 3-gram coverage on held-back training lines.
+    pub coverage_ref: Vec<f32>,
     /// Default `und` threshold.
     pub threshold: f32,
     /// Training lines per label.
@@ -185,6 +192,18 @@ fn is_word_char(c: char) -> bool {
     c.is_alphabetic() || matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200D)
         || (c.is_alphanumeric() && !c.is_ascii_digit())
         || matches!(Script::of(c), Some(Script::Sinhala | Script::Tamil | Script::Ethiopic))
+}
+
+/// Removes what says nothing about the language of a tweet or web line: `@mentions`,
+/// `#hashtags`, URLs and the retweet marker `RT`.
+pub fn strip_noise(text: &str) -> std::borrow::Cow<'_, str> {
+    let noisy = |w: &str| {
+        w.starts_with('@') || w.starts_with('#') || w.starts_with("http") || w.starts_with("www.") || w.contains("://") || w == "RT"
+    };
+    if !text.split_whitespace().any(noisy) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.split_whitespace().filter(|w| !noisy(w)).collect::<Vec<_>>().join(" "))
 }
 
 /// Extracts features into `f` (cleared first).
@@ -290,8 +309,9 @@ impl LidModel {
         seen as f32 / f.trigrams.len() as f32
     }
 
-    fn coverage_factor(&self, cov: f32) -> f32 {
-        let (lo, hi) = (self.header.coverage_lo, self.header.coverage_hi);
+    fn coverage_factor(&self, l: usize, cov: f32) -> f32 {
+        let r = self.header.coverage_ref.get(l).copied().unwrap_or(0.8);
+        let (lo, hi) = (self.header.coverage_lo * r, self.header.coverage_hi * r);
         ((cov - lo) / (hi - lo).max(1e-6)).clamp(0.0, 1.0)
     }
 
@@ -303,7 +323,32 @@ impl LidModel {
         self.scores_with(text, &mut f)
     }
 
+    /// Per candidate label: softmax probability, 3-gram coverage and coverage factor
+    /// (for `mavuno lid --explain`).
+    pub fn explain(&self, text: &str) -> Vec<(String, f32, f32, f32)> {
+        let text = strip_noise(text);
+        let Some((script, _)) = ScriptCounts::of(&text).dominant() else {
+            return Vec::new();
+        };
+        let mut f = Features::default();
+        extract(&text, &self.header.features, &mut f);
+        let mut logits = vec![0f32; self.n_labels()];
+        self.logits(&f, &mut logits);
+        let cands: Vec<usize> = (0..self.n_labels()).filter(|&l| self.header.scripts[l] == script).collect();
+        let max = cands.iter().map(|&l| logits[l]).fold(f32::NEG_INFINITY, f32::max);
+        let z: f32 = cands.iter().map(|&l| (logits[l] - max).exp()).sum();
+        cands
+            .iter()
+            .map(|&l| {
+                let cov = self.coverage(l, &f);
+                (self.header.labels[l].clone(), (logits[l] - max).exp() / z, cov, self.coverage_factor(l, cov))
+            })
+            .collect()
+    }
+
     fn scores_with(&self, text: &str, f: &mut Features) -> Vec<(String, f32)> {
+        let text = strip_noise(text);
+        let text = text.as_ref();
         let Some((script, share)) = ScriptCounts::of(text).dominant() else {
             return Vec::new();
         };
@@ -325,7 +370,7 @@ impl LidModel {
             .iter()
             .map(|&l| {
                 let p = (logits[l] - max).exp() / z;
-                let p = p * self.coverage_factor(self.coverage(l, f)) * share;
+                let p = p * self.coverage_factor(l, self.coverage(l, f));
                 (self.header.labels[l].clone(), p)
             })
             .collect()
@@ -517,13 +562,18 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
     let cov_mask = (1u32 << fc.coverage_bits_log2) - 1;
     let mut coverage = vec![vec![0u64; (1usize << fc.coverage_bits_log2) / 64]; c];
     let mut f = Features::default();
+    let mut coverage_ref = vec![0.8f32; c];
     for (li, label) in labels.iter().enumerate() {
         let mut seen = std::collections::HashSet::new();
         let mut n = 0usize;
+        // Coverage calibration: 3-grams of nine lines in ten, measured on the tenth.
+        let mut calib = vec![0u64; (1usize << fc.coverage_bits_log2) / 64];
+        let mut held: Vec<Vec<u32>> = Vec::new();
         for (_, lines) in data.iter().filter(|(l, _)| l == label) {
             for line in lines {
-                let t = line.trim();
-                if t.is_empty() || n >= cfg.max_lines_per_lang || !seen.insert(t) {
+                let t = strip_noise(line.trim());
+                let t = t.as_ref();
+                if t.is_empty() || n >= cfg.max_lines_per_lang || !seen.insert(t.to_string()) {
                     continue;
                 }
                 let sc = ScriptCounts::of(t);
@@ -540,6 +590,12 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
                 for &tg in &f.trigrams {
                     let b = tg & cov_mask;
                     coverage[li][(b >> 6) as usize] |= 1 << (b & 63);
+                    if n % 10 != 9 {
+                        calib[(b >> 6) as usize] |= 1 << (b & 63);
+                    }
+                }
+                if n % 10 == 9 && !f.trigrams.is_empty() {
+                    held.push(f.trigrams.clone());
                 }
                 examples.push((li, f.buckets.clone()));
                 n += 1;
@@ -547,6 +603,20 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
         }
         if n == 0 {
             return Err(LidError::Train(format!("no usable training lines for `{label}`")));
+        }
+        let mut covs: Vec<f32> = held
+            .iter()
+            .map(|tg| {
+                let hit = tg.iter().filter(|&&t| {
+                    let b = t & cov_mask;
+                    calib[(b >> 6) as usize] >> (b & 63) & 1 == 1
+                });
+                hit.count() as f32 / tg.len() as f32
+            })
+            .collect();
+        covs.sort_by(f32::total_cmp);
+        if !covs.is_empty() {
+            coverage_ref[li] = covs[covs.len() / 10].clamp(0.3, 1.0);
         }
         trained_lines.insert(label.clone(), n);
     }
@@ -609,8 +679,9 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
         labels,
         scripts,
         features: fc.clone(),
-        coverage_lo: 0.55,
-        coverage_hi: 0.85,
+        coverage_lo: 0.5,
+        coverage_hi: 0.9,
+        coverage_ref,
         threshold: cfg.threshold,
         trained_lines,
         train: Some(cfg.clone()),
