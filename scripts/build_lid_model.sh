@@ -100,14 +100,18 @@ if [ -z "${SKIP_TRAIN:-}" ]; then
 fi
 
 # ---- evaluation ----------------------------------------------------------------------
-evalset() { # name backend model
-  local set=$1 backend=$2 model=$3 data=()
+evalset() { # set backend model tag [extra args]
+  local set=$1 backend=$2 model=$3 tag=$4 data=()
+  shift 4
   for f in "$TMP/$set"/*.txt; do data+=(--data "$(basename "$f" .txt)=$f"); done
-  "$BIN" lid eval --backend "$backend" --model "$model" "${data[@]}" --predictions "$OUT/$set.$backend.tsv" > "$OUT/$set.$backend.json"
+  "$BIN" lid eval --backend "$backend" --model "$model" "${data[@]}" "$@" --predictions "$OUT/$set.$tag.tsv" > "$OUT/$set.$tag.json"
 }
 for set in dev clean noisy; do
-  evalset "$set" mavuno "$MODEL"
-  if [ -f "$FTZ" ]; then evalset "$set" fasttext "$FTZ"; fi
+  evalset "$set" mavuno "$MODEL" mavuno
+  if [ -f "$FTZ" ]; then
+    evalset "$set" fasttext "$FTZ" fasttext                          # und below 0.5, like ours
+    evalset "$set" fasttext "$FTZ" fasttext-argmax --min-confidence 0 # plain argmax
+  fi
 done
 for f in "$OUT"/*.json; do
   echo "== $(basename "$f" .json): macro-F1 $(jq .macro_f1 "$f"), accuracy $(jq .accuracy "$f"), $(jq .lines_per_second "$f") lines/s"

@@ -129,7 +129,17 @@ pub enum LidCmd {
 pub fn run(args: LidArgs) -> anyhow::Result<()> {
     match args.cmd {
         None => predict(&args.predict),
-        Some(LidCmd::Train { data, output, format, column, seed, epochs, max_lines, buckets_log2, threshold }) => {
+        Some(LidCmd::Train {
+            data,
+            output,
+            format,
+            column,
+            seed,
+            epochs,
+            max_lines,
+            buckets_log2,
+            threshold,
+        }) => {
             let mut sets = Vec::new();
             for spec in &data {
                 let (lang, path) = parse_spec(spec)?;
@@ -138,7 +148,10 @@ pub fn run(args: LidArgs) -> anyhow::Result<()> {
                 sets.push((lang, lines));
             }
             let cfg = TrainConfig {
-                features: FeatureConfig { buckets_log2, ..FeatureConfig::default() },
+                features: FeatureConfig {
+                    buckets_log2,
+                    ..FeatureConfig::default()
+                },
                 epochs,
                 seed,
                 max_lines_per_lang: max_lines,
@@ -156,7 +169,13 @@ pub fn run(args: LidArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(LidCmd::Eval { model, data, format, column, predictions }) => {
+        Some(LidCmd::Eval {
+            model,
+            data,
+            format,
+            column,
+            predictions,
+        }) => {
             let (id, t) = load(&model)?;
             let mut gold = Vec::new();
             for spec in &data {
@@ -169,19 +188,34 @@ pub fn run(args: LidArgs) -> anyhow::Result<()> {
             }
             let start = Instant::now();
             let mut f = Features::default();
-            let preds: Vec<_> = gold.iter().map(|(_, text)| id.predict_with(text, &t, &mut f)).collect();
+            let preds: Vec<_> = gold
+                .iter()
+                .map(|(_, text)| id.predict_with(text, &t, &mut f))
+                .collect();
             let secs = start.elapsed().as_secs_f64();
             if let Some(p) = predictions {
-                let mut w = BufWriter::new(std::fs::File::create(&p).with_context(|| p.display().to_string())?);
+                let mut w = BufWriter::new(
+                    std::fs::File::create(&p).with_context(|| p.display().to_string())?,
+                );
                 for ((g, text), pr) in gold.iter().zip(&preds) {
                     writeln!(w, "{g}\t{}\t{:.4}\t{text}", pr.label, pr.confidence)?;
                 }
             }
-            let report = evaluate(gold.iter().zip(&preds).map(|((g, _), p)| (g.as_str(), p.label.as_str())));
+            let report = evaluate(
+                gold.iter()
+                    .zip(&preds)
+                    .map(|((g, _), p)| (g.as_str(), p.label.as_str())),
+            );
             let mut v = serde_json::to_value(&report)?;
             if let Some(o) = v.as_object_mut() {
-                o.insert("seconds_single_thread".into(), serde_json::json!((secs * 1000.0).round() / 1000.0));
-                o.insert("lines_per_second".into(), serde_json::json!((gold.len() as f64 / secs.max(1e-9)).round()));
+                o.insert(
+                    "seconds_single_thread".into(),
+                    serde_json::json!((secs * 1000.0).round() / 1000.0),
+                );
+                o.insert(
+                    "lines_per_second".into(),
+                    serde_json::json!((gold.len() as f64 / secs.max(1e-9)).round()),
+                );
             }
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
@@ -197,10 +231,18 @@ fn load(m: &ModelArgs) -> anyhow::Result<(Identifier, Thresholds)> {
     let path = match (&m.model, backend) {
         (Some(p), _) => p.clone(),
         (None, Backend::Mavuno) => PathBuf::from(DEFAULT_MODEL),
-        (None, Backend::Fasttext) => bail!("--backend fasttext needs --model (a .bin or .ftz file)"),
+        (None, Backend::Fasttext) => {
+            bail!("--backend fasttext needs --model (a .bin or .ftz file)")
+        }
     };
     let id = Identifier::load(backend, &path).map_err(anyhow::Error::msg)?;
-    Ok((id, Thresholds { default: m.min_confidence, ..Thresholds::default() }))
+    Ok((
+        id,
+        Thresholds {
+            default: m.min_confidence,
+            ..Thresholds::default()
+        },
+    ))
 }
 
 fn predict(a: &PredictArgs) -> anyhow::Result<()> {
@@ -208,7 +250,9 @@ fn predict(a: &PredictArgs) -> anyhow::Result<()> {
     let input: Box<dyn BufRead> = match a.file.as_deref() {
         None => bail!("usage: mavuno lid [--model M] FILE (or `-` for standard input)"),
         Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),
-        Some(p) => Box::new(std::io::BufReader::new(std::fs::File::open(p).with_context(|| p.display().to_string())?)),
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| p.display().to_string())?,
+        )),
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -239,13 +283,21 @@ fn parse_spec(spec: &str) -> anyhow::Result<(String, PathBuf)> {
 }
 
 /// Reads texts from a data file in the given format.
-pub fn read_lines(path: &Path, format: DataFormat, column: Option<&str>) -> anyhow::Result<Vec<String>> {
+pub fn read_lines(
+    path: &Path,
+    format: DataFormat,
+    column: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
     Ok(match format {
         DataFormat::Text => text.lines().map(str::to_string).collect(),
         DataFormat::Conllu => text
             .lines()
-            .filter_map(|l| l.strip_prefix("# text = ").or_else(|| l.strip_prefix("# text ="))).map(|s| s.trim().to_string())
+            .filter_map(|l| {
+                l.strip_prefix("# text = ")
+                    .or_else(|| l.strip_prefix("# text ="))
+            })
+            .map(|s| s.trim().to_string())
             .collect(),
         DataFormat::Conll => {
             let mut out = Vec::new();
@@ -269,9 +321,15 @@ pub fn read_lines(path: &Path, format: DataFormat, column: Option<&str>) -> anyh
             let header = lines.next().unwrap_or_default();
             let col = column.context("--format tsv needs --column NAME")?;
             let Some(i) = header.split('\t').position(|h| h == col) else {
-                bail!("{}: no column `{col}` in the header ({header})", path.display());
+                bail!(
+                    "{}: no column `{col}` in the header ({header})",
+                    path.display()
+                );
             };
-            lines.filter_map(|l| l.split('\t').nth(i)).map(|s| s.trim_matches('"').to_string()).collect()
+            lines
+                .filter_map(|l| l.split('\t').nth(i))
+                .map(|s| s.trim_matches('"').to_string())
+                .collect()
         }
     })
 }
@@ -285,10 +343,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let p = dir.path().join("a.conll");
         std::fs::write(&p, "Bàbá O\ntó O\n\nỌmọ O\n").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(read_lines(&p, DataFormat::Conll, None).unwrap_or_default(), ["Bàbá tó", "Ọmọ"]);
+        assert_eq!(
+            read_lines(&p, DataFormat::Conll, None).unwrap_or_default(),
+            ["Bàbá tó", "Ọmọ"]
+        );
         let p = dir.path().join("a.tsv");
-        std::fs::write(&p, "tweet\tlabel\nsannu da zuwa\tpositive\n").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(read_lines(&p, DataFormat::Tsv, Some("tweet")).unwrap_or_default(), ["sannu da zuwa"]);
+        std::fs::write(&p, "tweet\tlabel\nsannu da zuwa\tpositive\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            read_lines(&p, DataFormat::Tsv, Some("tweet")).unwrap_or_default(),
+            ["sannu da zuwa"]
+        );
         assert!(parse_spec("yor").is_err());
         assert!(parse_spec("Yor=x").is_err());
     }

@@ -6,8 +6,13 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Pairs whose confusion is reported on its own.
-pub const CONFUSABLE_PAIRS: [(&str, &str); 5] =
-    [("swa", "swh"), ("zul", "xho"), ("kin", "run"), ("amh", "tir"), ("pcm", "eng")];
+pub const CONFUSABLE_PAIRS: [(&str, &str); 5] = [
+    ("swa", "swh"),
+    ("zul", "xho"),
+    ("kin", "run"),
+    ("amh", "tir"),
+    ("pcm", "eng"),
+];
 
 /// Scores of one language.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -63,7 +68,11 @@ pub fn evaluate<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Eval
         if g == p {
             correct += 1;
         }
-        *confusion.entry(g.to_string()).or_default().entry(p.to_string()).or_insert(0) += 1;
+        *confusion
+            .entry(g.to_string())
+            .or_default()
+            .entry(p.to_string())
+            .or_insert(0) += 1;
         *predicted.entry(p.to_string()).or_insert(0) += 1;
     }
     let mut per_language = BTreeMap::new();
@@ -73,9 +82,25 @@ pub fn evaluate<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Eval
         let tp = row.get(g).copied().unwrap_or(0);
         let np = predicted.get(g).copied().unwrap_or(0);
         let precision = if np > 0 { tp as f64 / np as f64 } else { 0.0 };
-        let recall = if support > 0 { tp as f64 / support as f64 } else { 0.0 };
-        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-        per_language.insert(g.clone(), LangScores { precision, recall, f1, support });
+        let recall = if support > 0 {
+            tp as f64 / support as f64
+        } else {
+            0.0
+        };
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        per_language.insert(
+            g.clone(),
+            LangScores {
+                precision,
+                recall,
+                f1,
+                support,
+            },
+        );
         und.insert(g.clone(), row.get(super::model::UND).copied().unwrap_or(0));
     }
     let macro_f1 = if per_language.is_empty() {
@@ -83,14 +108,28 @@ pub fn evaluate<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Eval
     } else {
         per_language.values().map(|s| s.f1).sum::<f64>() / per_language.len() as f64
     };
-    let get = |a: &str, b: &str| confusion.get(a).and_then(|r| r.get(b)).copied().unwrap_or(0);
+    let get = |a: &str, b: &str| {
+        confusion
+            .get(a)
+            .and_then(|r| r.get(b))
+            .copied()
+            .unwrap_or(0)
+    };
     let pairs = CONFUSABLE_PAIRS
         .iter()
-        .map(|(a, b)| PairCounts { pair: format!("{a}/{b}"), a_as_b: get(a, b), b_as_a: get(b, a) })
+        .map(|(a, b)| PairCounts {
+            pair: format!("{a}/{b}"),
+            a_as_b: get(a, b),
+            b_as_a: get(b, a),
+        })
         .collect();
     EvalReport {
         lines,
-        accuracy: if lines > 0 { correct as f64 / lines as f64 } else { 0.0 },
+        accuracy: if lines > 0 {
+            correct as f64 / lines as f64
+        } else {
+            0.0
+        },
         macro_f1,
         per_language,
         und,
@@ -105,7 +144,13 @@ mod tests {
 
     #[test]
     fn scores_a_small_confusion() {
-        let r = evaluate([("yor", "yor"), ("yor", "hau"), ("hau", "hau"), ("pcm", "eng"), ("pcm", "und")]);
+        let r = evaluate([
+            ("yor", "yor"),
+            ("yor", "hau"),
+            ("hau", "hau"),
+            ("pcm", "eng"),
+            ("pcm", "und"),
+        ]);
         assert_eq!(r.lines, 5);
         let y = &r.per_language["yor"];
         assert_eq!((y.precision, y.recall, y.support), (1.0, 0.5, 2));
@@ -113,7 +158,11 @@ mod tests {
         assert_eq!((h.precision, h.recall), (0.5, 1.0));
         assert_eq!(r.per_language["pcm"].f1, 0.0);
         assert_eq!(r.und["pcm"], 1);
-        let pe = r.pairs.iter().find(|p| p.pair == "pcm/eng").map(|p| p.a_as_b);
+        let pe = r
+            .pairs
+            .iter()
+            .find(|p| p.pair == "pcm/eng")
+            .map(|p| p.a_as_b);
         assert_eq!(pe, Some(1));
         assert!((r.macro_f1 - (2.0 / 3.0 + 2.0 / 3.0) / 3.0).abs() < 1e-9);
     }

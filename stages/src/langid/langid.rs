@@ -22,7 +22,9 @@ use super::model::{Features, Thresholds};
 use super::{Backend, Identifier, DEFAULT_MODEL};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -70,11 +72,16 @@ pub struct LangidConfig {
 
 impl LangidConfig {
     fn model_path(&self) -> String {
-        self.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string())
+        self.model
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MODEL.to_string())
     }
 
     fn thresholds(&self) -> Thresholds {
-        Thresholds { default: self.min_confidence, per_label: self.thresholds.clone() }
+        Thresholds {
+            default: self.min_confidence,
+            per_label: self.thresholds.clone(),
+        }
     }
 }
 
@@ -95,16 +102,25 @@ impl StageConfig for LangidConfig {
         }
         for l in &self.expect {
             if !is_label(l) {
-                v.error("expect", format!("`{l}` is not an ISO 639-3 label (lower-case letters, e.g. `yor`)"));
+                v.error(
+                    "expect",
+                    format!("`{l}` is not an ISO 639-3 label (lower-case letters, e.g. `yor`)"),
+                );
             } else if l == "und" {
                 v.error("expect", "`und` cannot be expected: unidentified records are dropped as `unknown_language`");
             }
         }
         if self.mode == Mode::Annotate && !self.expect.is_empty() {
-            v.warn("expect", "has no effect in mode `annotate`; set mode = \"filter\" to drop other languages");
+            v.warn(
+                "expect",
+                "has no effect in mode `annotate`; set mode = \"filter\" to drop other languages",
+            );
         }
         if self.backend == Backend::Fasttext && self.model.is_none() {
-            v.error("model", "the fasttext backend needs a model path (e.g. lid.176.ftz)");
+            v.error(
+                "model",
+                "the fasttext backend needs a model path (e.g. lid.176.ftz)",
+            );
         }
     }
 
@@ -144,7 +160,12 @@ pub struct Langid {
 impl Langid {
     /// A stage around an already-loaded identifier (tests, library use).
     pub fn new(id: Identifier, thresholds: Thresholds, expect: Vec<String>, mode: Mode) -> Langid {
-        Langid { id, thresholds, expect, mode }
+        Langid {
+            id,
+            thresholds,
+            expect,
+            mode,
+        }
     }
 }
 
@@ -218,7 +239,11 @@ mod tests {
         };
         let mut v = Validator::default();
         cfg.validate(&mut v);
-        let msgs: Vec<String> = v.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+        let msgs: Vec<String> = v
+            .errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
         assert_eq!(
             msgs,
             [
@@ -240,13 +265,23 @@ mod tests {
 
     fn stage(mode: Mode) -> Langid {
         let cfg = TrainConfig {
-            features: FeatureConfig { buckets_log2: 14, max_n: 4, coverage_bits_log2: 14 },
+            features: FeatureConfig {
+                buckets_log2: 14,
+                max_n: 4,
+                coverage_bits_log2: 14,
+                coverage_order: 3,
+            },
             epochs: 20,
             lr: 0.5,
             ..TrainConfig::default()
         };
         let m = train(&super::super::model::tests_data(), &cfg).unwrap_or_else(|e| panic!("{e}"));
-        Langid::new(Identifier::Mavuno(m), Thresholds::default(), vec!["yor".into()], mode)
+        Langid::new(
+            Identifier::Mavuno(m),
+            Thresholds::default(),
+            vec!["yor".into()],
+            mode,
+        )
     }
 
     #[test]
@@ -262,9 +297,15 @@ mod tests {
         s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
         let c = out.counts().clone();
         let kept = out.take_collected();
-        assert_eq!(kept.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["y"]);
+        assert_eq!(
+            kept.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["y"]
+        );
         assert_eq!(kept[0].lang.as_deref(), Some("yor"));
-        assert!(kept[0].field("lang_confidence").and_then(|v| v.as_f64()).is_some_and(|x| x > 0.5));
+        assert!(kept[0]
+            .field("lang_confidence")
+            .and_then(|v| v.as_f64())
+            .is_some_and(|x| x > 0.5));
         assert_eq!(c.dropped.get("wrong_language"), Some(&1));
         assert_eq!(c.dropped.get("unknown_language"), Some(&2));
     }
@@ -273,21 +314,36 @@ mod tests {
     fn annotate_keeps_everything_in_order() {
         let mut s = stage(Mode::Annotate);
         let mut out = Emitter::collecting(8);
-        let batch = vec![Record::new("a", "Yaron ya tafi kasuwa"), Record::new("b", ""), Record::new("c", "Ọmọ mi lọ sí ọjà")];
+        let batch = vec![
+            Record::new("a", "Yaron ya tafi kasuwa"),
+            Record::new("b", ""),
+            Record::new("c", "Ọmọ mi lọ sí ọjà"),
+        ];
         s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
         let kept = out.take_collected();
         let got: Vec<(String, Option<String>)> = kept.into_iter().map(|r| (r.id, r.lang)).collect();
         assert_eq!(
             got,
-            [("a".into(), Some("hau".into())), ("b".into(), Some("und".into())), ("c".into(), Some("yor".into()))]
+            [
+                ("a".into(), Some("hau".into())),
+                ("b".into(), Some("und".into())),
+                ("c".into(), Some("yor".into()))
+            ]
         );
     }
 
     #[test]
     fn missing_model_is_a_clear_build_error() {
-        let cfg = LangidConfig { model: Some("/nonexistent/m.bin".into()), ..LangidConfig::default() };
+        let cfg = LangidConfig {
+            model: Some("/nonexistent/m.bin".into()),
+            ..LangidConfig::default()
+        };
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let err = cfg.build(&BuildContext::for_tests(dir.path())).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = cfg
+            .build(&BuildContext::for_tests(dir.path()))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("/nonexistent/m.bin"), "{err}");
     }
 }

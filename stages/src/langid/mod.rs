@@ -19,7 +19,17 @@ use std::path::Path;
 pub const DEFAULT_MODEL: &str = "models/lid/mavuno-lid-v1.bin";
 
 /// Which classifier to use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
@@ -33,6 +43,7 @@ pub enum Backend {
 use mavuno_pipeline::schemars;
 
 /// A loaded language identifier.
+#[allow(clippy::large_enum_variant)] // one per stage, never moved in a hot loop
 pub enum Identifier {
     /// mavuno's model.
     Mavuno(LidModel),
@@ -47,8 +58,12 @@ impl Identifier {
     /// Loads a model of the given backend.
     pub fn load(backend: Backend, path: &Path) -> Result<Identifier, String> {
         match backend {
-            Backend::Mavuno => LidModel::load(path).map(Identifier::Mavuno).map_err(|e| e.to_string()),
-            Backend::Fasttext => fasttext::FastText::load(path).map(Identifier::FastText).map_err(|e| e.to_string()),
+            Backend::Mavuno => LidModel::load(path)
+                .map(Identifier::Mavuno)
+                .map_err(|e| e.to_string()),
+            Backend::Fasttext => fasttext::FastText::load(path)
+                .map(Identifier::FastText)
+                .map_err(|e| e.to_string()),
         }
     }
 

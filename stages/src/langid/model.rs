@@ -69,13 +69,21 @@ pub struct FeatureConfig {
     pub buckets_log2: u32,
     /// Longest character n-gram.
     pub max_n: usize,
-    /// log2 of the bits of each label's 3-gram coverage set.
+    /// log2 of the bits of each label's n-gram coverage set.
     pub coverage_bits_log2: u32,
+    /// The character n-gram order used for coverage (4: short Latin-script sentences in
+    /// unseen languages share most 3-grams with some large training set).
+    pub coverage_order: usize,
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        FeatureConfig { buckets_log2: 18, max_n: 5, coverage_bits_log2: 19 }
+        FeatureConfig {
+            buckets_log2: 18,
+            max_n: 5,
+            coverage_bits_log2: 20,
+            coverage_order: 4,
+        }
     }
 }
 
@@ -150,7 +158,10 @@ pub struct Prediction {
 impl Prediction {
     /// An `und` prediction.
     pub fn und(confidence: f32) -> Prediction {
-        Prediction { label: UND.to_string(), confidence }
+        Prediction {
+            label: UND.to_string(),
+            confidence,
+        }
     }
 }
 
@@ -170,7 +181,7 @@ pub struct LidModel {
 pub struct Features {
     /// Hashed feature ids (may repeat; each occurrence counts).
     pub buckets: Vec<u32>,
-    /// 32-bit hashes of the character 3-grams, for coverage.
+    /// 32-bit hashes of the character n-grams of order `coverage_order`, for coverage.
     pub trigrams: Vec<u32>,
 }
 
@@ -189,21 +200,50 @@ fn mix(mut h: u64) -> u64 {
 /// Whether a character belongs to a word (letters, combining marks, apostrophes inside
 /// words are split off: Hausa/Yoruba apostrophes vary between sources).
 fn is_word_char(c: char) -> bool {
-    c.is_alphabetic() || matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200D)
+    c.is_alphabetic()
+        || matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200D)
         || (c.is_alphanumeric() && !c.is_ascii_digit())
-        || matches!(Script::of(c), Some(Script::Sinhala | Script::Tamil | Script::Ethiopic))
+        || matches!(
+            Script::of(c),
+            Some(Script::Sinhala | Script::Tamil | Script::Ethiopic)
+        )
+}
+
+/// Tigrinya shares the Ethiopic script with Amharic, and we have no Tigrinya data: two
+/// or more Tigrinya markers (the ቐ series, which Amharic does not use; the vowel-initial
+/// ኣ, rare in Amharic; the function words ናይ ኣብ እዩ ኢዩ ከም) make an Ethiopic text `und`.
+pub fn looks_tigrinya(text: &str) -> bool {
+    let chars = text
+        .chars()
+        .filter(|&c| matches!(c as u32, 0x1250..=0x125D | 0x12A3))
+        .count();
+    let words = text
+        .split(|c: char| c.is_whitespace() || matches!(c, '።' | '፣' | '፤' | '፡'))
+        .filter(|w| matches!(*w, "ናይ" | "ኣብ" | "እዩ" | "ኢዩ" | "ከም"))
+        .count();
+    chars + words >= 2
 }
 
 /// Removes what says nothing about the language of a tweet or web line: `@mentions`,
 /// `#hashtags`, URLs and the retweet marker `RT`.
 pub fn strip_noise(text: &str) -> std::borrow::Cow<'_, str> {
     let noisy = |w: &str| {
-        w.starts_with('@') || w.starts_with('#') || w.starts_with("http") || w.starts_with("www.") || w.contains("://") || w == "RT"
+        w.starts_with('@')
+            || w.contains('#')
+            || w.starts_with("http")
+            || w.starts_with("www.")
+            || w.contains("://")
+            || w == "RT"
     };
     if !text.split_whitespace().any(noisy) {
         return std::borrow::Cow::Borrowed(text);
     }
-    std::borrow::Cow::Owned(text.split_whitespace().filter(|w| !noisy(w)).collect::<Vec<_>>().join(" "))
+    std::borrow::Cow::Owned(
+        text.split_whitespace()
+            .filter(|w| !noisy(w))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// Extracts features into `f` (cleared first).
@@ -234,7 +274,7 @@ pub fn extract(text: &str, cfg: &FeatureConfig, f: &mut Features) {
                     }
                     let m = mix(h ^ order as u64);
                     f.buckets.push((m & mask) as u32);
-                    if order == 3 {
+                    if order == cfg.coverage_order {
                         f.trigrams.push((m >> 32) as u32);
                     }
                 }
@@ -334,14 +374,24 @@ impl LidModel {
         extract(&text, &self.header.features, &mut f);
         let mut logits = vec![0f32; self.n_labels()];
         self.logits(&f, &mut logits);
-        let cands: Vec<usize> = (0..self.n_labels()).filter(|&l| self.header.scripts[l] == script).collect();
-        let max = cands.iter().map(|&l| logits[l]).fold(f32::NEG_INFINITY, f32::max);
+        let cands: Vec<usize> = (0..self.n_labels())
+            .filter(|&l| self.header.scripts[l] == script)
+            .collect();
+        let max = cands
+            .iter()
+            .map(|&l| logits[l])
+            .fold(f32::NEG_INFINITY, f32::max);
         let z: f32 = cands.iter().map(|&l| (logits[l] - max).exp()).sum();
         cands
             .iter()
             .map(|&l| {
                 let cov = self.coverage(l, &f);
-                (self.header.labels[l].clone(), (logits[l] - max).exp() / z, cov, self.coverage_factor(l, cov))
+                (
+                    self.header.labels[l].clone(),
+                    (logits[l] - max).exp() / z,
+                    cov,
+                    self.coverage_factor(l, cov),
+                )
             })
             .collect()
     }
@@ -352,7 +402,9 @@ impl LidModel {
         let Some((script, share)) = ScriptCounts::of(text).dominant() else {
             return Vec::new();
         };
-        let cands: Vec<usize> = (0..self.n_labels()).filter(|&l| self.header.scripts[l] == script).collect();
+        let cands: Vec<usize> = (0..self.n_labels())
+            .filter(|&l| self.header.scripts[l] == script)
+            .collect();
         if cands.is_empty() {
             return Vec::new();
         }
@@ -364,13 +416,19 @@ impl LidModel {
         extract(text, &self.header.features, f);
         let mut logits = vec![0f32; self.n_labels()];
         self.logits(f, &mut logits);
-        let max = cands.iter().map(|&l| logits[l]).fold(f32::NEG_INFINITY, f32::max);
+        let max = cands
+            .iter()
+            .map(|&l| logits[l])
+            .fold(f32::NEG_INFINITY, f32::max);
         let z: f32 = cands.iter().map(|&l| (logits[l] - max).exp()).sum();
         cands
             .iter()
             .map(|&l| {
                 let p = (logits[l] - max).exp() / z;
-                let p = p * self.coverage_factor(l, self.coverage(l, f));
+                let mut p = p * self.coverage_factor(l, self.coverage(l, f));
+                if script == Script::Ethiopic && looks_tigrinya(text) {
+                    p = 0.0;
+                }
                 (self.header.labels[l].clone(), p)
             })
             .collect()
@@ -383,17 +441,26 @@ impl LidModel {
     }
 
     /// Like [`LidModel::predict`], reusing a feature buffer.
-    pub fn predict_with(&self, text: &str, thresholds: &Thresholds, f: &mut Features) -> Prediction {
+    pub fn predict_with(
+        &self,
+        text: &str,
+        thresholds: &Thresholds,
+        f: &mut Features,
+    ) -> Prediction {
         let scores = self.scores_with(text, f);
         best_of(scores, thresholds, self.header.threshold)
     }
 
     /// Writes the model file.
     pub fn save(&self, path: &Path) -> Result<(), LidError> {
-        let io = |source| LidError::Io { path: path.display().to_string(), source };
+        let io = |source| LidError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
-        let header = serde_json::to_vec(&self.header).map_err(|e| LidError::Train(e.to_string()))?;
+        let header =
+            serde_json::to_vec(&self.header).map_err(|e| LidError::Train(e.to_string()))?;
         out.extend_from_slice(&(header.len() as u32).to_le_bytes());
         out.extend_from_slice(&header);
         let c = self.n_labels();
@@ -404,11 +471,16 @@ impl LidModel {
         for s in &mut scales {
             *s = if *s > 0.0 { *s / 127.0 } else { 1.0 };
         }
-        for l in 0..c {
-            out.extend_from_slice(&self.bias[l].to_le_bytes());
-            out.extend_from_slice(&scales[l].to_le_bytes());
+        for (b, sc) in self.bias.iter().zip(&scales) {
+            out.extend_from_slice(&b.to_le_bytes());
+            out.extend_from_slice(&sc.to_le_bytes());
         }
-        out.extend(self.weights.iter().enumerate().map(|(i, w)| (w / scales[i % c]).round().clamp(-127.0, 127.0) as i8 as u8));
+        out.extend(
+            self.weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w / scales[i % c]).round().clamp(-127.0, 127.0) as i8 as u8),
+        );
         for bits in &self.coverage {
             for w in bits {
                 out.extend_from_slice(&w.to_le_bytes());
@@ -425,7 +497,10 @@ impl LidModel {
         let mut buf = Vec::new();
         std::fs::File::open(path)
             .and_then(|mut f| f.read_to_end(&mut buf))
-            .map_err(|source| LidError::Io { path: p.clone(), source })?;
+            .map_err(|source| LidError::Io {
+                path: p.clone(),
+                source,
+            })?;
         LidModel::from_bytes(&buf).map_err(|message| LidError::Format { path: p, message })
     }
 
@@ -434,11 +509,18 @@ impl LidModel {
         if buf.len() < MAGIC.len() + 4 || &buf[..MAGIC.len()] != MAGIC {
             return Err("not a mavuno-lid model file (bad magic bytes)".into());
         }
-        let mut r = Reader { buf, pos: MAGIC.len() };
+        let mut r = Reader {
+            buf,
+            pos: MAGIC.len(),
+        };
         let hlen = r.u32()? as usize;
-        let header: Header = serde_json::from_slice(r.take(hlen)?).map_err(|e| format!("bad model header: {e}"))?;
+        let header: Header =
+            serde_json::from_slice(r.take(hlen)?).map_err(|e| format!("bad model header: {e}"))?;
         if header.format != "mavuno-lid" {
-            return Err(format!("format is `{}`, expected `mavuno-lid`", header.format));
+            return Err(format!(
+                "format is `{}`, expected `mavuno-lid`",
+                header.format
+            ));
         }
         if header.version != FORMAT_VERSION {
             return Err(format!(
@@ -450,7 +532,10 @@ impl LidModel {
         if c == 0 || header.scripts.len() != c {
             return Err("header must list at least one label and one script per label".into());
         }
-        if header.features.buckets_log2 > 26 || header.features.coverage_bits_log2 > 30 || header.features.coverage_bits_log2 < 6 {
+        if header.features.buckets_log2 > 26
+            || header.features.coverage_bits_log2 > 30
+            || header.features.coverage_bits_log2 < 6
+        {
             return Err("feature sizes out of range".into());
         }
         let mut bias = Vec::with_capacity(c);
@@ -460,17 +545,34 @@ impl LidModel {
             scales.push(r.f32()?);
         }
         let n = (1usize << header.features.buckets_log2) * c;
-        let weights = r.take(n)?.iter().enumerate().map(|(i, &b)| b as i8 as f32 * scales[i % c]).collect();
+        let weights = r
+            .take(n)?
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| b as i8 as f32 * scales[i % c])
+            .collect();
         let words = (1usize << header.features.coverage_bits_log2) / 64;
         let mut coverage = Vec::with_capacity(c);
         for _ in 0..c {
             let raw = r.take(words * 8)?;
-            coverage.push(raw.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).collect());
+            coverage.push(
+                raw.chunks_exact(8)
+                    .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+                    .collect(),
+            );
         }
         if r.pos != buf.len() {
-            return Err(format!("{} trailing bytes after the model", buf.len() - r.pos));
+            return Err(format!(
+                "{} trailing bytes after the model",
+                buf.len() - r.pos
+            ));
         }
-        Ok(LidModel { header, bias, weights, coverage })
+        Ok(LidModel {
+            header,
+            bias,
+            weights,
+            coverage,
+        })
     }
 
     /// Model bytes, for tests.
@@ -487,7 +589,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or("model file is truncated")?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or("model file is truncated")?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -513,7 +619,11 @@ pub struct Thresholds {
 impl Thresholds {
     /// The threshold for a label.
     pub fn for_label(&self, label: &str, model_default: f32) -> f32 {
-        self.per_label.get(label).copied().or(self.default).unwrap_or(model_default)
+        self.per_label
+            .get(label)
+            .copied()
+            .or(self.default)
+            .unwrap_or(model_default)
     }
 }
 
@@ -526,7 +636,10 @@ pub fn best_of(scores: Vec<(String, f32)>, t: &Thresholds, model_default: f32) -
         }
     }
     match best {
-        Some((l, p)) if p >= t.for_label(&l, model_default) && p > 0.0 => Prediction { label: l, confidence: p },
+        Some((l, p)) if p >= t.for_label(&l, model_default) && p > 0.0 => Prediction {
+            label: l,
+            confidence: p,
+        },
         Some((_, p)) => Prediction::und(p),
         None => Prediction::und(0.0),
     }
@@ -602,7 +715,9 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
             }
         }
         if n == 0 {
-            return Err(LidError::Train(format!("no usable training lines for `{label}`")));
+            return Err(LidError::Train(format!(
+                "no usable training lines for `{label}`"
+            )));
         }
         let mut covs: Vec<f32> = held
             .iter()
@@ -620,12 +735,18 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
         }
         trained_lines.insert(label.clone(), n);
     }
-    let scripts: Vec<Script> = script_counts.iter().map(|s| s.dominant().map_or(Script::Other, |d| d.0)).collect();
+    let scripts: Vec<Script> = script_counts
+        .iter()
+        .map(|s| s.dominant().map_or(Script::Other, |d| d.0))
+        .collect();
     // Class weights: rare languages count more, up to 4×, so that a language with a few
     // hundred lines is not drowned by one with tens of thousands.
     let counts: Vec<usize> = labels.iter().map(|l| trained_lines[l]).collect();
     let max = *counts.iter().max().unwrap_or(&1) as f32;
-    let class_w: Vec<f32> = counts.iter().map(|&n| (max / n as f32).sqrt().min(4.0)).collect();
+    let class_w: Vec<f32> = counts
+        .iter()
+        .map(|&n| (max / n as f32).sqrt().min(4.0))
+        .collect();
 
     let mut weights = vec![0f32; (1usize << fc.buckets_log2) * c];
     let mut bias = vec![0f32; c];
@@ -679,14 +800,19 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
         labels,
         scripts,
         features: fc.clone(),
-        coverage_lo: 0.5,
-        coverage_hi: 0.9,
+        coverage_lo: 0.4,
+        coverage_hi: 0.8,
         coverage_ref,
         threshold: cfg.threshold,
         trained_lines,
         train: Some(cfg.clone()),
     };
-    Ok(LidModel { header, bias, weights, coverage })
+    Ok(LidModel {
+        header,
+        bias,
+        weights,
+        coverage,
+    })
 }
 
 /// A tiny Yoruba/Hausa/Amharic/Sinhala training set for unit tests.
@@ -719,14 +845,25 @@ mod tests {
         vec![
             ("yor".into(), yor.iter().map(|s| s.to_string()).collect()),
             ("hau".into(), hau.iter().map(|s| s.to_string()).collect()),
-            ("amh".into(), vec!["ሰላም ለዓለም እንዴት ነህ".into(), "ኢትዮጵያ በአፍሪካ ቀንድ የምትገኝ አገር ናት".into()]),
+            (
+                "amh".into(),
+                vec![
+                    "ሰላም ለዓለም እንዴት ነህ".into(),
+                    "ኢትዮጵያ በአፍሪካ ቀንድ የምትገኝ አገር ናት".into(),
+                ],
+            ),
             ("sin".into(), vec!["ශ්‍රී ලංකාව දකුණු ආසියාවේ දූපතකි".into()]),
         ]
     }
 
     fn tiny_model() -> LidModel {
         let cfg = TrainConfig {
-            features: FeatureConfig { buckets_log2: 14, max_n: 4, coverage_bits_log2: 14 },
+            features: FeatureConfig {
+                buckets_log2: 14,
+                max_n: 4,
+                coverage_bits_log2: 14,
+                coverage_order: 3,
+            },
             epochs: 20,
             lr: 0.5,
             ..TrainConfig::default()
@@ -740,7 +877,10 @@ mod tests {
     #[test]
     fn tiny_model_separates_two_languages() {
         let m = tiny_model();
-        let t = Thresholds { default: Some(0.0), ..Thresholds::default() };
+        let t = Thresholds {
+            default: Some(0.0),
+            ..Thresholds::default()
+        };
         assert_eq!(m.predict("Ọmọ mi lọ sí ọjà ní àárọ̀", &t).label, "yor");
         assert_eq!(m.predict("Yaron ya tafi kasuwa da safe", &t).label, "hau");
     }
@@ -753,6 +893,11 @@ mod tests {
         // No Tamil in this model: Tamil script has no label.
         assert_eq!(m.predict("தமிழ் ஒரு மொழி", &t).label, UND);
         assert_eq!(m.predict("Привет, как дела?", &t).label, UND);
+        // Tigrinya (Ethiopic script, no Tigrinya data) must not come out as Amharic.
+        assert_eq!(
+            m.predict("ትግርኛ ቋንቋ ኣብ ኤርትራ ይዝረብ፣ ናይ ህዝቢ ቋንቋ እዩ።", &t).label,
+            UND
+        );
         for unseen in [
             "Der schnelle braune Fuchs springt über den faulen Hund und läuft weiter.",
             "Tiếng Việt là ngôn ngữ chính thức của nước Cộng hòa Xã hội chủ nghĩa Việt Nam.",
@@ -789,7 +934,10 @@ mod tests {
         m.save(&p).unwrap_or_else(|e| panic!("{e}"));
         let back = LidModel::load(&p).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back.labels(), m.labels());
-        let t = Thresholds { default: Some(0.0), ..Thresholds::default() };
+        let t = Thresholds {
+            default: Some(0.0),
+            ..Thresholds::default()
+        };
         for s in ["Ọmọ mi lọ sí ọjà", "Yaron ya tafi kasuwa"] {
             assert_eq!(back.predict(s, &t).label, m.predict(s, &t).label);
         }
@@ -803,10 +951,19 @@ mod tests {
         v2.header_mut().version = 2;
         let p3 = dir.path().join("v2.lid");
         v2.save(&p3).unwrap_or_else(|e| panic!("{e}"));
-        let err = LidModel::load(&p3).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("unsupported mavuno-lid model version 2"), "{err}");
+        let err = LidModel::load(&p3)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("unsupported mavuno-lid model version 2"),
+            "{err}"
+        );
         std::fs::write(&p3, b"hello").unwrap_or_else(|e| panic!("{e}"));
-        let err = LidModel::load(&p3).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = LidModel::load(&p3)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("not a mavuno-lid model file"), "{err}");
     }
 

@@ -33,12 +33,17 @@ impl Script {
         match u {
             0x0D80..=0x0DFF | 0x111E0..=0x111FF => Some(Script::Sinhala),
             0x0B80..=0x0BFF | 0x11FC0..=0x11FFF => Some(Script::Tamil),
-            0x1200..=0x139F | 0x2D80..=0x2DDF | 0xAB00..=0xAB2F | 0x1E7E0..=0x1E7FF => Some(Script::Ethiopic),
+            0x1200..=0x139F | 0x2D80..=0x2DDF | 0xAB00..=0xAB2F | 0x1E7E0..=0x1E7FF => {
+                Some(Script::Ethiopic)
+            }
             0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF => None,
             _ if !c.is_alphabetic() => None,
-            0x0041..=0x024F | 0x0250..=0x02AF | 0x1D00..=0x1DBF | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F | 0xA720..=0xA7FF => {
-                Some(Script::Latin)
-            }
+            0x0041..=0x024F
+            | 0x0250..=0x02AF
+            | 0x1D00..=0x1DBF
+            | 0x1E00..=0x1EFF
+            | 0x2C60..=0x2C7F
+            | 0xA720..=0xA7FF => Some(Script::Latin),
             0xFF21..=0xFF5A => Some(Script::Latin),
             _ => Some(Script::Other),
         }
@@ -117,11 +122,26 @@ mod tests {
 
     #[test]
     fn detects_sinhala_tamil_ethiopic_and_latin() {
-        assert_eq!(dominant_script("ශ්‍රී ලංකාව දකුණු ආසියාවේ දූපතකි.").map(|x| x.0), Some(Script::Sinhala));
-        assert_eq!(dominant_script("தமிழ் ஒரு திராவிட மொழி ஆகும்.").map(|x| x.0), Some(Script::Tamil));
-        assert_eq!(dominant_script("ሰላም ለዓለም፤ እንዴት ነህ?").map(|x| x.0), Some(Script::Ethiopic));
-        assert_eq!(dominant_script("Ọ̀gbẹ́ni Ṣàngó ń bọ̀ ɓ ƙ ŋ").map(|x| x.0), Some(Script::Latin));
-        assert_eq!(dominant_script("Привет, мир").map(|x| x.0), Some(Script::Other));
+        assert_eq!(
+            dominant_script("ශ්‍රී ලංකාව දකුණු ආසියාවේ දූපතකි.").map(|x| x.0),
+            Some(Script::Sinhala)
+        );
+        assert_eq!(
+            dominant_script("தமிழ் ஒரு திராவிட மொழி ஆகும்.").map(|x| x.0),
+            Some(Script::Tamil)
+        );
+        assert_eq!(
+            dominant_script("ሰላም ለዓለም፤ እንዴት ነህ?").map(|x| x.0),
+            Some(Script::Ethiopic)
+        );
+        assert_eq!(
+            dominant_script("Ọ̀gbẹ́ni Ṣàngó ń bọ̀ ɓ ƙ ŋ").map(|x| x.0),
+            Some(Script::Latin)
+        );
+        assert_eq!(
+            dominant_script("Привет, мир").map(|x| x.0),
+            Some(Script::Other)
+        );
     }
 
     #[test]
