@@ -967,6 +967,37 @@ mod tests {
         assert!(err.contains("not a mavuno-lid model file"), "{err}");
     }
 
+    /// The committed default model: known languages are labelled, unseen ones are not
+    /// passed off as Yoruba (or anything) with high confidence.
+    #[test]
+    fn default_model_labels_known_and_rejects_unseen_languages() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/lid/mavuno-lid-v1.bin");
+        if !p.exists() {
+            return;
+        }
+        let m = LidModel::load(&p).unwrap_or_else(|e| panic!("{e}"));
+        let t = Thresholds::default();
+        for (text, want) in [
+            ("Ọmọ náà lọ sí ilé ìwé ní àárọ̀ òní, ó sì padà dé ní ìrọ̀lẹ́.", "yor"),
+            ("Gwamnatin tarayya ta sanar da sabon shiri ga manoma a fadin kasar.", "hau"),
+            ("Serikali imetangaza mpango mpya kwa wakulima nchini kote.", "swa"),
+            ("The government has announced a new plan for farmers across the country.", "eng"),
+            ("ኢትዮጵያ በአፍሪካ ቀንድ የምትገኝ አገር ናት።", "amh"),
+            ("ශ්‍රී ලංකාව දකුණු ආසියාවේ දූපතකි.", "sin"),
+            ("தமிழ் ஒரு திராவிட மொழி ஆகும்.", "tam"),
+        ] {
+            assert_eq!(m.predict(text, &t).label, want, "{text}");
+        }
+        for unseen in [
+            "Der schnelle braune Fuchs springt über den faulen Hund und läuft weiter.",
+            "Tiếng Việt là ngôn ngữ chính thức của nước Cộng hòa Xã hội chủ nghĩa Việt Nam.",
+            "Umuntu ngumuntu ngabantu, futhi sonke siyathandana.",
+            "ትግርኛ ቋንቋ ኣብ ኤርትራ ይዝረብ፣ ናይ ህዝቢ ቋንቋ እዩ።",
+        ] {
+            assert_eq!(m.predict(unseen, &t).label, UND, "{unseen}");
+        }
+    }
+
     #[test]
     fn training_is_deterministic() {
         let a = tiny_model();
