@@ -978,10 +978,22 @@ mod tests {
         let m = LidModel::load(&p).unwrap_or_else(|e| panic!("{e}"));
         let t = Thresholds::default();
         for (text, want) in [
-            ("Ọmọ náà lọ sí ilé ìwé ní àárọ̀ òní, ó sì padà dé ní ìrọ̀lẹ́.", "yor"),
-            ("Gwamnatin tarayya ta sanar da sabon shiri ga manoma a fadin kasar.", "hau"),
-            ("Serikali imetangaza mpango mpya kwa wakulima nchini kote.", "swa"),
-            ("The government has announced a new plan for farmers across the country.", "eng"),
+            (
+                "Ọmọ náà lọ sí ilé ìwé ní àárọ̀ òní, ó sì padà dé ní ìrọ̀lẹ́.",
+                "yor",
+            ),
+            (
+                "Gwamnatin tarayya ta sanar da sabon shiri ga manoma a fadin kasar.",
+                "hau",
+            ),
+            (
+                "Serikali imetangaza mpango mpya kwa wakulima nchini kote.",
+                "swa",
+            ),
+            (
+                "The government has announced a new plan for farmers across the country.",
+                "eng",
+            ),
             ("ኢትዮጵያ በአፍሪካ ቀንድ የምትገኝ አገር ናት።", "amh"),
             ("ශ්‍රී ලංකාව දකුණු ආසියාවේ දූපතකි.", "sin"),
             ("தமிழ் ஒரு திராவிட மொழி ஆகும்.", "tam"),
