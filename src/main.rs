@@ -31,12 +31,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-}
 
 fn init_logging(quiet: bool) {
     let default = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MAVUNO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+
+use clap::Parser;
+
+/// mavuno: curated corpora for low-resource languages.
+#[command(name = "mavuno", version)]
+    cmd: Command,
+
+#[derive(clap::Subcommand, Debug)]
+    /// Language identification: predict, train, eval.
+    Lid(cmd::lid::LidArgs),
 }
 
 fn main() {
@@ -56,5 +65,10 @@ fn main() {
             eprintln!("error: {e:#}");
             std::process::exit(1);
         }
+    let r = match cli.cmd {
+        Command::Lid(a) => cmd::lid::run(a),
+    if let Err(e) = r {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
     }
 }

@@ -16,6 +16,7 @@ pub mod quality;
 pub mod text;
 pub mod dedup;
 pub mod stats;
+pub mod langid;
 pub mod util;
 pub mod write;
 
@@ -45,6 +46,7 @@ pub fn register_all(r: &mut Registry) {
     r.add::<dedup::near::DedupNearConfig>();
     r.add::<dedup::decontaminate::DecontaminateConfig>();
     r.add::<stats::stats::StatsConfig>();
+    r.add::<langid::langid::LangidConfig>();
 }
 
 /// A registry with every stage type.

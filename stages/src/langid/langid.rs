@@ -1,0 +1,349 @@
+//! `langid`: labels each record's language (ISO 639-3, or `und`) and its confidence,
+//! and optionally drops records that are not in the expected languages.
+//!
+//! Writes `lang` and `fields["lang_confidence"]` (mode `annotate` and `filter`). In
+//! mode `filter`, a record labelled `und` is dropped with reason `unknown_language`, and
+//! one whose label is not in `expect` with reason `wrong_language`. Predictions run in
+//! parallel over the batch (rayon); output order is the input order.
+//!
+//! ```toml
+//! [stages.langid]
+//! type = "langid"
+//! inputs = ["raw"]
+//! backend = "mavuno"                      # or "fasttext" with model = "lid.176.ftz"
+//! model = "models/lid/mavuno-lid-v1.bin"  # the default
+//! mode = "filter"
+//! expect = ["yor"]
+//! min_confidence = 0.5
+//! thresholds = { yor = 0.4 }
+//! ```
+
+use super::model::{Features, Thresholds};
+use super::{Backend, Identifier, DEFAULT_MODEL};
+use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::schemars::JsonSchema;
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What the stage does with its labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Label every record and keep it.
+    #[default]
+    Annotate,
+    /// Label, then drop `und` (`unknown_language`) and labels outside `expect` (`wrong_language`).
+    Filter,
+}
+
+/// Labels records with their language.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub struct LangidConfig {
+    /// Model file. Default: `models/lid/mavuno-lid-v1.bin`, relative to the current
+    /// directory (the `mavuno` backend's committed default model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `mavuno` (mavuno's own model) or `fasttext` (a `.bin`/`.ftz` fastText model:
+    /// lid.176, GlotLID, OpenLID, NLLB). Default `mavuno`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// ISO 639-3 labels to keep in mode `filter`; empty keeps every label but `und`.
+    #[serde(default)]
+    pub expect: Vec<String>,
+    /// Confidence in [0, 1] below which a record is `und`. Default: the model's own
+    /// (0.5 for fastText models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_confidence: Option<f32>,
+    /// Per-language thresholds in [0, 1] overriding `min_confidence`, e.g. `{ yor = 0.4 }`.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, f32>,
+    /// `annotate` (default) or `filter`.
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+impl LangidConfig {
+    fn model_path(&self) -> String {
+        self.model
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MODEL.to_string())
+    }
+
+    fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            default: self.min_confidence,
+            per_label: self.thresholds.clone(),
+        }
+    }
+}
+
+fn is_label(s: &str) -> bool {
+    (2..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+}
+
+impl StageConfig for LangidConfig {
+    const TYPE: &'static str = "langid";
+    const KIND: StageKind = StageKind::Streaming;
+
+    fn validate(&self, v: &mut Validator) {
+        if let Some(c) = self.min_confidence {
+            v.range("min_confidence", c, 0.0, 1.0);
+        }
+        for (l, t) in &self.thresholds {
+            v.range(&format!("thresholds.{l}"), *t, 0.0, 1.0);
+        }
+        for l in &self.expect {
+            if !is_label(l) {
+                v.error(
+                    "expect",
+                    format!("`{l}` is not an ISO 639-3 label (lower-case letters, e.g. `yor`)"),
+                );
+            } else if l == "und" {
+                v.error("expect", "`und` cannot be expected: unidentified records are dropped as `unknown_language`");
+            }
+        }
+        if self.mode == Mode::Annotate && !self.expect.is_empty() {
+            v.warn(
+                "expect",
+                "has no effect in mode `annotate`; set mode = \"filter\" to drop other languages",
+            );
+        }
+        if self.backend == Backend::Fasttext && self.model.is_none() {
+            v.error(
+                "model",
+                "the fasttext backend needs a model path (e.g. lid.176.ftz)",
+            );
+        }
+    }
+
+    fn input_files(&self) -> Vec<String> {
+        vec![self.model_path()]
+    }
+
+    fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        let path = self.model_path();
+        let id = Identifier::load(self.backend, Path::new(&path)).map_err(StageError::msg)?;
+        let labels = id.labels();
+        for l in &self.expect {
+            if !labels.contains(l) {
+                return Err(StageError::msg(format!(
+                    "expect: the model {path} cannot output `{l}`; it knows {}",
+                    labels.join(" ")
+                )));
+            }
+        }
+        Ok(StageImpl::Stage(Box::new(Langid {
+            id,
+            thresholds: self.thresholds(),
+            expect: self.expect.clone(),
+            mode: self.mode,
+        })))
+    }
+}
+
+/// The runtime stage.
+pub struct Langid {
+    id: Identifier,
+    thresholds: Thresholds,
+    expect: Vec<String>,
+    mode: Mode,
+}
+
+impl Langid {
+    /// A stage around an already-loaded identifier (tests, library use).
+    pub fn new(id: Identifier, thresholds: Thresholds, expect: Vec<String>, mode: Mode) -> Langid {
+        Langid {
+            id,
+            thresholds,
+            expect,
+            mode,
+        }
+    }
+}
+
+impl Stage for Langid {
+    fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
+        let outcomes: Vec<Outcome> = batch
+            .into_par_iter()
+            .map_init(Features::default, |f, mut rec| {
+                let p = self.id.predict_with(&rec.text, &self.thresholds, f);
+                let conf = (p.confidence as f64 * 1e4).round() / 1e4;
+                rec.set("lang_confidence", conf);
+                let und = p.label == super::model::UND;
+                let wrong = !self.expect.is_empty() && !self.expect.contains(&p.label);
+                rec.lang = Some(p.label);
+                match self.mode {
+                    Mode::Filter if und => Outcome::Drop(rec, "unknown_language"),
+                    Mode::Filter if wrong => Outcome::Drop(rec, "wrong_language"),
+                    _ => Outcome::Keep(rec),
+                }
+            })
+            .collect();
+        for o in outcomes {
+            out.apply(o);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{train, FeatureConfig, TrainConfig};
+    use super::*;
+    use mavuno_pipeline::Record;
+
+    fn doc_example() -> String {
+        let src = include_str!("langid.rs");
+        let start = src.find("//! ```toml").unwrap_or(0);
+        src[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").trim_start())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn toml_example_parses_and_validates() {
+        let t: toml::Table = toml::from_str(&doc_example()).unwrap_or_else(|e| panic!("{e}"));
+        let mut stage = t["stages"]["langid"].clone();
+        if let Some(tab) = stage.as_table_mut() {
+            tab.remove("type");
+            tab.remove("inputs");
+        }
+        let cfg: LangidConfig = stage.try_into().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.mode, Mode::Filter);
+        assert_eq!(cfg.thresholds["yor"], 0.4);
+        let mut v = Validator::default();
+        cfg.validate(&mut v);
+        assert!(v.errors.is_empty() && v.warnings.is_empty(), "{v:?}");
+    }
+
+    #[test]
+    fn validation_messages() {
+        let cfg = LangidConfig {
+            min_confidence: Some(1.5),
+            thresholds: [("yor".to_string(), -0.1)].into(),
+            expect: vec!["Yoruba".into(), "und".into()],
+            backend: Backend::Fasttext,
+            ..LangidConfig::default()
+        };
+        let mut v = Validator::default();
+        cfg.validate(&mut v);
+        let msgs: Vec<String> = v
+            .errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                "min_confidence: must be in [0, 1], got 1.5",
+                "thresholds.yor: must be in [0, 1], got -0.1",
+                "expect: `Yoruba` is not an ISO 639-3 label (lower-case letters, e.g. `yor`)",
+                "expect: `und` cannot be expected: unidentified records are dropped as `unknown_language`",
+                "model: the fasttext backend needs a model path (e.g. lid.176.ftz)",
+            ]
+        );
+        assert_eq!(v.warnings.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let r: Result<LangidConfig, _> = toml::from_str("min_confidnce = 0.5");
+        assert!(r.is_err());
+    }
+
+    fn stage(mode: Mode) -> Langid {
+        let cfg = TrainConfig {
+            features: FeatureConfig {
+                buckets_log2: 14,
+                max_n: 4,
+                coverage_bits_log2: 14,
+                coverage_order: 3,
+            },
+            epochs: 20,
+            lr: 0.5,
+            ..TrainConfig::default()
+        };
+        let m = train(&super::super::model::tests_data(), &cfg).unwrap_or_else(|e| panic!("{e}"));
+        Langid::new(
+            Identifier::Mavuno(m),
+            Thresholds::default(),
+            vec!["yor".into()],
+            mode,
+        )
+    }
+
+    #[test]
+    fn filter_drops_with_reasons() {
+        let mut s = stage(Mode::Filter);
+        let mut out = Emitter::collecting(8);
+        let batch = vec![
+            Record::new("y", "Ọmọ mi lọ sí ọjà ní àárọ̀ òní"),
+            Record::new("h", "Yaron ya tafi kasuwa da safe yau"),
+            Record::new("e", ""),
+            Record::new("r", "Привет, как дела?"),
+        ];
+        s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let c = out.counts().clone();
+        let kept = out.take_collected();
+        assert_eq!(
+            kept.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["y"]
+        );
+        assert_eq!(kept[0].lang.as_deref(), Some("yor"));
+        assert!(kept[0]
+            .field("lang_confidence")
+            .and_then(|v| v.as_f64())
+            .is_some_and(|x| x > 0.5));
+        assert_eq!(c.dropped.get("wrong_language"), Some(&1));
+        assert_eq!(c.dropped.get("unknown_language"), Some(&2));
+    }
+
+    #[test]
+    fn annotate_keeps_everything_in_order() {
+        let mut s = stage(Mode::Annotate);
+        let mut out = Emitter::collecting(8);
+        let batch = vec![
+            Record::new("a", "Yaron ya tafi kasuwa"),
+            Record::new("b", ""),
+            Record::new("c", "Ọmọ mi lọ sí ọjà"),
+        ];
+        s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let kept = out.take_collected();
+        let got: Vec<(String, Option<String>)> = kept.into_iter().map(|r| (r.id, r.lang)).collect();
+        assert_eq!(
+            got,
+            [
+                ("a".into(), Some("hau".into())),
+                ("b".into(), Some("und".into())),
+                ("c".into(), Some("yor".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_model_is_a_clear_build_error() {
+        let cfg = LangidConfig {
+            model: Some("/nonexistent/m.bin".into()),
+            ..LangidConfig::default()
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let err = cfg
+            .build(&BuildContext::for_tests(dir.path()))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("/nonexistent/m.bin"), "{err}");
+    }
+}

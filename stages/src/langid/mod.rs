@@ -1,0 +1,96 @@
+//! Language identification: script detection ([`script`]), mavuno's own hashed
+//! character n-gram classifier ([`model`]), a pure-Rust fastText model reader
+//! ([`fasttext`]), evaluation ([`eval`]) and the `langid` stage ([`langid`]).
+//!
+//! [`Identifier`] hides the backend: both give a [`model::Prediction`] (an ISO 639-3
+//! label or `und`, and a confidence in [0, 1]) under the same threshold rules.
+
+pub mod eval;
+pub mod fasttext;
+#[allow(clippy::module_inception)]
+pub mod langid;
+pub mod model;
+pub mod script;
+
+use model::{best_of, Features, LidModel, Prediction, Thresholds};
+use std::path::Path;
+
+/// The committed default model, relative to the current directory.
+pub const DEFAULT_MODEL: &str = "models/lid/mavuno-lid-v1.bin";
+
+/// Which classifier to use.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// mavuno's own model (`mavuno lid train`).
+    #[default]
+    Mavuno,
+    /// A fastText supervised model (`.bin` or `.ftz`): lid.176, GlotLID, OpenLID, NLLB.
+    Fasttext,
+}
+
+use mavuno_pipeline::schemars;
+
+/// A loaded language identifier.
+#[allow(clippy::large_enum_variant)] // one per stage, never moved in a hot loop
+pub enum Identifier {
+    /// mavuno's model.
+    Mavuno(LidModel),
+    /// A fastText model.
+    FastText(fasttext::FastText),
+}
+
+/// The default `und` threshold for fastText models.
+pub const FASTTEXT_DEFAULT_THRESHOLD: f32 = 0.5;
+
+impl Identifier {
+    /// Loads a model of the given backend.
+    pub fn load(backend: Backend, path: &Path) -> Result<Identifier, String> {
+        match backend {
+            Backend::Mavuno => LidModel::load(path)
+                .map(Identifier::Mavuno)
+                .map_err(|e| e.to_string()),
+            Backend::Fasttext => fasttext::FastText::load(path)
+                .map(Identifier::FastText)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The labels the model can output (besides `und`).
+    pub fn labels(&self) -> Vec<String> {
+        match self {
+            Identifier::Mavuno(m) => m.labels().to_vec(),
+            Identifier::FastText(f) => f.labels().to_vec(),
+        }
+    }
+
+    /// Predicts one text.
+    pub fn predict(&self, text: &str, t: &Thresholds) -> Prediction {
+        let mut f = Features::default();
+        self.predict_with(text, t, &mut f)
+    }
+
+    /// Predicts one text, reusing a feature buffer.
+    pub fn predict_with(&self, text: &str, t: &Thresholds, f: &mut Features) -> Prediction {
+        match self {
+            Identifier::Mavuno(m) => m.predict_with(text, t, f),
+            Identifier::FastText(ft) => {
+                if text.trim().is_empty() {
+                    return Prediction::und(0.0);
+                }
+                best_of(ft.probabilities(text), t, FASTTEXT_DEFAULT_THRESHOLD)
+            }
+        }
+    }
+}
