@@ -11,6 +11,7 @@
 //! prints them.
 #![warn(missing_docs)]
 
+pub mod tag;
 pub mod util;
 
 use mavuno_pipeline::Registry;
@@ -18,6 +19,10 @@ use mavuno_pipeline::Registry;
 /// Registers every stage type.
 pub fn register_all(r: &mut Registry) {
     r.add::<util::passthrough::PassthroughConfig>();
+    r.add::<tag::tag_pos::TagPosConfig>();
+    r.add::<tag::tag_ner::TagNerConfig>();
+    r.add::<tag::tag_lexicon::TagLexiconConfig>();
+    r.add::<tag::tag_gazetteer::TagGazetteerConfig>();
 }
 
 /// A registry with every stage type.
