@@ -1,1 +1,2 @@
 //! Subcommands of the `mavuno` binary, one module per family.
+pub mod tag;
