@@ -40,7 +40,7 @@ run() {
   speed=$("$MAVUNO" tag bench --model "$model" --test "$test" --format "$fmt" --repeat 3 | jq -r .tokens_per_second_one_core)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\n' "$task" "$lang" "$metric" "$score" \
     "$(jq -r .train.tokens <<<"$info")" "$(jq -r .train.best_epoch <<<"$info")/$(jq -r .train.epochs_run <<<"$info")" \
-    "$(jq -r .train.seconds <<<"$info")" "$(jq -r .bytes <<<"$info")" "$speed" >> "$TABLE"
+    "$(jq -r .train_seconds <<<"$info")" "$(jq -r .bytes <<<"$info")" "$speed" >> "$TABLE"
 }
 
 for l in yor hau swa ibo pcm wol; do

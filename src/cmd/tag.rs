@@ -149,7 +149,11 @@ fn column(s: &str) -> Result<TagColumn> {
 }
 
 fn format_of(p: &Path, f: Option<Format>) -> Format {
-    f.unwrap_or(if p.extension().is_some_and(|e| e == "conllu") { Format::Conllu } else { Format::Conll })
+    f.unwrap_or(if p.extension().is_some_and(|e| e == "conllu") {
+        Format::Conllu
+    } else {
+        Format::Conll
+    })
 }
 
 fn read(p: &Path, f: Format, c: TagColumn, task: Task) -> Result<Vec<Sentence>> {
@@ -167,27 +171,67 @@ fn words(s: &Sentence) -> Vec<&str> {
 /// Runs a `mavuno tag` subcommand.
 pub fn run(cmd: TagCmd) -> Result<()> {
     match cmd {
-        TagCmd::Train { task, format, train, dev, output, epochs, seed, patience, prune, column: col, gazetteer } => {
+        TagCmd::Train {
+            task,
+            format,
+            train,
+            dev,
+            output,
+            epochs,
+            seed,
+            patience,
+            prune,
+            column: col,
+            gazetteer,
+        } => {
             let col = column(&col)?;
             let mut tr = Vec::new();
             for p in &train {
                 tr.extend(read(p, format, col, task)?);
             }
-            let dv = dev.as_deref().map(|p| read(p, format, col, task)).transpose()?;
+            let dv = dev
+                .as_deref()
+                .map(|p| read(p, format, col, task))
+                .transpose()?;
             let mut gaz = Gazetteer::default();
             for g in &gazetteer {
-                let (ty, file) = g.split_once('=').with_context(|| format!("--gazetteer `{g}`: expected TYPE=FILE"))?;
+                let (ty, file) = g
+                    .split_once('=')
+                    .with_context(|| format!("--gazetteer `{g}`: expected TYPE=FILE"))?;
                 let text = std::fs::read_to_string(file).with_context(|| file.to_string())?;
-                gaz.add(ty, text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).map(String::from));
+                gaz.add(
+                    ty,
+                    text.lines()
+                        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                        .map(String::from),
+                );
             }
-            let opts = TrainOptions { task, epochs, seed, patience, prune };
-            let m = Perceptron::train(&tr, dv.as_deref(), gaz, &opts, &mut |msg| eprintln!("{msg}"))
-                .map_err(anyhow::Error::msg)?;
+            let opts = TrainOptions {
+                task,
+                epochs,
+                seed,
+                patience,
+                prune,
+            };
+            let t0 = Instant::now();
+            let m = Perceptron::train(&tr, dv.as_deref(), gaz, &opts, &mut |msg| {
+                eprintln!("{msg}")
+            })
+            .map_err(anyhow::Error::msg)?;
+            let secs = t0.elapsed().as_secs_f64();
             m.save(&output).map_err(anyhow::Error::msg)?;
             let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
-            println!("{}", json!({"model": output, "bytes": size, "labels": m.labels().len(), "train": m.info}));
+            println!(
+                "{}",
+                json!({"model": output, "bytes": size, "labels": m.labels().len(), "train": m.info, "train_seconds": secs})
+            );
         }
-        TagCmd::Eval { model, test, format, column: col } => {
+        TagCmd::Eval {
+            model,
+            test,
+            format,
+            column: col,
+        } => {
             let m = Perceptron::load(&model).map_err(anyhow::Error::msg)?;
             let sents = read(&test, format_of(&test, format), column(&col)?, m.task)?;
             let gold: Vec<Vec<String>> = sents.iter().map(|s| s.tags.clone()).collect();
@@ -203,27 +247,53 @@ pub fn run(cmd: TagCmd) -> Result<()> {
             r["tag_seconds"] = json!(secs);
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
-        TagCmd::Apply { model, input, output, input_format } => apply(&model, &input, &output, input_format.as_deref())?,
-        TagCmd::Lexicon(LexiconCmd::Build { format, train, column: col, output }) => {
+        TagCmd::Apply {
+            model,
+            input,
+            output,
+            input_format,
+        } => apply(&model, &input, &output, input_format.as_deref())?,
+        TagCmd::Lexicon(LexiconCmd::Build {
+            format,
+            train,
+            column: col,
+            output,
+        }) => {
             let sents = data::read_files(&train, format, column(&col)?)?;
             let e = build_entries(&sents);
-            std::fs::write(&output, entries_to_tsv(&e)).with_context(|| output.display().to_string())?;
+            std::fs::write(&output, entries_to_tsv(&e))
+                .with_context(|| output.display().to_string())?;
             eprintln!("{}: {} word types", output.display(), e.len());
         }
-        TagCmd::Split { input, output, seed, dev_frac, test_frac } => {
+        TagCmd::Split {
+            input,
+            output,
+            seed,
+            dev_frac,
+            test_frac,
+        } => {
             if !(0.0..1.0).contains(&(dev_frac + test_frac)) {
                 bail!("--dev-frac + --test-frac must be in [0, 1)");
             }
-            let text = std::fs::read_to_string(&input).with_context(|| input.display().to_string())?;
+            let text =
+                std::fs::read_to_string(&input).with_context(|| input.display().to_string())?;
             let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("txt");
             std::fs::create_dir_all(&output).with_context(|| output.display().to_string())?;
-            for (name, blocks) in ["train", "dev", "test"].iter().zip(data::split_blocks(&text, seed, dev_frac, test_frac)) {
+            for (name, blocks) in ["train", "dev", "test"]
+                .iter()
+                .zip(data::split_blocks(&text, seed, dev_frac, test_frac))
+            {
                 let p = output.join(format!("{name}.{ext}"));
                 std::fs::write(&p, blocks.join("\n")).with_context(|| p.display().to_string())?;
                 eprintln!("{}: {} sentences", p.display(), blocks.len());
             }
         }
-        TagCmd::Bench { model, test, format, repeat } => {
+        TagCmd::Bench {
+            model,
+            test,
+            format,
+            repeat,
+        } => {
             let t0 = Instant::now();
             let m = Perceptron::load(&model).map_err(anyhow::Error::msg)?;
             let load_s = t0.elapsed().as_secs_f64();
@@ -238,8 +308,11 @@ pub fn run(cmd: TagCmd) -> Result<()> {
                 }
             }
             let s = t0.elapsed().as_secs_f64();
-            println!("{}", json!({"model": model, "load_seconds": load_s, "tokens": n, "seconds": s,
-                                  "tokens_per_second_one_core": (sink as f64 / s).round()}));
+            println!(
+                "{}",
+                json!({"model": model, "load_seconds": load_s, "tokens": n, "seconds": s,
+                                  "tokens_per_second_one_core": (sink as f64 / s).round()})
+            );
         }
     }
     Ok(())
@@ -247,19 +320,37 @@ pub fn run(cmd: TagCmd) -> Result<()> {
 
 fn apply(model: &Path, input: &Path, output: &Path, fmt: Option<&str>) -> Result<()> {
     let m = Perceptron::load(model).map_err(anyhow::Error::msg)?;
-    let ext = |p: &Path| p.extension().and_then(|e| e.to_str()).unwrap_or("").to_string();
-    let fmt = fmt.map(String::from).unwrap_or_else(|| match ext(input).as_str() {
-        "conll" | "conllu" => ext(input),
-        _ => "raw".into(),
-    });
+    let ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let fmt = fmt
+        .map(String::from)
+        .unwrap_or_else(|| match ext(input).as_str() {
+            "conll" | "conllu" => ext(input),
+            _ => "raw".into(),
+        });
     let sents: Vec<Vec<String>> = match fmt.as_str() {
         "raw" => {
-            let text = std::fs::read_to_string(input).with_context(|| input.display().to_string())?;
-            text.lines().map(|l| segment(l).into_iter().map(|(s, e)| l[s..e].to_string()).collect()).collect()
+            let text =
+                std::fs::read_to_string(input).with_context(|| input.display().to_string())?;
+            text.lines()
+                .map(|l| {
+                    segment(l)
+                        .into_iter()
+                        .map(|(s, e)| l[s..e].to_string())
+                        .collect()
+                })
+                .collect()
         }
         "conll" | "conllu" => {
             let f: Format = fmt.parse().map_err(anyhow::Error::msg)?;
-            data::read_file(input, f, TagColumn::Upos)?.into_iter().map(|s| s.words).collect()
+            data::read_file(input, f, TagColumn::Upos)?
+                .into_iter()
+                .map(|s| s.words)
+                .collect()
         }
         other => bail!("unknown --input-format `{other}` (expected raw, conll or conllu)"),
     };

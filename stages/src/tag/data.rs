@@ -24,7 +24,9 @@ impl std::str::FromStr for Format {
         match s {
             "conll" => Ok(Format::Conll),
             "conllu" => Ok(Format::Conllu),
-            _ => Err(format!("unknown format `{s}` (expected `conll` or `conllu`)")),
+            _ => Err(format!(
+                "unknown format `{s}` (expected `conll` or `conllu`)"
+            )),
         }
     }
 }
@@ -74,22 +76,43 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Reads a tagged file.
-pub fn read_file(path: &Path, format: Format, column: TagColumn) -> Result<Vec<Sentence>, ParseError> {
+pub fn read_file(
+    path: &Path,
+    format: Format,
+    column: TagColumn,
+) -> Result<Vec<Sentence>, ParseError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ParseError { file: name.clone(), line: 0, message: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| ParseError {
+        file: name.clone(),
+        line: 0,
+        message: e.to_string(),
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = upto.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        ParseError { file: name.clone(), line, message: "invalid UTF-8".into() }
+        ParseError {
+            file: name.clone(),
+            line,
+            message: "invalid UTF-8".into(),
+        }
     })?;
     parse(&text, &name, format, column)
 }
 
 /// Parses tagged text; `file` is used in error messages.
-pub fn parse(text: &str, file: &str, format: Format, column: TagColumn) -> Result<Vec<Sentence>, ParseError> {
+pub fn parse(
+    text: &str,
+    file: &str,
+    format: Format,
+    column: TagColumn,
+) -> Result<Vec<Sentence>, ParseError> {
     let mut out = Vec::new();
     let mut cur = Sentence::default();
-    let err = |line: u64, message: String| ParseError { file: file.to_string(), line, message };
+    let err = |line: u64, message: String| ParseError {
+        file: file.to_string(),
+        line,
+        message,
+    };
     for (i, raw) in text.lines().enumerate() {
         let ln = i as u64 + 1;
         let line = raw.trim_end_matches('\r');
@@ -106,7 +129,10 @@ pub fn parse(text: &str, file: &str, format: Format, column: TagColumn) -> Resul
                     continue;
                 }
                 if cols.len() < 2 {
-                    return Err(err(ln, format!("expected `token TAG`, got 1 column: `{line}`")));
+                    return Err(err(
+                        ln,
+                        format!("expected `token TAG`, got 1 column: `{line}`"),
+                    ));
                 }
                 cur.words.push(cols[0].to_string());
                 cur.tags.push(cols[cols.len() - 1].to_string());
@@ -118,7 +144,10 @@ pub fn parse(text: &str, file: &str, format: Format, column: TagColumn) -> Resul
                 }
                 let cols: Vec<&str> = line.split('\t').collect();
                 if cols.len() != 10 {
-                    return Err(err(ln, format!("expected 10 tab-separated columns, got {}", cols.len())));
+                    return Err(err(
+                        ln,
+                        format!("expected 10 tab-separated columns, got {}", cols.len()),
+                    ));
                 }
                 let id = cols[0];
                 if id.contains('-') || id.contains('.') {
@@ -147,7 +176,11 @@ pub fn parse(text: &str, file: &str, format: Format, column: TagColumn) -> Resul
 }
 
 /// Reads several files and concatenates their sentences.
-pub fn read_files(paths: &[impl AsRef<Path>], format: Format, column: TagColumn) -> Result<Vec<Sentence>, ParseError> {
+pub fn read_files(
+    paths: &[impl AsRef<Path>],
+    format: Format,
+    column: TagColumn,
+) -> Result<Vec<Sentence>, ParseError> {
     let mut all = Vec::new();
     for p in paths {
         all.extend(read_file(p.as_ref(), format, column)?);
@@ -220,8 +253,17 @@ mod tests {
 
     #[test]
     fn malformed_conll_line_names_file_and_line() {
-        let e = parse("a O\nbroken\n", "d/train.txt", Format::Conll, TagColumn::Upos).unwrap_err();
-        assert_eq!(e.to_string(), "d/train.txt:2: expected `token TAG`, got 1 column: `broken`");
+        let e = parse(
+            "a O\nbroken\n",
+            "d/train.txt",
+            Format::Conll,
+            TagColumn::Upos,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "d/train.txt:2: expected `token TAG`, got 1 column: `broken`"
+        );
     }
 
     #[test]
@@ -234,14 +276,20 @@ mod tests {
         let x = parse(t, "u.conllu", Format::Conllu, TagColumn::Xpos).unwrap();
         assert_eq!(x[0].tags, ["NN", "VB", "PU"]);
         let e = parse("1\ta\tb\n", "u.conllu", Format::Conllu, TagColumn::Upos).unwrap_err();
-        assert_eq!(e.to_string(), "u.conllu:1: expected 10 tab-separated columns, got 3");
+        assert_eq!(
+            e.to_string(),
+            "u.conllu:1: expected 10 tab-separated columns, got 3"
+        );
     }
 
     #[test]
     fn iob2_check_names_line() {
         let s = parse("a O\nb S-PER\n", "n.txt", Format::Conll, TagColumn::Upos).unwrap();
         let e = check_iob2(&s, "n.txt").unwrap_err();
-        assert_eq!(e.to_string(), "n.txt:2: tag `S-PER` is not IOB2 (expected O, B-TYPE or I-TYPE)");
+        assert_eq!(
+            e.to_string(),
+            "n.txt:2: tag `S-PER` is not IOB2 (expected O, B-TYPE or I-TYPE)"
+        );
     }
 
     #[test]

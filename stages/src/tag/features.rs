@@ -59,7 +59,12 @@ impl WordInfo {
         let lower = w.to_lowercase();
         let mut bounds: Vec<usize> = lower.grapheme_indices(true).map(|(i, _)| i).collect();
         bounds.push(lower.len());
-        WordInfo { shape: shape(w), script: script(w), lower, bounds }
+        WordInfo {
+            shape: shape(w),
+            script: script(w),
+            lower,
+            bounds,
+        }
     }
     fn n_graphemes(&self) -> usize {
         self.bounds.len() - 1

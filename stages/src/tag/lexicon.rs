@@ -45,7 +45,12 @@ pub fn build_entries(sents: &[Sentence]) -> Vec<LexiconEntry> {
             let total = tags.values().sum();
             // max_by_key keeps the last maximum; iterate reversed so ties go to the first tag.
             let (t, c) = tags.iter().rev().max_by_key(|(_, c)| **c)?;
-            Some(LexiconEntry { word: w.to_string(), tag: t.to_string(), count: *c, total })
+            Some(LexiconEntry {
+                word: w.to_string(),
+                tag: t.to_string(),
+                count: *c,
+                total,
+            })
         })
         .collect()
 }
@@ -54,7 +59,10 @@ pub fn build_entries(sents: &[Sentence]) -> Vec<LexiconEntry> {
 pub fn entries_to_tsv(entries: &[LexiconEntry]) -> String {
     let mut s = String::from("# word\ttag\tcount\ttotal\n");
     for e in entries {
-        s.push_str(&format!("{}\t{}\t{}\t{}\n", e.word, e.tag, e.count, e.total));
+        s.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            e.word, e.tag, e.count, e.total
+        ));
     }
     s
 }
@@ -87,12 +95,20 @@ impl Lexicon {
 
     /// From built entries.
     pub fn from_entries(entries: &[LexiconEntry]) -> Lexicon {
-        Lexicon { map: entries.iter().map(|e| (e.word.clone(), e.tag.clone())).collect() }
+        Lexicon {
+            map: entries
+                .iter()
+                .map(|e| (e.word.clone(), e.tag.clone()))
+                .collect(),
+        }
     }
 
     /// The tag of a word: exact, then lowercase.
     pub fn lookup(&self, word: &str) -> Option<&str> {
-        self.map.get(word).or_else(|| self.map.get(&word.to_lowercase())).map(String::as_str)
+        self.map
+            .get(word)
+            .or_else(|| self.map.get(&word.to_lowercase()))
+            .map(String::as_str)
     }
 
     /// Number of entries.
@@ -111,7 +127,9 @@ impl Lexicon {
 pub fn lem_class(tag: &str) -> Option<&'static str> {
     match tag {
         "NOUN" | "PROPN" | "NN" | "NNS" | "NNP" | "NNPS" | "NNC" => Some("NOUN"),
-        "VERB" | "VB" | "VBD" | "VBG" | "VBN" | "VBP" | "VBZ" | "VNN" | "VFM" | "VNF" | "VP" => Some("VERB"),
+        "VERB" | "VB" | "VBD" | "VBG" | "VBN" | "VBP" | "VBZ" | "VNN" | "VFM" | "VNF" | "VP" => {
+            Some("VERB")
+        }
         _ => None,
     }
 }
@@ -181,7 +199,12 @@ impl GazetteerTagger {
 /// untagged occurrence is tagged. Covers names written the same way on both sides
 /// (Latin-script names in African-language news, numbers, many ORG acronyms); for
 /// Sinhala/Tamil it needs a transliteration function. Entities with no match are lost.
-pub fn project_entities(src_words: &[&str], src_tags: &[String], tgt_words: &[&str], translit: Option<&dyn Fn(&str) -> String>) -> Vec<String> {
+pub fn project_entities(
+    src_words: &[&str],
+    src_tags: &[String],
+    tgt_words: &[&str],
+    translit: Option<&dyn Fn(&str) -> String>,
+) -> Vec<String> {
     let tgt: Vec<String> = tgt_words.iter().map(|w| w.to_lowercase()).collect();
     let mut out = vec!["O".to_string(); tgt.len()];
     for e in entities(src_tags) {
@@ -219,19 +242,42 @@ mod tests {
     fn s(words: &str, tags: &str) -> Sentence {
         let words: Vec<String> = words.split(' ').map(String::from).collect();
         let tags: Vec<String> = tags.split(' ').map(String::from).collect();
-        Sentence { lines: vec![1; words.len()], words, tags }
+        Sentence {
+            lines: vec![1; words.len()],
+            words,
+            tags,
+        }
     }
 
     #[test]
     fn majority_tag_with_counts_and_ties() {
         let e = build_entries(&[s("run run run dog", "VERB NOUN VERB NOUN"), s("x x", "B A")]);
-        assert_eq!(e[0], LexiconEntry { word: "dog".into(), tag: "NOUN".into(), count: 1, total: 1 });
-        assert_eq!(e[1], LexiconEntry { word: "run".into(), tag: "VERB".into(), count: 2, total: 3 });
+        assert_eq!(
+            e[0],
+            LexiconEntry {
+                word: "dog".into(),
+                tag: "NOUN".into(),
+                count: 1,
+                total: 1
+            }
+        );
+        assert_eq!(
+            e[1],
+            LexiconEntry {
+                word: "run".into(),
+                tag: "VERB".into(),
+                count: 2,
+                total: 3
+            }
+        );
         assert_eq!(e[2].tag, "A"); // tie -> first tag
         let lex = Lexicon::parse(&entries_to_tsv(&e), "d.tsv").unwrap();
         assert_eq!(lex.lookup("Run"), Some("VERB"));
         assert_eq!(lex.lookup("cat"), None);
-        assert_eq!(Lexicon::parse("a\tB\nbad\n", "d.tsv").unwrap_err(), "d.tsv:2: expected `word<TAB>tag`");
+        assert_eq!(
+            Lexicon::parse("a\tB\nbad\n", "d.tsv").unwrap_err(),
+            "d.tsv:2: expected `word<TAB>tag`"
+        );
     }
 
     #[test]
@@ -253,11 +299,29 @@ mod tests {
 
     #[test]
     fn projection_by_string_match() {
-        let tags: Vec<String> = ["B-PER", "I-PER", "O", "O", "B-LOC"].map(String::from).to_vec();
-        let out = project_entities(&["Nuhu", "Adam", "went", "to", "Abuja"], &tags, &["Nuhu", "Adam", "lọ", "sí", "Abuja"], None);
+        let tags: Vec<String> = ["B-PER", "I-PER", "O", "O", "B-LOC"]
+            .map(String::from)
+            .to_vec();
+        let out = project_entities(
+            &["Nuhu", "Adam", "went", "to", "Abuja"],
+            &tags,
+            &["Nuhu", "Adam", "lọ", "sí", "Abuja"],
+            None,
+        );
         assert_eq!(out, ["B-PER", "I-PER", "O", "O", "B-LOC"]);
-        let tr = |w: &str| if w == "colombo" { "කොළඹ".to_string() } else { w.to_string() };
-        let out = project_entities(&["Colombo"], &["B-LOC".to_string()], &["කොළඹ", "නගරය"], Some(&tr));
+        let tr = |w: &str| {
+            if w == "colombo" {
+                "කොළඹ".to_string()
+            } else {
+                w.to_string()
+            }
+        };
+        let out = project_entities(
+            &["Colombo"],
+            &["B-LOC".to_string()],
+            &["කොළඹ", "නගරය"],
+            Some(&tr),
+        );
         assert_eq!(out, ["B-LOC", "O"]);
     }
 }

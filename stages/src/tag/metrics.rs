@@ -34,7 +34,11 @@ pub fn entities(tags: &[impl AsRef<str>]) -> Vec<Entity> {
             if t.strip_prefix("I-") == Some(ty) {
                 continue;
             }
-            out.push(Entity { start: s, end: i, label: ty.to_string() });
+            out.push(Entity {
+                start: s,
+                end: i,
+                label: ty.to_string(),
+            });
             open = None;
         }
         if let Some(ty) = t.strip_prefix("B-") {
@@ -42,15 +46,31 @@ pub fn entities(tags: &[impl AsRef<str>]) -> Vec<Entity> {
         }
     }
     if let Some((s, ty)) = open {
-        out.push(Entity { start: s, end: tags.len(), label: ty.to_string() });
+        out.push(Entity {
+            start: s,
+            end: tags.len(),
+            label: ty.to_string(),
+        });
     }
     out
 }
 
 fn prf(tp: usize, n_pred: usize, n_gold: usize) -> (f64, f64, f64) {
-    let p = if n_pred == 0 { 0.0 } else { tp as f64 / n_pred as f64 };
-    let r = if n_gold == 0 { 0.0 } else { tp as f64 / n_gold as f64 };
-    let f = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
+    let p = if n_pred == 0 {
+        0.0
+    } else {
+        tp as f64 / n_pred as f64
+    };
+    let r = if n_gold == 0 {
+        0.0
+    } else {
+        tp as f64 / n_gold as f64
+    };
+    let f = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
     (p, r, f)
 }
 
@@ -89,13 +109,21 @@ pub fn pos_report(gold: &[Vec<String>], pred: &[Vec<String>], labels: &[String])
     let tags: BTreeSet<&str> = n_gold.keys().chain(n_pred.keys()).copied().collect();
     let mut per = Map::new();
     for t in tags {
-        let (p, r, f) = prf(tp.get(t).copied().unwrap_or(0), n_pred.get(t).copied().unwrap_or(0), n_gold.get(t).copied().unwrap_or(0));
+        let (p, r, f) = prf(
+            tp.get(t).copied().unwrap_or(0),
+            n_pred.get(t).copied().unwrap_or(0),
+            n_gold.get(t).copied().unwrap_or(0),
+        );
         per.insert(
             t.to_string(),
             json!({"precision": round4(p), "recall": round4(r), "f1": round4(f), "support": n_gold.get(t).copied().unwrap_or(0)}),
         );
     }
-    let acc = if total == 0 { 0.0 } else { correct as f64 / total as f64 };
+    let acc = if total == 0 {
+        0.0
+    } else {
+        correct as f64 / total as f64
+    };
     json!({"accuracy": round4(acc), "tokens": total, "per_tag": per, "unseen_tags": unseen(gold, labels)})
 }
 
@@ -116,7 +144,10 @@ pub fn accuracy(gold: &[Vec<String>], pred: &[Vec<String>]) -> f64 {
 }
 
 /// Counts (true positives, predicted, gold) per type.
-fn ner_counts(gold: &[Vec<String>], pred: &[Vec<String>]) -> BTreeMap<String, (usize, usize, usize)> {
+fn ner_counts(
+    gold: &[Vec<String>],
+    pred: &[Vec<String>],
+) -> BTreeMap<String, (usize, usize, usize)> {
     let mut m: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for (g, p) in gold.iter().zip(pred) {
         let ge: HashSet<Entity> = entities(g).into_iter().collect();
@@ -137,7 +168,9 @@ fn ner_counts(gold: &[Vec<String>], pred: &[Vec<String>]) -> BTreeMap<String, (u
 
 /// Micro F1 over entities (for early stopping).
 pub fn ner_f1(gold: &[Vec<String>], pred: &[Vec<String>]) -> f64 {
-    let (tp, np, ng) = ner_counts(gold, pred).values().fold((0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2));
+    let (tp, np, ng) = ner_counts(gold, pred)
+        .values()
+        .fold((0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2));
     prf(tp, np, ng).2
 }
 
@@ -148,7 +181,10 @@ pub fn ner_report(gold: &[Vec<String>], pred: &[Vec<String>], labels: &[String])
     let (mut tp, mut np, mut ng) = (0, 0, 0);
     for (t, &(a, b, c)) in &m {
         let (p, r, f) = prf(a, b, c);
-        per.insert(t.clone(), json!({"precision": round4(p), "recall": round4(r), "f1": round4(f), "support": c}));
+        per.insert(
+            t.clone(),
+            json!({"precision": round4(p), "recall": round4(r), "f1": round4(f), "support": c}),
+        );
         tp += a;
         np += b;
         ng += c;
@@ -169,11 +205,46 @@ mod tests {
     #[test]
     fn strict_iob2_entities() {
         let e = |s: &str| entities(&v(s));
-        assert_eq!(e("B-PER I-PER O"), vec![Entity { start: 0, end: 2, label: "PER".into() }]);
+        assert_eq!(
+            e("B-PER I-PER O"),
+            vec![Entity {
+                start: 0,
+                end: 2,
+                label: "PER".into()
+            }]
+        );
         assert_eq!(e("I-PER I-PER O"), vec![]); // I- without B- starts nothing
-        assert_eq!(e("B-PER I-LOC"), vec![Entity { start: 0, end: 1, label: "PER".into() }]);
-        assert_eq!(e("B-PER B-PER"), vec![Entity { start: 0, end: 1, label: "PER".into() }, Entity { start: 1, end: 2, label: "PER".into() }]);
-        assert_eq!(e("O B-LOC"), vec![Entity { start: 1, end: 2, label: "LOC".into() }]);
+        assert_eq!(
+            e("B-PER I-LOC"),
+            vec![Entity {
+                start: 0,
+                end: 1,
+                label: "PER".into()
+            }]
+        );
+        assert_eq!(
+            e("B-PER B-PER"),
+            vec![
+                Entity {
+                    start: 0,
+                    end: 1,
+                    label: "PER".into()
+                },
+                Entity {
+                    start: 1,
+                    end: 2,
+                    label: "PER".into()
+                }
+            ]
+        );
+        assert_eq!(
+            e("O B-LOC"),
+            vec![Entity {
+                start: 1,
+                end: 2,
+                label: "LOC".into()
+            }]
+        );
     }
 
     #[test]
@@ -183,10 +254,16 @@ mod tests {
         assert_eq!(ner_f1(&gold, &gold), 1.0);
         // I-PER alone: no predicted PER entity; LOC right -> P=1, R=0.5
         let r = ner_report(&gold, &[v("I-PER I-PER O B-LOC")], &[]);
-        assert_eq!((r["precision"].as_f64(), r["recall"].as_f64()), (Some(1.0), Some(0.5)));
+        assert_eq!(
+            (r["precision"].as_f64(), r["recall"].as_f64()),
+            (Some(1.0), Some(0.5))
+        );
         // type mismatch: right boundaries, wrong type -> wrong
         let r = ner_report(&gold, &[v("B-ORG I-ORG O B-LOC")], &[]);
-        assert_eq!((r["precision"].as_f64(), r["recall"].as_f64()), (Some(0.5), Some(0.5)));
+        assert_eq!(
+            (r["precision"].as_f64(), r["recall"].as_f64()),
+            (Some(0.5), Some(0.5))
+        );
         assert_eq!(r["per_type"]["ORG"]["support"], 0);
         // boundary mismatch
         let r = ner_report(&gold, &[v("B-PER O O B-LOC")], &[]);
@@ -205,6 +282,9 @@ mod tests {
     #[test]
     fn empty_input_scores_zero_without_panicking() {
         assert_eq!(pos_report(&[], &[], &[])["accuracy"].as_f64(), Some(0.0));
-        assert_eq!(ner_report(&[vec![]], &[vec![]], &[])["f1"].as_f64(), Some(0.0));
+        assert_eq!(
+            ner_report(&[vec![]], &[vec![]], &[])["f1"].as_f64(),
+            Some(0.0)
+        );
     }
 }

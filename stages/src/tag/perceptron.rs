@@ -66,7 +66,13 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> TrainOptions {
-        TrainOptions { task: Task::Pos, epochs: 12, seed: 42, patience: 3, prune: 0.0 }
+        TrainOptions {
+            task: Task::Pos,
+            epochs: 12,
+            seed: 42,
+            patience: 3,
+            prune: 0.0,
+        }
     }
 }
 
@@ -85,8 +91,6 @@ pub struct TrainInfo {
     pub dev_score: Option<f64>,
     /// Seed.
     pub seed: u64,
-    /// Wall time of training, seconds.
-    pub seconds: f64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -124,7 +128,10 @@ struct Features {
 fn featurize(words: &[&str], gaz: &Gazetteer, mask: u64) -> Features {
     let (mut h, mut starts) = (Vec::new(), Vec::new());
     extract(words, gaz, &mut h, &mut starts);
-    Features { rows: h.iter().map(|x| (x & mask) as u32).collect(), starts }
+    Features {
+        rows: h.iter().map(|x| (x & mask) as u32).collect(),
+        starts,
+    }
 }
 
 /// Viterbi over emission scores `n × l` and transitions `(l + 1) × l`.
@@ -152,7 +159,13 @@ fn viterbi(emit: &[f32], trans: &[f32], n: usize, l: usize) -> Vec<usize> {
             back[i * l + y] = arg as u16;
         }
     }
-    let mut y = (0..l).fold(0, |a, y| if score[(n - 1) * l + y] > score[(n - 1) * l + a] { y } else { a });
+    let mut y = (0..l).fold(0, |a, y| {
+        if score[(n - 1) * l + y] > score[(n - 1) * l + a] {
+            y
+        } else {
+            a
+        }
+    });
     let mut out = vec![0; n];
     for i in (0..n).rev() {
         out[i] = y;
@@ -196,13 +209,16 @@ impl Perceptron {
         opts: &TrainOptions,
         log: &mut dyn FnMut(&str),
     ) -> Result<Perceptron, String> {
-        let t0 = std::time::Instant::now();
         let train: Vec<&Sentence> = train.iter().filter(|s| !s.words.is_empty()).collect();
         if train.is_empty() {
             return Err("no training sentences".into());
         }
-        let mut labels: Vec<String> =
-            train.iter().flat_map(|s| s.tags.iter().cloned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let mut labels: Vec<String> = train
+            .iter()
+            .flat_map(|s| s.tags.iter().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         if opts.task == Task::Ner && !labels.iter().any(|t| t == "O") {
             labels.insert(0, "O".into());
         }
@@ -210,7 +226,11 @@ impl Perceptron {
         if l > u16::MAX as usize {
             return Err(format!("too many labels ({l})"));
         }
-        let idx: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+        let idx: HashMap<&str, usize> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i))
+            .collect();
         // Size the table from the number of distinct features (≈ 2 buckets per feature).
         let mut distinct = HashSet::new();
         let (mut hs, mut st) = (Vec::new(), Vec::new());
@@ -219,14 +239,26 @@ impl Perceptron {
             extract(&w, &gaz, &mut hs, &mut st);
             distinct.extend(hs.iter().copied());
         }
-        let bits = (distinct.len().max(1) * 2).next_power_of_two().trailing_zeros().clamp(16, 21);
+        let bits = (distinct.len().max(1) * 2)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(16, 21);
         drop(distinct);
         let mask = (1u64 << bits) - 1;
         let feats: Vec<Features> = train
             .iter()
-            .map(|s| featurize(&s.words.iter().map(String::as_str).collect::<Vec<_>>(), &gaz, mask))
+            .map(|s| {
+                featurize(
+                    &s.words.iter().map(String::as_str).collect::<Vec<_>>(),
+                    &gaz,
+                    mask,
+                )
+            })
             .collect();
-        let gold: Vec<Vec<usize>> = train.iter().map(|s| s.tags.iter().map(|t| idx[t.as_str()]).collect()).collect();
+        let gold: Vec<Vec<usize>> = train
+            .iter()
+            .map(|s| s.tags.iter().map(|t| idx[t.as_str()]).collect())
+            .collect();
         let rows = 1usize << bits;
         let mut m = Perceptron {
             task: opts.task,
@@ -279,13 +311,21 @@ impl Perceptron {
                 }
                 c += 1.0;
             }
-            let avg = |w: &[f32], a: &[f32]| -> Vec<f32> { w.iter().zip(a).map(|(w, a)| w - a / c).collect() };
+            let avg = |w: &[f32], a: &[f32]| -> Vec<f32> {
+                w.iter().zip(a).map(|(w, a)| w - a / c).collect()
+            };
             match dev {
                 Some(dev) => {
-                    let trial =
-                        Perceptron { emit: avg(&m.emit, &acc_e), trans: avg(&m.trans, &acc_t), info: TrainInfo::default(), ..m.clone_shallow() };
+                    let trial = Perceptron {
+                        emit: avg(&m.emit, &acc_e),
+                        trans: avg(&m.trans, &acc_t),
+                        info: TrainInfo::default(),
+                        ..m.clone_shallow()
+                    };
                     let score = trial.dev_score(dev);
-                    log(&format!("epoch {epoch}: train token errors {errors}, dev {score:.4}"));
+                    log(&format!(
+                        "epoch {epoch}: train token errors {errors}, dev {score:.4}"
+                    ));
                     if best.as_ref().is_none_or(|b| score > b.0) {
                         best = Some((score, epoch, trial.emit, trial.trans));
                         since_best = 0;
@@ -330,7 +370,6 @@ impl Perceptron {
             best_epoch,
             dev_score,
             seed: opts.seed,
-            seconds: t0.elapsed().as_secs_f64(),
         };
         Ok(m)
     }
@@ -351,8 +390,10 @@ impl Perceptron {
     /// Dev score: accuracy (POS) or strict micro F1 (NER).
     pub fn dev_score(&self, dev: &[Sentence]) -> f64 {
         let gold: Vec<Vec<String>> = dev.iter().map(|s| s.tags.clone()).collect();
-        let pred: Vec<Vec<String>> =
-            dev.iter().map(|s| self.tag(&s.words.iter().map(String::as_str).collect::<Vec<_>>())).collect();
+        let pred: Vec<Vec<String>> = dev
+            .iter()
+            .map(|s| self.tag(&s.words.iter().map(String::as_str).collect::<Vec<_>>()))
+            .collect();
         match self.task {
             Task::Pos => metrics::accuracy(&gold, &pred),
             Task::Ner => metrics::ner_f1(&gold, &pred),
@@ -382,7 +423,9 @@ impl Perceptron {
         };
         let mut buf = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
         buf.push(b'\n');
-        let nz: Vec<usize> = (0..1usize << self.bits).filter(|&r| self.emit[r * l..(r + 1) * l].iter().any(|&w| w != 0.0)).collect();
+        let nz: Vec<usize> = (0..1usize << self.bits)
+            .filter(|&r| self.emit[r * l..(r + 1) * l].iter().any(|&w| w != 0.0))
+            .collect();
         buf.extend_from_slice(&(nz.len() as u32).to_le_bytes());
         for r in nz {
             buf.extend_from_slice(&(r as u32).to_le_bytes());
@@ -416,11 +459,17 @@ impl Perceptron {
     }
 
     fn from_bytes(buf: &[u8]) -> Result<Perceptron, String> {
-        let nl = buf.iter().position(|&b| b == b'\n').ok_or("not a mavuno tagger model (no header)")?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&buf[..nl]).map_err(|e| format!("not a mavuno tagger model (header: {e})"))?;
+        let nl = buf
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("not a mavuno tagger model (no header)")?;
+        let v: serde_json::Value = serde_json::from_slice(&buf[..nl])
+            .map_err(|e| format!("not a mavuno tagger model (header: {e})"))?;
         if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(format!("not a mavuno tagger model (format is {}, expected \"{FORMAT}\")", v.get("format").unwrap_or(&serde_json::Value::Null)));
+            return Err(format!(
+                "not a mavuno tagger model (format is {}, expected \"{FORMAT}\")",
+                v.get("format").unwrap_or(&serde_json::Value::Null)
+            ));
         }
         let ver = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0);
         if ver != VERSION as u64 {
@@ -461,13 +510,24 @@ impl Perceptron {
         for (t, ws) in h.gazetteer {
             gaz.add(&t, ws);
         }
-        Ok(Perceptron { task: h.task, labels: h.labels, bits: h.bits, emit, trans, gaz, info: h.train })
+        Ok(Perceptron {
+            task: h.task,
+            labels: h.labels,
+            bits: h.bits,
+            emit,
+            trans,
+            gaz,
+            info: h.train,
+        })
     }
 }
 
 impl Tagger for Perceptron {
     fn tag(&self, words: &[&str]) -> Vec<String> {
-        self.tag_ids(words).into_iter().map(|i| self.labels[i].clone()).collect()
+        self.tag_ids(words)
+            .into_iter()
+            .map(|i| self.labels[i].clone())
+            .collect()
     }
     fn labels(&self) -> &[String] {
         &self.labels
@@ -491,7 +551,12 @@ mod tests {
 
     fn toy() -> Vec<Sentence> {
         let mut v = Vec::new();
-        for (a, b) in [("Ade", "Lagos"), ("Bola", "Abuja"), ("Chike", "Kano"), ("Dayo", "Ibadan")] {
+        for (a, b) in [
+            ("Ade", "Lagos"),
+            ("Bola", "Abuja"),
+            ("Chike", "Kano"),
+            ("Dayo", "Ibadan"),
+        ] {
             v.push(sent(&format!("{a}/B-PER lọ/O sí/O {b}/B-LOC ./O")));
             v.push(sent(&format!("{a}/B-PER Olú/I-PER wá/O láti/O {b}/B-LOC")));
             v.push(sent(&format!("ilé/O {a}/B-PER dára/O")));
@@ -501,18 +566,43 @@ mod tests {
 
     #[test]
     fn learns_a_tiny_ner_set() {
-        let opts = TrainOptions { task: Task::Ner, epochs: 10, ..Default::default() };
+        let opts = TrainOptions {
+            task: Task::Ner,
+            epochs: 10,
+            ..Default::default()
+        };
         let m = Perceptron::train(&toy(), None, Gazetteer::default(), &opts, &mut |_| {}).unwrap();
-        assert_eq!(m.tag(&["Ade", "Olú", "lọ", "sí", "Kano"]), ["B-PER", "I-PER", "O", "O", "B-LOC"]);
+        assert_eq!(
+            m.tag(&["Ade", "Olú", "lọ", "sí", "Kano"]),
+            ["B-PER", "I-PER", "O", "O", "B-LOC"]
+        );
         assert_eq!(m.dev_score(&toy()), 1.0);
         assert!(m.tag(&[]).is_empty());
     }
 
     #[test]
     fn training_is_deterministic() {
-        let opts = TrainOptions { task: Task::Ner, epochs: 3, ..Default::default() };
-        let a = Perceptron::train(&toy(), Some(&toy()), Gazetteer::default(), &opts, &mut |_| {}).unwrap();
-        let b = Perceptron::train(&toy(), Some(&toy()), Gazetteer::default(), &opts, &mut |_| {}).unwrap();
+        let opts = TrainOptions {
+            task: Task::Ner,
+            epochs: 3,
+            ..Default::default()
+        };
+        let a = Perceptron::train(
+            &toy(),
+            Some(&toy()),
+            Gazetteer::default(),
+            &opts,
+            &mut |_| {},
+        )
+        .unwrap();
+        let b = Perceptron::train(
+            &toy(),
+            Some(&toy()),
+            Gazetteer::default(),
+            &opts,
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(a.emit, b.emit);
         assert_eq!(a.trans, b.trans);
     }
@@ -523,7 +613,11 @@ mod tests {
         let p = dir.path().join("m.mvt");
         let mut g = Gazetteer::default();
         g.add("PER", ["Ade".to_string()]);
-        let opts = TrainOptions { task: Task::Ner, epochs: 4, ..Default::default() };
+        let opts = TrainOptions {
+            task: Task::Ner,
+            epochs: 4,
+            ..Default::default()
+        };
         let m = Perceptron::train(&toy(), None, g, &opts, &mut |_| {}).unwrap();
         m.save(&p).unwrap();
         let back = Perceptron::load(&p).unwrap();
@@ -534,17 +628,31 @@ mod tests {
         assert_eq!(back.info, m.info);
         // version 2 header
         let mut buf = Vec::new();
-        zstd::Decoder::new(std::fs::File::open(&p).unwrap()).unwrap().read_to_end(&mut buf).unwrap();
+        zstd::Decoder::new(std::fs::File::open(&p).unwrap())
+            .unwrap()
+            .read_to_end(&mut buf)
+            .unwrap();
         let s = String::from_utf8_lossy(&buf).replacen("\"version\":1", "\"version\":2", 1);
         let e = Perceptron::from_bytes(s.as_bytes()).unwrap_err();
-        assert_eq!(e, "unsupported model version 2 (this build reads version 1); retrain the model");
+        assert_eq!(
+            e,
+            "unsupported model version 2 (this build reads version 1); retrain the model"
+        );
         std::fs::write(&p, b"garbage").unwrap();
-        assert!(Perceptron::load(&p).unwrap_err().contains("not a mavuno tagger model"));
+        assert!(Perceptron::load(&p)
+            .unwrap_err()
+            .contains("not a mavuno tagger model"));
     }
 
     #[test]
     fn empty_training_set_is_an_error() {
-        let e = Perceptron::train(&[Sentence::default()], None, Gazetteer::default(), &TrainOptions::default(), &mut |_| {});
+        let e = Perceptron::train(
+            &[Sentence::default()],
+            None,
+            Gazetteer::default(),
+            &TrainOptions::default(),
+            &mut |_| {},
+        );
         assert_eq!(e.unwrap_err(), "no training sentences");
     }
 }

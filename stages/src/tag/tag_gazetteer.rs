@@ -78,8 +78,15 @@ impl StageConfig for TagGazetteerConfig {
             v.error("gazetteer", "must not be empty");
         }
         for ty in self.gazetteer.keys() {
-            if ty.is_empty() || ty.contains(char::is_whitespace) || ty.starts_with("B-") || ty.starts_with("I-") {
-                v.error("gazetteer", format!("bad entity type `{ty}` (use a bare name such as PER)"));
+            if ty.is_empty()
+                || ty.contains(char::is_whitespace)
+                || ty.starts_with("B-")
+                || ty.starts_with("I-")
+            {
+                v.error(
+                    "gazetteer",
+                    format!("bad entity type `{ty}` (use a bare name such as PER)"),
+                );
             }
         }
         if self.field.is_empty() {
@@ -93,7 +100,10 @@ impl StageConfig for TagGazetteerConfig {
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
         let m = GazetteerModel::load(&self.gazetteer).map_err(StageError::msg)?;
-        Ok(StageImpl::Stage(Box::new(TagNer { tagger: Arc::new(m), field: self.field.clone() })))
+        Ok(StageImpl::Stage(Box::new(TagNer {
+            tagger: Arc::new(m),
+            field: self.field.clone(),
+        })))
     }
 }
 
@@ -104,14 +114,22 @@ mod tests {
 
     #[test]
     fn toml_example_parses_and_validates() {
-        let c: TagGazetteerConfig = crate::tag::tag_pos::tests::example(include_str!("tag_gazetteer.rs"), "ner_gaz");
+        let c: TagGazetteerConfig =
+            crate::tag::tag_pos::tests::example(include_str!("tag_gazetteer.rs"), "ner_gaz");
         assert_eq!(c.gazetteer["LOC"], "lists/places.txt");
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty());
         let mut v = Validator::default();
-        TagGazetteerConfig { gazetteer: BTreeMap::from([("B-PER".into(), "x".into())]), field: "tokens".into() }.validate(&mut v);
-        assert_eq!(v.errors[0].message, "bad entity type `B-PER` (use a bare name such as PER)");
+        TagGazetteerConfig {
+            gazetteer: BTreeMap::from([("B-PER".into(), "x".into())]),
+            field: "tokens".into(),
+        }
+        .validate(&mut v);
+        assert_eq!(
+            v.errors[0].message,
+            "bad entity type `B-PER` (use a bare name such as PER)"
+        );
     }
 
     #[test]
@@ -119,12 +137,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("loc.txt");
         std::fs::write(&p, "ශ්‍රී ලංකා\nකොළඹ\n").unwrap();
-        let cfg = TagGazetteerConfig { gazetteer: BTreeMap::from([("LOC".into(), p.display().to_string())]), field: "tokens".into() };
-        let StageImpl::Stage(mut st) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap() else { panic!() };
+        let cfg = TagGazetteerConfig {
+            gazetteer: BTreeMap::from([("LOC".into(), p.display().to_string())]),
+            field: "tokens".into(),
+        };
+        let StageImpl::Stage(mut st) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap()
+        else {
+            panic!()
+        };
         let mut out = Emitter::collecting(1);
-        st.process(vec![Record::new("a", "කොළඹ ශ්‍රී ලංකා")], &mut out).unwrap();
+        st.process(vec![Record::new("a", "කොළඹ ශ්‍රී ලංකා")], &mut out)
+            .unwrap();
         let r = &out.take_collected()[0];
-        assert_eq!(r.fields["ner_tags"], serde_json::json!(["B-LOC", "B-LOC", "I-LOC"]));
+        assert_eq!(
+            r.fields["ner_tags"],
+            serde_json::json!(["B-LOC", "B-LOC", "I-LOC"])
+        );
         assert_eq!(r.fields["entities"][1]["text"], "ශ්‍රී ලංකා");
     }
 }

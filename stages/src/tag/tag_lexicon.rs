@@ -20,7 +20,9 @@ use super::lexicon::Lexicon;
 use super::words::{record_words, write_tags};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -57,7 +59,11 @@ impl StageConfig for TagLexiconConfig {
     const KIND: StageKind = StageKind::Streaming;
 
     fn validate(&self, v: &mut Validator) {
-        for (name, val) in [("dictionary", &self.dictionary), ("field", &self.field), ("output", &self.output)] {
+        for (name, val) in [
+            ("dictionary", &self.dictionary),
+            ("field", &self.field),
+            ("output", &self.output),
+        ] {
             if val.is_empty() {
                 v.error(name, "must not be empty");
             }
@@ -70,7 +76,10 @@ impl StageConfig for TagLexiconConfig {
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
         let lex = Lexicon::load(Path::new(&self.dictionary)).map_err(StageError::msg)?;
-        Ok(StageImpl::Stage(Box::new(TagLexicon { lex, cfg: self.clone() })))
+        Ok(StageImpl::Stage(Box::new(TagLexicon {
+            lex,
+            cfg: self.clone(),
+        })))
     }
 }
 
@@ -116,7 +125,8 @@ mod tests {
 
     #[test]
     fn toml_example_parses_and_validates() {
-        let c: TagLexiconConfig = crate::tag::tag_pos::tests::example(include_str!("tag_lexicon.rs"), "pos_dict");
+        let c: TagLexiconConfig =
+            crate::tag::tag_pos::tests::example(include_str!("tag_lexicon.rs"), "pos_dict");
         assert_eq!(c.unknown, "X");
         let mut v = Validator::default();
         c.validate(&mut v);
@@ -128,11 +138,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("d.tsv");
         std::fs::write(&p, "# c\nකොළඹ\tNNP\tya\nයයි\tVFM\n").unwrap();
-        let cfg = TagLexiconConfig { dictionary: p.display().to_string(), field: "tokens".into(), output: "lem".into(), unknown: "_".into() };
-        let StageImpl::Stage(mut st) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap() else { panic!() };
+        let cfg = TagLexiconConfig {
+            dictionary: p.display().to_string(),
+            field: "tokens".into(),
+            output: "lem".into(),
+            unknown: "_".into(),
+        };
+        let StageImpl::Stage(mut st) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap()
+        else {
+            panic!()
+        };
         let mut out = Emitter::collecting(1);
-        st.process(vec![Record::new("a", "කොළඹ යයි x")], &mut out).unwrap();
-        assert_eq!(out.take_collected()[0].fields["lem"], serde_json::json!(["NNP", "VFM", "_"]));
+        st.process(vec![Record::new("a", "කොළඹ යයි x")], &mut out)
+            .unwrap();
+        assert_eq!(
+            out.take_collected()[0].fields["lem"],
+            serde_json::json!(["NNP", "VFM", "_"])
+        );
         assert_eq!(out.counts().counters["unknown_words_total"], 1);
     }
 }

@@ -20,7 +20,9 @@ use super::words::{record_words, write_entities, write_tags};
 use super::Tagger;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -59,7 +61,10 @@ impl StageConfig for TagNerConfig {
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
         let model = load_model(&self.model, Task::Ner)?;
-        Ok(StageImpl::Stage(Box::new(TagNer { tagger: Arc::new(model), field: self.field.clone() })))
+        Ok(StageImpl::Stage(Box::new(TagNer {
+            tagger: Arc::new(model),
+            field: self.field.clone(),
+        })))
     }
 }
 
@@ -113,8 +118,12 @@ mod tests {
 
     #[test]
     fn toml_example_parses_and_validates() {
-        let c: TagNerConfig = crate::tag::tag_pos::tests::example(include_str!("tag_ner.rs"), "ner");
-        assert_eq!((c.model.as_str(), c.field.as_str()), ("models/tag/ner-yor.mvt", "tokens"));
+        let c: TagNerConfig =
+            crate::tag::tag_pos::tests::example(include_str!("tag_ner.rs"), "ner");
+        assert_eq!(
+            (c.model.as_str(), c.field.as_str()),
+            ("models/tag/ner-yor.mvt", "tokens")
+        );
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty());
@@ -124,13 +133,23 @@ mod tests {
     fn writes_entities_with_byte_offsets() {
         let mut g = GazetteerTagger::default();
         g.add("PER", "Nuhu Adam");
-        let mut st = TagNer { tagger: Arc::new(Gaz(g, vec![])), field: "tokens".into() };
+        let mut st = TagNer {
+            tagger: Arc::new(Gaz(g, vec![])),
+            field: "tokens".into(),
+        };
         let mut out = Emitter::collecting(2);
-        st.process(vec![Record::new("a", "Ọ̀gbẹ́ni Nuhu Adam kúrò.")], &mut out).unwrap();
+        st.process(vec![Record::new("a", "Ọ̀gbẹ́ni Nuhu Adam kúrò.")], &mut out)
+            .unwrap();
         let r = &out.take_collected()[0];
-        assert_eq!(r.fields["ner_tags"], json!(["O", "B-PER", "I-PER", "O", "O"]));
+        assert_eq!(
+            r.fields["ner_tags"],
+            json!(["O", "B-PER", "I-PER", "O", "O"])
+        );
         let e = &r.fields["entities"][0];
         assert_eq!(e["text"], "Nuhu Adam");
-        assert_eq!(&r.text[e["start"].as_u64().unwrap() as usize..e["end"].as_u64().unwrap() as usize], "Nuhu Adam");
+        assert_eq!(
+            &r.text[e["start"].as_u64().unwrap() as usize..e["end"].as_u64().unwrap() as usize],
+            "Nuhu Adam"
+        );
     }
 }

@@ -19,7 +19,9 @@ use super::words::{record_words, write_tags};
 use super::Tagger;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -44,7 +46,10 @@ pub struct TagPosConfig {
 pub(crate) fn load_model(path: &str, task: Task) -> Result<Perceptron, StageError> {
     let m = Perceptron::load(Path::new(path)).map_err(StageError::msg)?;
     if m.task != task {
-        return Err(StageError::msg(format!("{path}: model is a {:?} model, expected {task:?}", m.task)));
+        return Err(StageError::msg(format!(
+            "{path}: model is a {:?} model, expected {task:?}",
+            m.task
+        )));
     }
     Ok(m)
 }
@@ -68,7 +73,10 @@ impl StageConfig for TagPosConfig {
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
         let model = load_model(&self.model, Task::Pos)?;
-        Ok(StageImpl::Stage(Box::new(TagPos { tagger: Arc::new(model), field: self.field.clone() })))
+        Ok(StageImpl::Stage(Box::new(TagPos {
+            tagger: Arc::new(model),
+            field: self.field.clone(),
+        })))
     }
 }
 
@@ -110,10 +118,18 @@ pub(crate) mod tests {
 
     /// The `//!` TOML example, as a config.
     pub(crate) fn example<T: serde::de::DeserializeOwned>(doc: &str, id: &str) -> T {
-        let toml_text: String =
-            doc.lines().skip_while(|l| !l.starts_with("//! ```toml")).skip(1).take_while(|l| !l.starts_with("//! ```")).map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start())).collect();
+        let toml_text: String = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
+            .collect();
         let mut t: toml::Table = toml::from_str(&toml_text).unwrap();
-        let mut st = t.remove("stages").unwrap().as_table().unwrap()[id].as_table().unwrap().clone();
+        let mut st = t.remove("stages").unwrap().as_table().unwrap()[id]
+            .as_table()
+            .unwrap()
+            .clone();
         st.remove("type");
         st.remove("inputs");
         st.try_into().unwrap()
@@ -127,7 +143,11 @@ pub(crate) mod tests {
         c.validate(&mut v);
         assert!(v.errors.is_empty());
         let mut v = Validator::default();
-        TagPosConfig { model: String::new(), field: "tokens".into() }.validate(&mut v);
+        TagPosConfig {
+            model: String::new(),
+            field: "tokens".into(),
+        }
+        .validate(&mut v);
         assert_eq!(v.errors[0].message, "must not be empty");
     }
 
@@ -138,9 +158,25 @@ pub(crate) mod tests {
             tags: t.iter().map(|x| x.to_string()).collect(),
             lines: vec![1; w.len()],
         };
-        let train = vec![s(&["ọmọ", "lọ", "."], &["NOUN", "VERB", "PUNCT"]), s(&["ilé", "wá", "."], &["NOUN", "VERB", "PUNCT"])];
-        let m = Perceptron::train(&train, None, Gazetteer::default(), &TrainOptions { epochs: 5, ..Default::default() }, &mut |_| {}).unwrap();
-        let mut st = TagPos { tagger: Arc::new(m), field: "tokens".into() };
+        let train = vec![
+            s(&["ọmọ", "lọ", "."], &["NOUN", "VERB", "PUNCT"]),
+            s(&["ilé", "wá", "."], &["NOUN", "VERB", "PUNCT"]),
+        ];
+        let m = Perceptron::train(
+            &train,
+            None,
+            Gazetteer::default(),
+            &TrainOptions {
+                epochs: 5,
+                ..Default::default()
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        let mut st = TagPos {
+            tagger: Arc::new(m),
+            field: "tokens".into(),
+        };
         let mut a = Record::new("a", "ọmọ lọ.");
         let mut b = Record::new("b", "ilé wá .");
         b.set("tokens", serde_json::json!(["ilé", "wá", "."]));
@@ -151,18 +187,38 @@ pub(crate) mod tests {
         st.process(vec![a, b, c], &mut out).unwrap();
         assert_eq!(out.counts().rejected, 1);
         let got = out.take_collected();
-        assert_eq!(got[0].fields["pos_tags"], serde_json::json!(["NOUN", "VERB", "PUNCT"]));
-        assert_eq!(got[0].fields["word_offsets"], serde_json::json!([[0, 7], [8, 12], [12, 13]]));
-        assert_eq!(got[1].fields["pos_tags"], serde_json::json!(["NOUN", "VERB", "PUNCT"]));
+        assert_eq!(
+            got[0].fields["pos_tags"],
+            serde_json::json!(["NOUN", "VERB", "PUNCT"])
+        );
+        assert_eq!(
+            got[0].fields["word_offsets"],
+            serde_json::json!([[0, 7], [8, 12], [12, 13]])
+        );
+        assert_eq!(
+            got[1].fields["pos_tags"],
+            serde_json::json!(["NOUN", "VERB", "PUNCT"])
+        );
         // empty text: no words, no panic
         let mut out = Emitter::collecting(1);
         st.process(vec![Record::new("e", "")], &mut out).unwrap();
-        assert_eq!(out.take_collected()[0].fields["pos_tags"], serde_json::json!([]));
+        assert_eq!(
+            out.take_collected()[0].fields["pos_tags"],
+            serde_json::json!([])
+        );
     }
 
     #[test]
     fn missing_model_is_a_clear_error() {
-        let e = TagPosConfig { model: "/nonexistent/m.mvt".into(), field: "tokens".into() }.build(&BuildContext::for_tests(Path::new("/tmp")));
-        assert!(e.err().unwrap().to_string().starts_with("/nonexistent/m.mvt: "));
+        let e = TagPosConfig {
+            model: "/nonexistent/m.mvt".into(),
+            field: "tokens".into(),
+        }
+        .build(&BuildContext::for_tests(Path::new("/tmp")));
+        assert!(e
+            .err()
+            .unwrap()
+            .to_string()
+            .starts_with("/nonexistent/m.mvt: "));
     }
 }

@@ -37,28 +37,50 @@ pub fn align(text: &str, tokens: &[&str]) -> Option<Vec<(usize, usize)>> {
 
 /// The words of a record: from `field` if present (must be a list of strings), else the
 /// segmented `text`. Returns the words and their byte spans in `text` when known.
-pub fn record_words(rec: &Record, field: &str) -> Result<(Vec<String>, Option<Vec<(usize, usize)>>), String> {
+pub fn record_words(
+    rec: &Record,
+    field: &str,
+) -> Result<(Vec<String>, Option<Vec<(usize, usize)>>), String> {
     match rec.field(field) {
         Some(v) => {
-            let toks = rec
-                .str_list(field)
-                .ok_or_else(|| format!("field `{field}` must be a list of strings, got {}", mavuno_pipeline::record::json_type(v)))?;
+            let toks = rec.str_list(field).ok_or_else(|| {
+                format!(
+                    "field `{field}` must be a list of strings, got {}",
+                    mavuno_pipeline::record::json_type(v)
+                )
+            })?;
             let offs = align(&rec.text, &toks);
             Ok((toks.into_iter().map(String::from).collect(), offs))
         }
         None => {
             let offs = segment(&rec.text);
-            Ok((offs.iter().map(|&(s, e)| rec.text[s..e].to_string()).collect(), Some(offs)))
+            Ok((
+                offs.iter()
+                    .map(|&(s, e)| rec.text[s..e].to_string())
+                    .collect(),
+                Some(offs),
+            ))
         }
     }
 }
 
 /// Writes `word_offsets` (when known) and the tag list under `output`.
-pub fn write_tags(rec: &mut Record, offsets: Option<&[(usize, usize)]>, output: &str, tags: Vec<String>) {
+pub fn write_tags(
+    rec: &mut Record,
+    offsets: Option<&[(usize, usize)]>,
+    output: &str,
+    tags: Vec<String>,
+) {
     if let Some(o) = offsets {
-        rec.set("word_offsets", Value::Array(o.iter().map(|&(s, e)| json!([s, e])).collect()));
+        rec.set(
+            "word_offsets",
+            Value::Array(o.iter().map(|&(s, e)| json!([s, e])).collect()),
+        );
     }
-    rec.set(output, Value::Array(tags.into_iter().map(Value::String).collect()));
+    rec.set(
+        output,
+        Value::Array(tags.into_iter().map(Value::String).collect()),
+    );
 }
 
 /// Writes `entities` from IOB2 tags (strict): `{start, end, label, text, word_start,
@@ -86,14 +108,20 @@ mod tests {
     fn segments_words_and_punctuation() {
         let t = "Ọ̀gbẹ́ni Adam lọ sí Lagos, lánàá.";
         let w: Vec<&str> = segment(t).into_iter().map(|(s, e)| &t[s..e]).collect();
-        assert_eq!(w, ["Ọ̀gbẹ́ni", "Adam", "lọ", "sí", "Lagos", ",", "lánàá", "."]);
+        assert_eq!(
+            w,
+            ["Ọ̀gbẹ́ni", "Adam", "lọ", "sí", "Lagos", ",", "lánàá", "."]
+        );
         let t = "කොළඹ නගරය";
         assert_eq!(segment(t).len(), 2);
     }
 
     #[test]
     fn aligns_tokens_or_gives_up() {
-        assert_eq!(align("a  bc d", &["a", "bc", "d"]), Some(vec![(0, 1), (3, 5), (6, 7)]));
+        assert_eq!(
+            align("a  bc d", &["a", "bc", "d"]),
+            Some(vec![(0, 1), (3, 5), (6, 7)])
+        );
         assert_eq!(align("a b", &["a", "x"]), None);
     }
 
@@ -104,8 +132,14 @@ mod tests {
         assert_eq!(w, ["Ade", "Olú", "lọ"]);
         let tags: Vec<String> = ["B-PER", "I-PER", "O"].map(String::from).to_vec();
         write_entities(&mut r, o.as_deref(), &tags);
-        assert_eq!(r.fields["entities"], json!([{"start": 0, "end": 8, "label": "PER", "text": "Ade Olú", "word_start": 0, "word_end": 2}]));
+        assert_eq!(
+            r.fields["entities"],
+            json!([{"start": 0, "end": 8, "label": "PER", "text": "Ade Olú", "word_start": 0, "word_end": 2}])
+        );
         r.set("tokens", 5);
-        assert_eq!(record_words(&r, "tokens").unwrap_err(), "field `tokens` must be a list of strings, got a number");
+        assert_eq!(
+            record_words(&r, "tokens").unwrap_err(),
+            "field `tokens` must be a list of strings, got a number"
+        );
     }
 }
