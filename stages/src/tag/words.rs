@@ -35,12 +35,12 @@ pub fn align(text: &str, tokens: &[&str]) -> Option<Vec<(usize, usize)>> {
     Some(out)
 }
 
+/// Words and, when known, their byte spans in the record's text.
+pub type RecordWords = (Vec<String>, Option<Vec<(usize, usize)>>);
+
 /// The words of a record: from `field` if present (must be a list of strings), else the
 /// segmented `text`. Returns the words and their byte spans in `text` when known.
-pub fn record_words(
-    rec: &Record,
-    field: &str,
-) -> Result<(Vec<String>, Option<Vec<(usize, usize)>>), String> {
+pub fn record_words(rec: &Record, field: &str) -> Result<RecordWords, String> {
     match rec.field(field) {
         Some(v) => {
             let toks = rec.str_list(field).ok_or_else(|| {
