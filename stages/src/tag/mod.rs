@@ -24,3 +24,21 @@ pub trait Tagger: Send + Sync {
     /// Every label the tagger can emit.
     fn labels(&self) -> &[String];
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stages_are_registered_and_every_field_is_documented() {
+        let r = crate::registry();
+        for ty in ["tag_pos", "tag_ner", "tag_lexicon", "tag_gazetteer"] {
+            let e = r.get(ty).unwrap_or_else(|| panic!("{ty} not registered"));
+            assert!(!e.description().is_empty(), "{ty}");
+            for f in e.fields() {
+                assert!(!f.description.is_empty(), "{ty}.{}", f.name);
+            }
+        }
+        let e = r.get("tag_ner").unwrap();
+        let bad: toml::Value = toml::from_str("model = \"m.mvt\"\nmodle = 1").unwrap();
+        assert!(e.parse(bad).is_err());
+    }
+}
