@@ -46,6 +46,16 @@ use clap::Parser;
 #[derive(clap::Subcommand, Debug)]
     /// Language identification: predict, train, eval.
     Lid(cmd::lid::LidArgs),
+
+
+#[derive(Parser)]
+#[command(name = "mavuno")]
+    cmd: Cmd,
+
+#[derive(clap::Subcommand)]
+enum Cmd {
+    /// POS/NER taggers: train, eval, apply, lexicon, split, bench.
+    Tag(cmd::tag::TagCmd),
 }
 
 fn main() {
@@ -67,6 +77,7 @@ fn main() {
         }
     let r = match cli.cmd {
         Command::Lid(a) => cmd::lid::run(a),
+        Cmd::Tag(c) => cmd::tag::run(c),
     if let Err(e) = r {
         eprintln!("error: {e:#}");
         std::process::exit(2);

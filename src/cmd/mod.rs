@@ -5,3 +5,4 @@ pub mod inspect;
 pub mod run;
 pub mod stages;
 pub mod lid;
+pub mod tag;

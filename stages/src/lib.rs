@@ -17,6 +17,7 @@ pub mod text;
 pub mod dedup;
 pub mod stats;
 pub mod langid;
+pub mod tag;
 pub mod util;
 pub mod write;
 
@@ -47,6 +48,10 @@ pub fn register_all(r: &mut Registry) {
     r.add::<dedup::decontaminate::DecontaminateConfig>();
     r.add::<stats::stats::StatsConfig>();
     r.add::<langid::langid::LangidConfig>();
+    r.add::<tag::tag_pos::TagPosConfig>();
+    r.add::<tag::tag_ner::TagNerConfig>();
+    r.add::<tag::tag_lexicon::TagLexiconConfig>();
+    r.add::<tag::tag_gazetteer::TagGazetteerConfig>();
 }
 
 /// A registry with every stage type.

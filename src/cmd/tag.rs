@@ -1,0 +1,389 @@
+//! `mavuno tag …`: train, evaluate and apply POS/NER taggers; build dictionaries; split
+//! test-only treebanks; measure tagging speed. See docs/TAGGING.md.
+
+use anyhow::{bail, Context, Result};
+use mavuno_stages::tag::data::{self, Format, Sentence, TagColumn};
+use mavuno_stages::tag::features::Gazetteer;
+use mavuno_stages::tag::lexicon::{build_entries, entries_to_tsv};
+use mavuno_stages::tag::metrics;
+use mavuno_stages::tag::perceptron::{Perceptron, Task, TrainOptions};
+use mavuno_stages::tag::words::segment;
+use mavuno_stages::tag::Tagger;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// `mavuno tag` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum TagCmd {
+    /// Train an averaged-perceptron tagger.
+    Train {
+        /// `pos` or `ner` (NER data must be IOB2).
+        #[arg(long)]
+        task: Task,
+        /// `conll` (`token TAG` columns) or `conllu`.
+        #[arg(long)]
+        format: Format,
+        /// Training files.
+        #[arg(long, num_args = 1.., required = true)]
+        train: Vec<PathBuf>,
+        /// Dev file for early stopping (same format).
+        #[arg(long)]
+        dev: Option<PathBuf>,
+        /// Output model (`.mvt`).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        /// Maximum epochs.
+        #[arg(long, default_value_t = 12)]
+        epochs: usize,
+        /// Shuffle seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Epochs without dev improvement before stopping.
+        #[arg(long, default_value_t = 3)]
+        patience: usize,
+        /// Drop feature rows whose largest |weight| is below this when saving (smaller model).
+        #[arg(long, default_value_t = 0.0)]
+        prune: f32,
+        /// CoNLL-U tag column: `upos` or `xpos`.
+        #[arg(long, default_value = "upos")]
+        column: String,
+        /// Gazetteer feature lists, `TYPE=FILE` (one entry per line); repeatable.
+        #[arg(long)]
+        gazetteer: Vec<String>,
+    },
+    /// Evaluate a model on a tagged file; prints JSON.
+    Eval {
+        /// The model.
+        #[arg(long)]
+        model: PathBuf,
+        /// Test file.
+        #[arg(long)]
+        test: PathBuf,
+        /// `conll` or `conllu`; default from the extension (`.conllu` → conllu, else conll).
+        #[arg(long)]
+        format: Option<Format>,
+        /// CoNLL-U tag column: `upos` or `xpos`.
+        #[arg(long, default_value = "upos")]
+        column: String,
+    },
+    /// Tag a file: raw text (one sentence per line), CoNLL or CoNLL-U.
+    Apply {
+        /// The model.
+        #[arg(long)]
+        model: PathBuf,
+        /// Input; format from `--input-format` or the extension (`.conll`, `.conllu`, else raw text).
+        input: PathBuf,
+        /// Output: `.conll`, `.conllu` or JSONL (anything else).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        /// `raw`, `conll` or `conllu`.
+        #[arg(long)]
+        input_format: Option<String>,
+    },
+    /// Type-level dictionaries.
+    #[command(subcommand)]
+    Lexicon(LexiconCmd),
+    /// Seeded train/dev/test split of a tagged file that ships without a train split.
+    Split {
+        /// The file (CoNLL or CoNLL-U; blank-line separated sentences).
+        #[arg(long)]
+        input: PathBuf,
+        /// Output directory: `train.<ext>`, `dev.<ext>`, `test.<ext>`.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Fraction of sentences for dev.
+        #[arg(long, default_value_t = 0.1)]
+        dev_frac: f64,
+        /// Fraction of sentences for test.
+        #[arg(long, default_value_t = 0.2)]
+        test_frac: f64,
+    },
+    /// Tagging throughput on one core (tokens/s), with the model already loaded.
+    Bench {
+        /// The model.
+        #[arg(long)]
+        model: PathBuf,
+        /// A tagged file whose words are tagged.
+        #[arg(long)]
+        test: PathBuf,
+        /// `conll` or `conllu`; default from the extension.
+        #[arg(long)]
+        format: Option<Format>,
+        /// Passes over the file.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+}
+
+/// `mavuno tag lexicon …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum LexiconCmd {
+    /// Majority tag per word type, as TSV `word tag count total`.
+    Build {
+        /// `conll` or `conllu`.
+        #[arg(long)]
+        format: Format,
+        /// Tagged files.
+        #[arg(long, num_args = 1.., required = true)]
+        train: Vec<PathBuf>,
+        /// CoNLL-U tag column: `upos` or `xpos`.
+        #[arg(long, default_value = "upos")]
+        column: String,
+        /// Output TSV.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+}
+
+fn column(s: &str) -> Result<TagColumn> {
+    match s {
+        "upos" => Ok(TagColumn::Upos),
+        "xpos" => Ok(TagColumn::Xpos),
+        _ => bail!("unknown --column `{s}` (expected upos or xpos)"),
+    }
+}
+
+fn format_of(p: &Path, f: Option<Format>) -> Format {
+    f.unwrap_or(if p.extension().is_some_and(|e| e == "conllu") {
+        Format::Conllu
+    } else {
+        Format::Conll
+    })
+}
+
+fn read(p: &Path, f: Format, c: TagColumn, task: Task) -> Result<Vec<Sentence>> {
+    let s = data::read_file(p, f, c)?;
+    if task == Task::Ner {
+        data::check_iob2(&s, &p.display().to_string())?;
+    }
+    Ok(s)
+}
+
+fn words(s: &Sentence) -> Vec<&str> {
+    s.words.iter().map(String::as_str).collect()
+}
+
+/// Runs a `mavuno tag` subcommand.
+pub fn run(cmd: TagCmd) -> Result<()> {
+    match cmd {
+        TagCmd::Train {
+            task,
+            format,
+            train,
+            dev,
+            output,
+            epochs,
+            seed,
+            patience,
+            prune,
+            column: col,
+            gazetteer,
+        } => {
+            let col = column(&col)?;
+            let mut tr = Vec::new();
+            for p in &train {
+                tr.extend(read(p, format, col, task)?);
+            }
+            let dv = dev
+                .as_deref()
+                .map(|p| read(p, format, col, task))
+                .transpose()?;
+            let mut gaz = Gazetteer::default();
+            for g in &gazetteer {
+                let (ty, file) = g
+                    .split_once('=')
+                    .with_context(|| format!("--gazetteer `{g}`: expected TYPE=FILE"))?;
+                let text = std::fs::read_to_string(file).with_context(|| file.to_string())?;
+                gaz.add(
+                    ty,
+                    text.lines()
+                        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                        .map(String::from),
+                );
+            }
+            let opts = TrainOptions {
+                task,
+                epochs,
+                seed,
+                patience,
+                prune,
+            };
+            let t0 = Instant::now();
+            let m = Perceptron::train(&tr, dv.as_deref(), gaz, &opts, &mut |msg| {
+                eprintln!("{msg}")
+            })
+            .map_err(anyhow::Error::msg)?;
+            let secs = t0.elapsed().as_secs_f64();
+            m.save(&output).map_err(anyhow::Error::msg)?;
+            let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "{}",
+                json!({"model": output, "bytes": size, "labels": m.labels().len(), "train": m.info, "train_seconds": secs})
+            );
+        }
+        TagCmd::Eval {
+            model,
+            test,
+            format,
+            column: col,
+        } => {
+            let m = Perceptron::load(&model).map_err(anyhow::Error::msg)?;
+            let sents = read(&test, format_of(&test, format), column(&col)?, m.task)?;
+            let gold: Vec<Vec<String>> = sents.iter().map(|s| s.tags.clone()).collect();
+            let t0 = Instant::now();
+            let pred: Vec<Vec<String>> = sents.iter().map(|s| m.tag(&words(s))).collect();
+            let secs = t0.elapsed().as_secs_f64();
+            let mut r = match m.task {
+                Task::Pos => metrics::pos_report(&gold, &pred, m.labels()),
+                Task::Ner => metrics::ner_report(&gold, &pred, m.labels()),
+            };
+            r["task"] = json!(m.task);
+            r["sentences"] = json!(sents.len());
+            r["tag_seconds"] = json!(secs);
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        TagCmd::Apply {
+            model,
+            input,
+            output,
+            input_format,
+        } => apply(&model, &input, &output, input_format.as_deref())?,
+        TagCmd::Lexicon(LexiconCmd::Build {
+            format,
+            train,
+            column: col,
+            output,
+        }) => {
+            let sents = data::read_files(&train, format, column(&col)?)?;
+            let e = build_entries(&sents);
+            std::fs::write(&output, entries_to_tsv(&e))
+                .with_context(|| output.display().to_string())?;
+            eprintln!("{}: {} word types", output.display(), e.len());
+        }
+        TagCmd::Split {
+            input,
+            output,
+            seed,
+            dev_frac,
+            test_frac,
+        } => {
+            if !(0.0..1.0).contains(&(dev_frac + test_frac)) {
+                bail!("--dev-frac + --test-frac must be in [0, 1)");
+            }
+            let text =
+                std::fs::read_to_string(&input).with_context(|| input.display().to_string())?;
+            let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("txt");
+            std::fs::create_dir_all(&output).with_context(|| output.display().to_string())?;
+            for (name, blocks) in ["train", "dev", "test"]
+                .iter()
+                .zip(data::split_blocks(&text, seed, dev_frac, test_frac))
+            {
+                let p = output.join(format!("{name}.{ext}"));
+                std::fs::write(&p, blocks.join("\n")).with_context(|| p.display().to_string())?;
+                eprintln!("{}: {} sentences", p.display(), blocks.len());
+            }
+        }
+        TagCmd::Bench {
+            model,
+            test,
+            format,
+            repeat,
+        } => {
+            let t0 = Instant::now();
+            let m = Perceptron::load(&model).map_err(anyhow::Error::msg)?;
+            let load_s = t0.elapsed().as_secs_f64();
+            let sents = data::read_file(&test, format_of(&test, format), TagColumn::Upos)?;
+            let ws: Vec<Vec<&str>> = sents.iter().map(words).collect();
+            let n: usize = ws.iter().map(Vec::len).sum::<usize>() * repeat.max(1);
+            let t0 = Instant::now();
+            let mut sink = 0usize;
+            for _ in 0..repeat.max(1) {
+                for w in &ws {
+                    sink += m.tag(w).len();
+                }
+            }
+            let s = t0.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                json!({"model": model, "load_seconds": load_s, "tokens": n, "seconds": s,
+                                  "tokens_per_second_one_core": (sink as f64 / s).round()})
+            );
+        }
+    }
+    Ok(())
+}
+
+fn apply(model: &Path, input: &Path, output: &Path, fmt: Option<&str>) -> Result<()> {
+    let m = Perceptron::load(model).map_err(anyhow::Error::msg)?;
+    let ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let fmt = fmt
+        .map(String::from)
+        .unwrap_or_else(|| match ext(input).as_str() {
+            "conll" | "conllu" => ext(input),
+            _ => "raw".into(),
+        });
+    let sents: Vec<Vec<String>> = match fmt.as_str() {
+        "raw" => {
+            let text =
+                std::fs::read_to_string(input).with_context(|| input.display().to_string())?;
+            text.lines()
+                .map(|l| {
+                    segment(l)
+                        .into_iter()
+                        .map(|(s, e)| l[s..e].to_string())
+                        .collect()
+                })
+                .collect()
+        }
+        "conll" | "conllu" => {
+            let f: Format = fmt.parse().map_err(anyhow::Error::msg)?;
+            data::read_file(input, f, TagColumn::Upos)?
+                .into_iter()
+                .map(|s| s.words)
+                .collect()
+        }
+        other => bail!("unknown --input-format `{other}` (expected raw, conll or conllu)"),
+    };
+    let key = match m.task {
+        Task::Pos => "pos_tags",
+        Task::Ner => "ner_tags",
+    };
+    let f = std::fs::File::create(output).with_context(|| output.display().to_string())?;
+    let mut w = std::io::BufWriter::new(f);
+    for s in &sents {
+        let ws: Vec<&str> = s.iter().map(String::as_str).collect();
+        let tags = m.tag(&ws);
+        match ext(output).as_str() {
+            "conll" => {
+                for (a, b) in ws.iter().zip(&tags) {
+                    writeln!(w, "{a} {b}")?;
+                }
+                writeln!(w)?;
+            }
+            "conllu" => {
+                for (i, (a, b)) in ws.iter().zip(&tags).enumerate() {
+                    let (upos, misc) = match m.task {
+                        Task::Pos => (b.as_str(), "_".to_string()),
+                        Task::Ner => ("_", format!("NER={b}")),
+                    };
+                    writeln!(w, "{}\t{a}\t_\t{upos}\t_\t_\t_\t_\t_\t{misc}", i + 1)?;
+                }
+                writeln!(w)?;
+            }
+            _ => writeln!(w, "{}", json!({"tokens": ws, key: tags}))?,
+        }
+    }
+    w.flush().with_context(|| output.display().to_string())?;
+    eprintln!("{}: {} sentences", output.display(), sents.len());
+    Ok(())
+}
