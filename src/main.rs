@@ -31,43 +31,36 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Language identification: predict, train, eval.
+    Lid(cmd::lid::LidArgs),
+    /// POS/NER taggers: train, eval, apply, lexicon, split, bench.
+    #[command(subcommand)]
+    Tag(cmd::tag::TagCmd),
+}
 
 fn init_logging(quiet: bool) {
     let default = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MAVUNO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
 
-use clap::Parser;
-
-/// mavuno: curated corpora for low-resource languages.
-#[command(name = "mavuno", version)]
-    cmd: Command,
-
-#[derive(clap::Subcommand, Debug)]
-    /// Language identification: predict, train, eval.
-    Lid(cmd::lid::LidArgs),
-
-
-#[derive(Parser)]
-#[command(name = "mavuno")]
-    cmd: Cmd,
-
-#[derive(clap::Subcommand)]
-enum Cmd {
-    /// POS/NER taggers: train, eval, apply, lexicon, split, bench.
-    Tag(cmd::tag::TagCmd),
+/// Commands that return nothing special exit 0 on success.
+fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
+    r.map(|()| 0)
 }
 
 fn main() {
     let cli = Cli::parse();
-    let quiet = matches!(&cli.command, Command::Run(a) if a.quiet) || !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    init_logging(quiet && matches!(&cli.command, Command::Run(a) if a.quiet));
+    let quiet = matches!(&cli.command, Command::Run(a) if a.quiet);
+    init_logging(quiet);
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
         Command::Plan(a) => cmd::run::plan(a),
         Command::Stages(a) => cmd::stages::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Doctor { json } => cmd::doctor::run(json),
+        Command::Lid(a) => ok(cmd::lid::run(a)),
+        Command::Tag(c) => ok(cmd::tag::run(c)),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -75,11 +68,5 @@ fn main() {
             eprintln!("error: {e:#}");
             std::process::exit(1);
         }
-    let r = match cli.cmd {
-        Command::Lid(a) => cmd::lid::run(a),
-        Cmd::Tag(c) => cmd::tag::run(c),
-    if let Err(e) = r {
-        eprintln!("error: {e:#}");
-        std::process::exit(2);
     }
 }

@@ -2,7 +2,7 @@
 
 pub mod doctor;
 pub mod inspect;
+pub mod lid;
 pub mod run;
 pub mod stages;
-pub mod lid;
 pub mod tag;

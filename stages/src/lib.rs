@@ -11,13 +11,13 @@
 //! prints them.
 #![warn(missing_docs)]
 
-pub mod read;
-pub mod quality;
-pub mod text;
 pub mod dedup;
-pub mod stats;
 pub mod langid;
+pub mod quality;
+pub mod read;
+pub mod stats;
 pub mod tag;
+pub mod text;
 pub mod util;
 pub mod write;
 
@@ -32,26 +32,26 @@ pub fn register_all(r: &mut Registry) {
     r.add::<read::conll_reader::ConllReaderConfig>();
     r.add::<read::conllu_reader::ConlluReaderConfig>();
     r.add::<read::parallel_reader::ParallelReaderConfig>();
+    r.add::<text::normalize::NormalizeConfig>();
+    r.add::<text::split_sentences::SplitSentencesConfig>();
+    r.add::<quality::filter::FilterConfig>();
+    r.add::<quality::tag_domain::TagDomainConfig>();
+    r.add::<quality::redact_pii::RedactPiiConfig>();
+    r.add::<langid::langid::LangidConfig>();
+    r.add::<dedup::exact::DedupExactConfig>();
+    r.add::<dedup::near::DedupNearConfig>();
+    r.add::<dedup::decontaminate::DecontaminateConfig>();
+    r.add::<tag::tag_pos::TagPosConfig>();
+    r.add::<tag::tag_ner::TagNerConfig>();
+    r.add::<tag::tag_lexicon::TagLexiconConfig>();
+    r.add::<tag::tag_gazetteer::TagGazetteerConfig>();
+    r.add::<stats::stats::StatsConfig>();
     r.add::<util::passthrough::PassthroughConfig>();
     r.add::<write::jsonl_writer::JsonlWriterConfig>();
     r.add::<write::parquet_writer::ParquetWriterConfig>();
     r.add::<write::text_writer::TextWriterConfig>();
     r.add::<write::conll_writer::ConllWriterConfig>();
     r.add::<write::conllu_writer::ConlluWriterConfig>();
-    r.add::<text::normalize::NormalizeConfig>();
-    r.add::<text::split_sentences::SplitSentencesConfig>();
-    r.add::<quality::filter::FilterConfig>();
-    r.add::<quality::tag_domain::TagDomainConfig>();
-    r.add::<quality::redact_pii::RedactPiiConfig>();
-    r.add::<dedup::exact::DedupExactConfig>();
-    r.add::<dedup::near::DedupNearConfig>();
-    r.add::<dedup::decontaminate::DecontaminateConfig>();
-    r.add::<stats::stats::StatsConfig>();
-    r.add::<langid::langid::LangidConfig>();
-    r.add::<tag::tag_pos::TagPosConfig>();
-    r.add::<tag::tag_ner::TagNerConfig>();
-    r.add::<tag::tag_lexicon::TagLexiconConfig>();
-    r.add::<tag::tag_gazetteer::TagGazetteerConfig>();
 }
 
 /// A registry with every stage type.
