@@ -11,6 +11,9 @@
 //! prints them.
 #![warn(missing_docs)]
 
+pub mod curriculum;
+pub mod mask;
+pub mod tokenize;
 pub mod util;
 
 use mavuno_pipeline::Registry;
@@ -18,6 +21,9 @@ use mavuno_pipeline::Registry;
 /// Registers every stage type.
 pub fn register_all(r: &mut Registry) {
     r.add::<util::passthrough::PassthroughConfig>();
+    r.add::<tokenize::train_tokenizer::TrainTokenizerConfig>();
+    r.add::<mask::plan_masks::PlanMasksConfig>();
+    r.add::<curriculum::order_curriculum::OrderCurriculumConfig>();
 }
 
 /// A registry with every stage type.
