@@ -123,7 +123,8 @@ pub struct VocabCurriculum {
 
 impl VocabCurriculum {
     /// Whether token `id` with POS index `pos` (into [`CLIMB_POS`]; `None` = X) is
-    /// replaced at pacing value p.
+    /// replaced at pacing value p. Under `pos_tags_and_token_ids`, X tokens (and so
+    /// untagged ones) with id > 0 stay `<unk>` even at p = 1, as CLIMB's formula has it.
     pub fn is_hard(&self, id: u32, pos: Option<usize>, p: f64) -> bool {
         if self.special_ids.contains(&id) {
             return false;

@@ -306,11 +306,14 @@ mod tests {
         };
         let a = run(1);
         assert_eq!(a, run(3));
-        for r in &a {
+        for (k, r) in a.iter().enumerate() {
             let m = r.field("mask").unwrap().as_array().unwrap();
             assert!(!m.is_empty());
             assert_eq!(r.field("replacement").unwrap().as_array().unwrap().len(), m.len());
-            assert!(r.field("word_class").unwrap().as_array().unwrap().iter().any(|c| c == "NE"));
+            // Sentences 0 and 2 have names; LEM masks one of them first.
+            if k != 1 {
+                assert!(r.field("word_class").unwrap().as_array().unwrap().iter().any(|c| c == "NE"));
+            }
         }
     }
 }

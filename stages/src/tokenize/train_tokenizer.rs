@@ -115,9 +115,8 @@ impl Stage for TrainTokenizer {
             None => Box::new(std::iter::empty()),
         };
         let tk = train(self.cfg.model, self.cfg.vocab_size, self.cfg.min_frequency, lines).map_err(|e| StageError::msg(e.to_string()))?;
-        let tmp = mavuno_pipeline::io::AtomicFile::create(&self.out_path)?;
-        tk.save(tmp.path(), true).map_err(|e| StageError::msg(format!("{}: {e}", self.out_path.display())))?;
-        tmp.commit()?;
+        let json = tk.to_string(true).map_err(|e| StageError::msg(format!("{}: {e}", self.out_path.display())))?;
+        mavuno_pipeline::io::write_atomic(&self.out_path, json.as_bytes())?;
         self.records.replay(self.batch_size, |b| {
             for r in b {
                 out.keep(r);
