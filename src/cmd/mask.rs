@@ -72,7 +72,8 @@ pub fn run(a: MaskArgs) -> anyhow::Result<()> {
     let unit_tags = cfg.unit_tags();
     let mut tok = Tok::from_file(&a.tokenizer)?;
     tok.max_len = a.max_len;
-    let f = std::fs::File::create(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+    let f = std::fs::File::create(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
     let mut w = std::io::BufWriter::new(f);
     let mut stats = MaskStats::default();
     let mut index = 0u64;
@@ -82,15 +83,17 @@ pub fn run(a: MaskArgs) -> anyhow::Result<()> {
             if err.is_some() {
                 return;
             }
-            let res = plan_sentence(&tok, &s, &spec, &unit_tags, a.seed, index).map_err(anyhow::Error::from).and_then(|ps| {
-                ps.add_to(&mut stats);
-                let mut m = ps.to_fields(tok.vocab.mask_id);
-                m.insert("tokens".into(), serde_json::json!(tok.tokens(&ps.ids)));
-                m.insert("words".into(), serde_json::json!(s.words));
-                serde_json::to_writer(&mut w, &m)?;
-                w.write_all(b"\n")?;
-                Ok(())
-            });
+            let res = plan_sentence(&tok, &s, &spec, &unit_tags, a.seed, index)
+                .map_err(anyhow::Error::from)
+                .and_then(|ps| {
+                    ps.add_to(&mut stats);
+                    let mut m = ps.to_fields(tok.vocab.mask_id);
+                    m.insert("tokens".into(), serde_json::json!(tok.tokens(&ps.ids)));
+                    m.insert("words".into(), serde_json::json!(s.words));
+                    serde_json::to_writer(&mut w, &m)?;
+                    w.write_all(b"\n")?;
+                    Ok(())
+                });
             index += 1;
             if let Err(e) = res {
                 err = Some(e);

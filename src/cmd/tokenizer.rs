@@ -42,15 +42,22 @@ pub struct TrainArgs {
 pub fn run(cmd: TokenizerCmd) -> anyhow::Result<()> {
     match cmd {
         TokenizerCmd::Train(a) => {
-            let Some(model) = ModelType::parse(&a.model) else { bail!("--type must be bpe, wordpiece or unigram, got {:?}", a.model) };
+            let Some(model) = ModelType::parse(&a.model) else {
+                bail!(
+                    "--type must be bpe, wordpiece or unigram, got {:?}",
+                    a.model
+                )
+            };
             let mut texts = Vec::new();
             for p in &a.inputs {
-                corpus::read_texts(p, |t| texts.push(t)).with_context(|| format!("reading {}", p.display()))?;
+                corpus::read_texts(p, |t| texts.push(t))
+                    .with_context(|| format!("reading {}", p.display()))?;
             }
             let start = std::time::Instant::now();
             let n = texts.len();
             let tk = train(model, a.vocab_size, a.min_frequency, texts.into_iter())?;
-            tk.save(&a.output, true).map_err(|e| anyhow::anyhow!("{}: {e}", a.output.display()))?;
+            tk.save(&a.output, true)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.output.display()))?;
             eprintln!(
                 "Trained {:?} tokenizer: {} sentences, vocab {}, {:.2}s -> {}",
                 model,
@@ -66,7 +73,10 @@ pub fn run(cmd: TokenizerCmd) -> anyhow::Result<()> {
             let words: Vec<&str> = text.split_whitespace().collect();
             let (ids, wid) = tok.encode_words(&words)?;
             for ((id, w), t) in ids.iter().zip(&wid).zip(tok.tokens(&ids)) {
-                println!("{id}\t{t}\t{}", w.map(|w| w.to_string()).unwrap_or_else(|| "-".into()));
+                println!(
+                    "{id}\t{t}\t{}",
+                    w.map(|w| w.to_string()).unwrap_or_else(|| "-".into())
+                );
             }
             Ok(())
         }

@@ -52,12 +52,19 @@ pub struct Unigram {
 impl Unigram {
     /// An add-k unigram perplexity scorer.
     pub fn perplexity(k: f64) -> Unigram {
-        Unigram { k, ..Unigram::default() }
+        Unigram {
+            k,
+            ..Unigram::default()
+        }
     }
 
     /// A rarity scorer (mean negative log frequency, add-k smoothed).
     pub fn rarity(k: f64) -> Unigram {
-        Unigram { k, rarity: true, ..Unigram::default() }
+        Unigram {
+            k,
+            rarity: true,
+            ..Unigram::default()
+        }
     }
 
     fn logp(&self, w: &str) -> f64 {
@@ -104,7 +111,13 @@ impl KneserNey {
     /// A model of order n ≥ 1.
     pub fn new(n: usize) -> KneserNey {
         let n = n.max(1);
-        KneserNey { n, d: 0.75, counts: vec![HashMap::new(); n], hist: vec![HashMap::new(); n], vocab: 1 }
+        KneserNey {
+            n,
+            d: 0.75,
+            counts: vec![HashMap::new(); n],
+            hist: vec![HashMap::new(); n],
+            vocab: 1,
+        }
     }
 
     fn padded(&self, w: &[String]) -> Vec<String> {
@@ -120,11 +133,17 @@ impl KneserNey {
         // From order 1 (empty history) up to |h|+1.
         for o in 0..=h.len() {
             let hist = h[h.len() - o..].to_vec();
-            let Some(&(total, distinct)) = self.hist[o].get(&hist) else { continue };
+            let Some(&(total, distinct)) = self.hist[o].get(&hist) else {
+                continue;
+            };
             if total <= 0.0 {
                 continue;
             }
-            let c = self.counts[o].get(&hist).and_then(|m| m.get(w)).copied().unwrap_or(0.0);
+            let c = self.counts[o]
+                .get(&hist)
+                .and_then(|m| m.get(w))
+                .copied()
+                .unwrap_or(0.0);
             p = (c - self.d).max(0.0) / total + self.d * distinct / total * p;
         }
         p
@@ -143,13 +162,21 @@ impl DifficultyScorer for KneserNey {
             for i in n - 1..s.len() {
                 // Highest order: raw counts.
                 let h = s[i + 1 - n..i].to_vec();
-                let e = self.counts[n - 1].entry(h).or_default().entry(s[i].clone()).or_insert(0.0);
+                let e = self.counts[n - 1]
+                    .entry(h)
+                    .or_default()
+                    .entry(s[i].clone())
+                    .or_insert(0.0);
                 *e += 1.0;
                 // Lower orders: continuation counts, incremented when the (o+1)-gram is new.
                 if *e == 1.0 {
                     for o in (0..n - 1).rev() {
                         let h = s[i - o..i].to_vec();
-                        let e = self.counts[o].entry(h).or_default().entry(s[i].clone()).or_insert(0.0);
+                        let e = self.counts[o]
+                            .entry(h)
+                            .or_default()
+                            .entry(s[i].clone())
+                            .or_insert(0.0);
                         *e += 1.0;
                         if *e > 1.0 {
                             break;
@@ -199,19 +226,29 @@ impl SourceScorer {
             ("wikipedia", 6.0),
             ("gutenberg", 6.0),
         ];
-        SourceScorer { ranks: r.iter().map(|(k, v)| (k.to_string(), *v)).collect() }
+        SourceScorer {
+            ranks: r.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
     }
 
     /// Ranks from an ordered list (first = easiest).
     pub fn from_order(order: &[String]) -> SourceScorer {
-        SourceScorer { ranks: order.iter().enumerate().map(|(i, s)| (s.clone(), (i + 1) as f64)).collect() }
+        SourceScorer {
+            ranks: order
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), (i + 1) as f64))
+                .collect(),
+        }
     }
 }
 
 impl DifficultyScorer for SourceScorer {
     fn fit(&mut self, _: &mut dyn Iterator<Item = Vec<String>>) {}
     fn score(&self, _: &[String], source: Option<&str>) -> f64 {
-        source.and_then(|s| self.ranks.get(s).copied()).unwrap_or(self.ranks.len() as f64 + 1.0)
+        source
+            .and_then(|s| self.ranks.get(s).copied())
+            .unwrap_or(self.ranks.len() as f64 + 1.0)
     }
 }
 
@@ -227,17 +264,32 @@ mod tests {
     use super::*;
 
     fn corpus() -> Vec<Vec<String>> {
-        ["the cat sat", "the cat sat on the mat", "the dog sat", "a quixotic zebra pondered epistemology"].iter().map(|s| words(s)).collect()
+        [
+            "the cat sat",
+            "the cat sat on the mat",
+            "the dog sat",
+            "a quixotic zebra pondered epistemology",
+        ]
+        .iter()
+        .map(|s| words(s))
+        .collect()
     }
 
     #[test]
     fn count_scorers_rank_common_text_easier() {
-        let mut sc: Vec<Box<dyn DifficultyScorer>> = vec![Box::new(Unigram::perplexity(1.0)), Box::new(Unigram::rarity(1.0)), Box::new(KneserNey::new(3))];
+        let mut sc: Vec<Box<dyn DifficultyScorer>> = vec![
+            Box::new(Unigram::perplexity(1.0)),
+            Box::new(Unigram::rarity(1.0)),
+            Box::new(KneserNey::new(3)),
+        ];
         for s in sc.iter_mut() {
             s.fit(&mut corpus().into_iter());
             let easy = s.score(&words("the cat sat"), None);
             let hard = s.score(&words("zebra pondered quixotic"), None);
-            assert!(easy < hard && easy.is_finite() && hard.is_finite(), "{easy} {hard}");
+            assert!(
+                easy < hard && easy.is_finite() && hard.is_finite(),
+                "{easy} {hard}"
+            );
         }
     }
 
@@ -245,8 +297,16 @@ mod tests {
     fn kneser_ney_is_a_distribution() {
         let mut kn = KneserNey::new(2);
         kn.fit(&mut corpus().into_iter());
-        let vocab: std::collections::HashSet<String> = corpus().into_iter().flatten().chain(["</s>".to_string()]).collect();
-        for h in [vec!["the".to_string()], vec!["<s>".to_string()], vec!["never".to_string()]] {
+        let vocab: std::collections::HashSet<String> = corpus()
+            .into_iter()
+            .flatten()
+            .chain(["</s>".to_string()])
+            .collect();
+        for h in [
+            vec!["the".to_string()],
+            vec!["<s>".to_string()],
+            vec!["never".to_string()],
+        ] {
             let total: f64 = vocab.iter().map(|w| kn.prob(&h, w)).sum();
             assert!((total - 1.0).abs() < 1e-9, "{h:?}: {total}");
         }

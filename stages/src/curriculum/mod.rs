@@ -24,7 +24,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// CLIMB's POS order for the vocabulary curriculum (SEEDS §2.2): NOUN 0 … "." 10, X 11.
-pub const CLIMB_POS: [&str; 12] = ["NOUN", "VERB", "ADJ", "ADV", "PRON", "DET", "ADP", "NUM", "CONJ", "PRT", ".", "X"];
+pub const CLIMB_POS: [&str; 12] = [
+    "NOUN", "VERB", "ADJ", "ADV", "PRON", "DET", "ADP", "NUM", "CONJ", "PRT", ".", "X",
+];
 
 /// The index of a tag in [`CLIMB_POS`], mapping UPOS onto the universal tag set
 /// (PROPN→NOUN, AUX→VERB, CCONJ/SCONJ→CONJ, PART→PRT, PUNCT/SYM→".", INTJ→X).
@@ -78,7 +80,9 @@ impl PercentileSampler {
     /// Indices of the examples eligible at pacing value p.
     pub fn eligible(&self, p: f64) -> Vec<usize> {
         let thr = self.percentile(100.0 * p);
-        (0..self.scores.len()).filter(|&i| self.scores[i] <= thr).collect()
+        (0..self.scores.len())
+            .filter(|&i| self.scores[i] <= thr)
+            .collect()
     }
 
     /// Draws `batch` indices at pacing value p (fewer if fewer are eligible).
@@ -96,7 +100,9 @@ impl PercentileSampler {
 }
 
 /// Which vocabulary map (SEEDS §2.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, mavuno_pipeline::schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, mavuno_pipeline::schemars::JsonSchema,
+)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 #[serde(rename_all = "snake_case")]
 pub enum VocabMap {
@@ -186,7 +192,11 @@ pub struct ObjectiveSchedule {
 impl ObjectiveSchedule {
     /// The configs of SEEDS §2.4 by name.
     pub fn climb(name: &str) -> Option<ObjectiveSchedule> {
-        let u = |unit: &str, start: f64, end: f64| ObjectiveUnit { unit: unit.into(), start, end };
+        let u = |unit: &str, start: f64, end: f64| ObjectiveUnit {
+            unit: unit.into(),
+            start,
+            end,
+        };
         let units = match name {
             "base_mlm" => vec![u("mlm", 0.0, 1.0)],
             "pos_nv_mlm" => vec![u("pos_noun_verb", 0.0, 0.125), u("mlm", 0.125, 1.0)],
@@ -194,17 +204,31 @@ impl ObjectiveSchedule {
             "multitask_pos_all_mlm" => vec![u("pos_all", 0.0, 1.0), u("mlm", 0.125, 1.0)],
             "multitask_pos_all_mlm_0" => vec![u("pos_all", 0.0, 1.0), u("mlm", 0.0, 1.0)],
             "multitask_pos_nv_mlm_0" => vec![u("pos_noun_verb", 0.0, 1.0), u("mlm", 0.0, 1.0)],
-            "multitask_pos_nv_all_mlm" => vec![u("pos_noun_verb", 0.0, 0.0625), u("pos_all", 0.0625, 1.0), u("mlm", 0.125, 1.0)],
-            "multitask_pos_nv_all_mlm_0" => vec![u("pos_noun_verb", 0.0, 0.0625), u("pos_all", 0.0625, 1.0), u("mlm", 0.0, 1.0)],
+            "multitask_pos_nv_all_mlm" => vec![
+                u("pos_noun_verb", 0.0, 0.0625),
+                u("pos_all", 0.0625, 1.0),
+                u("mlm", 0.125, 1.0),
+            ],
+            "multitask_pos_nv_all_mlm_0" => vec![
+                u("pos_noun_verb", 0.0, 0.0625),
+                u("pos_all", 0.0625, 1.0),
+                u("mlm", 0.0, 1.0),
+            ],
             _ => return None,
         };
-        Some(ObjectiveSchedule { name: name.into(), units })
+        Some(ObjectiveSchedule {
+            name: name.into(),
+            units,
+        })
     }
 
     /// Units active at `step` of `total_steps` (inclusive ranges).
     pub fn active(&self, step: u64, total_steps: u64) -> Vec<&ObjectiveUnit> {
         let f = step as f64 / total_steps.max(1) as f64;
-        self.units.iter().filter(|u| f >= u.start && f <= u.end).collect()
+        self.units
+            .iter()
+            .filter(|u| f >= u.start && f <= u.end)
+            .collect()
     }
 }
 
@@ -240,7 +264,12 @@ mod tests {
     #[test]
     fn objective_boundaries_are_inclusive() {
         let s = ObjectiveSchedule::climb("multitask_pos_nv_all_mlm").unwrap();
-        let names = |step| s.active(step, 400_000).iter().map(|u| u.unit.clone()).collect::<Vec<_>>();
+        let names = |step| {
+            s.active(step, 400_000)
+                .iter()
+                .map(|u| u.unit.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(0), ["pos_noun_verb"]);
         assert_eq!(names(25_000), ["pos_noun_verb", "pos_all"]);
         assert_eq!(names(25_001), ["pos_all"]);
@@ -253,11 +282,19 @@ mod tests {
 
     #[test]
     fn vocab_curriculum_never_touches_specials_and_nouns_unlock_first() {
-        let vc = VocabCurriculum { map: VocabMap::PosTags, vocab_size: 100, unk_id: 3, special_ids: vec![0, 2, 3] };
+        let vc = VocabCurriculum {
+            map: VocabMap::PosTags,
+            vocab_size: 100,
+            unk_id: 3,
+            special_ids: vec![0, 2, 3],
+        };
         assert!(!vc.is_hard(0, Some(11), 0.1));
         assert!(!vc.is_hard(50, Some(0), 0.0));
         assert!(vc.is_hard(50, Some(1), 0.0));
-        let t = VocabCurriculum { map: VocabMap::TokenIds, ..vc.clone() };
+        let t = VocabCurriculum {
+            map: VocabMap::TokenIds,
+            ..vc.clone()
+        };
         let mut ids = vec![0, 5, 50, 99, 2];
         assert_eq!(t.apply(&mut ids, None, 0.5), 1);
         assert_eq!(ids, [0, 5, 50, 3, 2]);

@@ -21,13 +21,17 @@
 //! ```
 //!
 //! Counters: `scored_records_total`.
-use crate::curriculum::difficulty::{easiest_first, words, DifficultyScorer, KneserNey, LengthScorer, SourceScorer, Unigram};
+use crate::curriculum::difficulty::{
+    easiest_first, words, DifficultyScorer, KneserNey, LengthScorer, SourceScorer, Unigram,
+};
 use crate::curriculum::pacing::{Pacing, PacingFn};
 use crate::curriculum::spill::Spill;
 use crate::curriculum::{ObjectiveSchedule, VocabMap};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -111,14 +115,20 @@ impl StageConfig for OrderCurriculumConfig {
         }
         v.at_least("ngram_order", self.ngram_order, 1);
         if self.smoothing_k <= 0.0 {
-            v.error("smoothing_k", format!("must be positive, got {}", self.smoothing_k));
+            v.error(
+                "smoothing_k",
+                format!("must be positive, got {}", self.smoothing_k),
+            );
         }
         if let Err(e) = self.pacing.check() {
             v.error("pacing", e);
         }
         v.at_least("pacing_points", self.pacing_points, 2);
         if ObjectiveSchedule::climb(&self.objective).is_none() {
-            v.error("objective", format!("unknown objective curriculum \"{}\"", self.objective));
+            v.error(
+                "objective",
+                format!("unknown objective curriculum \"{}\"", self.objective),
+            );
         }
     }
 
@@ -185,7 +195,9 @@ impl Stage for OrderCurriculum {
         let mut slots: Vec<Option<Record>> = recs.into_iter().map(Some).collect();
         let mut listed = Vec::with_capacity(order.len());
         for &i in &order {
-            let Some(mut r) = slots[i].take() else { continue };
+            let Some(mut r) = slots[i].take() else {
+                continue;
+            };
             r.set("difficulty", scores[i]);
             listed.push(serde_json::json!([r.id, scores[i]]));
             out.keep(r);
@@ -206,7 +218,8 @@ impl Stage for OrderCurriculum {
             "objective": ObjectiveSchedule::climb(&self.cfg.objective),
             "vocabulary_curriculum": self.cfg.vocab_map.map(|m| serde_json::json!({"map": m, "pos_order": crate::curriculum::CLIMB_POS})),
         });
-        let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| StageError::msg(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| StageError::msg(e.to_string()))?;
         mavuno_pipeline::io::write_atomic(&self.out_path, &bytes)
     }
 
@@ -221,9 +234,24 @@ mod tests {
 
     fn example() -> OrderCurriculumConfig {
         let doc = include_str!("order_curriculum.rs");
-        let text: String = doc.lines().skip_while(|l| !l.contains("```toml")).skip(1).take_while(|l| !l.contains("```")).map(|l| l.trim_start_matches("//! ").trim_start_matches("//!")).collect::<Vec<_>>().join("\n");
+        let text: String = doc
+            .lines()
+            .skip_while(|l| !l.contains("```toml"))
+            .skip(1)
+            .take_while(|l| !l.contains("```"))
+            .map(|l| l.trim_start_matches("//! ").trim_start_matches("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let t: toml::Table = toml::from_str(&text).unwrap();
-        let mut v = t["stages"].as_table().unwrap().values().next().unwrap().as_table().unwrap().clone();
+        let mut v = t["stages"]
+            .as_table()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_table()
+            .unwrap()
+            .clone();
         v.remove("type");
         v.remove("inputs");
         toml::Value::Table(v).try_into().unwrap()
@@ -235,11 +263,21 @@ mod tests {
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);
-        let bad = OrderCurriculumConfig { scorer: "size".into(), objective: "x".into(), ..c };
+        let bad = OrderCurriculumConfig {
+            scorer: "size".into(),
+            objective: "x".into(),
+            ..c
+        };
         let mut v = Validator::default();
         bad.validate(&mut v);
         let msgs: Vec<&str> = v.errors.iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(msgs, ["unknown scorer \"size\" (expected length, unigram_ppl, ngram_ppl, rarity, source)", "unknown objective curriculum \"x\""]);
+        assert_eq!(
+            msgs,
+            [
+                "unknown scorer \"size\" (expected length, unigram_ppl, ngram_ppl, rarity, source)",
+                "unknown objective curriculum \"x\""
+            ]
+        );
     }
 
     #[test]
@@ -248,16 +286,24 @@ mod tests {
         let mut c = example();
         c.scorer = "length".into();
         let ctx = BuildContext::for_tests(dir.path());
-        let StageImpl::Stage(mut s) = c.build(&ctx).unwrap() else { panic!() };
+        let StageImpl::Stage(mut s) = c.build(&ctx).unwrap() else {
+            panic!()
+        };
         let mut out = Emitter::collecting(2);
         let texts = ["a b c", "a", "a b c d", "x y z"];
-        let recs: Vec<Record> = texts.iter().enumerate().map(|(i, t)| Record::new(i.to_string(), *t)).collect();
+        let recs: Vec<Record> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Record::new(i.to_string(), *t))
+            .collect();
         s.process(recs[..2].to_vec(), &mut out).unwrap();
         s.process(recs[2..].to_vec(), &mut out).unwrap();
         s.finish(&mut out).unwrap();
         let ids: Vec<String> = out.take_collected().into_iter().map(|r| r.id).collect();
         assert_eq!(ids, ["1", "0", "3", "2"]);
-        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("curriculum.json")).unwrap()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("curriculum.json")).unwrap())
+                .unwrap();
         assert_eq!(m["examples"][0], serde_json::json!(["1", 1.0]));
         assert_eq!(m["pacing"]["schedule"].as_array().unwrap().len(), 17);
         assert_eq!(m["objective"]["units"][0]["unit"], "pos_noun_verb");

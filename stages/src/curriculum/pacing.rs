@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The pacing function's shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, mavuno_pipeline::schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, mavuno_pipeline::schemars::JsonSchema,
+)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 #[serde(rename_all = "snake_case")]
 pub enum PacingFn {
@@ -45,7 +47,9 @@ impl PacingFn {
 }
 
 /// A pacing function with CLIMB's parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, mavuno_pipeline::schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Serialize, Deserialize, mavuno_pipeline::schemars::JsonSchema,
+)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct Pacing {
@@ -69,7 +73,15 @@ pub struct Pacing {
 impl Pacing {
     /// CLIMB's configuration for a shape: 400k steps, 0.0625, 0.875, b = 0.1.
     pub fn climb(shape: PacingFn) -> Pacing {
-        Pacing { shape, total_steps: 400_000, start_percent: 0.0625, end_percent: 0.875, b: 0.1, c: 10.0, offset_start: true }
+        Pacing {
+            shape,
+            total_steps: 400_000,
+            start_percent: 0.0625,
+            end_percent: 0.875,
+            b: 0.1,
+            c: 10.0,
+            offset_start: true,
+        }
     }
 
     /// Checks parameters; the message names the problem.
@@ -78,7 +90,10 @@ impl Pacing {
             return Err("start_percent and end_percent must be in [0, 1]".into());
         }
         if self.start_percent >= self.end_percent {
-            return Err(format!("start_percent ({}) must be less than end_percent ({})", self.start_percent, self.end_percent));
+            return Err(format!(
+                "start_percent ({}) must be less than end_percent ({})",
+                self.start_percent, self.end_percent
+            ));
         }
         if !(0.0..=1.0).contains(&self.b) {
             return Err(format!("b must be in [0, 1], got {}", self.b));
@@ -122,7 +137,9 @@ impl Pacing {
 mod tests {
     use super::*;
 
-    const STEPS: [u64; 8] = [0, 25_000, 50_000, 100_000, 200_000, 300_000, 350_000, 400_000];
+    const STEPS: [u64; 8] = [
+        0, 25_000, 50_000, 100_000, 200_000, 300_000, 350_000, 400_000,
+    ];
 
     fn r3(x: f64) -> f64 {
         (x * 1000.0).round() / 1000.0
@@ -130,20 +147,36 @@ mod tests {
 
     #[test]
     fn seeds_test_vectors() {
-        let lin: Vec<f64> = STEPS.iter().map(|&s| r3(Pacing::climb(PacingFn::Linear).at(s))).collect();
+        let lin: Vec<f64> = STEPS
+            .iter()
+            .map(|&s| r3(Pacing::climb(PacingFn::Linear).at(s)))
+            .collect();
         assert_eq!(lin, [0.1, 0.1, 0.169, 0.308, 0.585, 0.862, 1.0, 1.0]);
-        let log: Vec<f64> = STEPS.iter().map(|&s| r3(Pacing::climb(PacingFn::Log).at(s))).collect();
+        let log: Vec<f64> = STEPS
+            .iter()
+            .map(|&s| r3(Pacing::climb(PacingFn::Log).at(s)))
+            .collect();
         assert_eq!(log, [0.1, 0.1, 0.769, 0.868, 0.944, 0.985, 1.0, 1.0]);
     }
 
     #[test]
     fn every_shape_is_monotone_and_bounded() {
-        for f in [PacingFn::Linear, PacingFn::Quad, PacingFn::Root, PacingFn::Log, PacingFn::Exp, PacingFn::Step] {
+        for f in [
+            PacingFn::Linear,
+            PacingFn::Quad,
+            PacingFn::Root,
+            PacingFn::Log,
+            PacingFn::Exp,
+            PacingFn::Step,
+        ] {
             let p = Pacing::climb(f);
             let mut last = 0.0;
             for s in (0..=400_000).step_by(500) {
                 let x = p.at(s);
-                assert!(x >= last - 1e-12 && (0.1..=1.0).contains(&x), "{f:?} at {s}: {x}");
+                assert!(
+                    x >= last - 1e-12 && (0.1..=1.0).contains(&x),
+                    "{f:?} at {s}: {x}"
+                );
                 last = x;
             }
             assert_eq!(p.at(400_000), 1.0, "{f:?}");

@@ -22,12 +22,19 @@ impl Spill {
         let path = dir.join(name);
         let f = File::create(&path).map_err(|e| StageError::io(&path, e))?;
         let w = RecordFileWriter::new(BufWriter::new(f)).map_err(|e| StageError::io(&path, e))?;
-        Ok(Spill { path, w: Some(w), len: 0 })
+        Ok(Spill {
+            path,
+            w: Some(w),
+            len: 0,
+        })
     }
 
     /// Appends a record.
     pub fn push(&mut self, r: &Record) -> Result<(), StageError> {
-        let w = self.w.as_mut().ok_or_else(|| StageError::msg("spill already finished"))?;
+        let w = self
+            .w
+            .as_mut()
+            .ok_or_else(|| StageError::msg("spill already finished"))?;
         w.write(r).map_err(|e| StageError::io(&self.path, e))?;
         self.len += 1;
         Ok(())
@@ -43,7 +50,11 @@ impl Spill {
     }
 
     /// Closes the file and replays it in batches of `batch_size`.
-    pub fn replay(&mut self, batch_size: usize, mut f: impl FnMut(Vec<Record>) -> Result<(), StageError>) -> Result<(), StageError> {
+    pub fn replay(
+        &mut self,
+        batch_size: usize,
+        mut f: impl FnMut(Vec<Record>) -> Result<(), StageError>,
+    ) -> Result<(), StageError> {
         self.close()?;
         let mut err = None;
         read_record_file(&self.path, batch_size.max(1), |b| match f(b) {

@@ -7,7 +7,9 @@ pub mod plan_masks;
 use crate::curriculum::climb_pos_index;
 use crate::tokenize::corpus::TaggedSentence;
 use crate::tokenize::{Tok, TokenizeError};
-use plan::{example_rng, plan_masks, MaskInput, MaskPlan, MaskSpec, MaskStats, Replacement, WordClass};
+use plan::{
+    example_rng, plan_masks, MaskInput, MaskPlan, MaskSpec, MaskStats, Replacement, WordClass,
+};
 use serde_json::{json, Map, Value};
 
 /// A planned sentence: the encoding, the per-word annotations and the plan.
@@ -28,7 +30,12 @@ pub struct PlannedSentence {
 impl PlannedSentence {
     /// The input view of this sentence.
     pub fn input(&self) -> MaskInput<'_> {
-        MaskInput { token_ids: &self.ids, word_ids: &self.word_ids, word_classes: &self.classes, word_tags: &self.tags }
+        MaskInput {
+            token_ids: &self.ids,
+            word_ids: &self.word_ids,
+            word_classes: &self.classes,
+            word_tags: &self.tags,
+        }
     }
 
     /// Adds the plan to `stats`.
@@ -45,7 +52,15 @@ impl PlannedSentence {
         m.insert("input_ids".into(), json!(self.ids));
         m.insert("word_ids".into(), json!(self.word_ids));
         m.insert("mask".into(), json!(self.plan.positions));
-        m.insert("replacement".into(), json!(self.plan.replacements.iter().map(|r| r.kind()).collect::<Vec<_>>()));
+        m.insert(
+            "replacement".into(),
+            json!(self
+                .plan
+                .replacements
+                .iter()
+                .map(|r| r.kind())
+                .collect::<Vec<_>>()),
+        );
         let rep_ids: Vec<u32> = self
             .plan
             .positions
@@ -70,7 +85,12 @@ impl PlannedSentence {
 /// POS unit's tag list (CLIMB universal tags; UPOS is mapped onto it).
 pub fn annotate(s: &TaggedSentence, unit_tags: &[String]) -> (Vec<WordClass>, Vec<Option<u16>>) {
     let classes = (0..s.words.len())
-        .map(|i| WordClass::from_tags(s.ner.get(i).and_then(|x| x.as_deref()), s.pos.get(i).and_then(|x| x.as_deref())))
+        .map(|i| {
+            WordClass::from_tags(
+                s.ner.get(i).and_then(|x| x.as_deref()),
+                s.pos.get(i).and_then(|x| x.as_deref()),
+            )
+        })
         .collect();
     let tags = if unit_tags.is_empty() {
         Vec::new()
@@ -79,7 +99,10 @@ pub fn annotate(s: &TaggedSentence, unit_tags: &[String]) -> (Vec<WordClass>, Ve
             .map(|i| {
                 let t = s.pos.get(i).and_then(|x| x.as_deref())?;
                 let universal = crate::curriculum::CLIMB_POS[climb_pos_index(t)];
-                unit_tags.iter().position(|u| u == universal || u == t).map(|k| k as u16)
+                unit_tags
+                    .iter()
+                    .position(|u| u == universal || u == t)
+                    .map(|k| k as u16)
             })
             .collect()
     };
@@ -97,8 +120,19 @@ pub fn plan_sentence(
 ) -> Result<PlannedSentence, TokenizeError> {
     let (ids, word_ids) = tok.encode_words(&s.words)?;
     let (classes, tags) = annotate(s, unit_tags);
-    let mut out = PlannedSentence { ids, word_ids, classes, tags, plan: MaskPlan::default() };
-    out.plan = plan_masks(&out.input(), spec, &tok.vocab, &mut example_rng(seed, index));
+    let mut out = PlannedSentence {
+        ids,
+        word_ids,
+        classes,
+        tags,
+        plan: MaskPlan::default(),
+    };
+    out.plan = plan_masks(
+        &out.input(),
+        spec,
+        &tok.vocab,
+        &mut example_rng(seed, index),
+    );
     Ok(out)
 }
 

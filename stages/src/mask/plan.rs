@@ -62,7 +62,12 @@ pub enum WordClass {
 
 impl WordClass {
     /// All classes, in report order.
-    pub const ALL: [WordClass; 4] = [WordClass::Ne, WordClass::Verb, WordClass::Noun, WordClass::Other];
+    pub const ALL: [WordClass; 4] = [
+        WordClass::Ne,
+        WordClass::Verb,
+        WordClass::Noun,
+        WordClass::Other,
+    ];
 
     /// Index into [`WordClass::ALL`].
     pub fn index(self) -> usize {
@@ -90,8 +95,13 @@ impl WordClass {
             }
         }
         match pos.map(str::trim) {
-            Some("VERB" | "VB" | "VBD" | "VBG" | "VBN" | "VBP" | "VBZ" | "VNN" | "VFM" | "VNF" | "VP") => WordClass::Verb,
-            Some("NOUN" | "PROPN" | "NN" | "NNS" | "NNP" | "NNPS" | "NPPS" | "NNC") => WordClass::Noun,
+            Some(
+                "VERB" | "VB" | "VBD" | "VBG" | "VBN" | "VBP" | "VBZ" | "VNN" | "VFM" | "VNF"
+                | "VP",
+            ) => WordClass::Verb,
+            Some("NOUN" | "PROPN" | "NN" | "NNS" | "NNP" | "NNPS" | "NPPS" | "NNC") => {
+                WordClass::Noun
+            }
             _ => WordClass::Other,
         }
     }
@@ -132,9 +142,15 @@ pub struct ReplaceProbs {
 
 impl ReplaceProbs {
     /// BERT and LEM: 80% mask, 10% random, 10% kept.
-    pub const BERT: ReplaceProbs = ReplaceProbs { mask: 0.8, random: 0.1 };
+    pub const BERT: ReplaceProbs = ReplaceProbs {
+        mask: 0.8,
+        random: 0.1,
+    };
     /// CLIMB's MLM unit (`unmask_probability = 0`): 90% mask, 10% random.
-    pub const CLIMB: ReplaceProbs = ReplaceProbs { mask: 0.9, random: 0.1 };
+    pub const CLIMB: ReplaceProbs = ReplaceProbs {
+        mask: 0.9,
+        random: 0.1,
+    };
 }
 
 impl Default for ReplaceProbs {
@@ -214,7 +230,14 @@ pub struct LemParams {
 
 impl Default for LemParams {
     fn default() -> Self {
-        LemParams { rate: 0.15, max_masks: 512, p_ne: 1.0, p_verb: 1.0, p_noun: 1.0, fill_quirk: false }
+        LemParams {
+            rate: 0.15,
+            max_masks: 512,
+            p_ne: 1.0,
+            p_verb: 1.0,
+            p_noun: 1.0,
+            fill_quirk: false,
+        }
     }
 }
 
@@ -236,11 +259,26 @@ impl Strategy {
         Some(match name {
             "token" => Strategy::Token { rate: 0.15 },
             "whole_word" => Strategy::WholeWord { rate: 0.15 },
-            "span" | "ngram" | "ernie_gram" => Strategy::Span { rate: 0.15, length: SpanLength::Ngram { max_n: 3 } },
-            "spanbert" => Strategy::Span { rate: 0.15, length: SpanLength::Geometric { p: 0.2, max_len: 10 } },
+            "span" | "ngram" | "ernie_gram" => Strategy::Span {
+                rate: 0.15,
+                length: SpanLength::Ngram { max_n: 3 },
+            },
+            "spanbert" => Strategy::Span {
+                rate: 0.15,
+                length: SpanLength::Geometric {
+                    p: 0.2,
+                    max_len: 10,
+                },
+            },
             "lem" => Strategy::Lem(LemParams::default()),
-            "lem_quirk" => Strategy::Lem(LemParams { fill_quirk: true, ..LemParams::default() }),
-            "pos_objective" => Strategy::PosObjective { tagged_rate: 0.4, other_rate: 0.15 },
+            "lem_quirk" => Strategy::Lem(LemParams {
+                fill_quirk: true,
+                ..LemParams::default()
+            }),
+            "pos_objective" => Strategy::PosObjective {
+                tagged_rate: 0.4,
+                other_rate: 0.15,
+            },
             _ => return None,
         })
     }
@@ -259,9 +297,15 @@ impl Strategy {
             Strategy::Span { rate, length } => {
                 unit("rate", *rate)?;
                 match length {
-                    SpanLength::Ngram { max_n } if *max_n == 0 => Err("max_n must be at least 1".into()),
-                    SpanLength::Geometric { p, .. } if !(*p > 0.0 && *p <= 1.0) => Err(format!("p must be in (0, 1], got {p}")),
-                    SpanLength::Geometric { max_len: 0, .. } => Err("max_len must be at least 1".into()),
+                    SpanLength::Ngram { max_n } if *max_n == 0 => {
+                        Err("max_n must be at least 1".into())
+                    }
+                    SpanLength::Geometric { p, .. } if !(*p > 0.0 && *p <= 1.0) => {
+                        Err(format!("p must be in (0, 1], got {p}"))
+                    }
+                    SpanLength::Geometric { max_len: 0, .. } => {
+                        Err("max_len must be at least 1".into())
+                    }
                     _ => Ok(()),
                 }
             }
@@ -271,7 +315,10 @@ impl Strategy {
                 unit("p_verb", l.p_verb)?;
                 unit("p_noun", l.p_noun)
             }
-            Strategy::PosObjective { tagged_rate, other_rate } => {
+            Strategy::PosObjective {
+                tagged_rate,
+                other_rate,
+            } => {
                 unit("tagged_rate", *tagged_rate)?;
                 unit("other_rate", *other_rate)
             }
@@ -290,7 +337,10 @@ pub struct MaskSpec {
 
 impl Default for MaskSpec {
     fn default() -> Self {
-        MaskSpec { strategy: Strategy::Lem(LemParams::default()), replace: ReplaceProbs::BERT }
+        MaskSpec {
+            strategy: Strategy::Lem(LemParams::default()),
+            replace: ReplaceProbs::BERT,
+        }
     }
 }
 
@@ -411,11 +461,19 @@ fn word_groups(input: &MaskInput, vocab: &VocabInfo) -> Vec<(u32, Vec<usize>)> {
 }
 
 fn is_selectable(input: &MaskInput, vocab: &VocabInfo, i: usize) -> bool {
-    matches!(input.word_ids.get(i), Some(Some(_))) && input.token_ids.get(i).is_some_and(|id| !vocab.special_ids.contains(id))
+    matches!(input.word_ids.get(i), Some(Some(_)))
+        && input
+            .token_ids
+            .get(i)
+            .is_some_and(|id| !vocab.special_ids.contains(id))
 }
 
 fn class_of(input: &MaskInput, word: u32) -> WordClass {
-    input.word_classes.get(word as usize).copied().unwrap_or_default()
+    input
+        .word_classes
+        .get(word as usize)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Python's `round` (banker's rounding) for budgets, as the released scripts use it.
@@ -429,27 +487,42 @@ fn py_round(x: f64) -> usize {
 }
 
 /// Plans one sequence. Deterministic given the RNG state.
-pub fn plan_masks(input: &MaskInput, spec: &MaskSpec, vocab: &VocabInfo, rng: &mut ChaCha8Rng) -> MaskPlan {
+pub fn plan_masks(
+    input: &MaskInput,
+    spec: &MaskSpec,
+    vocab: &VocabInfo,
+    rng: &mut ChaCha8Rng,
+) -> MaskPlan {
     let n = input.token_ids.len().min(input.word_ids.len());
     let selectable = (0..n).filter(|&i| is_selectable(input, vocab, i)).count();
     let mut selected: Vec<usize> = match &spec.strategy {
-        Strategy::Token { rate } => (0..n).filter(|&i| is_selectable(input, vocab, i) && rng.random::<f64>() < *rate).collect(),
+        Strategy::Token { rate } => (0..n)
+            .filter(|&i| is_selectable(input, vocab, i) && rng.random::<f64>() < *rate)
+            .collect(),
         Strategy::WholeWord { rate } => plan_whole_word(input, vocab, *rate, rng),
         Strategy::Span { rate, length } => plan_spans(input, vocab, *rate, *length, rng),
         Strategy::Lem(p) => plan_lem(input, vocab, p, rng),
-        Strategy::PosObjective { tagged_rate, other_rate } => (0..n)
+        Strategy::PosObjective {
+            tagged_rate,
+            other_rate,
+        } => (0..n)
             .filter(|&i| {
                 if !is_selectable(input, vocab, i) {
                     return false;
                 }
-                let tagged = input.word_ids[i].and_then(|w| input.word_tags.get(w as usize).copied().flatten()).is_some();
+                let tagged = input.word_ids[i]
+                    .and_then(|w| input.word_tags.get(w as usize).copied().flatten())
+                    .is_some();
                 rng.random::<f64>() < if tagged { *tagged_rate } else { *other_rate }
             })
             .collect(),
     };
     selected.sort_unstable();
     selected.dedup();
-    let mut plan = MaskPlan { selectable, ..MaskPlan::default() };
+    let mut plan = MaskPlan {
+        selectable,
+        ..MaskPlan::default()
+    };
     for &p in &selected {
         let r: f64 = rng.random();
         let rep = if r < spec.replace.mask {
@@ -461,7 +534,8 @@ pub fn plan_masks(input: &MaskInput, spec: &MaskSpec, vocab: &VocabInfo, rng: &m
         };
         let word = input.word_ids[p];
         plan.replacements.push(rep);
-        plan.word_classes.push(word.map(|w| class_of(input, w)).unwrap_or_default());
+        plan.word_classes
+            .push(word.map(|w| class_of(input, w)).unwrap_or_default());
         if matches!(spec.strategy, Strategy::PosObjective { .. }) {
             let t = word.and_then(|w| input.word_tags.get(w as usize).copied().flatten());
             plan.pos_labels.push(t.map(|t| t + 1).unwrap_or(0));
@@ -473,7 +547,12 @@ pub fn plan_masks(input: &MaskInput, spec: &MaskSpec, vocab: &VocabInfo, rng: &m
 
 /// BERT whole-word masking (HF `DataCollatorForWholeWordMask`): shuffle the words, then
 /// add whole words while the total stays ≤ `max(1, round(rate · len))`.
-fn plan_whole_word(input: &MaskInput, vocab: &VocabInfo, rate: f64, rng: &mut ChaCha8Rng) -> Vec<usize> {
+fn plan_whole_word(
+    input: &MaskInput,
+    vocab: &VocabInfo,
+    rate: f64,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
     let mut words = word_groups(input, vocab);
     words.shuffle(rng);
     let budget = py_round(rate * input.token_ids.len() as f64).max(1);
@@ -493,7 +572,13 @@ fn plan_whole_word(input: &MaskInput, vocab: &VocabInfo, rate: f64, rng: &mut Ch
 /// ERNIE-Gram / SpanBERT spans over whole words, up to `max(1, round(rate · len))` tokens.
 /// Start words are visited in random order; a span that overlaps an earlier one or would
 /// exceed the budget is skipped.
-fn plan_spans(input: &MaskInput, vocab: &VocabInfo, rate: f64, length: SpanLength, rng: &mut ChaCha8Rng) -> Vec<usize> {
+fn plan_spans(
+    input: &MaskInput,
+    vocab: &VocabInfo,
+    rate: f64,
+    length: SpanLength,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
     let words = word_groups(input, vocab);
     let budget = py_round(rate * input.token_ids.len() as f64).max(1);
     let mut starts: Vec<usize> = (0..words.len()).collect();
@@ -554,14 +639,25 @@ fn plan_spans(input: &MaskInput, vocab: &VocabInfo, rate: f64, length: SpanLengt
 /// 4. pass 2: `N_rand = N_global − #masked`; walk the same order and mask one random
 ///    subword of each uncovered word until `N_rand` are used. With `fill_quirk` the
 ///    counter also advances on covered words, as in the released scripts.
-pub fn plan_lem(input: &MaskInput, vocab: &VocabInfo, p: &LemParams, rng: &mut ChaCha8Rng) -> Vec<usize> {
+pub fn plan_lem(
+    input: &MaskInput,
+    vocab: &VocabInfo,
+    p: &LemParams,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
     let mut words = word_groups(input, vocab);
     words.shuffle(rng);
-    let n_global = py_round(p.rate * input.token_ids.len() as f64).max(1).min(p.max_masks);
+    let n_global = py_round(p.rate * input.token_ids.len() as f64)
+        .max(1)
+        .min(p.max_masks);
     let probs = [p.p_ne, p.p_verb, p.p_noun];
     let mut budget = [0usize; 3];
     for (c, b) in budget.iter_mut().enumerate() {
-        let subwords: usize = words.iter().filter(|(w, _)| class_of(input, *w).index() == c).map(|(_, pos)| pos.len()).sum();
+        let subwords: usize = words
+            .iter()
+            .filter(|(w, _)| class_of(input, *w).index() == c)
+            .map(|(_, pos)| pos.len())
+            .sum();
         if probs[c] > 0.0 && subwords > 0 {
             *b = py_round(probs[c] * subwords as f64).max(1);
         }
@@ -653,10 +749,19 @@ impl MaskStats {
             }] += 1;
         }
         let mut seen = std::collections::HashSet::new();
-        if plan.positions.iter().filter_map(|&p| input.word_ids.get(p).copied().flatten()).any(|w| !seen.insert(w)) {
+        if plan
+            .positions
+            .iter()
+            .filter_map(|&p| input.word_ids.get(p).copied().flatten())
+            .any(|w| !seen.insert(w))
+        {
             self.words_with_two_masks += 1;
         }
-        let rate = if input.token_ids.is_empty() { 0.0 } else { plan.positions.len() as f64 / input.token_ids.len() as f64 };
+        let rate = if input.token_ids.is_empty() {
+            0.0
+        } else {
+            plan.positions.len() as f64 / input.token_ids.len() as f64
+        };
         let b = ((rate / 0.025) as usize).min(Self::BUCKETS - 1);
         self.rate_histogram[b] += 1;
     }
@@ -692,10 +797,25 @@ impl MaskStats {
     pub fn summary(&self) -> serde_json::Value {
         let share = |xs: &[u64; 4]| -> serde_json::Map<String, serde_json::Value> {
             let total: u64 = xs.iter().sum();
-            WordClass::ALL.iter().map(|c| (c.name().to_string(), serde_json::json!(ratio(xs[c.index()], total)))).collect()
+            WordClass::ALL
+                .iter()
+                .map(|c| {
+                    (
+                        c.name().to_string(),
+                        serde_json::json!(ratio(xs[c.index()], total)),
+                    )
+                })
+                .collect()
         };
-        let counts: serde_json::Map<String, serde_json::Value> =
-            WordClass::ALL.iter().map(|c| (c.name().to_string(), serde_json::json!(self.masks_per_class[c.index()]))).collect();
+        let counts: serde_json::Map<String, serde_json::Value> = WordClass::ALL
+            .iter()
+            .map(|c| {
+                (
+                    c.name().to_string(),
+                    serde_json::json!(self.masks_per_class[c.index()]),
+                )
+            })
+            .collect();
         let hist: Vec<serde_json::Value> = self
             .rate_histogram
             .iter()
@@ -733,7 +853,11 @@ mod tests {
     use super::*;
 
     fn vocab() -> VocabInfo {
-        VocabInfo { vocab_size: 1000, mask_id: 4, special_ids: vec![0, 1, 2, 3, 4] }
+        VocabInfo {
+            vocab_size: 1000,
+            mask_id: 4,
+            special_ids: vec![0, 1, 2, 3, 4],
+        }
     }
 
     /// `<s>` + words of `sizes[i]` subwords + `</s>`.
@@ -757,13 +881,21 @@ mod tests {
         let mut classes = vec![WordClass::Other; 14];
         classes[2] = WordClass::Ne;
         classes[5] = WordClass::Verb;
-        let input = MaskInput { token_ids: &ids, word_ids: &wid, word_classes: &classes, word_tags: &[] };
+        let input = MaskInput {
+            token_ids: &ids,
+            word_ids: &wid,
+            word_classes: &classes,
+            word_tags: &[],
+        };
         let spec = MaskSpec::default();
         for s in 0..50 {
             let plan = plan_masks(&input, &spec, &vocab(), &mut example_rng(s, 0));
             // 21 tokens → round(3.15) = 3 masks.
             assert_eq!(plan.positions.len(), 3);
-            assert!(plan.word_classes.contains(&WordClass::Ne) && plan.word_classes.contains(&WordClass::Verb));
+            assert!(
+                plan.word_classes.contains(&WordClass::Ne)
+                    && plan.word_classes.contains(&WordClass::Verb)
+            );
             let mut words: Vec<_> = plan.positions.iter().map(|&p| wid[p]).collect();
             words.dedup();
             assert_eq!(words.len(), 3);
@@ -775,13 +907,38 @@ mod tests {
     fn lem_quirk_never_masks_more() {
         let (ids, wid) = seq(&[1; 30]);
         // Two nouns: pass 1 masks 2, pass 2 must fill 3 and the quirk counts covered words.
-        let classes: Vec<_> = (0..30).map(|i| if i < 2 { WordClass::Noun } else { WordClass::Other }).collect();
-        let input = MaskInput { token_ids: &ids, word_ids: &wid, word_classes: &classes, word_tags: &[] };
-        let q = MaskSpec { strategy: Strategy::by_name("lem_quirk").unwrap(), replace: ReplaceProbs::BERT };
+        let classes: Vec<_> = (0..30)
+            .map(|i| {
+                if i < 2 {
+                    WordClass::Noun
+                } else {
+                    WordClass::Other
+                }
+            })
+            .collect();
+        let input = MaskInput {
+            token_ids: &ids,
+            word_ids: &wid,
+            word_classes: &classes,
+            word_tags: &[],
+        };
+        let q = MaskSpec {
+            strategy: Strategy::by_name("lem_quirk").unwrap(),
+            replace: ReplaceProbs::BERT,
+        };
         let (mut a, mut b) = (0, 0);
         for s in 0..200 {
-            a += plan_masks(&input, &MaskSpec::default(), &vocab(), &mut example_rng(s, 1)).positions.len();
-            b += plan_masks(&input, &q, &vocab(), &mut example_rng(s, 1)).positions.len();
+            a += plan_masks(
+                &input,
+                &MaskSpec::default(),
+                &vocab(),
+                &mut example_rng(s, 1),
+            )
+            .positions
+            .len();
+            b += plan_masks(&input, &q, &vocab(), &mut example_rng(s, 1))
+                .positions
+                .len();
         }
         assert_eq!(a, 200 * 5); // round(0.15·32) = 5
         assert!(b < a, "{b} !< {a}");
@@ -791,9 +948,24 @@ mod tests {
     fn plans_are_deterministic_per_seed_and_index() {
         let (ids, wid) = seq(&[1, 2, 1, 3, 1, 1, 1, 2]);
         let classes = vec![WordClass::Other; 8];
-        let input = MaskInput { token_ids: &ids, word_ids: &wid, word_classes: &classes, word_tags: &[] };
-        for name in ["token", "whole_word", "span", "spanbert", "lem", "lem_quirk"] {
-            let spec = MaskSpec { strategy: Strategy::by_name(name).unwrap(), replace: ReplaceProbs::BERT };
+        let input = MaskInput {
+            token_ids: &ids,
+            word_ids: &wid,
+            word_classes: &classes,
+            word_tags: &[],
+        };
+        for name in [
+            "token",
+            "whole_word",
+            "span",
+            "spanbert",
+            "lem",
+            "lem_quirk",
+        ] {
+            let spec = MaskSpec {
+                strategy: Strategy::by_name(name).unwrap(),
+                replace: ReplaceProbs::BERT,
+            };
             let a = plan_masks(&input, &spec, &vocab(), &mut example_rng(7, 3));
             let b = plan_masks(&input, &spec, &vocab(), &mut example_rng(7, 3));
             assert_eq!(a, b, "{name}");
@@ -804,16 +976,30 @@ mod tests {
     fn whole_word_and_spans_mask_whole_words() {
         let (ids, wid) = seq(&[2, 1, 3, 1, 1, 2, 1, 1, 1, 1, 2, 1, 1, 1, 2, 2, 1, 1, 1, 1]);
         let classes = vec![WordClass::Other; 20];
-        let input = MaskInput { token_ids: &ids, word_ids: &wid, word_classes: &classes, word_tags: &[] };
+        let input = MaskInput {
+            token_ids: &ids,
+            word_ids: &wid,
+            word_classes: &classes,
+            word_tags: &[],
+        };
         for name in ["whole_word", "span", "spanbert"] {
-            let spec = MaskSpec { strategy: Strategy::by_name(name).unwrap(), replace: ReplaceProbs::BERT };
+            let spec = MaskSpec {
+                strategy: Strategy::by_name(name).unwrap(),
+                replace: ReplaceProbs::BERT,
+            };
             for s in 0..30 {
                 let plan = plan_masks(&input, &spec, &vocab(), &mut example_rng(s, 0));
-                assert!(!plan.positions.is_empty() && plan.positions.len() <= 5, "{name}");
+                assert!(
+                    !plan.positions.is_empty() && plan.positions.len() <= 5,
+                    "{name}"
+                );
                 for &p in &plan.positions {
                     let w = wid[p];
                     let all: Vec<usize> = (0..ids.len()).filter(|&i| wid[i] == w).collect();
-                    assert!(all.iter().all(|i| plan.positions.contains(i)), "{name}: partial word");
+                    assert!(
+                        all.iter().all(|i| plan.positions.contains(i)),
+                        "{name}: partial word"
+                    );
                 }
             }
         }
@@ -822,18 +1008,37 @@ mod tests {
     #[test]
     fn pos_objective_labels() {
         let (ids, wid) = seq(&[1; 10]);
-        let tags: Vec<Option<u16>> = (0..10).map(|i| if i < 5 { Some((i % 2) as u16) } else { None }).collect();
+        let tags: Vec<Option<u16>> = (0..10)
+            .map(|i| if i < 5 { Some((i % 2) as u16) } else { None })
+            .collect();
         let classes = vec![WordClass::Other; 10];
-        let input = MaskInput { token_ids: &ids, word_ids: &wid, word_classes: &classes, word_tags: &tags };
-        let spec = MaskSpec { strategy: Strategy::PosObjective { tagged_rate: 1.0, other_rate: 0.0 }, replace: ReplaceProbs::BERT };
+        let input = MaskInput {
+            token_ids: &ids,
+            word_ids: &wid,
+            word_classes: &classes,
+            word_tags: &tags,
+        };
+        let spec = MaskSpec {
+            strategy: Strategy::PosObjective {
+                tagged_rate: 1.0,
+                other_rate: 0.0,
+            },
+            replace: ReplaceProbs::BERT,
+        };
         let plan = plan_masks(&input, &spec, &vocab(), &mut example_rng(1, 1));
         assert_eq!(plan.positions, vec![1, 2, 3, 4, 5]);
-        assert_eq!(plan.pos_label_vec(ids.len()), vec![-100, 1, 2, 1, 2, 1, -100, -100, -100, -100, -100, -100]);
+        assert_eq!(
+            plan.pos_label_vec(ids.len()),
+            vec![-100, 1, 2, 1, 2, 1, -100, -100, -100, -100, -100, -100]
+        );
     }
 
     #[test]
     fn strategy_check_messages() {
-        assert_eq!(Strategy::Token { rate: 1.5 }.check().unwrap_err(), "rate must be in [0, 1], got 1.5");
+        assert_eq!(
+            Strategy::Token { rate: 1.5 }.check().unwrap_err(),
+            "rate must be in [0, 1], got 1.5"
+        );
         assert!(Strategy::by_name("nope").is_none());
     }
 }

@@ -27,7 +27,9 @@ use crate::tokenize::corpus::tagged_from_json;
 use crate::tokenize::Tok;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -136,7 +138,13 @@ impl PlanMasksConfig {
             other => return Err(format!("unknown strategy \"{other}\" (expected token, whole_word, span, spanbert, lem, pos_objective)")),
         };
         strategy.check()?;
-        Ok(MaskSpec { strategy, replace: ReplaceProbs { mask: self.mask_prob, random: self.random_prob } })
+        Ok(MaskSpec {
+            strategy,
+            replace: ReplaceProbs {
+                mask: self.mask_prob,
+                random: self.random_prob,
+            },
+        })
     }
 
     /// The POS-unit tag list in effect (empty unless `pos_objective`).
@@ -160,7 +168,13 @@ impl StageConfig for PlanMasksConfig {
         v.range("mask_prob", self.mask_prob, 0.0, 1.0);
         v.range("random_prob", self.random_prob, 0.0, 1.0);
         if self.mask_prob + self.random_prob > 1.0 + 1e-9 {
-            v.error("random_prob", format!("mask_prob + random_prob must be at most 1, got {:.3}", self.mask_prob + self.random_prob));
+            v.error(
+                "random_prob",
+                format!(
+                    "mask_prob + random_prob must be at most 1, got {:.3}",
+                    self.mask_prob + self.random_prob
+                ),
+            );
         }
         if let Some(m) = self.max_len {
             v.at_least("max_len", m, 2);
@@ -203,7 +217,9 @@ impl Stage for PlanMasks {
             t.max_len = self.max_len;
             self.tok = Some(t);
         }
-        let Some(tok) = self.tok.as_ref() else { return Err(StageError::msg("tokenizer not loaded")) };
+        let Some(tok) = self.tok.as_ref() else {
+            return Err(StageError::msg("tokenizer not loaded"));
+        };
         let base = self.next_index;
         self.next_index += batch.len() as u64;
         let (spec, tags, seed) = (&self.spec, &self.unit_tags, self.seed);
@@ -221,7 +237,14 @@ impl Stage for PlanMasks {
                 };
                 match plan_sentence(tok, &sent, spec, tags, seed, base + k as u64) {
                     Ok(p) => {
-                        let mut c = [p.plan.positions.len() as u64, p.ids.len() as u64, 0, 0, 0, 0];
+                        let mut c = [
+                            p.plan.positions.len() as u64,
+                            p.ids.len() as u64,
+                            0,
+                            0,
+                            0,
+                            0,
+                        ];
                         for w in &p.plan.word_classes {
                             c[2 + w.index()] += 1;
                         }
@@ -239,7 +262,14 @@ impl Stage for PlanMasks {
                 tot[i] += c[i];
             }
         }
-        let names = ["masked_tokens_total", "tokens_total", "masked_ne_total", "masked_verb_total", "masked_noun_total", "masked_other_total"];
+        let names = [
+            "masked_tokens_total",
+            "tokens_total",
+            "masked_ne_total",
+            "masked_verb_total",
+            "masked_noun_total",
+            "masked_other_total",
+        ];
         for (n, v) in names.iter().zip(tot) {
             out.counter(n, v);
         }
@@ -254,9 +284,24 @@ mod tests {
 
     fn example() -> PlanMasksConfig {
         let doc = include_str!("plan_masks.rs");
-        let text: String = doc.lines().skip_while(|l| !l.contains("```toml")).skip(1).take_while(|l| !l.contains("```")).map(|l| l.trim_start_matches("//! ").trim_start_matches("//!")).collect::<Vec<_>>().join("\n");
+        let text: String = doc
+            .lines()
+            .skip_while(|l| !l.contains("```toml"))
+            .skip(1)
+            .take_while(|l| !l.contains("```"))
+            .map(|l| l.trim_start_matches("//! ").trim_start_matches("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let t: toml::Table = toml::from_str(&text).unwrap();
-        let mut v = t["stages"].as_table().unwrap().values().next().unwrap().as_table().unwrap().clone();
+        let mut v = t["stages"]
+            .as_table()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_table()
+            .unwrap()
+            .clone();
         v.remove("type");
         v.remove("inputs");
         toml::Value::Table(v).try_into().unwrap()
@@ -268,18 +313,36 @@ mod tests {
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);
-        let bad = PlanMasksConfig { strategy: "lemm".into(), mask_prob: 0.95, random_prob: 0.1, ..c };
+        let bad = PlanMasksConfig {
+            strategy: "lemm".into(),
+            mask_prob: 0.95,
+            random_prob: 0.1,
+            ..c
+        };
         let mut v = Validator::default();
         bad.validate(&mut v);
         assert_eq!(v.errors[0].message, "unknown strategy \"lemm\" (expected token, whole_word, span, spanbert, lem, pos_objective)");
-        assert_eq!(v.errors[1].message, "mask_prob + random_prob must be at most 1, got 1.050");
+        assert_eq!(
+            v.errors[1].message,
+            "mask_prob + random_prob must be at most 1, got 1.050"
+        );
     }
 
     #[test]
     fn plans_a_small_batch_independently_of_batch_size() {
         let dir = tempfile::tempdir().unwrap();
-        let lines = ["Kofi Annan visited Accra yesterday .", "The children ate rice and beans quickly .", "Ada wrote a long letter to Musa ."];
-        let tk = crate::tokenize::train(crate::tokenize::ModelType::Bpe, 80, 1, lines.iter().cycle().take(30)).unwrap();
+        let lines = [
+            "Kofi Annan visited Accra yesterday .",
+            "The children ate rice and beans quickly .",
+            "Ada wrote a long letter to Musa .",
+        ];
+        let tk = crate::tokenize::train(
+            crate::tokenize::ModelType::Bpe,
+            80,
+            1,
+            lines.iter().cycle().take(30),
+        )
+        .unwrap();
         tk.save(dir.path().join("tok.json"), false).unwrap();
         let mut cfg = example();
         cfg.tokenizer = "tok.json".into();
@@ -289,7 +352,16 @@ mod tests {
             .map(|(i, l)| {
                 let mut r = Record::new(i.to_string(), *l);
                 let toks: Vec<&str> = l.split(' ').collect();
-                let ner: Vec<&str> = toks.iter().map(|t| if t.chars().next().is_some_and(char::is_uppercase) && *t != "The" { "B-PER" } else { "O" }).collect();
+                let ner: Vec<&str> = toks
+                    .iter()
+                    .map(|t| {
+                        if t.chars().next().is_some_and(char::is_uppercase) && *t != "The" {
+                            "B-PER"
+                        } else {
+                            "O"
+                        }
+                    })
+                    .collect();
                 r.set("tokens", serde_json::json!(toks));
                 r.set("ner_tags", serde_json::json!(ner));
                 r
@@ -297,7 +369,9 @@ mod tests {
             .collect();
         let run = |bs: usize| {
             let ctx = BuildContext::for_tests(dir.path());
-            let StageImpl::Stage(mut s) = cfg.build(&ctx).unwrap() else { panic!() };
+            let StageImpl::Stage(mut s) = cfg.build(&ctx).unwrap() else {
+                panic!()
+            };
             let mut out = Emitter::collecting(bs);
             for b in recs.chunks(bs) {
                 s.process(b.to_vec(), &mut out).unwrap();
@@ -309,10 +383,19 @@ mod tests {
         for (k, r) in a.iter().enumerate() {
             let m = r.field("mask").unwrap().as_array().unwrap();
             assert!(!m.is_empty());
-            assert_eq!(r.field("replacement").unwrap().as_array().unwrap().len(), m.len());
+            assert_eq!(
+                r.field("replacement").unwrap().as_array().unwrap().len(),
+                m.len()
+            );
             // Sentences 0 and 2 have names; LEM masks one of them first.
             if k != 1 {
-                assert!(r.field("word_class").unwrap().as_array().unwrap().iter().any(|c| c == "NE"));
+                assert!(r
+                    .field("word_class")
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c == "NE"));
             }
         }
     }

@@ -76,15 +76,19 @@ pub fn read_tagged(path: &Path, mut f: impl FnMut(TaggedSentence)) -> Result<(),
                 let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
                 if !words.is_empty() {
                     let k = words.len();
-                    f(TaggedSentence { words, pos: vec![None; k], ner: vec![None; k] });
+                    f(TaggedSentence {
+                        words,
+                        pos: vec![None; k],
+                        ner: vec![None; k],
+                    });
                 }
             }
             Format::Jsonl => {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let v: serde_json::Value =
-                    serde_json::from_str(&line).map_err(|e| DataError::new(&file, line_no, format!("invalid JSON: {e}")))?;
+                let v: serde_json::Value = serde_json::from_str(&line)
+                    .map_err(|e| DataError::new(&file, line_no, format!("invalid JSON: {e}")))?;
                 f(tagged_from_json(&v).map_err(|m| DataError::new(&file, line_no, m))?);
             }
             Format::Conllu | Format::Conll => {
@@ -101,7 +105,12 @@ pub fn read_tagged(path: &Path, mut f: impl FnMut(TaggedSentence)) -> Result<(),
                 if fmt == Format::Conllu {
                     let cols: Vec<&str> = t.split('\t').collect();
                     if cols.len() < 4 {
-                        return Err(DataError::new(&file, line_no, format!("expected 10 tab-separated columns, got {}", cols.len())).into());
+                        return Err(DataError::new(
+                            &file,
+                            line_no,
+                            format!("expected 10 tab-separated columns, got {}", cols.len()),
+                        )
+                        .into());
                     }
                     // Multi-word token ranges (1-2) and empty nodes (1.1) are not words.
                     if cols[0].contains('-') || cols[0].contains('.') {
@@ -112,10 +121,14 @@ pub fn read_tagged(path: &Path, mut f: impl FnMut(TaggedSentence)) -> Result<(),
                     cur.ner.push(None);
                 } else {
                     let mut it = t.split_whitespace();
-                    let (Some(w), tag) = (it.next(), it.last()) else { continue };
+                    let (Some(w), tag) = (it.next(), it.last()) else {
+                        continue;
+                    };
                     cur.words.push(w.to_string());
                     match tag {
-                        Some(tag) if tag == "O" || tag.starts_with("B-") || tag.starts_with("I-") => {
+                        Some(tag)
+                            if tag == "O" || tag.starts_with("B-") || tag.starts_with("I-") =>
+                        {
                             cur.ner.push(Some(tag.to_string()));
                             cur.pos.push(None);
                         }
@@ -146,12 +159,19 @@ pub fn tagged_from_json(v: &serde_json::Value) -> Result<TaggedSentence, String>
             None | Some(serde_json::Value::Null) => Ok(vec![None; n]),
             Some(serde_json::Value::Array(a)) => {
                 if a.len() != n {
-                    return Err(format!("field `{key}` has {} entries for {n} tokens", a.len()));
+                    return Err(format!(
+                        "field `{key}` has {} entries for {n} tokens",
+                        a.len()
+                    ));
                 }
                 Ok(a.iter()
                     .map(|x| match x {
                         serde_json::Value::String(s) => Some(s.clone()),
-                        serde_json::Value::Number(k) => Some(if k.as_u64() == Some(0) { "O".into() } else { k.to_string() }),
+                        serde_json::Value::Number(k) => Some(if k.as_u64() == Some(0) {
+                            "O".into()
+                        } else {
+                            k.to_string()
+                        }),
                         _ => None,
                     })
                     .collect())
@@ -160,9 +180,11 @@ pub fn tagged_from_json(v: &serde_json::Value) -> Result<TaggedSentence, String>
         }
     };
     let words: Vec<String> = match v.get("tokens") {
-        Some(serde_json::Value::Array(a)) => {
-            a.iter().map(|x| x.as_str().map(str::to_string)).collect::<Option<_>>().ok_or("field `tokens` must hold strings")?
-        }
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or("field `tokens` must hold strings")?,
         Some(_) => return Err("field `tokens` must be an array of strings".into()),
         None => match v.get("text").and_then(|t| t.as_str()) {
             Some(t) => t.split_whitespace().map(str::to_string).collect(),
@@ -170,7 +192,11 @@ pub fn tagged_from_json(v: &serde_json::Value) -> Result<TaggedSentence, String>
         },
     };
     let n = words.len();
-    Ok(TaggedSentence { pos: tag_list("pos_tags", n)?, ner: tag_list("ner_tags", n)?, words })
+    Ok(TaggedSentence {
+        pos: tag_list("pos_tags", n)?,
+        ner: tag_list("ner_tags", n)?,
+        words,
+    })
 }
 
 /// Reads the sentences of `path` as plain strings (for tokenizer training).
@@ -194,11 +220,14 @@ pub fn read_texts(path: &Path, mut f: impl FnMut(String)) -> Result<(), StageErr
                 if line.trim().is_empty() {
                     continue;
                 }
-                let v: serde_json::Value =
-                    serde_json::from_str(&line).map_err(|e| DataError::new(&file, n as u64 + 1, format!("invalid JSON: {e}")))?;
+                let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
+                    DataError::new(&file, n as u64 + 1, format!("invalid JSON: {e}"))
+                })?;
                 match v.get("text").and_then(|t| t.as_str()) {
                     Some(t) => f(t.to_string()),
-                    None => f(tagged_from_json(&v).map_err(|m| DataError::new(&file, n as u64 + 1, m))?.text()),
+                    None => f(tagged_from_json(&v)
+                        .map_err(|m| DataError::new(&file, n as u64 + 1, m))?
+                        .text()),
                 }
             }
             Ok(())
@@ -215,7 +244,11 @@ mod tests {
     fn reads_conllu_conll_and_jsonl() {
         let dir = tempfile::tempdir().unwrap();
         let u = dir.path().join("a.conllu");
-        std::fs::write(&u, "# text = x\n1-2\tab\t_\t_\n1\ta\ta\tNOUN\n2\tb\tb\tVERB\n\n1\tc\tc\tADJ\n").unwrap();
+        std::fs::write(
+            &u,
+            "# text = x\n1-2\tab\t_\t_\n1\ta\ta\tNOUN\n2\tb\tb\tVERB\n\n1\tc\tc\tADJ\n",
+        )
+        .unwrap();
         let mut got = Vec::new();
         read_tagged(&u, |s| got.push(s)).unwrap();
         assert_eq!(got.len(), 2);
@@ -228,7 +261,11 @@ mod tests {
         assert_eq!(got[0].ner[1].as_deref(), Some("B-PER"));
         assert_eq!(got[1].pos[0].as_deref(), Some("NOUN"));
         let j = dir.path().join("x.jsonl");
-        std::fs::write(&j, "{\"tokens\":[\"a\",\"b\"],\"ner_tags\":[0,3]}\n{\"text\":\"p q\"}\n").unwrap();
+        std::fs::write(
+            &j,
+            "{\"tokens\":[\"a\",\"b\"],\"ner_tags\":[0,3]}\n{\"text\":\"p q\"}\n",
+        )
+        .unwrap();
         let mut got = Vec::new();
         read_texts(&j, |s| got.push(s)).unwrap();
         assert_eq!(got, ["a b", "p q"]);

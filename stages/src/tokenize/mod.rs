@@ -43,13 +43,27 @@ pub enum TokenizeError {
     NoMask,
 }
 
-fn tk_err(context: impl Into<String>) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> TokenizeError {
+fn tk_err(
+    context: impl Into<String>,
+) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> TokenizeError {
     let context = context.into();
-    move |e| TokenizeError::Tokenizers { context, message: e.to_string() }
+    move |e| TokenizeError::Tokenizers {
+        context,
+        message: e.to_string(),
+    }
 }
 
 /// Which model to train.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, mavuno_pipeline::schemars::JsonSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    mavuno_pipeline::schemars::JsonSchema,
+)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 #[serde(rename_all = "snake_case")]
 pub enum ModelType {
@@ -82,12 +96,21 @@ impl ModelType {
 }
 
 /// Trains a tokenizer on `texts` (an iterator of sentences).
-pub fn train<I, S>(model: ModelType, vocab_size: usize, min_frequency: u64, texts: I) -> Result<Tokenizer, TokenizeError>
+pub fn train<I, S>(
+    model: ModelType,
+    vocab_size: usize,
+    min_frequency: u64,
+    texts: I,
+) -> Result<Tokenizer, TokenizeError>
 where
     I: Iterator<Item = S> + Send,
     S: AsRef<str> + Send,
 {
-    let specials: Vec<AddedToken> = model.special_tokens().iter().map(|t| AddedToken::from(*t, true)).collect();
+    let specials: Vec<AddedToken> = model
+        .special_tokens()
+        .iter()
+        .map(|t| AddedToken::from(*t, true))
+        .collect();
     let words_pt: PreTokenizerWrapper = Sequence::new(vec![
         WhitespaceSplit.into(),
         Punctuation::new(tokenizers::SplitDelimiterBehavior::Isolated).into(),
@@ -95,7 +118,10 @@ where
     .into();
     let (mut tk, mut trainer): (Tokenizer, TrainerWrapper) = match model {
         ModelType::Bpe => {
-            let bpe = BPE::builder().unk_token("<unk>".into()).build().map_err(tk_err("building BPE"))?;
+            let bpe = BPE::builder()
+                .unk_token("<unk>".into())
+                .build()
+                .map_err(tk_err("building BPE"))?;
             let mut tk = Tokenizer::new(bpe);
             tk.with_pre_tokenizer(Some(words_pt));
             let t = BpeTrainer::builder()
@@ -121,18 +147,26 @@ where
         ModelType::Unigram => {
             let mut tk = Tokenizer::new(Unigram::default());
             tk.with_pre_tokenizer(Some(Metaspace::new('▁', PrependScheme::Always, true)));
-            tk.with_decoder(Some(tokenizers::decoders::metaspace::Metaspace::new('▁', PrependScheme::Always, true)));
+            tk.with_decoder(Some(tokenizers::decoders::metaspace::Metaspace::new(
+                '▁',
+                PrependScheme::Always,
+                true,
+            )));
             let t = UnigramTrainer::builder()
                 .vocab_size(vocab_size as u32)
                 .show_progress(false)
                 .special_tokens(specials)
                 .unk_token(Some("<unk>".into()))
                 .build()
-                .map_err(|e| TokenizeError::Tokenizers { context: "building the Unigram trainer".into(), message: e.to_string() })?;
+                .map_err(|e| TokenizeError::Tokenizers {
+                    context: "building the Unigram trainer".into(),
+                    message: e.to_string(),
+                })?;
             (tk, t.into())
         }
     };
-    tk.with_normalizer(Some(NFC)).map_err(tk_err("setting the normalizer"))?;
+    tk.with_normalizer(Some(NFC))
+        .map_err(tk_err("setting the normalizer"))?;
     tk.train(&mut trainer, texts).map_err(tk_err("training"))?;
     let sp = model.special_tokens();
     let id = |t: &str| tk.token_to_id(t).unwrap_or(0);
@@ -142,7 +176,9 @@ where
             tk.with_post_processor(Some(p));
         }
         _ => {
-            let p = RobertaProcessing::new((sp[2].into(), id(sp[2])), (sp[0].into(), id(sp[0]))).trim_offsets(false).add_prefix_space(false);
+            let p = RobertaProcessing::new((sp[2].into(), id(sp[2])), (sp[0].into(), id(sp[0])))
+                .trim_offsets(false)
+                .add_prefix_space(false);
             tk.with_post_processor(Some(p));
         }
     }
@@ -168,10 +204,19 @@ impl Tok {
     pub fn new(inner: Tokenizer) -> Result<Tok, TokenizeError> {
         let find = |names: &[&str]| names.iter().find_map(|n| inner.token_to_id(n));
         let mask_id = find(&["<mask>", "[MASK]"]).ok_or(TokenizeError::NoMask)?;
-        let mut special_ids: Vec<u32> = inner.get_added_tokens_decoder().iter().filter(|(_, t)| t.special).map(|(id, _)| *id).collect();
+        let mut special_ids: Vec<u32> = inner
+            .get_added_tokens_decoder()
+            .iter()
+            .filter(|(_, t)| t.special)
+            .map(|(id, _)| *id)
+            .collect();
         special_ids.sort_unstable();
         Ok(Tok {
-            vocab: VocabInfo { vocab_size: inner.get_vocab_size(true) as u32, mask_id, special_ids },
+            vocab: VocabInfo {
+                vocab_size: inner.get_vocab_size(true) as u32,
+                mask_id,
+                special_ids,
+            },
             unk_id: find(&["<unk>", "[UNK]"]),
             pad_id: find(&["<pad>", "[PAD]"]),
             max_len: None,
@@ -186,9 +231,15 @@ impl Tok {
 
     /// Encodes pre-split words with special tokens: token ids and the word index of each
     /// token (`None` for specials). Truncates to `max_len` keeping the closing special.
-    pub fn encode_words<S: AsRef<str>>(&self, words: &[S]) -> Result<(Vec<u32>, Vec<Option<u32>>), TokenizeError> {
+    pub fn encode_words<S: AsRef<str>>(
+        &self,
+        words: &[S],
+    ) -> Result<(Vec<u32>, Vec<Option<u32>>), TokenizeError> {
         let ws: Vec<&str> = words.iter().map(AsRef::as_ref).collect();
-        let enc = self.inner.encode(InputSequence::from(ws.as_slice()), true).map_err(tk_err("encoding"))?;
+        let enc = self
+            .inner
+            .encode(InputSequence::from(ws.as_slice()), true)
+            .map_err(tk_err("encoding"))?;
         let mut ids = enc.get_ids().to_vec();
         let mut wid = enc.get_word_ids().to_vec();
         if let Some(m) = self.max_len {
@@ -209,7 +260,9 @@ impl Tok {
 
     /// The token strings of ids (for output files).
     pub fn tokens(&self, ids: &[u32]) -> Vec<String> {
-        ids.iter().map(|&i| self.inner.id_to_token(i).unwrap_or_default()).collect()
+        ids.iter()
+            .map(|&i| self.inner.id_to_token(i).unwrap_or_default())
+            .collect()
     }
 }
 
@@ -217,7 +270,11 @@ impl Tok {
 mod tests {
     use super::*;
 
-    const LINES: &[&str] = &["ශ්‍රී ලංකාව ලස්සන රටකි .", "தமிழ் ஒரு அழகான மொழி , ஆம் .", "Ẹ kú àárọ̀ , ọ̀rẹ́ mi ."];
+    const LINES: &[&str] = &[
+        "ශ්‍රී ලංකාව ලස්සන රටකි .",
+        "தமிழ் ஒரு அழகான மொழி , ஆம் .",
+        "Ẹ kú àárọ̀ , ọ̀rẹ́ mi .",
+    ];
 
     #[test]
     fn trains_every_model_type_and_round_trips_through_json() {
@@ -228,7 +285,10 @@ mod tests {
             tk.save(&p, false).unwrap();
             let t = Tok::from_file(&p).unwrap();
             assert_eq!(t.vocab.special_ids.len(), 5, "{m:?}");
-            assert_eq!(t.inner.token_to_id(m.special_tokens()[4]), Some(t.vocab.mask_id));
+            assert_eq!(
+                t.inner.token_to_id(m.special_tokens()[4]),
+                Some(t.vocab.mask_id)
+            );
             let words = ["ලංකාව", "ලස්සන", ","];
             let (ids, wid) = t.encode_words(&words).unwrap();
             assert_eq!(wid.first(), Some(&None));
@@ -236,7 +296,10 @@ mod tests {
             assert!(ids.len() >= 5);
             // Every word's tokens carry its index, in order.
             let w: Vec<u32> = wid.iter().flatten().copied().collect();
-            assert!(w.windows(2).all(|x| x[0] <= x[1]) && w.contains(&2), "{m:?} {w:?}");
+            assert!(
+                w.windows(2).all(|x| x[0] <= x[1]) && w.contains(&2),
+                "{m:?} {w:?}"
+            );
             // No token is a broken UTF-8 fragment.
             for s in t.tokens(&ids) {
                 assert!(!s.contains('\u{FFFD}'));

@@ -17,7 +17,9 @@ use crate::curriculum::spill::Spill;
 use crate::tokenize::{train, ModelType};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
@@ -85,7 +87,8 @@ impl Stage for TrainTokenizer {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
         if self.texts.is_none() {
             std::fs::create_dir_all(&self.scratch).map_err(|e| StageError::io(&self.scratch, e))?;
-            let f = std::fs::File::create(&self.texts_path).map_err(|e| StageError::io(&self.texts_path, e))?;
+            let f = std::fs::File::create(&self.texts_path)
+                .map_err(|e| StageError::io(&self.texts_path, e))?;
             self.texts = Some(BufWriter::new(f));
         }
         let mut n = 0;
@@ -95,9 +98,12 @@ impl Stage for TrainTokenizer {
                 // One text per line: newlines inside a record become spaces.
                 for (k, line) in r.text.lines().enumerate() {
                     let sep: &[u8] = if k == 0 { b"" } else { b" " };
-                    w.write_all(sep).and_then(|_| w.write_all(line.as_bytes())).map_err(|e| StageError::io(&self.texts_path, e))?;
+                    w.write_all(sep)
+                        .and_then(|_| w.write_all(line.as_bytes()))
+                        .map_err(|e| StageError::io(&self.texts_path, e))?;
                 }
-                w.write_all(b"\n").map_err(|e| StageError::io(&self.texts_path, e))?;
+                w.write_all(b"\n")
+                    .map_err(|e| StageError::io(&self.texts_path, e))?;
             }
             n += 1;
         }
@@ -114,8 +120,16 @@ impl Stage for TrainTokenizer {
             Some(f) => Box::new(std::io::BufReader::new(f).lines().map_while(Result::ok)),
             None => Box::new(std::iter::empty()),
         };
-        let tk = train(self.cfg.model, self.cfg.vocab_size, self.cfg.min_frequency, lines).map_err(|e| StageError::msg(e.to_string()))?;
-        let json = tk.to_string(true).map_err(|e| StageError::msg(format!("{}: {e}", self.out_path.display())))?;
+        let tk = train(
+            self.cfg.model,
+            self.cfg.vocab_size,
+            self.cfg.min_frequency,
+            lines,
+        )
+        .map_err(|e| StageError::msg(e.to_string()))?;
+        let json = tk
+            .to_string(true)
+            .map_err(|e| StageError::msg(format!("{}: {e}", self.out_path.display())))?;
         mavuno_pipeline::io::write_atomic(&self.out_path, json.as_bytes())?;
         self.records.replay(self.batch_size, |b| {
             for r in b {
@@ -137,9 +151,24 @@ mod tests {
 
     fn example() -> TrainTokenizerConfig {
         let doc = include_str!("train_tokenizer.rs");
-        let toml_text: String = doc.lines().skip_while(|l| !l.contains("```toml")).skip(1).take_while(|l| !l.contains("```")).map(|l| l.trim_start_matches("//! ").trim_start_matches("//!")).collect::<Vec<_>>().join("\n");
+        let toml_text: String = doc
+            .lines()
+            .skip_while(|l| !l.contains("```toml"))
+            .skip(1)
+            .take_while(|l| !l.contains("```"))
+            .map(|l| l.trim_start_matches("//! ").trim_start_matches("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let t: toml::Table = toml::from_str(&toml_text).unwrap();
-        let mut v = t["stages"].as_table().unwrap().values().next().unwrap().as_table().unwrap().clone();
+        let mut v = t["stages"]
+            .as_table()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_table()
+            .unwrap()
+            .clone();
         v.remove("type");
         v.remove("inputs");
         toml::Value::Table(v).try_into().unwrap()
@@ -162,10 +191,21 @@ mod tests {
     fn trains_writes_and_passes_records_through() {
         let dir = tempfile::tempdir().unwrap();
         let ctx = BuildContext::for_tests(dir.path());
-        let cfg = TrainTokenizerConfig { model: ModelType::Bpe, vocab_size: 60, min_frequency: 1, path: "tok.json".into() };
-        let StageImpl::Stage(mut s) = cfg.build(&ctx).unwrap() else { panic!() };
+        let cfg = TrainTokenizerConfig {
+            model: ModelType::Bpe,
+            vocab_size: 60,
+            min_frequency: 1,
+            path: "tok.json".into(),
+        };
+        let StageImpl::Stage(mut s) = cfg.build(&ctx).unwrap() else {
+            panic!()
+        };
         let mut out = Emitter::collecting(2);
-        let recs: Vec<Record> = ["ශ්‍රී ලංකාව", "தமிழ் மொழி", "àárọ̀ ọ̀rẹ́", "ලංකාව ලස්සන"].iter().enumerate().map(|(i, t)| Record::new(i.to_string(), *t)).collect();
+        let recs: Vec<Record> = ["ශ්‍රී ලංකාව", "தமிழ் மொழி", "àárọ̀ ọ̀rẹ́", "ලංකාව ලස්සන"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Record::new(i.to_string(), *t))
+            .collect();
         s.process(recs[..3].to_vec(), &mut out).unwrap();
         s.process(recs[3..].to_vec(), &mut out).unwrap();
         assert!(out.take_collected().is_empty());
