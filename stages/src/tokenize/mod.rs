@@ -201,7 +201,10 @@ pub struct Tok {
 
 impl Tok {
     /// Wraps a tokenizer: finds the mask, pad and unk tokens and every special token.
-    pub fn new(inner: Tokenizer) -> Result<Tok, TokenizeError> {
+    /// Padding configured in the file is switched off (plans work on unpadded sequences;
+    /// the collator pads).
+    pub fn new(mut inner: Tokenizer) -> Result<Tok, TokenizeError> {
+        inner.with_padding(None);
         let find = |names: &[&str]| names.iter().find_map(|n| inner.token_to_id(n));
         let mask_id = find(&["<mask>", "[MASK]"]).ok_or(TokenizeError::NoMask)?;
         let mut special_ids: Vec<u32> = inner
@@ -318,5 +321,7 @@ mod tests {
         let (ids, wid) = t.encode_words(&["hello", "unbelievably"]).unwrap();
         assert_eq!(ids.len(), wid.len());
         assert_eq!(wid[1], Some(0));
+        assert_eq!(wid.last(), Some(&None));
+        assert!(!ids.contains(&t.pad_id.unwrap()), "padding must be off");
     }
 }
