@@ -41,6 +41,15 @@ pub struct MaskArgs {
     /// LEM: reproduce the released pass-2 counter quirk.
     #[arg(long)]
     pub lem_fill_quirk: bool,
+    /// LEM p_NE (0 turns NE priority off).
+    #[arg(long, default_value_t = 1.0)]
+    pub lem_p_ne: f64,
+    /// LEM p_verb.
+    #[arg(long, default_value_t = 1.0)]
+    pub lem_p_verb: f64,
+    /// LEM p_noun.
+    #[arg(long, default_value_t = 1.0)]
+    pub lem_p_noun: f64,
     /// pos_objective: the unit's tags (comma-separated).
     #[arg(long, default_value = "NOUN,VERB", value_delimiter = ',')]
     pub pos_tags: Vec<String>,
@@ -58,9 +67,9 @@ pub fn run(a: MaskArgs) -> anyhow::Result<()> {
         mask_prob: a.mask_prob,
         random_prob: a.random_prob,
         lem_fill_quirk: a.lem_fill_quirk,
-        lem_p_ne: 1.0,
-        lem_p_verb: 1.0,
-        lem_p_noun: 1.0,
+        lem_p_ne: a.lem_p_ne,
+        lem_p_verb: a.lem_p_verb,
+        lem_p_noun: a.lem_p_noun,
         span_max_n: 3,
         span_p: 0.2,
         span_max_len: 10,

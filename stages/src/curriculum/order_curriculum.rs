@@ -308,4 +308,16 @@ mod tests {
         assert_eq!(m["pacing"]["schedule"].as_array().unwrap().len(), 17);
         assert_eq!(m["objective"]["units"][0]["unit"], "pos_noun_verb");
     }
+
+    #[test]
+    fn masking_and_curriculum_stages_are_registered_with_documented_fields() {
+        let r = crate::registry();
+        for t in ["train_tokenizer", "plan_masks", "order_curriculum"] {
+            let e = r.get(t).unwrap_or_else(|| panic!("{t} not registered"));
+            assert!(!e.description().is_empty(), "{t}");
+            for f in e.fields() {
+                assert!(!f.description.is_empty(), "{t}.{} has no doc", f.name);
+            }
+        }
+    }
 }
