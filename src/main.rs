@@ -36,6 +36,14 @@ enum Command {
     /// POS/NER taggers: train, eval, apply, lexicon, split, bench.
     #[command(subcommand)]
     Tag(cmd::tag::TagCmd),
+    /// Train or load tokenizers (BPE, WordPiece, Unigram).
+    #[command(subcommand)]
+    Tokenizer(cmd::tokenizer::TokenizerCmd),
+    /// Write masking plans (token, whole_word, span, lem, pos_objective) for tagged text.
+    Mask(cmd::mask::MaskArgs),
+    /// Curricula: pacing functions and difficulty ordering.
+    #[command(subcommand)]
+    Curriculum(cmd::curriculum::CurriculumCmd),
 }
 
 fn init_logging(quiet: bool) {
@@ -61,6 +69,9 @@ fn main() {
         Command::Doctor { json } => cmd::doctor::run(json),
         Command::Lid(a) => ok(cmd::lid::run(a)),
         Command::Tag(c) => ok(cmd::tag::run(c)),
+        Command::Tokenizer(c) => ok(cmd::tokenizer::run(c)),
+        Command::Mask(a) => ok(cmd::mask::run(a)),
+        Command::Curriculum(c) => ok(cmd::curriculum::run(c)),
     };
     match result {
         Ok(code) => std::process::exit(code),

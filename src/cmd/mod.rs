@@ -1,8 +1,11 @@
 //! Subcommands of the `mavuno` binary, one module per family.
 
+pub mod curriculum;
 pub mod doctor;
 pub mod inspect;
 pub mod lid;
+pub mod mask;
 pub mod run;
 pub mod stages;
 pub mod tag;
+pub mod tokenizer;

@@ -11,13 +11,16 @@
 //! prints them.
 #![warn(missing_docs)]
 
+pub mod curriculum;
 pub mod dedup;
 pub mod langid;
+pub mod mask;
 pub mod quality;
 pub mod read;
 pub mod stats;
 pub mod tag;
 pub mod text;
+pub mod tokenize;
 pub mod util;
 pub mod write;
 
@@ -45,6 +48,9 @@ pub fn register_all(r: &mut Registry) {
     r.add::<tag::tag_ner::TagNerConfig>();
     r.add::<tag::tag_lexicon::TagLexiconConfig>();
     r.add::<tag::tag_gazetteer::TagGazetteerConfig>();
+    r.add::<tokenize::train_tokenizer::TrainTokenizerConfig>();
+    r.add::<mask::plan_masks::PlanMasksConfig>();
+    r.add::<curriculum::order_curriculum::OrderCurriculumConfig>();
     r.add::<stats::stats::StatsConfig>();
     r.add::<util::passthrough::PassthroughConfig>();
     r.add::<write::jsonl_writer::JsonlWriterConfig>();

@@ -1,0 +1,402 @@
+//! `plan_masks`: tokenizes each tagged sentence and plans its masked-LM corruption with
+//! one of the strategies of [`crate::mask::plan`] (LEM, BERT token, whole-word, ERNIE-Gram
+//! / SpanBERT spans, CLIMB POS objective). Adds `input_ids`, `word_ids`, `mask`,
+//! `replacement`, `replacement_ids`, `word_class` (and `pos_labels`) to every record.
+//!
+//! Words come from the `tokens` field (else the whitespace words of `text`); classes from
+//! `ner_tags` (non-O → NE) and `pos_tags` (NOUN/PROPN → NOUN, VERB → VERB). The plan of
+//! the k-th record (in input order) uses the RNG of (run seed, k), so output does not
+//! depend on batch size. The tokenizer is loaded at the first batch, so it may be written
+//! by an upstream `train_tokenizer` stage.
+//!
+//! ```toml
+//! [stages.masks]
+//! type = "plan_masks"
+//! inputs = ["tagged"]
+//! tokenizer = "tokenizer.json"
+//! strategy = "lem"
+//! lem_fill_quirk = false
+//! max_len = 100
+//! ```
+//!
+//! Counters: `masked_tokens_total`, `tokens_total`, `masked_ne_total`,
+//! `masked_verb_total`, `masked_noun_total`, `masked_other_total`.
+use crate::mask::plan::{LemParams, MaskSpec, ReplaceProbs, SpanLength, Strategy};
+use crate::mask::plan_sentence;
+use crate::tokenize::corpus::tagged_from_json;
+use crate::tokenize::Tok;
+use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::schemars::JsonSchema;
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+fn d_rate() -> f64 {
+    0.15
+}
+fn d_mask() -> f64 {
+    0.8
+}
+fn d_random() -> f64 {
+    0.1
+}
+fn d_one() -> f64 {
+    1.0
+}
+fn d_max_n() -> usize {
+    3
+}
+fn d_span_p() -> f64 {
+    0.2
+}
+fn d_span_max() -> usize {
+    10
+}
+fn d_tagged() -> f64 {
+    0.4
+}
+fn d_tags() -> Vec<String> {
+    vec!["NOUN".into(), "VERB".into()]
+}
+fn d_strategy() -> String {
+    "lem".into()
+}
+
+/// Plans masked-LM corruption per sentence.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub struct PlanMasksConfig {
+    /// `tokenizer.json` to encode with (relative paths under the run directory).
+    pub tokenizer: String,
+    /// `token`, `whole_word`, `span` (ERNIE-Gram n-grams), `spanbert`, `lem` or
+    /// `pos_objective` (default `lem`).
+    #[serde(default = "d_strategy")]
+    pub strategy: String,
+    /// Selection rate: per token for `token`, `other_rate` for `pos_objective`, the
+    /// target share otherwise (default 0.15).
+    #[serde(default = "d_rate")]
+    pub rate: f64,
+    /// Share of selected positions replaced by the mask token (0.8; CLIMB MLM 0.9).
+    #[serde(default = "d_mask")]
+    pub mask_prob: f64,
+    /// Share replaced by a random vocabulary id (0.1); the rest is kept.
+    #[serde(default = "d_random")]
+    pub random_prob: f64,
+    /// LEM: reproduce the released pass-2 counter quirk (default false).
+    #[serde(default)]
+    pub lem_fill_quirk: bool,
+    /// LEM p_NE (1.0).
+    #[serde(default = "d_one")]
+    pub lem_p_ne: f64,
+    /// LEM p_verb (1.0).
+    #[serde(default = "d_one")]
+    pub lem_p_verb: f64,
+    /// LEM p_noun (1.0).
+    #[serde(default = "d_one")]
+    pub lem_p_noun: f64,
+    /// `span`: longest n-gram in words (3).
+    #[serde(default = "d_max_n")]
+    pub span_max_n: usize,
+    /// `spanbert`: geometric parameter (0.2).
+    #[serde(default = "d_span_p")]
+    pub span_p: f64,
+    /// `spanbert`: longest span in words (10).
+    #[serde(default = "d_span_max")]
+    pub span_max_len: usize,
+    /// `pos_objective`: the unit's tag list (default `["NOUN", "VERB"]`).
+    #[serde(default = "d_tags")]
+    pub pos_tags: Vec<String>,
+    /// `pos_objective`: selection rate of tokens with a listed tag (0.4).
+    #[serde(default = "d_tagged")]
+    pub tagged_rate: f64,
+    /// Truncate to this many tokens, specials included (none by default; LEM used 100).
+    #[serde(default)]
+    pub max_len: Option<usize>,
+}
+
+impl PlanMasksConfig {
+    /// The masking spec this config describes.
+    pub fn spec(&self) -> Result<MaskSpec, String> {
+        let strategy = match self.strategy.as_str() {
+            "token" => Strategy::Token { rate: self.rate },
+            "whole_word" => Strategy::WholeWord { rate: self.rate },
+            "span" => Strategy::Span { rate: self.rate, length: SpanLength::Ngram { max_n: self.span_max_n } },
+            "spanbert" => Strategy::Span { rate: self.rate, length: SpanLength::Geometric { p: self.span_p, max_len: self.span_max_len } },
+            "lem" => Strategy::Lem(LemParams {
+                rate: self.rate,
+                max_masks: 512,
+                p_ne: self.lem_p_ne,
+                p_verb: self.lem_p_verb,
+                p_noun: self.lem_p_noun,
+                fill_quirk: self.lem_fill_quirk,
+            }),
+            "pos_objective" => Strategy::PosObjective { tagged_rate: self.tagged_rate, other_rate: self.rate },
+            other => return Err(format!("unknown strategy \"{other}\" (expected token, whole_word, span, spanbert, lem, pos_objective)")),
+        };
+        strategy.check()?;
+        Ok(MaskSpec {
+            strategy,
+            replace: ReplaceProbs {
+                mask: self.mask_prob,
+                random: self.random_prob,
+            },
+        })
+    }
+
+    /// The POS-unit tag list in effect (empty unless `pos_objective`).
+    pub fn unit_tags(&self) -> Vec<String> {
+        if self.strategy == "pos_objective" {
+            self.pos_tags.clone()
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+impl StageConfig for PlanMasksConfig {
+    const TYPE: &'static str = "plan_masks";
+    const KIND: StageKind = StageKind::Streaming;
+
+    fn validate(&self, v: &mut Validator) {
+        if let Err(e) = self.spec() {
+            v.error("strategy", e);
+        }
+        v.range("mask_prob", self.mask_prob, 0.0, 1.0);
+        v.range("random_prob", self.random_prob, 0.0, 1.0);
+        if self.mask_prob + self.random_prob > 1.0 + 1e-9 {
+            v.error(
+                "random_prob",
+                format!(
+                    "mask_prob + random_prob must be at most 1, got {:.3}",
+                    self.mask_prob + self.random_prob
+                ),
+            );
+        }
+        if let Some(m) = self.max_len {
+            v.at_least("max_len", m, 2);
+        }
+    }
+
+    fn input_files(&self) -> Vec<String> {
+        vec![self.tokenizer.clone()]
+    }
+
+    fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        let spec = self.spec().map_err(StageError::msg)?;
+        Ok(StageImpl::Stage(Box::new(PlanMasks {
+            path: ctx.output_path(&self.tokenizer),
+            tok: None,
+            max_len: self.max_len,
+            spec,
+            unit_tags: self.unit_tags(),
+            seed: ctx.seed,
+            next_index: 0,
+        })))
+    }
+}
+
+/// The runtime stage.
+pub struct PlanMasks {
+    path: PathBuf,
+    tok: Option<Tok>,
+    max_len: Option<usize>,
+    spec: MaskSpec,
+    unit_tags: Vec<String>,
+    seed: u64,
+    next_index: u64,
+}
+
+impl Stage for PlanMasks {
+    fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
+        if self.tok.is_none() {
+            let mut t = Tok::from_file(&self.path).map_err(|e| StageError::msg(e.to_string()))?;
+            t.max_len = self.max_len;
+            self.tok = Some(t);
+        }
+        let Some(tok) = self.tok.as_ref() else {
+            return Err(StageError::msg("tokenizer not loaded"));
+        };
+        let base = self.next_index;
+        self.next_index += batch.len() as u64;
+        let (spec, tags, seed) = (&self.spec, &self.unit_tags, self.seed);
+        let outcomes: Vec<(Outcome, [u64; 6])> = batch
+            .into_par_iter()
+            .enumerate()
+            .map(|(k, mut r)| {
+                let sent = match tagged_from_json(&serde_json::Value::Object(r.fields.clone())) {
+                    Ok(s) if !s.words.is_empty() => Ok(s),
+                    _ => tagged_from_json(&serde_json::json!({"text": r.text})),
+                };
+                let sent = match sent {
+                    Ok(s) => s,
+                    Err(e) => return (Outcome::Reject(r, e), [0; 6]),
+                };
+                match plan_sentence(tok, &sent, spec, tags, seed, base + k as u64) {
+                    Ok(p) => {
+                        let mut c = [
+                            p.plan.positions.len() as u64,
+                            p.ids.len() as u64,
+                            0,
+                            0,
+                            0,
+                            0,
+                        ];
+                        for w in &p.plan.word_classes {
+                            c[2 + w.index()] += 1;
+                        }
+                        r.fields.extend(p.to_fields(tok.vocab.mask_id));
+                        (Outcome::Keep(r), c)
+                    }
+                    Err(e) => (Outcome::Reject(r, e.to_string()), [0; 6]),
+                }
+            })
+            .collect();
+        let mut tot = [0u64; 6];
+        for (o, c) in outcomes {
+            out.apply(o);
+            for i in 0..6 {
+                tot[i] += c[i];
+            }
+        }
+        let names = [
+            "masked_tokens_total",
+            "tokens_total",
+            "masked_ne_total",
+            "masked_verb_total",
+            "masked_noun_total",
+            "masked_other_total",
+        ];
+        for (n, v) in names.iter().zip(tot) {
+            out.counter(n, v);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mavuno_pipeline::Record;
+
+    fn example() -> PlanMasksConfig {
+        let doc = include_str!("plan_masks.rs");
+        let text: String = doc
+            .lines()
+            .skip_while(|l| !l.contains("```toml"))
+            .skip(1)
+            .take_while(|l| !l.contains("```"))
+            .map(|l| l.trim_start_matches("//! ").trim_start_matches("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let t: toml::Table = toml::from_str(&text).unwrap();
+        let mut v = t["stages"]
+            .as_table()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_table()
+            .unwrap()
+            .clone();
+        v.remove("type");
+        v.remove("inputs");
+        toml::Value::Table(v).try_into().unwrap()
+    }
+
+    #[test]
+    fn example_validates_and_errors_are_verbatim() {
+        let c = example();
+        let mut v = Validator::default();
+        c.validate(&mut v);
+        assert!(v.errors.is_empty(), "{:?}", v.errors);
+        let bad = PlanMasksConfig {
+            strategy: "lemm".into(),
+            mask_prob: 0.95,
+            random_prob: 0.1,
+            ..c
+        };
+        let mut v = Validator::default();
+        bad.validate(&mut v);
+        assert_eq!(v.errors[0].message, "unknown strategy \"lemm\" (expected token, whole_word, span, spanbert, lem, pos_objective)");
+        assert_eq!(
+            v.errors[1].message,
+            "mask_prob + random_prob must be at most 1, got 1.050"
+        );
+    }
+
+    #[test]
+    fn plans_a_small_batch_independently_of_batch_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = [
+            "Kofi Annan visited Accra yesterday .",
+            "The children ate rice and beans quickly .",
+            "Ada wrote a long letter to Musa .",
+        ];
+        let tk = crate::tokenize::train(
+            crate::tokenize::ModelType::Bpe,
+            80,
+            1,
+            lines.iter().cycle().take(30),
+        )
+        .unwrap();
+        tk.save(dir.path().join("tok.json"), false).unwrap();
+        let mut cfg = example();
+        cfg.tokenizer = "tok.json".into();
+        let recs: Vec<Record> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut r = Record::new(i.to_string(), *l);
+                let toks: Vec<&str> = l.split(' ').collect();
+                let ner: Vec<&str> = toks
+                    .iter()
+                    .map(|t| {
+                        if t.chars().next().is_some_and(char::is_uppercase) && *t != "The" {
+                            "B-PER"
+                        } else {
+                            "O"
+                        }
+                    })
+                    .collect();
+                r.set("tokens", serde_json::json!(toks));
+                r.set("ner_tags", serde_json::json!(ner));
+                r
+            })
+            .collect();
+        let run = |bs: usize| {
+            let ctx = BuildContext::for_tests(dir.path());
+            let StageImpl::Stage(mut s) = cfg.build(&ctx).unwrap() else {
+                panic!()
+            };
+            let mut out = Emitter::collecting(bs);
+            for b in recs.chunks(bs) {
+                s.process(b.to_vec(), &mut out).unwrap();
+            }
+            out.take_collected()
+        };
+        let a = run(1);
+        assert_eq!(a, run(3));
+        for (k, r) in a.iter().enumerate() {
+            let m = r.field("mask").unwrap().as_array().unwrap();
+            assert!(!m.is_empty());
+            assert_eq!(
+                r.field("replacement").unwrap().as_array().unwrap().len(),
+                m.len()
+            );
+            // Sentences 0 and 2 have names; LEM masks one of them first.
+            if k != 1 {
+                assert!(r
+                    .field("word_class")
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c == "NE"));
+            }
+        }
+    }
+}
