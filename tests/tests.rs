@@ -1,0 +1,3 @@
+//! Integration tests of the `mavuno` binary (one test binary; modules per topic).
+
+mod smoke;
