@@ -72,9 +72,12 @@ impl Entry {
         let Some(props) = self.schema.get("properties").and_then(Value::as_object) else {
             return Vec::new();
         };
+        let required: Vec<&str> =
+            self.schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         props
             .iter()
             .map(|(name, s)| FieldDoc {
+                required: required.contains(&name.as_str()),
                 name: name.clone(),
                 ty: type_of(s, &self.schema),
                 default: s.get("default").map(|d| d.to_string()),
@@ -103,6 +106,8 @@ pub struct FieldDoc {
     pub ty: String,
     /// Default value as JSON, if the field has one.
     pub default: Option<String>,
+    /// Whether the config must set it.
+    pub required: bool,
     /// The field's doc comment.
     pub description: String,
 }

@@ -44,7 +44,11 @@ pub fn run(args: StagesArgs) -> Result<i32> {
         }
         println!("  fields (plus `type`, `inputs`, `checkpoint`):");
         for f in e.fields() {
-            let default = f.default.map(|d| format!(" = {d}")).unwrap_or_else(|| " (required)".into());
+            let default = match (f.default, f.required) {
+                (Some(d), _) => format!(" = {d}"),
+                (None, true) => " (required)".into(),
+                (None, false) => " (optional)".into(),
+            };
             println!("    {} : {}{}", f.name, f.ty, default);
             for line in f.description.lines() {
                 println!("        {line}");
