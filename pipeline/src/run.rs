@@ -289,8 +289,9 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                                     em = em.for_source();
                                     let t = Instant::now();
                                     let r = src.run(&mut em);
-                                    busy += t.elapsed();
                                     em.flush();
+                                    // A reader's time blocked on a full channel is not busy time.
+                                    busy += t.elapsed().saturating_sub(em.blocked());
                                     r.map(|_| Vec::new())
                                 }
                                 StageImpl::Stage(mut st) => run_stage(&mut *st, ins, &mut em, &cancel, &pb, &mut busy, &spill_dir, bs),
@@ -315,7 +316,7 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                             let counts = em.into_counts();
                             pb.finish_with_message(progress_msg(&counts, t0.elapsed()));
                             tracing::info!(stage = id, records_in = counts.records_in, records_out = counts.records_out, dropped = counts.dropped_total(), rejected = counts.rejected, "Stage finished.");
-                            Some(StageResult { counts, busy: busy.saturating_sub(blocked), blocked, outputs })
+                            Some(StageResult { counts, busy, blocked, outputs })
                         }),
                     ));
                     if let Some(rx) = ckpt_rx.remove(id) {
@@ -383,15 +384,15 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     blocked_seconds: r.blocked.as_secs_f64(),
                     outputs,
                 };
-                if s.checkpoint {
-                    let bytes = serde_json::to_vec_pretty(&rep).unwrap_or_default();
-                    crate::io::write_atomic(&p.done, &bytes).map_err(|e| RunError::Stage { stage: id.into(), source: e })?;
-                }
+                // Every stage that ran gets its marker: for checkpointed stages it means
+                // "complete, skip next time"; for the others it keeps their counts for the
+                // manifest of a later run that skips them (roles only trust checkpointed ones).
+                let bytes = serde_json::to_vec_pretty(&rep).unwrap_or_default();
+                crate::io::write_atomic(&p.done, &bytes).map_err(|e| RunError::Stage { stage: id.into(), source: e })?;
                 rep
             }
-            Role::Replay | Role::Skip => match completed.get(id) {
-                Some(r) => {
-                    let mut r = r.clone();
+            Role::Replay | Role::Skip => match completed.get(id).cloned().or_else(|| p.completed()) {
+                Some(mut r) => {
                     r.status = if matches!(role(id), Role::Replay) { "replayed".into() } else { "cached".into() };
                     tracing::info!(stage = id, "Stage complete from an earlier run; skipped.");
                     r
@@ -450,9 +451,10 @@ fn run_stage(
     let t0 = Instant::now();
     let mut process = |batch: Batch, em: &mut Emitter, busy: &mut Duration| -> Result<(), StageError> {
         em.add_records_in(batch.len() as u64);
-        let t = Instant::now();
+        let (t, b0) = (Instant::now(), em.blocked());
         st.process(batch, em)?;
-        *busy += t.elapsed();
+        // Sends inside `process` can block on a full channel: that is back-pressure, not work.
+        *busy += t.elapsed().saturating_sub(em.blocked() - b0);
         em.flush();
         pb.set_message(progress_msg(em.counts(), t0.elapsed()));
         Ok(())
@@ -489,9 +491,9 @@ fn run_stage(
     if cancel.load(Ordering::SeqCst) {
         return Err(StageError::Cancelled);
     }
-    let t = Instant::now();
+    let (t, b0) = (Instant::now(), em.blocked());
     st.finish(em)?;
-    *busy += t.elapsed();
+    *busy += t.elapsed().saturating_sub(em.blocked() - b0);
     em.flush();
     Ok(st.outputs())
 }
