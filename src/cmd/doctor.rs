@@ -5,7 +5,7 @@ use anyhow::Result;
 /// Prints what this build links and sees.
 pub fn run(json: bool) -> Result<i32> {
     let dev = mavuno_models::device::device_report();
-    let stages = mavuno_stages::registry().entries().len();
+    let stages = crate::registry::registry().entries().len();
     let v = serde_json::json!({
         "mavuno": env!("CARGO_PKG_VERSION"),
         "stage_types": stages,

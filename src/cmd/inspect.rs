@@ -56,7 +56,7 @@ pub fn run(args: InspectArgs) -> Result<i32> {
         bail!("{path}: no such file");
     }
     let ty = args.reader.clone().unwrap_or_else(|| reader_for(&path).to_string());
-    let reg = mavuno_stages::registry();
+    let reg = crate::registry::registry();
     let entry = reg.get(&ty).with_context(|| format!("unknown reader \"{ty}\""))?;
     let mut t = toml::Table::new();
     t.insert("paths".into(), toml::Value::Array(vec![toml::Value::String(glob_escape(&path))]));

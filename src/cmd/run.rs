@@ -45,7 +45,7 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 
 /// Loads and validates; prints every config error and warning. `Err(code)` = exit code.
 pub fn load(args: &ConfigArgs) -> std::result::Result<Plan, i32> {
-    let registry = mavuno_stages::registry();
+    let registry = crate::registry::registry();
     match config::load(&args.config, &args.set, &registry) {
         Ok(plan) => {
             for w in &plan.warnings {

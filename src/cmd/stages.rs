@@ -18,7 +18,7 @@ pub struct StagesArgs {
 
 /// Prints the registry.
 pub fn run(args: StagesArgs) -> Result<i32> {
-    let reg = mavuno_stages::registry();
+    let reg = crate::registry::registry();
     let entries: Vec<_> = reg.entries().iter().filter(|e| args.stage_type.as_deref().is_none_or(|t| t == e.type_name)).collect();
     if entries.is_empty() {
         let all: Vec<&str> = reg.entries().iter().map(|e| e.type_name).collect();
