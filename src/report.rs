@@ -5,26 +5,39 @@ use std::path::Path;
 /// Writes `report.html` next to the manifest; a failure is logged, never fatal (the run
 /// itself succeeded and its outputs are committed).
 pub fn write_run_report(run_dir: &Path) {
-    let manifest = match std::fs::read(run_dir.join("manifest.json")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
+    let manifest = match std::fs::read(run_dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    {
         Some(m) => m,
         None => return,
     };
-    let stats = std::fs::read(run_dir.join("stats").join("report.json")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let stats = std::fs::read(run_dir.join("stats").join("report.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
     let html = render(&manifest, stats.as_ref());
-    if let Err(e) = mavuno_pipeline::io::write_atomic(&run_dir.join("report.html"), html.as_bytes()) {
+    if let Err(e) = mavuno_pipeline::io::write_atomic(&run_dir.join("report.html"), html.as_bytes())
+    {
         tracing::warn!(error = %e, "Could not write report.html.");
     }
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn render(m: &serde_json::Value, _stats: Option<&serde_json::Value>) -> String {
     let mut rows = String::new();
     for s in m["stages"].as_array().into_iter().flatten() {
         let c = &s["counts"];
-        let dropped: Vec<String> = c["dropped"].as_object().into_iter().flatten().map(|(k, v)| format!("{}={}", esc(k), v)).collect();
+        let dropped: Vec<String> = c["dropped"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{}={}", esc(k), v))
+            .collect();
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>\n",
             esc(s["id"].as_str().unwrap_or("")),

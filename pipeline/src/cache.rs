@@ -87,7 +87,14 @@ impl CachePaths {
 }
 
 /// Computes a stage key.
-pub fn stage_key(type_name: &str, config: &serde_json::Value, seed: u64, shard: Option<(u64, u64)>, input_keys: &[String], files: &[String]) -> String {
+pub fn stage_key(
+    type_name: &str,
+    config: &serde_json::Value,
+    seed: u64,
+    shard: Option<(u64, u64)>,
+    input_keys: &[String],
+    files: &[String],
+) -> String {
     let v = json!({
         "mavuno": TOOL_VERSION,
         "type": type_name,
@@ -105,14 +112,20 @@ pub fn stage_key(type_name: &str, config: &serde_json::Value, seed: u64, shard: 
 fn fingerprint(patterns: &[String]) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for p in patterns {
-        let matches: Vec<PathBuf> = glob::glob(p).map(|g| g.filter_map(Result::ok).collect()).unwrap_or_default();
+        let matches: Vec<PathBuf> = glob::glob(p)
+            .map(|g| g.filter_map(Result::ok).collect())
+            .unwrap_or_default();
         if matches.is_empty() {
             out.push(json!([p, "missing"]));
         }
         for m in matches {
             match std::fs::metadata(&m) {
                 Ok(md) => {
-                    let mtime = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos() as u64);
+                    let mtime = md
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map(|d| d.as_nanos() as u64);
                     out.push(json!([m.display().to_string(), md.len(), mtime]));
                 }
                 Err(_) => out.push(json!([m.display().to_string(), "missing"])),
@@ -130,7 +143,9 @@ pub struct RecordFileWriter<W: Write> {
 impl<W: Write> RecordFileWriter<W> {
     /// Wraps a writer.
     pub fn new(w: W) -> std::io::Result<Self> {
-        Ok(RecordFileWriter { enc: zstd::stream::write::Encoder::new(w, 1)? })
+        Ok(RecordFileWriter {
+            enc: zstd::stream::write::Encoder::new(w, 1)?,
+        })
     }
 
     /// Appends one record.
@@ -146,16 +161,37 @@ impl<W: Write> RecordFileWriter<W> {
 }
 
 /// Reads records back from a file written by [`RecordFileWriter`], calling `f` per batch.
-pub fn read_record_file(path: &Path, batch_size: usize, mut f: impl FnMut(Vec<Record>) -> bool) -> Result<(), StageError> {
+pub fn read_record_file(
+    path: &Path,
+    batch_size: usize,
+    mut f: impl FnMut(Vec<Record>) -> bool,
+) -> Result<(), StageError> {
     let r = crate::io::open_read(path)?;
     let mut batch = Vec::with_capacity(batch_size);
     for (i, line) in r.lines().enumerate() {
         let line = line.map_err(|e| StageError::io(path, e))?;
         let obj: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&line).map_err(|e| StageError::msg(format!("{}:{}: corrupt checkpoint: {e}", path.display(), i + 1)))?;
-        let rec = Record::from_json(obj, "text").map_err(|e| StageError::msg(format!("{}:{}: corrupt checkpoint: {e}", path.display(), i + 1)))?;
+            serde_json::from_str(&line).map_err(|e| {
+                StageError::msg(format!(
+                    "{}:{}: corrupt checkpoint: {e}",
+                    path.display(),
+                    i + 1
+                ))
+            })?;
+        let rec = Record::from_json(obj, "text").map_err(|e| {
+            StageError::msg(format!(
+                "{}:{}: corrupt checkpoint: {e}",
+                path.display(),
+                i + 1
+            ))
+        })?;
         batch.push(rec);
-        if batch.len() >= batch_size && !f(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))) {
+        if batch.len() >= batch_size
+            && !f(std::mem::replace(
+                &mut batch,
+                Vec::with_capacity(batch_size),
+            ))
+        {
             return Ok(());
         }
     }

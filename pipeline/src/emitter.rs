@@ -77,7 +77,12 @@ pub struct Emitter {
 }
 
 impl Emitter {
-    pub(crate) fn new(stage: &str, batch_size: usize, sink: Sink, rejects: Option<Box<dyn Write + Send>>) -> Emitter {
+    pub(crate) fn new(
+        stage: &str,
+        batch_size: usize,
+        sink: Sink,
+        rejects: Option<Box<dyn Write + Send>>,
+    ) -> Emitter {
         Emitter {
             buf: Vec::with_capacity(batch_size),
             batch_size: batch_size.max(1),
@@ -211,7 +216,11 @@ impl Emitter {
     /// Whether downstream has gone away (another stage failed): readers and long loops
     /// should stop early.
     pub fn cancelled(&self) -> bool {
-        self.cancelled || self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+        self.cancelled
+            || self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     fn push(&mut self, rec: Record) {
@@ -244,7 +253,11 @@ impl Emitter {
             let mut batch = Some(batch);
             for (i, s) in senders.iter().enumerate() {
                 // Clone for all but the last receiver: fan-out costs one copy per extra edge.
-                let b = if i + 1 == n { batch.take().unwrap_or_default() } else { batch.clone().unwrap_or_default() };
+                let b = if i + 1 == n {
+                    batch.take().unwrap_or_default()
+                } else {
+                    batch.clone().unwrap_or_default()
+                };
                 if s.send(b).is_err() {
                     self.cancelled = true;
                 }

@@ -24,7 +24,12 @@ pub struct DataError {
 impl DataError {
     /// A data error at a file and line.
     pub fn new(file: impl Into<String>, line: u64, message: impl Into<String>) -> DataError {
-        DataError { file: file.into(), line, field: None, message: message.into() }
+        DataError {
+            file: file.into(),
+            line,
+            field: None,
+            message: message.into(),
+        }
     }
 
     /// Names the field at fault.
@@ -75,7 +80,10 @@ pub enum StageError {
 impl StageError {
     /// An I/O error with its path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StageError {
-        StageError::Io { path: path.into(), source }
+        StageError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// A free-form message.

@@ -16,7 +16,10 @@ pub fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>, StageError> {
         let d = zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(path, e))?;
         Box::new(BufReader::with_capacity(cap, d))
     } else if name.ends_with(".gz") {
-        Box::new(BufReader::with_capacity(cap, flate2::read::MultiGzDecoder::new(f)))
+        Box::new(BufReader::with_capacity(
+            cap,
+            flate2::read::MultiGzDecoder::new(f),
+        ))
     } else {
         Box::new(BufReader::with_capacity(cap, f))
     })
@@ -26,7 +29,8 @@ pub fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>, StageError> {
 pub fn read_all(path: &Path) -> Result<Vec<u8>, StageError> {
     let mut r = open_read(path)?;
     let mut buf = Vec::new();
-    r.read_to_end(&mut buf).map_err(|e| StageError::io(path, e))?;
+    r.read_to_end(&mut buf)
+        .map_err(|e| StageError::io(path, e))?;
     Ok(buf)
 }
 
@@ -36,7 +40,8 @@ pub fn expand_globs(patterns: &[String]) -> Result<Vec<PathBuf>, StageError> {
     let mut out = Vec::new();
     for p in patterns {
         let mut n = 0;
-        let paths = glob::glob(p).map_err(|e| StageError::msg(format!("bad glob pattern \"{p}\": {e}")))?;
+        let paths =
+            glob::glob(p).map_err(|e| StageError::msg(format!("bad glob pattern \"{p}\": {e}")))?;
         for entry in paths {
             let path = entry.map_err(|e| StageError::msg(format!("{e}")))?;
             if path.is_file() {
@@ -73,7 +78,11 @@ impl AtomicFile {
         tmp.push(".partial");
         let tmp = PathBuf::from(tmp);
         let f = File::create(&tmp).map_err(|e| StageError::io(&tmp, e))?;
-        Ok(AtomicFile { path: path.to_path_buf(), tmp, writer: Some(BufWriter::with_capacity(1 << 20, f)) })
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            writer: Some(BufWriter::with_capacity(1 << 20, f)),
+        })
     }
 
     /// The final path.
@@ -84,7 +93,9 @@ impl AtomicFile {
     /// Flushes, syncs and renames into place.
     pub fn commit(mut self) -> Result<PathBuf, StageError> {
         if let Some(w) = self.writer.take() {
-            let f = w.into_inner().map_err(|e| StageError::io(&self.tmp, e.into_error()))?;
+            let f = w
+                .into_inner()
+                .map_err(|e| StageError::io(&self.tmp, e.into_error()))?;
             f.sync_all().map_err(|e| StageError::io(&self.tmp, e))?;
         }
         std::fs::rename(&self.tmp, &self.path).map_err(|e| StageError::io(&self.path, e))?;

@@ -23,5 +23,5 @@ pub use emitter::{Counts, Emitter, Outcome};
 pub use error::{DataError, RunError, StageError};
 pub use record::{Batch, Provenance, Record, Span};
 pub use registry::Registry;
-pub use stage::{BuildContext, Source, Stage, StageConfig, StageImpl, StageKind};
 pub use schemars;
+pub use stage::{BuildContext, Source, Stage, StageConfig, StageImpl, StageKind};

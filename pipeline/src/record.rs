@@ -31,7 +31,10 @@ impl Provenance {
     /// Parses the `file:line` form written by [`fmt::Display`].
     pub fn parse(s: &str) -> Option<Provenance> {
         let (file, line) = s.rsplit_once(':')?;
-        Some(Provenance { file: Arc::from(file), line: line.parse().ok()? })
+        Some(Provenance {
+            file: Arc::from(file),
+            line: line.parse().ok()?,
+        })
     }
 }
 
@@ -58,7 +61,11 @@ pub const RESERVED_KEYS: [&str; 4] = ["id", "text", "lang", "source"];
 impl Record {
     /// A record with text and id only.
     pub fn new(id: impl Into<String>, text: impl Into<String>) -> Record {
-        Record { id: id.into(), text: text.into(), ..Record::default() }
+        Record {
+            id: id.into(),
+            text: text.into(),
+            ..Record::default()
+        }
     }
 
     /// A field value, if present.
@@ -107,25 +114,44 @@ impl Record {
             Some(Value::String(s)) => s,
             Some(Value::Null) | None => String::new(),
             Some(other) => {
-                return Err(format!("field `{text_key}` must be a string, got {}", json_type(&other)))
+                return Err(format!(
+                    "field `{text_key}` must be a string, got {}",
+                    json_type(&other)
+                ))
             }
         };
         let id = match obj.remove("id") {
             Some(Value::String(s)) => s,
             Some(Value::Number(n)) => n.to_string(),
             Some(Value::Null) | None => String::new(),
-            Some(other) => return Err(format!("field `id` must be a string, got {}", json_type(&other))),
+            Some(other) => {
+                return Err(format!(
+                    "field `id` must be a string, got {}",
+                    json_type(&other)
+                ))
+            }
         };
         let lang = match obj.remove("lang") {
             Some(Value::String(s)) => Some(s),
             Some(Value::Null) | None => None,
-            Some(other) => return Err(format!("field `lang` must be a string, got {}", json_type(&other))),
+            Some(other) => {
+                return Err(format!(
+                    "field `lang` must be a string, got {}",
+                    json_type(&other)
+                ))
+            }
         };
         let source = match obj.remove("source") {
             Some(Value::String(s)) => Provenance::parse(&s),
             _ => None,
         };
-        Ok(Record { id, text, lang, source, fields: obj })
+        Ok(Record {
+            id,
+            text,
+            lang,
+            source,
+            fields: obj,
+        })
     }
 }
 
@@ -164,7 +190,10 @@ mod tests {
     fn json_round_trip_keeps_fields_sorted() {
         let mut r = Record::new("a:1", "Ẹ kú àárọ̀");
         r.lang = Some("yor".into());
-        r.source = Some(Provenance { file: Arc::from("x/y.txt"), line: 3 });
+        r.source = Some(Provenance {
+            file: Arc::from("x/y.txt"),
+            line: 3,
+        });
         r.set("zeta", 1);
         r.set("label", "pos");
         let v = r.to_json();
@@ -186,6 +215,9 @@ mod tests {
     #[test]
     fn from_json_rejects_non_string_text() {
         let obj = serde_json::json!({"text": 5}).as_object().unwrap().clone();
-        assert_eq!(Record::from_json(obj, "text").unwrap_err(), "field `text` must be a string, got a number");
+        assert_eq!(
+            Record::from_json(obj, "text").unwrap_err(),
+            "field `text` must be a string, got a number"
+        );
     }
 }

@@ -64,7 +64,10 @@ pub struct Entry {
 impl Entry {
     /// The type's summary (the config struct's doc comment).
     pub fn description(&self) -> &str {
-        self.schema.get("description").and_then(Value::as_str).unwrap_or("")
+        self.schema
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// The documented fields: name, type, default, description.
@@ -72,8 +75,12 @@ impl Entry {
         let Some(props) = self.schema.get("properties").and_then(Value::as_object) else {
             return Vec::new();
         };
-        let required: Vec<&str> =
-            self.schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let required: Vec<&str> = self
+            .schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         props
             .iter()
             .map(|(name, s)| FieldDoc {
@@ -81,14 +88,22 @@ impl Entry {
                 name: name.clone(),
                 ty: type_of(s, &self.schema),
                 default: s.get("default").map(|d| d.to_string()),
-                description: s.get("description").and_then(Value::as_str).unwrap_or("").to_string(),
+                description: s
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             })
             .collect()
     }
 
     /// Field names the config accepts.
     pub fn field_names(&self) -> Vec<String> {
-        self.schema.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default()
+        self.schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Parses a stage table (without `type`, `inputs`, `checkpoint`).
@@ -117,10 +132,21 @@ fn type_of(s: &Value, root: &Value) -> String {
         let name = r.rsplit('/').next().unwrap_or(r);
         if let Some(def) = root.get("$defs").and_then(|d| d.get(name)) {
             if let Some(vals) = def.get("enum").and_then(Value::as_array) {
-                return vals.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" | ");
+                return vals
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ");
             }
             if let Some(one) = def.get("oneOf").and_then(Value::as_array) {
-                let vals: Vec<String> = one.iter().filter_map(|o| o.get("const").or_else(|| o.get("enum").and_then(|e| e.get(0)))).map(|v| v.to_string()).collect();
+                let vals: Vec<String> = one
+                    .iter()
+                    .filter_map(|o| {
+                        o.get("const")
+                            .or_else(|| o.get("enum").and_then(|e| e.get(0)))
+                    })
+                    .map(|v| v.to_string())
+                    .collect();
                 if !vals.is_empty() {
                     return vals.join(" | ");
                 }
@@ -130,11 +156,29 @@ fn type_of(s: &Value, root: &Value) -> String {
     }
     match s.get("type") {
         Some(Value::String(t)) if t == "array" => {
-            format!("array of {}", s.get("items").map(|i| type_of(i, root)).unwrap_or_default())
+            format!(
+                "array of {}",
+                s.get("items").map(|i| type_of(i, root)).unwrap_or_default()
+            )
         }
         Some(Value::String(t)) => t.clone(),
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" | "),
-        _ => s.get("anyOf").and_then(Value::as_array).map(|xs| xs.iter().filter(|x| x.get("type") != Some(&Value::String("null".into()))).map(|x| type_of(x, root)).collect::<Vec<_>>().join(" | ")).unwrap_or_else(|| "any".into()),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect::<Vec<_>>()
+            .join(" | "),
+        _ => s
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .map(|xs| {
+                xs.iter()
+                    .filter(|x| x.get("type") != Some(&Value::String("null".into())))
+                    .map(|x| type_of(x, root))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .unwrap_or_else(|| "any".into()),
     }
 }
 
@@ -153,14 +197,20 @@ impl Registry {
     /// Registers a stage type. Panics on a duplicate name (a programming error caught by
     /// the first test that builds the registry).
     pub fn add<T: StageConfig>(&mut self) {
-        assert!(self.get(T::TYPE).is_none(), "stage type {} registered twice", T::TYPE);
+        assert!(
+            self.get(T::TYPE).is_none(),
+            "stage type {} registered twice",
+            T::TYPE
+        );
         let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
         self.entries.push(Entry {
             type_name: T::TYPE,
             kind: T::KIND,
             schema,
             parse: |v| {
-                let cfg: T = v.try_into().map_err(|e: toml::de::Error| e.message().to_string())?;
+                let cfg: T = v
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_string())?;
                 Ok(Box::new(cfg))
             },
         });

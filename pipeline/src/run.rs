@@ -76,7 +76,11 @@ pub struct StagePlan {
 
 /// The run directory for a plan and options.
 pub fn run_dir(plan: &Plan, opts: &RunOptions) -> PathBuf {
-    let base = opts.workdir.clone().unwrap_or_else(|| PathBuf::from(&plan.run.workdir)).join(&plan.run.name);
+    let base = opts
+        .workdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&plan.run.workdir))
+        .join(&plan.run.name);
     match opts.shard {
         Some((i, n)) => base.join(format!("shard-{i}-of-{n}")),
         None => base,
@@ -86,8 +90,19 @@ pub fn run_dir(plan: &Plan, opts: &RunOptions) -> PathBuf {
 fn keys(plan: &Plan, opts: &RunOptions) -> HashMap<String, String> {
     let mut keys: HashMap<String, String> = HashMap::new();
     for s in &plan.stages {
-        let inputs: Vec<String> = s.inputs.iter().map(|i| keys.get(i).cloned().unwrap_or_default()).collect();
-        let k = cache::stage_key(s.config.type_name(), &s.config.to_json(), plan.run.seed, opts.shard, &inputs, &s.config.input_files());
+        let inputs: Vec<String> = s
+            .inputs
+            .iter()
+            .map(|i| keys.get(i).cloned().unwrap_or_default())
+            .collect();
+        let k = cache::stage_key(
+            s.config.type_name(),
+            &s.config.to_json(),
+            plan.run.seed,
+            opts.shard,
+            &inputs,
+            &s.config.input_files(),
+        );
         keys.insert(s.id.clone(), k);
     }
     keys
@@ -110,7 +125,15 @@ pub fn describe(plan: &Plan, opts: &RunOptions) -> Vec<StagePlan> {
         .map(|s| {
             let key = keys[&s.id].clone();
             let cached = s.checkpoint && CachePaths::new(&dir, &s.id, &key).completed().is_some();
-            StagePlan { id: s.id.clone(), type_name: s.config.type_name().into(), kind: s.config.kind(), inputs: s.inputs.clone(), key, cached, checkpoint: s.checkpoint }
+            StagePlan {
+                id: s.id.clone(),
+                type_name: s.config.type_name().into(),
+                kind: s.config.kind(),
+                inputs: s.inputs.clone(),
+                key,
+                cached,
+                checkpoint: s.checkpoint,
+            }
         })
         .collect()
 }
@@ -133,20 +156,40 @@ struct StageResult {
 pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let dir = run_dir(plan, opts);
-    std::fs::create_dir_all(&dir).map_err(|e| RunError::Io { path: dir.clone(), source: e })?;
+    std::fs::create_dir_all(&dir).map_err(|e| RunError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
     let keys = keys(plan, opts);
-    let paths: HashMap<&str, CachePaths> = plan.stages.iter().map(|s| (s.id.as_str(), CachePaths::new(&dir, &s.id, &keys[&s.id]))).collect();
-    let completed: HashMap<&str, StageReport> =
-        plan.stages.iter().filter(|s| s.checkpoint).filter_map(|s| paths[s.id.as_str()].completed().map(|r| (s.id.as_str(), r))).collect();
-    let has_records = |s: &PlannedStage| completed.contains_key(s.id.as_str()) && checkpoints_records(s) && paths[s.id.as_str()].records.exists();
+    let paths: HashMap<&str, CachePaths> = plan
+        .stages
+        .iter()
+        .map(|s| (s.id.as_str(), CachePaths::new(&dir, &s.id, &keys[&s.id])))
+        .collect();
+    let completed: HashMap<&str, StageReport> = plan
+        .stages
+        .iter()
+        .filter(|s| s.checkpoint)
+        .filter_map(|s| paths[s.id.as_str()].completed().map(|r| (s.id.as_str(), r)))
+        .collect();
+    let has_records = |s: &PlannedStage| {
+        completed.contains_key(s.id.as_str())
+            && checkpoints_records(s)
+            && paths[s.id.as_str()].records.exists()
+    };
 
     // Decide roles: terminal stages that are not complete must run; a stage that must run
     // needs each input either replayed from a checkpoint or run as well.
-    let by_id: HashMap<&str, &PlannedStage> = plan.stages.iter().map(|s| (s.id.as_str(), s)).collect();
+    let by_id: HashMap<&str, &PlannedStage> =
+        plan.stages.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut run_set: BTreeSet<&str> = BTreeSet::new();
     let mut replay_set: BTreeSet<&str> = BTreeSet::new();
-    let mut stack: Vec<&str> =
-        plan.stages.iter().filter(|s| s.consumers.is_empty() && !completed.contains_key(s.id.as_str())).map(|s| s.id.as_str()).collect();
+    let mut stack: Vec<&str> = plan
+        .stages
+        .iter()
+        .filter(|s| s.consumers.is_empty() && !completed.contains_key(s.id.as_str()))
+        .map(|s| s.id.as_str())
+        .collect();
     while let Some(id) = stack.pop() {
         if !run_set.insert(id) {
             continue;
@@ -170,7 +213,11 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
     };
 
     init_pool(plan.run.threads);
-    let shard = opts.shard.map(|(index, count)| Shard { index, count, by_file: plan.run.shard_by == ShardBy::File });
+    let shard = opts.shard.map(|(index, count)| Shard {
+        index,
+        count,
+        by_file: plan.run.shard_by == ShardBy::File,
+    });
 
     // Build every stage that runs before starting any thread, so build errors (a missing
     // model file) stop the run before it reads anything.
@@ -181,9 +228,22 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
         }
         let scratch = dir.join(".tmp").join(&s.id);
         let _ = std::fs::remove_dir_all(&scratch);
-        std::fs::create_dir_all(&scratch).map_err(|e| RunError::Io { path: scratch.clone(), source: e })?;
-        let ctx = BuildContext { stage_id: s.id.clone(), seed: plan.run.seed, batch_size: plan.run.batch_size, run_dir: dir.clone(), scratch_dir: scratch, shard };
-        let st = s.config.build(&ctx).map_err(|e| RunError::Stage { stage: s.id.clone(), source: e })?;
+        std::fs::create_dir_all(&scratch).map_err(|e| RunError::Io {
+            path: scratch.clone(),
+            source: e,
+        })?;
+        let ctx = BuildContext {
+            stage_id: s.id.clone(),
+            seed: plan.run.seed,
+            batch_size: plan.run.batch_size,
+            run_dir: dir.clone(),
+            scratch_dir: scratch,
+            shard,
+        };
+        let st = s.config.build(&ctx).map_err(|e| RunError::Stage {
+            stage: s.id.clone(),
+            source: e,
+        })?;
         built.insert(s.id.as_str(), st);
     }
 
@@ -215,14 +275,29 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let fail = |stage: &str, e: StageError| {
         cancel.store(true, Ordering::SeqCst);
         let mut g = first_error.lock().unwrap_or_else(|p| p.into_inner());
-        if g.is_none() || matches!(g.as_ref(), Some(RunError::Stage { source: StageError::Cancelled, .. })) {
-            if !matches!(e, StageError::Cancelled) || g.is_none() {
-                *g = Some(RunError::Stage { stage: stage.to_string(), source: e });
-            }
+        // Keep the first real error; a `Cancelled` only stands in until one arrives.
+        let replace = match g.as_ref() {
+            None => true,
+            Some(RunError::Stage {
+                source: StageError::Cancelled,
+                ..
+            }) => !matches!(e, StageError::Cancelled),
+            Some(_) => false,
+        };
+        if replace {
+            *g = Some(RunError::Stage {
+                stage: stage.to_string(),
+                source: e,
+            });
         }
     };
-    let multi = if opts.progress { MultiProgress::new() } else { MultiProgress::with_draw_target(ProgressDrawTarget::hidden()) };
-    let style = ProgressStyle::with_template("{spinner:.green} {prefix:<18} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let multi = if opts.progress {
+        MultiProgress::new()
+    } else {
+        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+    };
+    let style = ProgressStyle::with_template("{spinner:.green} {prefix:<18} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
 
     let fail = &fail;
     let mut results: HashMap<String, StageResult> = HashMap::new();
@@ -237,7 +312,7 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     let path = paths[id].records.clone();
                     let bs = plan.run.batch_size;
                     let cancel = cancel.clone();
-                                        scope.spawn(move || {
+                    scope.spawn(move || {
                         let r = cache::read_record_file(&path, bs, |batch| {
                             if cancel.load(Ordering::Relaxed) {
                                 return false;
@@ -245,7 +320,11 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                             let n = outs.len();
                             let mut batch = Some(batch);
                             for (k, tx) in outs.iter().enumerate() {
-                                let b = if k + 1 == n { batch.take().unwrap_or_default() } else { batch.clone().unwrap_or_default() };
+                                let b = if k + 1 == n {
+                                    batch.take().unwrap_or_default()
+                                } else {
+                                    batch.clone().unwrap_or_default()
+                                };
                                 if tx.send(b).is_err() {
                                     return false;
                                 }
@@ -258,7 +337,9 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     });
                 }
                 Role::Run => {
-                    let Some(stage) = built.remove(id) else { continue };
+                    let Some(stage) = built.remove(id) else {
+                        continue;
+                    };
                     let outs = senders.remove(id).unwrap_or_default();
                     let ins = receivers.remove(id).unwrap_or_default();
                     let rejects_tmp = partial(&paths[id].rejects);
@@ -272,12 +353,21 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                             None
                         }
                     };
-                    let sink = if outs.is_empty() { Sink::Discard } else { Sink::Channels(outs) };
-                    let mut em = Emitter::new(id, plan.run.batch_size, sink, rejects).with_cancel(cancel.clone());
-                    let pb = multi.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix(id.to_string()));
+                    let sink = if outs.is_empty() {
+                        Sink::Discard
+                    } else {
+                        Sink::Channels(outs)
+                    };
+                    let mut em = Emitter::new(id, plan.run.batch_size, sink, rejects)
+                        .with_cancel(cancel.clone());
+                    let pb = multi.add(
+                        ProgressBar::new_spinner()
+                            .with_style(style.clone())
+                            .with_prefix(id.to_string()),
+                    );
                     pb.enable_steady_tick(Duration::from_millis(200));
                     let cancel = cancel.clone();
-                                        let spill_dir = dir.join(".tmp").join(id);
+                    let spill_dir = dir.join(".tmp").join(id);
                     let bs = plan.run.batch_size;
                     handles.push((
                         id,
@@ -294,7 +384,9 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                                     busy += t.elapsed().saturating_sub(em.blocked());
                                     r.map(|_| Vec::new())
                                 }
-                                StageImpl::Stage(mut st) => run_stage(&mut *st, ins, &mut em, &cancel, &pb, &mut busy, &spill_dir, bs),
+                                StageImpl::Stage(mut st) => run_stage(
+                                    &mut *st, ins, &mut em, &cancel, &pb, &mut busy, &spill_dir, bs,
+                                ),
                             };
                             let blocked = em.blocked();
                             let outputs = match r {
@@ -315,13 +407,25 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                             }
                             let counts = em.into_counts();
                             pb.finish_with_message(progress_msg(&counts, t0.elapsed()));
-                            tracing::info!(stage = id, records_in = counts.records_in, records_out = counts.records_out, dropped = counts.dropped_total(), rejected = counts.rejected, "Stage finished.");
-                            Some(StageResult { counts, busy, blocked, outputs })
+                            tracing::info!(
+                                stage = id,
+                                records_in = counts.records_in,
+                                records_out = counts.records_out,
+                                dropped = counts.dropped_total(),
+                                rejected = counts.rejected,
+                                "Stage finished."
+                            );
+                            Some(StageResult {
+                                counts,
+                                busy,
+                                blocked,
+                                outputs,
+                            })
                         }),
                     ));
                     if let Some(rx) = ckpt_rx.remove(id) {
                         let tmp = partial(&paths[id].records);
-                                                scope.spawn(move || {
+                        scope.spawn(move || {
                             if let Err(e) = write_checkpoint(&tmp, rx) {
                                 fail(id, e);
                             }
@@ -337,7 +441,10 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     results.insert(id.to_string(), r);
                 }
                 Ok(None) => {}
-                Err(_) => fail(id, StageError::msg("the stage thread panicked (a bug: please report it)")),
+                Err(_) => fail(
+                    id,
+                    StageError::msg("the stage thread panicked (a bug: please report it)"),
+                ),
             }
         }
     });
@@ -354,7 +461,10 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
         let p = &paths[id];
         let rep = match role(id) {
             Role::Run => {
-                let r = results.remove(id).ok_or_else(|| RunError::Stage { stage: id.into(), source: StageError::msg("stage produced no result") })?;
+                let r = results.remove(id).ok_or_else(|| RunError::Stage {
+                    stage: id.into(),
+                    source: StageError::msg("stage produced no result"),
+                })?;
                 if !r.counts.balances() {
                     return Err(RunError::Accounting {
                         stage: id.into(),
@@ -366,9 +476,19 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                 }
                 let mut outputs = Vec::new();
                 for o in &r.outputs {
-                    let md = std::fs::metadata(o).map_err(|e| RunError::Io { path: o.clone(), source: e })?;
-                    let h = crate::io::hash_file(o).map_err(|e| RunError::Stage { stage: id.into(), source: e })?;
-                    outputs.push(OutputFile { path: o.display().to_string(), bytes: md.len(), xxh3: h });
+                    let md = std::fs::metadata(o).map_err(|e| RunError::Io {
+                        path: o.clone(),
+                        source: e,
+                    })?;
+                    let h = crate::io::hash_file(o).map_err(|e| RunError::Stage {
+                        stage: id.into(),
+                        source: e,
+                    })?;
+                    outputs.push(OutputFile {
+                        path: o.display().to_string(),
+                        bytes: md.len(),
+                        xxh3: h,
+                    });
                 }
                 rename(&partial(&p.rejects), &p.rejects)?;
                 if checkpoints_records(s) {
@@ -388,12 +508,20 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
                 // "complete, skip next time"; for the others it keeps their counts for the
                 // manifest of a later run that skips them (roles only trust checkpointed ones).
                 let bytes = serde_json::to_vec_pretty(&rep).unwrap_or_default();
-                crate::io::write_atomic(&p.done, &bytes).map_err(|e| RunError::Stage { stage: id.into(), source: e })?;
+                crate::io::write_atomic(&p.done, &bytes).map_err(|e| RunError::Stage {
+                    stage: id.into(),
+                    source: e,
+                })?;
                 rep
             }
-            Role::Replay | Role::Skip => match completed.get(id).cloned().or_else(|| p.completed()) {
+            Role::Replay | Role::Skip => match completed.get(id).cloned().or_else(|| p.completed())
+            {
                 Some(mut r) => {
-                    r.status = if matches!(role(id), Role::Replay) { "replayed".into() } else { "cached".into() };
+                    r.status = if matches!(role(id), Role::Replay) {
+                        "replayed".into()
+                    } else {
+                        "cached".into()
+                    };
                     tracing::info!(stage = id, "Stage complete from an earlier run; skipped.");
                     r
                 }
@@ -419,11 +547,18 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
             all.extend_from_slice(&b);
         }
     }
-    crate::io::write_atomic(&dir.join("rejects.jsonl"), &all).map_err(|e| RunError::Stage { stage: "(engine)".into(), source: e })?;
+    crate::io::write_atomic(&dir.join("rejects.jsonl"), &all).map_err(|e| RunError::Stage {
+        stage: "(engine)".into(),
+        source: e,
+    })?;
     let _ = std::fs::remove_dir_all(dir.join(".tmp"));
     write_manifest(plan, opts, &dir, &reports, started, None)?;
     let rejected_total = reports.iter().map(|r| r.counts.rejected).sum();
-    Ok(RunSummary { run_dir: dir, stages: reports, rejected_total })
+    Ok(RunSummary {
+        run_dir: dir,
+        stages: reports,
+        rejected_total,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -438,7 +573,11 @@ fn run_stage(
     batch_size: usize,
 ) -> Result<Vec<PathBuf>, StageError> {
     // Inputs after the first are drained to disk right away (see module docs).
-    let first = if ins.is_empty() { None } else { Some(ins.remove(0)) };
+    let first = if ins.is_empty() {
+        None
+    } else {
+        Some(ins.remove(0))
+    };
     let spills: Vec<_> = ins
         .into_iter()
         .enumerate()
@@ -449,16 +588,17 @@ fn run_stage(
         })
         .collect();
     let t0 = Instant::now();
-    let mut process = |batch: Batch, em: &mut Emitter, busy: &mut Duration| -> Result<(), StageError> {
-        em.add_records_in(batch.len() as u64);
-        let (t, b0) = (Instant::now(), em.blocked());
-        st.process(batch, em)?;
-        // Sends inside `process` can block on a full channel: that is back-pressure, not work.
-        *busy += t.elapsed().saturating_sub(em.blocked() - b0);
-        em.flush();
-        pb.set_message(progress_msg(em.counts(), t0.elapsed()));
-        Ok(())
-    };
+    let mut process =
+        |batch: Batch, em: &mut Emitter, busy: &mut Duration| -> Result<(), StageError> {
+            em.add_records_in(batch.len() as u64);
+            let (t, b0) = (Instant::now(), em.blocked());
+            st.process(batch, em)?;
+            // Sends inside `process` can block on a full channel: that is back-pressure, not work.
+            *busy += t.elapsed().saturating_sub(em.blocked() - b0);
+            em.flush();
+            pb.set_message(progress_msg(em.counts(), t0.elapsed()));
+            Ok(())
+        };
     if let Some(rx) = first {
         for batch in rx.iter() {
             if cancel.load(Ordering::Relaxed) {
@@ -468,7 +608,8 @@ fn run_stage(
         }
     }
     for (path, h) in spills {
-        h.join().map_err(|_| StageError::msg("spill thread panicked"))??;
+        h.join()
+            .map_err(|_| StageError::msg("spill thread panicked"))??;
         let mut err = None;
         cache::read_record_file(&path, batch_size, |batch| {
             if cancel.load(Ordering::Relaxed) {
@@ -507,21 +648,42 @@ fn run_stage(
 /// first size (outputs do not depend on it), with a warning.
 fn init_pool(threads: usize) {
     static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let n = if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
+    let n = if threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        threads
+    };
     let size = *SIZE.get_or_init(|| {
-        match rayon::ThreadPoolBuilder::new().num_threads(n).thread_name(|i| format!("mavuno-worker-{i}")).build_global() {
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("mavuno-worker-{i}"))
+            .build_global()
+        {
             Ok(()) => n,
             Err(_) => rayon::current_num_threads(),
         }
     });
     if size != n {
-        tracing::warn!(requested = n, actual = size, "Worker pool already started in this process; keeping its size.");
+        tracing::warn!(
+            requested = n,
+            actual = size,
+            "Worker pool already started in this process; keeping its size."
+        );
     }
 }
 
 fn progress_msg(c: &Counts, elapsed: Duration) -> String {
     let rate = c.records_in as f64 / elapsed.as_secs_f64().max(1e-9);
-    format!("in {} out {} dropped {} rejected {} ({:.0} rec/s)", c.records_in, c.records_out, c.dropped_total(), c.rejected, rate)
+    format!(
+        "in {} out {} dropped {} rejected {} ({:.0} rec/s)",
+        c.records_in,
+        c.records_out,
+        c.dropped_total(),
+        c.rejected,
+        rate
+    )
 }
 
 fn write_checkpoint(path: &Path, rx: Receiver<Batch>) -> Result<(), StageError> {
@@ -529,7 +691,8 @@ fn write_checkpoint(path: &Path, rx: Receiver<Batch>) -> Result<(), StageError> 
         std::fs::create_dir_all(p).map_err(|e| StageError::io(p, e))?;
     }
     let f = File::create(path).map_err(|e| StageError::io(path, e))?;
-    let mut w = RecordFileWriter::new(BufWriter::with_capacity(1 << 20, f)).map_err(|e| StageError::io(path, e))?;
+    let mut w = RecordFileWriter::new(BufWriter::with_capacity(1 << 20, f))
+        .map_err(|e| StageError::io(path, e))?;
     for batch in rx.iter() {
         for r in &batch {
             w.write(r).map_err(|e| StageError::io(path, e))?;
@@ -547,16 +710,29 @@ fn partial(p: &Path) -> PathBuf {
 }
 
 fn rename(from: &Path, to: &Path) -> Result<(), RunError> {
-    std::fs::rename(from, to).map_err(|e| RunError::Io { path: to.to_path_buf(), source: e })
+    std::fs::rename(from, to).map_err(|e| RunError::Io {
+        path: to.to_path_buf(),
+        source: e,
+    })
 }
 
-fn write_manifest(plan: &Plan, opts: &RunOptions, dir: &Path, reports: &[StageReport], started: Instant, error: Option<&str>) -> Result<(), RunError> {
+fn write_manifest(
+    plan: &Plan,
+    opts: &RunOptions,
+    dir: &Path,
+    reports: &[StageReport],
+    started: Instant,
+    error: Option<&str>,
+) -> Result<(), RunError> {
     let configs: serde_json::Map<String, serde_json::Value> = plan
         .stages
         .iter()
         .map(|s| (s.id.clone(), json!({"type": s.config.type_name(), "inputs": s.inputs, "checkpoint": s.checkpoint, "config": s.config.to_json()})))
         .collect();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let m = json!({
         "mavuno_version": cache::TOOL_VERSION,
         "config_file": plan.path.display().to_string(),
@@ -571,5 +747,8 @@ fn write_manifest(plan: &Plan, opts: &RunOptions, dir: &Path, reports: &[StageRe
         "config": configs,
     });
     let bytes = serde_json::to_vec_pretty(&m).unwrap_or_default();
-    crate::io::write_atomic(&dir.join("manifest.json"), &bytes).map_err(|e| RunError::Stage { stage: "(engine)".into(), source: e })
+    crate::io::write_atomic(&dir.join("manifest.json"), &bytes).map_err(|e| RunError::Stage {
+        stage: "(engine)".into(),
+        source: e,
+    })
 }

@@ -140,7 +140,9 @@ impl BuildContext {
 
 /// A stage type. Implemented by each stage's config struct; see the crate docs of
 /// `mavuno-stages` for the file layout.
-pub trait StageConfig: DeserializeOwned + Serialize + JsonSchema + Debug + Send + Sync + 'static {
+pub trait StageConfig:
+    DeserializeOwned + Serialize + JsonSchema + Debug + Send + Sync + 'static
+{
     /// The `type = "…"` name in configs.
     const TYPE: &'static str;
     /// How the stage consumes input.

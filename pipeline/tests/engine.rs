@@ -6,7 +6,10 @@ use mavuno_pipeline::config::{self, Validator};
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::run::{execute, RunOptions};
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Provenance, Record, Registry, Source, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Provenance, Record, Registry, Source, Stage, StageConfig,
+    StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,7 +41,12 @@ impl StageConfig for GenConfig {
         v.range("n", self.n, 1, 10_000_000);
     }
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Source(Box::new(Gen { n: self.n, delay: self.delay_us, probe: self.probe, shard: ctx.record_shard(1) })))
+        Ok(StageImpl::Source(Box::new(Gen {
+            n: self.n,
+            delay: self.delay_us,
+            probe: self.probe,
+            shard: ctx.record_shard(1),
+        })))
     }
 }
 
@@ -66,12 +74,18 @@ impl Source for Gen {
             if self.probe {
                 PRODUCED.fetch_add(1, Ordering::SeqCst);
             }
-            let prov = Provenance { file: file.clone(), line: i + 1 };
+            let prov = Provenance {
+                file: file.clone(),
+                line: i + 1,
+            };
             if i % 10 == 9 {
                 out.reject_raw(&prov, "bad record", "??");
                 continue;
             }
-            let mut r = Record::new(format!("gen:{}", i + 1), format!("record number {i} {}", "x".repeat((i % 7) as usize)));
+            let mut r = Record::new(
+                format!("gen:{}", i + 1),
+                format!("record number {i} {}", "x".repeat((i % 7) as usize)),
+            );
             r.source = Some(prov);
             out.keep(r);
         }
@@ -98,7 +112,12 @@ impl StageConfig for ChurnConfig {
     const TYPE: &'static str = "churn";
     const KIND: StageKind = StageKind::Streaming;
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(Churn { modulo: self.modulo, fail_at: self.fail_at, sleep: self.sleep_us, consumed: 0 })))
+        Ok(StageImpl::Stage(Box::new(Churn {
+            modulo: self.modulo,
+            fail_at: self.fail_at,
+            sleep: self.sleep_us,
+            consumed: 0,
+        })))
     }
 }
 
@@ -116,7 +135,10 @@ impl Stage for Churn {
             std::thread::sleep(std::time::Duration::from_micros(self.sleep));
         }
         self.consumed += batch.len() as u64;
-        let nums: Vec<u64> = batch.par_iter().map(|r| r.id.trim_start_matches("gen:").parse::<u64>().unwrap_or(0)).collect();
+        let nums: Vec<u64> = batch
+            .par_iter()
+            .map(|r| r.id.trim_start_matches("gen:").parse::<u64>().unwrap_or(0))
+            .collect();
         for (r, n) in batch.into_iter().zip(nums) {
             if Some(n) == self.fail_at {
                 return Err(StageError::msg(format!("simulated crash at {n}")));
@@ -146,7 +168,10 @@ impl StageConfig for DumpConfig {
     const TYPE: &'static str = "dump";
     const KIND: StageKind = StageKind::Sink;
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(Dump { file: Some(AtomicFile::create(&ctx.output_path(&self.path))?), done: Vec::new() })))
+        Ok(StageImpl::Stage(Box::new(Dump {
+            file: Some(AtomicFile::create(&ctx.output_path(&self.path))?),
+            done: Vec::new(),
+        })))
     }
 }
 
@@ -157,7 +182,10 @@ struct Dump {
 
 impl Stage for Dump {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
-        let f = self.file.as_mut().ok_or_else(|| StageError::msg("closed"))?;
+        let f = self
+            .file
+            .as_mut()
+            .ok_or_else(|| StageError::msg("closed"))?;
         for r in batch {
             writeln!(f, "{}\t{}", r.id, r.text).map_err(|e| StageError::io("dump", e))?;
             out.keep(r);
@@ -208,10 +236,22 @@ inputs = ["churn2"]
 path = "out.tsv"
 "#;
 
-fn run_cfg(text: &str, workdir: &Path, sets: &[&str]) -> Result<mavuno_pipeline::run::RunSummary, mavuno_pipeline::RunError> {
+fn run_cfg(
+    text: &str,
+    workdir: &Path,
+    sets: &[&str],
+) -> Result<mavuno_pipeline::run::RunSummary, mavuno_pipeline::RunError> {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let plan = config::parse(text, Path::new("test.toml"), &sets, &registry()).map_err(mavuno_pipeline::RunError::Config)?;
-    execute(&plan, &RunOptions { workdir: Some(workdir.to_path_buf()), shard: None, progress: false })
+    let plan = config::parse(text, Path::new("test.toml"), &sets, &registry())
+        .map_err(mavuno_pipeline::RunError::Config)?;
+    execute(
+        &plan,
+        &RunOptions {
+            workdir: Some(workdir.to_path_buf()),
+            shard: None,
+            progress: false,
+        },
+    )
 }
 
 #[test]
@@ -227,13 +267,28 @@ fn accounting_balances_and_is_in_the_manifest() {
     for st in &s.stages {
         assert!(st.counts.balances(), "{}: {:?}", st.id, st.counts);
     }
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("t/manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("t/manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(m["status"], "succeeded");
     assert_eq!(m["rejected_total"], 200);
     let rejects = std::fs::read_to_string(dir.path().join("t/rejects.jsonl")).unwrap();
     assert_eq!(rejects.lines().count(), 200);
-    assert!(rejects.lines().next().unwrap().contains(r#""source":"gen:10""#), "{}", rejects.lines().next().unwrap());
-    assert_eq!(m["stages"][3]["outputs"][0]["bytes"].as_u64().unwrap(), std::fs::metadata(dir.path().join("t/out.tsv")).unwrap().len());
+    assert!(
+        rejects
+            .lines()
+            .next()
+            .unwrap()
+            .contains(r#""source":"gen:10""#),
+        "{}",
+        rejects.lines().next().unwrap()
+    );
+    assert_eq!(
+        m["stages"][3]["outputs"][0]["bytes"].as_u64().unwrap(),
+        std::fs::metadata(dir.path().join("t/out.tsv"))
+            .unwrap()
+            .len()
+    );
 }
 
 #[test]
@@ -241,13 +296,23 @@ fn output_is_identical_for_any_batch_size_and_thread_count() {
     let mut outputs = Vec::new();
     for (bs, th, cap) in [(1, 1, 1), (7, 2, 8), (1000, 2, 4), (3, 1, 2)] {
         let dir = tempfile::tempdir().unwrap();
-        let sets = [format!("run.batch_size={bs}"), format!("run.threads={th}"), format!("run.channel_capacity={cap}")];
+        let sets = [
+            format!("run.batch_size={bs}"),
+            format!("run.threads={th}"),
+            format!("run.channel_capacity={cap}"),
+        ];
         let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
         run_cfg(CHAIN, dir.path(), &sets).unwrap();
-        outputs.push((std::fs::read(dir.path().join("t/out.tsv")).unwrap(), std::fs::read(dir.path().join("t/rejects.jsonl")).unwrap()));
+        outputs.push((
+            std::fs::read(dir.path().join("t/out.tsv")).unwrap(),
+            std::fs::read(dir.path().join("t/rejects.jsonl")).unwrap(),
+        ));
     }
     for o in &outputs[1..] {
-        assert!(o == &outputs[0], "outputs differ across batch sizes / threads");
+        assert!(
+            o == &outputs[0],
+            "outputs differ across batch sizes / threads"
+        );
     }
 }
 
@@ -259,13 +324,24 @@ fn a_failed_run_commits_nothing_and_the_rerun_matches_a_clean_run() {
 
     let dir = tempfile::tempdir().unwrap();
     let err = run_cfg(CHAIN, dir.path(), &["stages.churn.fail_at=1501"]).unwrap_err();
-    assert_eq!(err.to_string(), "stage `churn` failed: simulated crash at 1501");
-    assert!(!dir.path().join("t/out.tsv").exists(), "a failed run must not commit outputs");
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("t/manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        err.to_string(),
+        "stage `churn` failed: simulated crash at 1501"
+    );
+    assert!(
+        !dir.path().join("t/out.tsv").exists(),
+        "a failed run must not commit outputs"
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("t/manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(m["status"], "failed");
     // The same config without the crash: writes exactly the clean output.
     run_cfg(CHAIN, dir.path(), &[]).unwrap();
-    assert_eq!(std::fs::read(dir.path().join("t/out.tsv")).unwrap(), expected);
+    assert_eq!(
+        std::fs::read(dir.path().join("t/out.tsv")).unwrap(),
+        expected
+    );
 }
 
 #[test]
@@ -274,15 +350,31 @@ fn rerun_skips_complete_stages_and_replays_checkpoints() {
     let s1 = run_cfg(CHAIN, dir.path(), &["run.checkpoint=\"all\""]).unwrap();
     assert!(s1.stages.iter().all(|s| s.status == "ran"));
     let s2 = run_cfg(CHAIN, dir.path(), &["run.checkpoint=\"all\""]).unwrap();
-    assert!(s2.stages.iter().all(|s| s.status == "cached"), "{:?}", s2.stages.iter().map(|s| &s.status).collect::<Vec<_>>());
+    assert!(
+        s2.stages.iter().all(|s| s.status == "cached"),
+        "{:?}",
+        s2.stages.iter().map(|s| &s.status).collect::<Vec<_>>()
+    );
     // Change only the last stage: upstream is replayed from its checkpoint, not rerun.
     let changed = CHAIN.replace("path = \"out.tsv\"", "path = \"out2.tsv\"");
     let s3 = run_cfg(&changed, dir.path(), &["run.checkpoint=\"all\""]).unwrap();
     let status: Vec<&str> = s3.stages.iter().map(|s| s.status.as_str()).collect();
     assert_eq!(status, ["cached", "cached", "replayed", "ran"]);
-    assert_eq!(std::fs::read(dir.path().join("t/out.tsv")).unwrap(), std::fs::read(dir.path().join("t/out2.tsv")).unwrap());
+    assert_eq!(
+        std::fs::read(dir.path().join("t/out.tsv")).unwrap(),
+        std::fs::read(dir.path().join("t/out2.tsv")).unwrap()
+    );
     // Batch size and threads are not part of the key.
-    let s4 = run_cfg(&changed, dir.path(), &["run.checkpoint=\"all\"", "run.batch_size=5", "run.threads=1"]).unwrap();
+    let s4 = run_cfg(
+        &changed,
+        dir.path(),
+        &[
+            "run.checkpoint=\"all\"",
+            "run.batch_size=5",
+            "run.threads=1",
+        ],
+    )
+    .unwrap();
     assert!(s4.stages.iter().all(|s| s.status == "cached"));
 }
 
@@ -318,14 +410,26 @@ path = "out.tsv"
     let out = s.stages.iter().find(|s| s.id == "out").unwrap();
     let left = s.stages.iter().find(|s| s.id == "left").unwrap();
     let right = s.stages.iter().find(|s| s.id == "right").unwrap();
-    assert_eq!(out.counts.records_in, left.counts.records_out + right.counts.records_out);
+    assert_eq!(
+        out.counts.records_in,
+        left.counts.records_out + right.counts.records_out
+    );
     let text = std::fs::read_to_string(dir.path().join("d/out.tsv")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let split = left.counts.records_out as usize;
     // Both branches start with record 1; the second input's copy comes after all of the first's.
-    assert!(lines[..split].iter().all(|l| !l.starts_with("gen:2#")), "record 2 (even) comes only from the right branch");
-    assert_eq!(lines[0], lines[split], "the second input starts right after the first ends");
-    assert_eq!(lines.iter().filter(|l| l.starts_with("gen:1#a\t")).count(), 2);
+    assert!(
+        lines[..split].iter().all(|l| !l.starts_with("gen:2#")),
+        "record 2 (even) comes only from the right branch"
+    );
+    assert_eq!(
+        lines[0], lines[split],
+        "the second input starts right after the first ends"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("gen:1#a\t")).count(),
+        2
+    );
 }
 
 #[test]
@@ -352,12 +456,26 @@ inputs = ["src"]
     PRODUCED.store(0, Ordering::SeqCst);
     let plan = config::parse(cfg, Path::new("bp.toml"), &[], &reg).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    execute(&plan, &RunOptions { workdir: Some(dir.path().to_path_buf()), shard: None, progress: false }).unwrap();
+    execute(
+        &plan,
+        &RunOptions {
+            workdir: Some(dir.path().to_path_buf()),
+            shard: None,
+            progress: false,
+        },
+    )
+    .unwrap();
     let max_ahead = MAX_AHEAD.load(Ordering::SeqCst);
     // Rejected records (every 10th) count as produced too; 3 batches of 4 kept records
     // span at most 14 produced records.
-    assert!(max_ahead <= 14, "reader ran {max_ahead} records ahead of the consumer");
-    assert!(max_ahead >= 4, "probe saw no lag at all ({max_ahead}): the test is not measuring");
+    assert!(
+        max_ahead <= 14,
+        "reader ran {max_ahead} records ahead of the consumer"
+    );
+    assert!(
+        max_ahead >= 4,
+        "probe saw no lag at all ({max_ahead}): the test is not measuring"
+    );
 }
 
 static MAX_AHEAD: AtomicU64 = AtomicU64::new(0);
@@ -371,7 +489,9 @@ impl StageConfig for ProbeConfig {
     const TYPE: &'static str = "probe";
     const KIND: StageKind = StageKind::Streaming;
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(Probe { consumed_produced: 0 })))
+        Ok(StageImpl::Stage(Box::new(Probe {
+            consumed_produced: 0,
+        })))
     }
 }
 
@@ -386,7 +506,9 @@ impl Stage for Probe {
         if let Some(last) = batch.last() {
             self.consumed_produced = last.id.trim_start_matches("gen:").parse().unwrap_or(0);
         }
-        let ahead = PRODUCED.load(Ordering::SeqCst).saturating_sub(self.consumed_produced);
+        let ahead = PRODUCED
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.consumed_produced);
         MAX_AHEAD.fetch_max(ahead, Ordering::SeqCst);
         for r in batch {
             out.keep(r);

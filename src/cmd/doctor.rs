@@ -16,8 +16,22 @@ pub fn run(json: bool) -> Result<i32> {
     } else {
         println!("mavuno {}", env!("CARGO_PKG_VERSION"));
         println!("stage types: {stages}");
-        println!("libtorch: {} ({})", dev.torch_version.as_deref().unwrap_or("unknown"), dev.libtorch_path.as_deref().unwrap_or("unknown path"));
-        println!("CUDA: {}", if dev.cuda_available { format!("available, {} device(s), cuDNN {}", dev.cuda_device_count, dev.cudnn_available) } else { "not available (CPU only)".into() });
+        println!(
+            "libtorch: {} ({})",
+            dev.torch_version.as_deref().unwrap_or("unknown"),
+            dev.libtorch_path.as_deref().unwrap_or("unknown path")
+        );
+        println!(
+            "CUDA: {}",
+            if dev.cuda_available {
+                format!(
+                    "available, {} device(s), cuDNN {}",
+                    dev.cuda_device_count, dev.cudnn_available
+                )
+            } else {
+                "not available (CPU only)".into()
+            }
+        );
         println!("CPU threads: {}", dev.cpu_threads);
     }
     Ok(0)

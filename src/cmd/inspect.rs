@@ -55,18 +55,35 @@ pub fn run(args: InspectArgs) -> Result<i32> {
     if !args.path.is_file() {
         bail!("{path}: no such file");
     }
-    let ty = args.reader.clone().unwrap_or_else(|| reader_for(&path).to_string());
+    let ty = args
+        .reader
+        .clone()
+        .unwrap_or_else(|| reader_for(&path).to_string());
     let reg = crate::registry::registry();
-    let entry = reg.get(&ty).with_context(|| format!("unknown reader \"{ty}\""))?;
+    let entry = reg
+        .get(&ty)
+        .with_context(|| format!("unknown reader \"{ty}\""))?;
     let mut t = toml::Table::new();
-    t.insert("paths".into(), toml::Value::Array(vec![toml::Value::String(glob_escape(&path))]));
-    if ty == "tsv_reader" && path.trim_end_matches(".zst").trim_end_matches(".gz").ends_with(".csv") {
+    t.insert(
+        "paths".into(),
+        toml::Value::Array(vec![toml::Value::String(glob_escape(&path))]),
+    );
+    if ty == "tsv_reader"
+        && path
+            .trim_end_matches(".zst")
+            .trim_end_matches(".gz")
+            .ends_with(".csv")
+    {
         t.insert("delimiter".into(), toml::Value::String(",".into()));
     }
-    let cfg = entry.parse(toml::Value::Table(t)).map_err(|e| anyhow::anyhow!("{ty}: {e}"))?;
+    let cfg = entry
+        .parse(toml::Value::Table(t))
+        .map_err(|e| anyhow::anyhow!("{ty}: {e}"))?;
     let dir = tempfile::tempdir()?;
     let ctx = BuildContext::for_tests(dir.path());
-    let StageImpl::Source(mut src) = cfg.build(&ctx)? else { bail!("{ty} is not a reader") };
+    let StageImpl::Source(mut src) = cfg.build(&ctx)? else {
+        bail!("{ty} is not a reader")
+    };
     let seen = Arc::new(Mutex::new(Seen::default()));
     let s2 = seen.clone();
     let n = args.head;
@@ -76,10 +93,18 @@ pub fn run(args: InspectArgs) -> Result<i32> {
             let mut s = s2.lock().unwrap_or_else(|p| p.into_inner());
             s.rows += 1;
             for (k, v) in &r.fields {
-                *s.types.entry(k.clone()).or_default().entry(type_name(v)).or_insert(0) += 1;
+                *s.types
+                    .entry(k.clone())
+                    .or_default()
+                    .entry(type_name(v))
+                    .or_insert(0) += 1;
             }
             if r.lang.is_some() {
-                *s.types.entry("lang".into()).or_default().entry("string").or_insert(0) += 1;
+                *s.types
+                    .entry("lang".into())
+                    .or_default()
+                    .entry("string")
+                    .or_insert(0) += 1;
             }
             if s.head.len() < n {
                 s.head.push(r);
@@ -90,11 +115,28 @@ pub fn run(args: InspectArgs) -> Result<i32> {
     let counts = em.counts().clone();
     let s = seen.lock().unwrap_or_else(|p| p.into_inner());
     println!("{path}  (read with {ty})");
-    println!("rows: {}{}", s.rows, if counts.rejected > 0 { format!(" ({} rejected)", counts.rejected) } else { String::new() });
+    println!(
+        "rows: {}{}",
+        s.rows,
+        if counts.rejected > 0 {
+            format!(" ({} rejected)", counts.rejected)
+        } else {
+            String::new()
+        }
+    );
     println!("schema:");
     println!("  id: string\n  text: string");
     for (k, tys) in &s.types {
-        let desc: Vec<String> = tys.iter().map(|(t, c)| if *c == s.rows { t.to_string() } else { format!("{t} ({c} rows)") }).collect();
+        let desc: Vec<String> = tys
+            .iter()
+            .map(|(t, c)| {
+                if *c == s.rows {
+                    t.to_string()
+                } else {
+                    format!("{t} ({c} rows)")
+                }
+            })
+            .collect();
         println!("  {k}: {}", desc.join(" | "));
     }
     for r in &s.head {

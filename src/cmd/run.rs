@@ -35,10 +35,18 @@ pub struct RunArgs {
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
-    let i: u64 = i.trim().parse().map_err(|_| format!("bad shard index \"{i}\""))?;
-    let n: u64 = n.trim().parse().map_err(|_| format!("bad shard count \"{n}\""))?;
+    let i: u64 = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad shard index \"{i}\""))?;
+    let n: u64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad shard count \"{n}\""))?;
     if n == 0 || i >= n {
-        return Err(format!("shard index must be in [0, {n}) and the count at least 1"));
+        return Err(format!(
+            "shard index must be in [0, {n}) and the count at least 1"
+        ));
     }
     Ok((i, n))
 }
@@ -64,11 +72,19 @@ fn print_config_errors(errs: &[ConfigError]) {
     for e in errs {
         eprintln!("error: {e}");
     }
-    eprintln!("{} error{} in the config; nothing was run.", errs.len(), if errs.len() == 1 { "" } else { "s" });
+    eprintln!(
+        "{} error{} in the config; nothing was run.",
+        errs.len(),
+        if errs.len() == 1 { "" } else { "s" }
+    );
 }
 
 fn options(args: &ConfigArgs, progress: bool) -> RunOptions {
-    RunOptions { workdir: args.workdir.clone(), shard: args.shard, progress }
+    RunOptions {
+        workdir: args.workdir.clone(),
+        shard: args.shard,
+        progress,
+    }
 }
 
 /// Runs a config. Returns the process exit code.
@@ -94,7 +110,10 @@ pub fn run(args: RunArgs) -> Result<i32> {
 }
 
 fn print_summary(s: &run::RunSummary) {
-    eprintln!("{:<20} {:<10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8}", "stage", "status", "in", "kept", "dropped", "rejected", "out", "busy s");
+    eprintln!(
+        "{:<20} {:<10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8}",
+        "stage", "status", "in", "kept", "dropped", "rejected", "out", "busy s"
+    );
     for r in &s.stages {
         let c = &r.counts;
         eprintln!(
@@ -109,9 +128,16 @@ fn print_summary(s: &run::RunSummary) {
             r.busy_seconds
         );
     }
-    eprintln!("Run directory: {} (manifest.json, rejects.jsonl, report.html)", s.run_dir.display());
+    eprintln!(
+        "Run directory: {} (manifest.json, rejects.jsonl, report.html)",
+        s.run_dir.display()
+    );
     if s.rejected_total > 0 {
-        eprintln!("{} record(s) rejected: see {}", s.rejected_total, s.run_dir.join("rejects.jsonl").display());
+        eprintln!(
+            "{} record(s) rejected: see {}",
+            s.rejected_total,
+            s.run_dir.join("rejects.jsonl").display()
+        );
     }
 }
 
@@ -122,12 +148,26 @@ pub fn plan(args: ConfigArgs) -> Result<i32> {
         Err(code) => return Ok(code),
     };
     let opts = options(&args, false);
-    println!("run {} (seed {}) in {}", plan.run.name, plan.run.seed, run::run_dir(&plan, &opts).display());
+    println!(
+        "run {} (seed {}) in {}",
+        plan.run.name,
+        plan.run.seed,
+        run::run_dir(&plan, &opts).display()
+    );
     for s in run::describe(&plan, &opts) {
-        let inputs = if s.inputs.is_empty() { String::new() } else { format!(" <- {}", s.inputs.join(", ")) };
+        let inputs = if s.inputs.is_empty() {
+            String::new()
+        } else {
+            format!(" <- {}", s.inputs.join(", "))
+        };
         let status = if s.cached { "cached" } else { "to run" };
         let ck = if s.checkpoint { ", checkpointed" } else { "" };
-        println!("  {:<20} {:<18} [{status}{ck}] key {}{inputs}", s.id, s.type_name, &s.key[..12]);
+        println!(
+            "  {:<20} {:<18} [{status}{ck}] key {}{inputs}",
+            s.id,
+            s.type_name,
+            &s.key[..12]
+        );
     }
     Ok(0)
 }

@@ -19,20 +19,33 @@ pub struct StagesArgs {
 /// Prints the registry.
 pub fn run(args: StagesArgs) -> Result<i32> {
     let reg = crate::registry::registry();
-    let entries: Vec<_> = reg.entries().iter().filter(|e| args.stage_type.as_deref().is_none_or(|t| t == e.type_name)).collect();
+    let entries: Vec<_> = reg
+        .entries()
+        .iter()
+        .filter(|e| args.stage_type.as_deref().is_none_or(|t| t == e.type_name))
+        .collect();
     if entries.is_empty() {
         let all: Vec<&str> = reg.entries().iter().map(|e| e.type_name).collect();
         let t = args.stage_type.unwrap_or_default();
-        eprintln!("error: unknown stage type \"{t}\"{}", mavuno_pipeline::config::suggest(&t, all.iter().copied()));
+        eprintln!(
+            "error: unknown stage type \"{t}\"{}",
+            mavuno_pipeline::config::suggest(&t, all.iter().copied())
+        );
         return Ok(2);
     }
     if args.json {
-        let v: serde_json::Map<String, serde_json::Value> = entries.iter().map(|e| (e.type_name.to_string(), e.schema.clone())).collect();
+        let v: serde_json::Map<String, serde_json::Value> = entries
+            .iter()
+            .map(|e| (e.type_name.to_string(), e.schema.clone()))
+            .collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
     for e in entries {
-        let kind = serde_json::to_value(e.kind)?.as_str().unwrap_or("").to_string();
+        let kind = serde_json::to_value(e.kind)?
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let summary = e.description().lines().next().unwrap_or("");
         if args.list {
             println!("{:<20} {:<10} {}", e.type_name, kind, summary);

@@ -58,7 +58,13 @@ pub fn locate(text: &str, key: &str) -> Option<usize> {
         for (i, line) in text.lines().enumerate() {
             let t = line.trim();
             if t.starts_with('[') {
-                let name: String = t.trim_matches(|c| c == '[' || c == ']').split('#').next().unwrap_or("").trim().replace(['"', ' '], "");
+                let name: String = t
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split('#')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .replace(['"', ' '], "");
                 let name = name.trim_end_matches(']').to_string();
                 if in_table && !rest.is_empty() {
                     break;
@@ -89,7 +95,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(suggest("langi", ["langid", "filter"]), ", did you mean \"langid\"?");
+        assert_eq!(
+            suggest("langi", ["langid", "filter"]),
+            ", did you mean \"langid\"?"
+        );
         assert_eq!(suggest("zzzzzz", ["langid", "filter"]), "");
     }
 

@@ -17,6 +17,9 @@ use crate::stage::StageKind;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+/// A parsed stage before planning: id, inputs, per-stage checkpoint override, config.
+type ParsedStage = (String, Vec<String>, Option<bool>, Box<dyn AnyStageConfig>);
+
 /// Keys every stage table may have besides its own fields; the engine owns them.
 pub const ENGINE_KEYS: [&str; 3] = ["type", "inputs", "checkpoint"];
 
@@ -56,29 +59,60 @@ impl Plan {
 }
 
 /// Loads and validates a config file with `--set key=value` overrides.
-pub fn load(path: &Path, overrides: &[String], registry: &Registry) -> Result<Plan, Vec<ConfigError>> {
+pub fn load(
+    path: &Path,
+    overrides: &[String],
+    registry: &Registry,
+) -> Result<Plan, Vec<ConfigError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![ConfigError { file: path.display().to_string(), line: None, key: String::new(), message: format!("cannot read config: {e}") }]
+        vec![ConfigError {
+            file: path.display().to_string(),
+            line: None,
+            key: String::new(),
+            message: format!("cannot read config: {e}"),
+        }]
     })?;
     parse(&text, path, overrides, registry)
 }
 
 /// Parses and validates config text. `path` is used in messages only.
-pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry) -> Result<Plan, Vec<ConfigError>> {
+pub fn parse(
+    text: &str,
+    path: &Path,
+    overrides: &[String],
+    registry: &Registry,
+) -> Result<Plan, Vec<ConfigError>> {
     let file = path.display().to_string();
-    let mut errs = Errors { file: file.clone(), text, list: Vec::new(), warnings: Vec::new() };
+    let mut errs = Errors {
+        file: file.clone(),
+        text,
+        list: Vec::new(),
+        warnings: Vec::new(),
+    };
 
     let mut table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {
             let e: toml::de::Error = e;
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            return Err(vec![ConfigError { file, line, key: String::new(), message: e.message().to_string() }]);
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            return Err(vec![ConfigError {
+                file,
+                line,
+                key: String::new(),
+                message: e.message().to_string(),
+            }]);
         }
     };
     for o in overrides {
         if let Err(m) = apply_override(&mut table, o) {
-            errs.list.push(ConfigError { file: "--set".into(), line: None, key: o.clone(), message: m });
+            errs.list.push(ConfigError {
+                file: "--set".into(),
+                line: None,
+                key: o.clone(),
+                message: m,
+            });
         }
     }
 
@@ -98,19 +132,26 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
             toml::Table::new()
         }
         None => {
-            errs.push("stages", "no stages defined: add at least one [stages.<id>] table");
+            errs.push(
+                "stages",
+                "no stages defined: add at least one [stages.<id>] table",
+            );
             toml::Table::new()
         }
     };
 
     let ids: Vec<String> = stages_tbl.keys().cloned().collect();
-    let mut parsed: Vec<(String, Vec<String>, Option<bool>, Box<dyn AnyStageConfig>)> = Vec::new();
+    let mut parsed: Vec<ParsedStage> = Vec::new();
     // Every stage with readable inputs takes part in the graph checks, even if its own
     // fields have errors, so a cycle is reported together with a typo.
     let mut graph: Vec<(String, Vec<String>)> = Vec::new();
     for (id, v) in &stages_tbl {
         let key = format!("stages.{id}");
-        if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') || id.is_empty() {
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            || id.is_empty()
+        {
             errs.push(&key, "stage ids must be snake_case (a-z, 0-9, _)");
         }
         let Some(t) = v.as_table() else {
@@ -127,7 +168,10 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
         };
         let Some(entry) = registry.get(ty) else {
             let s = suggest(ty, registry.entries().iter().map(|e| e.type_name));
-            errs.push(&format!("{key}.type"), format!("unknown stage type \"{ty}\"{s}"));
+            errs.push(
+                &format!("{key}.type"),
+                format!("unknown stage type \"{ty}\"{s}"),
+            );
             continue;
         };
         let inputs = match t.get("inputs") {
@@ -137,7 +181,9 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
                 for x in a {
                     match x.as_str() {
                         Some(s) => v.push(s.to_string()),
-                        None => errs.push(&format!("{key}.inputs"), "must be an array of stage ids"),
+                        None => {
+                            errs.push(&format!("{key}.inputs"), "must be an array of stage ids")
+                        }
                     }
                 }
                 v
@@ -166,7 +212,10 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
             }
             if !fields.iter().any(|f| f == k) {
                 let s = suggest(k, fields.iter().map(String::as_str).chain(ENGINE_KEYS));
-                errs.push(&format!("{key}.{k}"), format!("unknown field for stage type \"{ty}\"{s}"));
+                errs.push(
+                    &format!("{key}.{k}"),
+                    format!("unknown field for stage type \"{ty}\"{s}"),
+                );
                 unknown = true;
                 continue;
             }
@@ -186,7 +235,10 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
                     errs.warn(&format!("{key}.{}", f.field), f.message);
                 }
                 match (entry.kind, inputs.is_empty()) {
-                    (StageKind::Source, false) => errs.push(&format!("{key}.inputs"), format!("a {ty} reads files and takes no inputs")),
+                    (StageKind::Source, false) => errs.push(
+                        &format!("{key}.inputs"),
+                        format!("a {ty} reads files and takes no inputs"),
+                    ),
                     (StageKind::Source, true) => {}
                     (_, true) => errs.push(&key, "missing `inputs`: name the upstream stage(s)"),
                     _ => {}
@@ -202,9 +254,15 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
         for i in inputs {
             if !ids.contains(i) {
                 let s = suggest(i, ids.iter().map(String::as_str));
-                errs.push(&format!("stages.{id}.inputs"), format!("input \"{i}\" names no stage{s}"));
+                errs.push(
+                    &format!("stages.{id}.inputs"),
+                    format!("input \"{i}\" names no stage{s}"),
+                );
             } else if i == id {
-                errs.push(&format!("stages.{id}.inputs"), format!("cycle: {id} -> {id}"));
+                errs.push(
+                    &format!("stages.{id}.inputs"),
+                    format!("cycle: {id} -> {id}"),
+                );
             }
         }
     }
@@ -222,26 +280,42 @@ pub fn parse(text: &str, path: &Path, overrides: &[String], registry: &Registry)
     let run = run.unwrap_or_default();
     let mut consumers: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for id in &order {
-        let (_, inputs, _, _) = parsed.iter().find(|p| &p.0 == id).expect("ordered ids come from parsed");
+        let (_, inputs, _, _) = parsed
+            .iter()
+            .find(|p| &p.0 == id)
+            .expect("ordered ids come from parsed");
         for i in inputs {
             consumers.entry(i.clone()).or_default().push(id.clone());
         }
     }
-    let mut by_id: HashMap<String, (Vec<String>, Option<bool>, Box<dyn AnyStageConfig>)> =
-        parsed.into_iter().map(|(id, i, c, cfg)| (id, (i, c, cfg))).collect();
+    let mut by_id: HashMap<String, ParsedStage> =
+        parsed.into_iter().map(|p| (p.0.clone(), p)).collect();
     let stages = order
         .into_iter()
         .filter_map(|id| {
-            let (inputs, ck, config) = by_id.remove(&id)?;
+            let (_, inputs, ck, config) = by_id.remove(&id)?;
             let default_ck = match run.checkpoint {
                 Checkpoint::All => true,
                 Checkpoint::None => config.kind() == StageKind::Sink,
-                Checkpoint::Barriers => matches!(config.kind(), StageKind::Barrier | StageKind::Sink),
+                Checkpoint::Barriers => {
+                    matches!(config.kind(), StageKind::Barrier | StageKind::Sink)
+                }
             };
-            Some(PlannedStage { consumers: consumers.remove(&id).unwrap_or_default(), id, inputs, checkpoint: ck.unwrap_or(default_ck), config })
+            Some(PlannedStage {
+                consumers: consumers.remove(&id).unwrap_or_default(),
+                id,
+                inputs,
+                checkpoint: ck.unwrap_or(default_ck),
+                config,
+            })
         })
         .collect();
-    Ok(Plan { path: path.to_path_buf(), run, stages, warnings: errs.warnings })
+    Ok(Plan {
+        path: path.to_path_buf(),
+        run,
+        stages,
+        warnings: errs.warnings,
+    })
 }
 
 struct Errors<'a> {
@@ -253,7 +327,12 @@ struct Errors<'a> {
 
 impl Errors<'_> {
     fn make(&self, key: &str, message: String) -> ConfigError {
-        ConfigError { file: self.file.clone(), line: locate(self.text, key), key: key.to_string(), message }
+        ConfigError {
+            file: self.file.clone(),
+            line: locate(self.text, key),
+            key: key.to_string(),
+            message,
+        }
     }
     fn push(&mut self, key: &str, message: impl Into<String>) {
         let e = self.make(key, message.into());
@@ -266,13 +345,19 @@ impl Errors<'_> {
 }
 
 fn parse_run(v: Option<&toml::Value>, errs: &mut Errors) -> Option<RunSettings> {
-    let Some(v) = v else { return Some(RunSettings::default()) };
+    let Some(v) = v else {
+        return Some(RunSettings::default());
+    };
     let Some(t) = v.as_table() else {
         errs.push("run", "must be a table");
         return None;
     };
     let schema = serde_json::to_value(schemars::schema_for!(RunSettings)).unwrap_or_default();
-    let fields: Vec<String> = schema.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    let fields: Vec<String> = schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
     let mut ok = true;
     for k in t.keys() {
         if !fields.contains(k) {
@@ -288,19 +373,31 @@ fn parse_run(v: Option<&toml::Value>, errs: &mut Errors) -> Option<RunSettings> 
         Ok(r) => {
             let mut bad = false;
             if !(1..=1_000_000).contains(&r.batch_size) {
-                errs.push("run.batch_size", format!("must be in [1, 1000000], got {}", r.batch_size));
+                errs.push(
+                    "run.batch_size",
+                    format!("must be in [1, 1000000], got {}", r.batch_size),
+                );
                 bad = true;
             }
             if !(1..=1024).contains(&r.channel_capacity) {
-                errs.push("run.channel_capacity", format!("must be in [1, 1024], got {}", r.channel_capacity));
+                errs.push(
+                    "run.channel_capacity",
+                    format!("must be in [1, 1024], got {}", r.channel_capacity),
+                );
                 bad = true;
             }
             if r.threads > 4096 {
-                errs.push("run.threads", format!("must be in [0, 4096], got {}", r.threads));
+                errs.push(
+                    "run.threads",
+                    format!("must be in [0, 4096], got {}", r.threads),
+                );
                 bad = true;
             }
             if r.name.is_empty() || r.name.contains(['/', '\\']) {
-                errs.push("run.name", "must be a non-empty name without path separators");
+                errs.push(
+                    "run.name",
+                    "must be a non-empty name without path separators",
+                );
                 bad = true;
             }
             (!bad).then_some(r)
@@ -315,20 +412,28 @@ fn parse_run(v: Option<&toml::Value>, errs: &mut Errors) -> Option<RunSettings> 
 /// Applies `a.b.c=value`: the value is parsed as a TOML value (`1`, `true`, `"x"`,
 /// `[1, 2]`), or taken as a plain string when it does not parse.
 pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), String> {
-    let (key, raw) = spec.split_once('=').ok_or_else(|| "expected key=value".to_string())?;
+    let (key, raw) = spec
+        .split_once('=')
+        .ok_or_else(|| "expected key=value".to_string())?;
     let key = key.trim();
     if key.is_empty() {
         return Err("empty key".into());
     }
     let value = match format!("v = {raw}").parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     };
     let parts: Vec<&str> = key.split('.').collect();
     let mut cur = table;
     for p in &parts[..parts.len() - 1] {
-        let next = cur.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        cur = next.as_table_mut().ok_or_else(|| format!("`{p}` is not a table"))?;
+        let next = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = next
+            .as_table_mut()
+            .ok_or_else(|| format!("`{p}` is not a table"))?;
     }
     cur.insert(parts[parts.len() - 1].to_string(), value);
     Ok(())
@@ -337,7 +442,11 @@ pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), String>
 /// Kahn's algorithm with ties broken by file order; on a cycle, returns it as a path
 /// that starts and ends at the same stage.
 fn topo_order(nodes: &[(String, Vec<String>)]) -> Result<Vec<String>, Vec<String>> {
-    let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_str(), i))
+        .collect();
     let mut indeg = vec![0usize; nodes.len()];
     let mut out: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
     for (i, (_, ins)) in nodes.iter().enumerate() {
@@ -352,8 +461,7 @@ fn topo_order(nodes: &[(String, Vec<String>)]) -> Result<Vec<String>, Vec<String
     }
     let mut order = Vec::new();
     let mut done = vec![false; nodes.len()];
-    loop {
-        let Some(next) = (0..nodes.len()).find(|&i| !done[i] && indeg[i] == 0) else { break };
+    while let Some(next) = (0..nodes.len()).find(|&i| !done[i] && indeg[i] == 0) {
         done[next] = true;
         order.push(nodes[next].0.clone());
         for &k in &out[next] {
@@ -368,10 +476,18 @@ fn topo_order(nodes: &[(String, Vec<String>)]) -> Result<Vec<String>, Vec<String
     let mut path = vec![start];
     let mut cur = start;
     loop {
-        let next = nodes[cur].1.iter().filter_map(|i| index.get(i.as_str()).copied()).find(|&j| !done[j]);
+        let next = nodes[cur]
+            .1
+            .iter()
+            .filter_map(|i| index.get(i.as_str()).copied())
+            .find(|&j| !done[j]);
         let Some(n) = next else { break };
         if let Some(pos) = path.iter().position(|&p| p == n) {
-            let mut cyc: Vec<String> = path[pos..].iter().rev().map(|&i| nodes[i].0.clone()).collect();
+            let mut cyc: Vec<String> = path[pos..]
+                .iter()
+                .rev()
+                .map(|&i| nodes[i].0.clone())
+                .collect();
             cyc.push(cyc[0].clone());
             return Err(cyc);
         }
@@ -387,8 +503,16 @@ mod tests {
 
     #[test]
     fn topo_orders_and_finds_cycles() {
-        let n = |id: &str, ins: &[&str]| (id.to_string(), ins.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(topo_order(&[n("b", &["a"]), n("a", &[])]).unwrap(), vec!["a", "b"]);
+        let n = |id: &str, ins: &[&str]| {
+            (
+                id.to_string(),
+                ins.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            topo_order(&[n("b", &["a"]), n("a", &[])]).unwrap(),
+            vec!["a", "b"]
+        );
         let err = topo_order(&[n("a", &["c"]), n("b", &["a"]), n("c", &["b"])]).unwrap_err();
         assert_eq!(err.first(), err.last());
         assert_eq!(err.len(), 4);

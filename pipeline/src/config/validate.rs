@@ -22,12 +22,18 @@ pub struct Validator {
 impl Validator {
     /// Records an error on a field.
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(Finding { field: field.into(), message: message.into() });
+        self.errors.push(Finding {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     /// Records a warning on a field.
     pub fn warn(&mut self, field: &str, message: impl Into<String>) {
-        self.warnings.push(Finding { field: field.into(), message: message.into() });
+        self.warnings.push(Finding {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     /// Checks `lo <= x <= hi`, with the message format used everywhere.
@@ -39,7 +45,9 @@ impl Validator {
 
     /// Checks `x >= lo`.
     pub fn at_least<T: PartialOrd + std::fmt::Display>(&mut self, field: &str, x: T, lo: T) {
-        if !(x >= lo) {
+        if x.partial_cmp(&lo)
+            .is_none_or(|o| o == std::cmp::Ordering::Less)
+        {
             self.error(field, format!("must be at least {lo}, got {x}"));
         }
     }

@@ -8,7 +8,9 @@
 //! ```
 
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind};
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
 use serde::{Deserialize, Serialize};
 
 /// Forwards every record unchanged.
@@ -47,7 +49,8 @@ mod tests {
     fn keeps_everything_in_order() {
         let mut s = Passthrough;
         let mut out = Emitter::collecting(2);
-        s.process(vec![Record::new("a", "1"), Record::new("b", "2")], &mut out).unwrap();
+        s.process(vec![Record::new("a", "1"), Record::new("b", "2")], &mut out)
+            .unwrap();
         let got: Vec<String> = out.take_collected().into_iter().map(|r| r.id).collect();
         assert_eq!(got, ["a", "b"]);
     }
