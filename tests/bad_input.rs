@@ -86,8 +86,8 @@ fn cases() -> Vec<Case> {
             name: "conll_columns",
             reader: "type = \"conll_reader\"",
             file: "bad.conll",
-            bytes: b"Ade B-PER\nlo O\n\nIbadan B-LOC O extra\nni O\n\nO O\ndara O\n".to_vec(),
-            line: Some(4),
+            bytes: b"Ade B-PER\nlo O\n\nIbadan B-LOC\nni O extra\n\nO O\ndara O\n".to_vec(),
+            line: Some(5),
             good: 2,
         },
         Case {
@@ -296,13 +296,24 @@ fn empty_files_are_not_errors() {
     for (reader, file) in [
         ("text_reader", "e.txt"),
         ("text_reader", "e.txt.zst"),
+        ("jsonl_reader", "e.jsonl.gz"),
         ("jsonl_reader", "e.jsonl"),
         ("tsv_reader", "e.tsv"),
         ("conll_reader", "e.conll"),
         ("conllu_reader", "e.conllu"),
         ("parquet_reader", "e.parquet"),
     ] {
-        let input = write(d, file, "");
+        // A compressed empty file is an empty stream (a 0-byte `.zst`/`.gz` is not a
+        // valid stream: `zstd -d` and `gzip -d` reject it too).
+        let input = d.join(file);
+        let bytes = if file.ends_with(".zst") {
+            zst(b"")
+        } else if file.ends_with(".gz") {
+            gz(b"")
+        } else {
+            Vec::new()
+        };
+        std::fs::write(&input, bytes).expect("write empty file");
         let name = file.replace('.', "_");
         let cfg = write(
             d,

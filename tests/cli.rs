@@ -258,7 +258,7 @@ fn shards_cover_the_unsharded_run(shard_by: &str, files: usize) {
         paths.push(lit(&write(
             d,
             &format!("in-{k}.txt"),
-            &synthetic_lines(1000 + 37 * k, k as u64 + 1),
+            &synthetic_lines(1000 + 37 * k, 2 * k as u64 + 1),
         )));
     }
     let cfg = write(
@@ -297,10 +297,23 @@ fn shards_cover_the_unsharded_run(shard_by: &str, files: usize) {
         m1.len()
     );
     assert!(m0.keys().all(|k| !m1.contains_key(k)), "shards overlap");
-    assert_eq!(
-        multiset(&[&s0, &s1]),
-        all,
-        "shard 0/2 + shard 1/2 together hold exactly the unsharded records"
+    let union = multiset(&[&s0, &s1]);
+    let missing: Vec<_> = all
+        .keys()
+        .filter(|k| union.get(*k) != all.get(*k))
+        .take(3)
+        .collect();
+    let extra: Vec<_> = union
+        .keys()
+        .filter(|k| !all.contains_key(*k))
+        .take(3)
+        .collect();
+    assert!(
+        union == all,
+        "shard 0/2 + shard 1/2 must hold exactly the unsharded records: {} vs {} distinct; \
+         missing or miscounted (first 3): {missing:?}; extra (first 3): {extra:?}",
+        union.len(),
+        all.len()
     );
     let m = manifest(&runs.join("s/shard-1-of-2"));
     assert_eq!(m["shard"]["index"], 1, "the shard's manifest names it");
