@@ -1,3 +1,16 @@
-//! Integration tests of the `mavuno` binary (one test binary; modules per topic).
+//! Integration tests of the `mavuno` binary: one test binary, one module per topic.
+//!
+//! Every test runs the real executable (`CARGO_BIN_EXE_mavuno`) with real stages.
+//! Inputs are generated in temporary directories or read (never copied) from the shared
+//! data directory (`../shared/data`, or `$MAVUNO_TEST_DATA`); tests that need data or
+//! Python packages that are absent skip with a message.
 
-mod smoke;
+mod support;
+
+mod backpressure;
+mod bad_input;
+mod cli;
+mod config_errors;
+mod determinism;
+mod resume;
+mod roundtrip;

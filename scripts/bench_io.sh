@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# I/O benchmark: mavuno reading .jsonl.zst -> 3 passthrough -> zstd Parquet, against
+# `zstd -dc FILE > /dev/null` on the same file, plus peak RSS at 1x and 4x input.
+#
+# Usage: scripts/bench_io.sh [MB_1X]        (default 250: 1x = 250 MB, 4x = 1000 MB of JSONL)
+# Env:   MAVUNO (binary, default target/release/mavuno; built with cargo if missing),
+#        BENCH_DIR (scratch, default /tmp/mavuno-bench), DATA (default ../shared/data).
+# Needs: zstd, GNU time (/usr/bin/time), python3.  apt-get install -y zstd time
+# Throughput is uncompressed JSONL MB (10^6 bytes) per wall-clock second.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+MB1=${1:-250}
+MB4=$((MB1 * 4))
+DIR=${BENCH_DIR:-/tmp/mavuno-bench}
+DATA=${DATA:-../shared/data}
+TARGET=${CARGO_TARGET_DIR:-target}
+MAVUNO=${MAVUNO:-$TARGET/release/mavuno}
+mkdir -p "$DIR"
+
+for tool in zstd python3; do
+  command -v "$tool" >/dev/null || { echo "bench_io: $tool not found (apt-get install -y zstd time)" >&2; exit 2; }
+done
+[ -x /usr/bin/time ] || { echo "bench_io: /usr/bin/time not found (apt-get install -y time)" >&2; exit 2; }
+if [ ! -x "$MAVUNO" ]; then
+  echo "== building $MAVUNO" >&2
+  cargo build --release --bin mavuno
+fi
+
+gen() { # gen MB FILE
+  [ -s "$2" ] || python3 scripts/gen_corpus.py --out "$2" --mb "$1" --data "$DATA"
+}
+now() { date +%s.%N; }
+mbps() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.1f}')" "$@"; }
+
+C1="$DIR/corpus-${MB1}mb.jsonl.zst"
+C4="$DIR/corpus-${MB4}mb.jsonl.zst"
+gen "$MB1" "$C1"
+gen "$MB4" "$C4"
+
+bench() { # bench LABEL FILE
+  local label=$1 file=$2 raw_bytes mb t0 t1 zs ms rss
+  raw_bytes=$(zstd -dc "$file" | wc -c)
+  mb=$(python3 -c "print($raw_bytes / 1e6)")
+  t0=$(now); zstd -dc "$file" > /dev/null; t1=$(now)
+  zs=$(python3 -c "print($t1 - $t0)")
+  rm -rf "$DIR/runs"
+  /usr/bin/time -f "%M %e" -o "$DIR/time.txt" \
+    "$MAVUNO" run configs/examples/bench-io.toml --quiet --workdir "$DIR/runs" \
+      --set "stages.raw.paths=[\"$file\"]" --set run.threads=2
+  read -r rss ms < "$DIR/time.txt"
+  local out="$DIR/runs/bench-io/corpus.parquet"
+  printf '%-4s input %8.1f MB JSONL (%s compressed) | zstd -dc: %6.2f s %7s MB/s | mavuno: %6.2f s %7s MB/s (%s of zstd) | peak RSS %s MB | parquet %s MB\n' \
+    "$label" "$mb" "$(du -m "$file" | cut -f1) MB" "$zs" "$(mbps "$mb" "$zs")" "$ms" "$(mbps "$mb" "$ms")" \
+    "$(python3 -c "print(f'{($mb/$ms)/($mb/$zs)*100:.0f}%')")" "$((rss / 1024))" "$(du -m "$out" | cut -f1)"
+  echo "$rss" > "$DIR/rss-$label.txt"
+}
+
+echo "== mavuno $("$MAVUNO" --version) on $(nproc) cores; corpus in $DIR"
+bench 1x "$C1"
+bench 4x "$C4"
+r1=$(cat "$DIR/rss-1x.txt"); r4=$(cat "$DIR/rss-4x.txt")
+python3 -c "
+r1, r4 = $r1, $r4
+print(f'peak RSS 4x / 1x = {r4 / r1:.2f} (goal: flat, < 1.5x + 20 MB: {\"ok\" if r4 < 1.5 * r1 + 20 * 1024 else \"NOT FLAT\"})')
+"

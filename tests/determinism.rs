@@ -1,0 +1,190 @@
+//! Outputs never depend on batch size or thread count: a real cleaning pipeline
+//! (text_reader → normalize → split_sentences → filter → dedup_exact → dedup_near →
+//! jsonl_writer + parquet_writer) over a few MB of shared raw text plus a generated file
+//! with invalid UTF-8 (so `rejects.jsonl` is not empty) must write byte-identical
+//! JSONL, Parquet, near-dup clusters and `rejects.jsonl` for every
+//! `run.batch_size ∈ {1, 7, 1000}` × `run.threads ∈ {1, 2}`, and the same counts.
+
+use crate::support::{data_file, lit, manifest, run_config, write};
+use std::path::Path;
+
+fn config(files: &[&Path]) -> String {
+    let paths: Vec<String> = files.iter().map(|p| lit(p)).collect();
+    format!(
+        r#"[run]
+name = "det"
+
+[stages.raw]
+type = "text_reader"
+paths = [{}]
+on_error = "reject"
+
+[stages.norm]
+type = "normalize"
+inputs = ["raw"]
+
+[stages.sents]
+type = "split_sentences"
+inputs = ["norm"]
+min_chars = 10
+
+[stages.quality]
+type = "filter"
+inputs = ["sents"]
+min_words = 3
+
+[stages.exact]
+type = "dedup_exact"
+inputs = ["quality"]
+
+[stages.near]
+type = "dedup_near"
+inputs = ["exact"]
+threshold = 0.7
+
+[stages.jsonl]
+type = "jsonl_writer"
+inputs = ["near"]
+path = "clean.jsonl"
+
+[stages.parquet]
+type = "parquet_writer"
+inputs = ["near"]
+path = "clean.parquet"
+row_group_size = 1000
+"#,
+        paths.join(", ")
+    )
+}
+
+/// Counts of every stage, without timings.
+fn counts(run_dir: &Path) -> Vec<(String, serde_json::Value)> {
+    let m = manifest(run_dir);
+    m["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap_or("").to_string(),
+                s["counts"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn outputs_are_byte_identical_for_any_batch_size_and_thread_count() {
+    let test = "outputs_are_byte_identical_for_any_batch_size_and_thread_count";
+    let (Some(hau), Some(pcm), Some(wol)) = (
+        data_file(test, "masakhane_raw_text/hau.txt"),
+        data_file(test, "masakhane_raw_text/pcm.txt"),
+        data_file(test, "masakhane_raw_text/wol.txt"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    // Generated noise: invalid UTF-8 lines (rejected), exact and near duplicates.
+    let mut noise = Vec::new();
+    for i in 0..300 {
+        noise.extend_from_slice(
+            format!(
+                "Gwamnatin tarayya ta sanar da sabon shiri na {} a yau.\n",
+                i % 40
+            )
+            .as_bytes(),
+        );
+        if i % 17 == 0 {
+            noise.extend_from_slice(b"bad \xff\xfe bytes in line\n");
+        }
+        noise.extend_from_slice(
+            format!("Wannan jumla ce ta gwaji mai lamba {i} domin duba cire kwafi.\n").as_bytes(),
+        );
+    }
+    let noise_path = d.join("noise.txt");
+    std::fs::write(&noise_path, noise).expect("write noise");
+    let cfg = write(d, "det.toml", &config(&[&hau, &pcm, &wol, &noise_path]));
+
+    let files = [
+        "clean.jsonl",
+        "clean.parquet",
+        "rejects.jsonl",
+        "dedup_near_clusters.jsonl",
+    ];
+    let mut reference: Option<(String, Vec<Vec<u8>>, Vec<(String, serde_json::Value)>)> = None;
+    for (bs, threads) in [(1000, 2), (1, 1), (7, 2), (1000, 1), (1, 2), (7, 1)] {
+        let label = format!("batch_size={bs} threads={threads}");
+        let workdir = d.join(format!("runs-{bs}-{threads}"));
+        run_config(
+            d,
+            &cfg,
+            &workdir,
+            &[
+                &format!("run.batch_size={bs}"),
+                &format!("run.threads={threads}"),
+            ],
+        )
+        .expect_code(0, &label);
+        let run_dir = workdir.join("det");
+        let present: Vec<&str> = files
+            .iter()
+            .copied()
+            .filter(|f| run_dir.join(f).exists())
+            .collect();
+        let bytes: Vec<Vec<u8>> = present
+            .iter()
+            .map(|f| std::fs::read(run_dir.join(f)).expect("read output"))
+            .collect();
+        let c = counts(&run_dir);
+        match &reference {
+            None => {
+                assert!(
+                    present.contains(&"clean.jsonl") && present.contains(&"clean.parquet"),
+                    "writers produced no output: {present:?}"
+                );
+                assert!(
+                    !bytes[present
+                        .iter()
+                        .position(|f| *f == "rejects.jsonl")
+                        .expect("rejects.jsonl")]
+                    .is_empty(),
+                    "the invalid UTF-8 lines must be in rejects.jsonl"
+                );
+                let kept = c
+                    .iter()
+                    .find(|(id, _)| id == "jsonl")
+                    .map(|(_, v)| v["kept"].as_u64().unwrap_or(0))
+                    .unwrap_or(0);
+                assert!(
+                    kept > 1000,
+                    "the pipeline should keep a real corpus, kept {kept}"
+                );
+                for stage in ["exact", "near"] {
+                    let dropped = c
+                        .iter()
+                        .find(|(id, _)| id == stage)
+                        .map(|(_, v)| v["dropped"].clone())
+                        .unwrap_or_default();
+                    assert!(
+                        dropped.as_object().is_some_and(|o| !o.is_empty()),
+                        "{stage} should drop duplicates of the generated noise, got {dropped}"
+                    );
+                }
+                reference = Some((label, bytes, c));
+            }
+            Some((ref_label, ref_bytes, ref_counts)) => {
+                for (k, f) in present.iter().enumerate() {
+                    assert!(
+                        bytes[k] == ref_bytes[k],
+                        "{f} differs between {ref_label} and {label}"
+                    );
+                }
+                assert_eq!(
+                    &c, ref_counts,
+                    "stage counts differ between {ref_label} and {label}"
+                );
+            }
+        }
+    }
+}
