@@ -7,7 +7,13 @@
 pub mod bert;
 pub mod device;
 pub mod error;
+pub mod eval;
+pub mod finetune;
+pub mod heads;
+pub mod hf;
 pub mod layers;
 
 pub use device::{device_report, pick_device, DeviceReport};
 pub use error::ModelError;
+pub use eval::{Encoder, Pooling};
+pub use finetune::{Classifier, Tagger};
