@@ -278,7 +278,9 @@ pub fn task_config(
 /// `x / max(‖x‖₂, 1e-12)` along the last dimension (as `torch.nn.functional.normalize`).
 pub fn l2_normalize(x: &Tensor) -> Result<Tensor, ModelError> {
     let norm = x
-        .f_linalg_vector_norm(2.0, [-1i64].as_slice(), true, Kind::Float)?
+        .f_square()?
+        .f_sum_dim_intlist(-1, true, Kind::Float)?
+        .f_sqrt()?
         .f_clamp_min(1e-12)?;
     Ok(x.f_div(&norm)?)
 }

@@ -27,7 +27,8 @@ pub fn save_hf_dir(
 ) -> Result<(), ModelError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let weights = dir.join("model.safetensors");
-    let tmp = dir.join(".model.safetensors.tmp");
+    // The extension must stay `.safetensors`: `VarStore::save` picks the format from it.
+    let tmp = dir.join(".tmp-model.safetensors");
     vs.save(&tmp)?;
     std::fs::rename(&tmp, &weights).map_err(io_err(&weights))?;
 

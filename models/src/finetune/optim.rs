@@ -79,7 +79,7 @@ impl AdamW {
             for s in &self.slots {
                 let mut g = s.param.grad();
                 if g.defined() {
-                    g.f_mul_scalar_(scale)?;
+                    let _ = g.f_mul_scalar_(scale)?;
                 }
             }
         }
@@ -98,18 +98,18 @@ impl AdamW {
                 continue;
             }
             // m ← β₁m + (1-β₁)g ; v ← β₂v + (1-β₂)g²
-            s.m.f_mul_scalar_(self.beta1)?;
-            s.m.f_add_(&g.f_mul_scalar(1.0 - self.beta1)?)?;
-            s.v.f_mul_scalar_(self.beta2)?;
-            s.v.f_add_(&g.f_square()?.f_mul_scalar(1.0 - self.beta2)?)?;
+            let _ = s.m.f_mul_scalar_(self.beta1)?;
+            let _ = s.m.f_add_(&g.f_mul_scalar(1.0 - self.beta1)?)?;
+            let _ = s.v.f_mul_scalar_(self.beta2)?;
+            let _ = s.v.f_add_(&g.f_square()?.f_mul_scalar(1.0 - self.beta2)?)?;
             // Decoupled decay: p ← p - lr·wd·p, applied before the Adam step as torch does.
             if s.decay && self.weight_decay > 0.0 {
-                s.param.f_mul_scalar_(1.0 - lr * self.weight_decay)?;
+                let _ = s.param.f_mul_scalar_(1.0 - lr * self.weight_decay)?;
             }
             let denom = s.v.f_div_scalar(bc2)?.f_sqrt()?.f_add_scalar(self.eps)?;
             let update = s.m.f_div(&denom)?.f_mul_scalar(lr / bc1)?;
-            s.param.f_sub_(&update)?;
-            g.f_zero_()?;
+            let _ = s.param.f_sub_(&update)?;
+            let _ = g.f_zero_()?;
         }
         Ok(())
     }
@@ -119,7 +119,7 @@ impl AdamW {
         for s in &self.slots {
             let mut g = s.param.grad();
             if g.defined() {
-                g.f_zero_()?;
+                let _ = g.f_zero_()?;
             }
         }
         Ok(())
