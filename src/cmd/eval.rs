@@ -59,7 +59,11 @@ pub struct EvalArgs {
 }
 
 fn read_lines(p: &PathBuf) -> Result<Vec<String>> {
-    Ok(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?.lines().map(str::to_string).collect())
+    Ok(std::fs::read_to_string(p)
+        .with_context(|| format!("reading {}", p.display()))?
+        .lines()
+        .map(str::to_string)
+        .collect())
 }
 
 /// Runs `mavuno eval`.
@@ -68,20 +72,27 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let limit = a.limit.unwrap_or(usize::MAX);
     let report = match a.task {
         EvalTask::Mlm => {
-            let Some(p) = a.data.first() else { bail!("--data TEXT_FILE is required") };
+            let Some(p) = a.data.first() else {
+                bail!("--data TEXT_FILE is required")
+            };
             let mut texts = Vec::new();
             mavuno_stages::tokenize::corpus::read_texts(p, |t| texts.push(t))?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             mlm::pseudo_perplexity(&a.model, &refs, a.limit, a.max_len, a.batch_size, device)?
         }
         EvalTask::Classify => {
-            let Some(p) = a.data.first() else { bail!("--data FILE is required") };
-            let mut rows = data::read_labelled(p, a.text_column.as_deref(), a.label_column.as_deref())?;
+            let Some(p) = a.data.first() else {
+                bail!("--data FILE is required")
+            };
+            let mut rows =
+                data::read_labelled(p, a.text_column.as_deref(), a.label_column.as_deref())?;
             rows.truncate(limit);
             eval::classify_report(&a.model, &rows, device)?
         }
         EvalTask::Ner => {
-            let Some(p) = a.data.first() else { bail!("--data FILE is required") };
+            let Some(p) = a.data.first() else {
+                bail!("--data FILE is required")
+            };
             let mut rows = data::read_tagged_words(p)?;
             rows.truncate(limit);
             eval::ner_report(&a.model, &rows, device)?
@@ -89,20 +100,30 @@ pub fn run(a: EvalArgs) -> Result<()> {
         EvalTask::Bitext => {
             let (mut src, mut tgt) = match (&a.pairs, a.data.as_slice()) {
                 (Some(spec), _) => {
-                    let Some((s, t)) = spec.split_once(',') else { bail!("--pairs wants SRC_FILE,TGT_FILE") };
-                    (read_lines(&PathBuf::from(s))?, read_lines(&PathBuf::from(t))?)
+                    let Some((s, t)) = spec.split_once(',') else {
+                        bail!("--pairs wants SRC_FILE,TGT_FILE")
+                    };
+                    (
+                        read_lines(&PathBuf::from(s))?,
+                        read_lines(&PathBuf::from(t))?,
+                    )
                 }
                 (None, [s, t]) => (read_lines(s)?, read_lines(t)?),
                 (None, [tsv]) => read_lines(tsv)?
                     .into_iter()
-                    .filter_map(|l| l.split_once('\t').map(|(s, t)| (s.to_string(), t.to_string())))
+                    .filter_map(|l| {
+                        l.split_once('\t')
+                            .map(|(s, t)| (s.to_string(), t.to_string()))
+                    })
                     .unzip(),
                 _ => bail!("bitext needs --data SRC TGT, --data PAIRS.tsv or --pairs SRC,TGT"),
             };
             src.truncate(limit);
             tgt.truncate(limit);
             let pooling: Pooling = a.pooling.parse()?;
-            let enc = Encoder::load(&a.model, device, pooling)?.with_max_len(a.max_len).with_batch_size(a.batch_size);
+            let enc = Encoder::load(&a.model, device, pooling)?
+                .with_max_len(a.max_len)
+                .with_batch_size(a.batch_size);
             let s: Vec<&str> = src.iter().map(String::as_str).collect();
             let t: Vec<&str> = tgt.iter().map(String::as_str).collect();
             bitext::bitext_report(&enc, &s, &t)?

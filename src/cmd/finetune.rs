@@ -70,7 +70,11 @@ pub struct FinetuneArgs {
 /// Runs `mavuno finetune`.
 pub fn run(a: FinetuneArgs) -> Result<()> {
     let device = mavuno_models::pick_device(&a.device)?;
-    let mut opts = if a.task == Task::Mirror { mirror::default_options() } else { TrainOptions::default() };
+    let mut opts = if a.task == Task::Mirror {
+        mirror::default_options()
+    } else {
+        TrainOptions::default()
+    };
     if let Some(v) = a.epochs {
         opts.epochs = v;
     }
@@ -88,23 +92,38 @@ pub fn run(a: FinetuneArgs) -> Result<()> {
     let limit = a.limit.unwrap_or(usize::MAX);
     let summary = match a.task {
         Task::Classify => {
-            let mut train = data::read_labelled(&a.train, a.text_column.as_deref(), a.label_column.as_deref())?;
+            let mut train = data::read_labelled(
+                &a.train,
+                a.text_column.as_deref(),
+                a.label_column.as_deref(),
+            )?;
             train.truncate(limit);
             if train.iter().any(|e| e.label.is_none()) {
                 bail!("{}: training data needs a label column", a.train.display());
             }
-            let dev = a.dev.as_ref().map(|d| data::read_labelled(d, a.text_column.as_deref(), a.label_column.as_deref())).transpose()?;
+            let dev = a
+                .dev
+                .as_ref()
+                .map(|d| {
+                    data::read_labelled(d, a.text_column.as_deref(), a.label_column.as_deref())
+                })
+                .transpose()?;
             finetune::finetune_classifier(&a.base, &train, dev.as_deref(), &opts, &a.out, device)?
         }
         Task::Ner => {
             let mut train = data::read_tagged_words(&a.train)?;
             train.truncate(limit);
-            let dev = a.dev.as_ref().map(|d| data::read_tagged_words(d)).transpose()?;
+            let dev = a
+                .dev
+                .as_ref()
+                .map(|d| data::read_tagged_words(d))
+                .transpose()?;
             finetune::finetune_ner(&a.base, &train, dev.as_deref(), &opts, &a.out, device)?
         }
         Task::Mirror => {
             let mut texts = Vec::new();
-            mavuno_stages::tokenize::corpus::read_texts(&a.train, |t| texts.push(t)).with_context(|| format!("reading {}", a.train.display()))?;
+            mavuno_stages::tokenize::corpus::read_texts(&a.train, |t| texts.push(t))
+                .with_context(|| format!("reading {}", a.train.display()))?;
             texts.truncate(limit);
             mirror::mirror_bert(&a.base, &texts, &opts, &a.out, device)?
         }

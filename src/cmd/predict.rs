@@ -33,7 +33,8 @@ pub struct PredictArgs {
 pub fn run(a: PredictArgs) -> Result<()> {
     let device = mavuno_models::pick_device(&a.device)?;
     let raw = mavuno_models::hf::read_config(&a.model)?;
-    let file = std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let file =
+        std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     let mut n = 0;
     if classifier::is_token_classifier(&raw) {
@@ -53,9 +54,17 @@ pub fn run(a: PredictArgs) -> Result<()> {
             let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
             for (t, p) in texts.iter().zip(clf.predict_proba(&texts)?) {
                 let best = classifier::argmax(&p);
-                let probs: serde_json::Map<String, serde_json::Value> =
-                    clf.labels().iter().zip(&p).map(|(l, &x)| (l.clone(), serde_json::json!(x))).collect();
-                writeln!(w, "{}", serde_json::json!({"text": t, "label": clf.labels()[best], "probs": probs}))?;
+                let probs: serde_json::Map<String, serde_json::Value> = clf
+                    .labels()
+                    .iter()
+                    .zip(&p)
+                    .map(|(l, &x)| (l.clone(), serde_json::json!(x)))
+                    .collect();
+                writeln!(
+                    w,
+                    "{}",
+                    serde_json::json!({"text": t, "label": clf.labels()[best], "probs": probs})
+                )?;
                 n += 1;
             }
         }

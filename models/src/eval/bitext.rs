@@ -26,7 +26,9 @@ pub fn similarity(a: &Tensor, b: &Tensor) -> Result<Vec<Vec<f32>>, ModelError> {
 /// The transpose of a rectangular matrix.
 pub fn transpose(m: &[Vec<f32>]) -> Vec<Vec<f32>> {
     let cols = m.first().map_or(0, Vec::len);
-    (0..cols).map(|j| m.iter().map(|r| r[j]).collect()).collect()
+    (0..cols)
+        .map(|j| m.iter().map(|r| r[j]).collect())
+        .collect()
 }
 
 fn argmax(xs: impl Iterator<Item = f64>) -> Option<usize> {
@@ -136,9 +138,14 @@ mod tests {
 
     #[test]
     fn p_at_1_counts_diagonal_argmax() {
-        let sim = vec![vec![0.9, 0.1, 0.0], vec![0.2, 0.1, 0.8], vec![0.0, 0.3, 0.7]];
+        let sim = vec![
+            vec![0.9, 0.1, 0.0],
+            vec![0.2, 0.1, 0.8],
+            vec![0.0, 0.3, 0.7],
+        ];
         assert!((p_at_1(&sim) - 2.0 / 3.0).abs() < 1e-12);
-        assert!((p_at_1(&transpose(&sim)) - 2.0 / 3.0).abs() < 1e-12);
+        // Columns: c0 → row 0 (right), c1 → row 2, c2 → row 1.
+        assert!((p_at_1(&transpose(&sim)) - 1.0 / 3.0).abs() < 1e-12);
     }
 
     /// A "hub" target (column 0) is the cosine nearest neighbour of every source; the ratio

@@ -43,8 +43,12 @@ pub fn pool(hidden: &Tensor, mask: &Tensor, pooling: Pooling) -> Result<Tensor, 
         Pooling::Cls => Ok(hidden.f_select(1, 0)?),
         Pooling::Mean => {
             let m = mask.f_to_kind(hidden.kind())?.f_unsqueeze(-1)?; // [batch, seq, 1]
-            let sum = hidden.f_mul(&m)?.f_sum_dim_intlist(1, false, hidden.kind())?;
-            let count = m.f_sum_dim_intlist(1, false, hidden.kind())?.f_clamp_min(1e-9)?;
+            let sum = hidden
+                .f_mul(&m)?
+                .f_sum_dim_intlist(1, false, hidden.kind())?;
+            let count = m
+                .f_sum_dim_intlist(1, false, hidden.kind())?
+                .f_clamp_min(1e-9)?;
             Ok(sum.f_div(&count)?)
         }
     }
@@ -129,7 +133,12 @@ impl Encoder {
     ///
     /// # Shapes
     /// `[batch, seq]` → `[batch, hidden]`.
-    pub fn forward_pooled(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor, ModelError> {
+    pub fn forward_pooled(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        train: bool,
+    ) -> Result<Tensor, ModelError> {
         let hidden = self.model.forward_t(ids, Some(mask), None, train)?;
         pool(&hidden, mask, self.pooling)
     }
@@ -154,7 +163,11 @@ impl Encoder {
             parts.push(l2_normalize(&pooled.f_to_kind(Kind::Float)?)?.f_to_device(Device::Cpu)?);
         }
         if parts.is_empty() {
-            let h = self.vs.variables().get("embeddings.word_embeddings.weight").map_or(0, |w| w.size()[1]);
+            let h = self
+                .vs
+                .variables()
+                .get("embeddings.word_embeddings.weight")
+                .map_or(0, |w| w.size()[1]);
             return Ok(Tensor::f_zeros([0, h], (Kind::Float, Device::Cpu))?);
         }
         Ok(Tensor::f_cat(&parts, 0)?)

@@ -5,9 +5,21 @@
 use serde_json::{json, Map, Value};
 
 fn prf(tp: usize, npred: usize, ngold: usize) -> (f64, f64, f64) {
-    let p = if npred == 0 { 0.0 } else { tp as f64 / npred as f64 };
-    let r = if ngold == 0 { 0.0 } else { tp as f64 / ngold as f64 };
-    let f = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
+    let p = if npred == 0 {
+        0.0
+    } else {
+        tp as f64 / npred as f64
+    };
+    let r = if ngold == 0 {
+        0.0
+    } else {
+        tp as f64 / ngold as f64
+    };
+    let f = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
     (p, r, f)
 }
 

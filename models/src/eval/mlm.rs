@@ -38,7 +38,12 @@ impl MaskedLm {
     ///
     /// # Shapes
     /// `ids`, `mask`: `[batch, seq]`; `positions`: `[batch]` → `[batch, vocab]`.
-    pub fn logits_at(&self, ids: &Tensor, mask: &Tensor, positions: &Tensor) -> Result<Tensor, ModelError> {
+    pub fn logits_at(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        positions: &Tensor,
+    ) -> Result<Tensor, ModelError> {
         let hidden = self.bert.forward_t(ids, Some(mask), None, false)?;
         let (b, _, h) = hidden.size3()?;
         let idx = positions.f_view([b, 1, 1])?.f_expand([b, 1, h], false)?;
@@ -66,7 +71,12 @@ pub fn pseudo_perplexity(
     let model = MaskedLm::load(dir, device)?;
     let tok = load_tokenizer(dir, max_len)?;
     let mask_id = i64::from(tok.vocab.mask_id);
-    let specials: Vec<i64> = tok.vocab.special_ids.iter().map(|&i| i64::from(i)).collect();
+    let specials: Vec<i64> = tok
+        .vocab
+        .special_ids
+        .iter()
+        .map(|&i| i64::from(i))
+        .collect();
     let texts = &texts[..max_sentences.map_or(texts.len(), |m| m.min(texts.len()))];
     // One item per (sentence, position): the masked copy, the position and the true id.
     let mut items: Vec<(Vec<i64>, i64, i64)> = Vec::new();
@@ -91,7 +101,8 @@ pub fn pseudo_perplexity(
         let pos = Tensor::f_from_slice(&pos)?.f_to_device(device)?;
         let gold = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
         let logits = model.logits_at(&ids, &mask, &pos)?.f_to_kind(Kind::Float)?;
-        let ce = logits.f_cross_entropy_loss::<Tensor>(&gold, None, tch::Reduction::Sum, -100, 0.0)?;
+        let ce =
+            logits.f_cross_entropy_loss::<Tensor>(&gold, None, tch::Reduction::Sum, -100, 0.0)?;
         total += ce.f_double_value(&[])?;
     }
     let n = items.len();

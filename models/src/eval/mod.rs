@@ -24,7 +24,11 @@ pub use encoder::{Encoder, Pooling};
 
 /// Scores the classifier in `dir` on labelled `data`. Gold labels the model does not know count
 /// as errors (they are reported under `unknown_gold_labels`).
-pub fn classify_report(dir: &Path, data: &[LabelledText], device: Device) -> Result<Value, ModelError> {
+pub fn classify_report(
+    dir: &Path,
+    data: &[LabelledText],
+    device: Device,
+) -> Result<Value, ModelError> {
     let clf = Classifier::load(dir, device)?;
     let rows: Vec<&LabelledText> = data.iter().filter(|e| e.label.is_some()).collect();
     let texts: Vec<&str> = rows.iter().map(|e| e.text.as_str()).collect();
@@ -51,7 +55,14 @@ pub fn ner_report(dir: &Path, data: &[TaggedWords], device: Device) -> Result<Va
     let tagger = Tagger::load(dir, device)?;
     let rows: Vec<&TaggedWords> = data.iter().filter(|s| s.tags.is_some()).collect();
     let words: Vec<Vec<String>> = rows.iter().map(|s| s.words.clone()).collect();
-    let gold: Vec<Vec<String>> = rows.iter().map(|s| s.tags.clone().unwrap_or_default()).collect();
+    let gold: Vec<Vec<String>> = rows
+        .iter()
+        .map(|s| s.tags.clone().unwrap_or_default())
+        .collect();
     let pred = tagger.tag(&words)?;
-    Ok(mavuno_stages::tag::metrics::ner_report(&gold, &pred, tagger.labels()))
+    Ok(mavuno_stages::tag::metrics::ner_report(
+        &gold,
+        &pred,
+        tagger.labels(),
+    ))
 }

@@ -171,12 +171,22 @@ impl Classifier {
     /// Class probabilities for each text, `[texts.len()][labels().len()]`, in label-id order.
     /// Batched, under `no_grad`, each batch padded to its longest text.
     pub fn predict_proba(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
-        classify_probs(&self.model, &self.tok.0, texts, self.batch_size, self.device)
+        classify_probs(
+            &self.model,
+            &self.tok.0,
+            texts,
+            self.batch_size,
+            self.device,
+        )
     }
 
     /// The arg-max label id of each text.
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<usize>, ModelError> {
-        Ok(self.predict_proba(texts)?.iter().map(|p| argmax(p)).collect())
+        Ok(self
+            .predict_proba(texts)?
+            .iter()
+            .map(|p| argmax(p))
+            .collect())
     }
 
     /// Label names in id order (index `i` of a probability row is `labels()[i]`).
@@ -240,12 +250,21 @@ impl Tagger {
 
     /// One tag per word for each sentence. Words lost to truncation are tagged `O`.
     pub fn tag(&self, sentences: &[Vec<String>]) -> Result<Vec<Vec<String>>, ModelError> {
-        let ids = tag_ids(&self.model, &self.tok.0, sentences, self.batch_size, self.device)?;
+        let ids = tag_ids(
+            &self.model,
+            &self.tok.0,
+            sentences,
+            self.batch_size,
+            self.device,
+        )?;
         Ok(ids
             .into_iter()
             .map(|row| {
                 row.into_iter()
-                    .map(|t| t.and_then(|t| self.labels.get(t).cloned()).unwrap_or_else(|| "O".into()))
+                    .map(|t| {
+                        t.and_then(|t| self.labels.get(t).cloned())
+                            .unwrap_or_else(|| "O".into())
+                    })
                     .collect()
             })
             .collect())
@@ -262,8 +281,10 @@ pub fn is_token_classifier(raw: &serde_json::Value) -> bool {
     raw.get("architectures")
         .and_then(serde_json::Value::as_array)
         .is_some_and(|a| {
-            a.iter()
-                .any(|x| x.as_str().is_some_and(|s| s.ends_with("ForTokenClassification")))
+            a.iter().any(|x| {
+                x.as_str()
+                    .is_some_and(|s| s.ends_with("ForTokenClassification"))
+            })
         })
 }
 

@@ -40,11 +40,7 @@ fn data_err(path: &Path, msg: impl std::fmt::Display) -> ModelError {
     ModelError::Data(format!("{}: {msg}", path.display()))
 }
 
-fn pick_column(
-    header: &[String],
-    wanted: Option<&str>,
-    fallbacks: &[&str],
-) -> Option<usize> {
+fn pick_column(header: &[String], wanted: Option<&str>, fallbacks: &[&str]) -> Option<usize> {
     match wanted {
         Some(w) => header.iter().position(|h| h == w),
         None => fallbacks
@@ -91,9 +87,39 @@ pub fn read_labelled(
         }
         return Ok(out);
     }
+    // Quoting off first (AfriSenti tweets carry stray `"`); if rows then disagree with the
+    // header's width, the file uses real CSV quoting (MasakhaNEWS eng has quoted multi-line
+    // texts), so read it again with quoting on.
+    let (header, mut records) = parse_tsv(path, false)?;
+    if records.iter().any(|r| r.len() != header.len()) {
+        if let Ok((h2, r2)) = parse_tsv(path, true) {
+            if r2.iter().all(|r| r.len() == h2.len()) {
+                records = r2;
+            }
+        }
+    }
+    let ti = pick_column(&header, text_col, &TEXT_COLUMNS)
+        .ok_or_else(|| data_err(path, format!("no text column in header {header:?}")))?;
+    let li = pick_column(&header, label_col, &LABEL_COLUMNS);
+    let mut out = Vec::new();
+    for rec in records {
+        let Some(t) = rec.get(ti) else { continue };
+        out.push(LabelledText {
+            text: t.to_string(),
+            label: li.and_then(|i| rec.get(i)).map(str::to_string),
+        });
+    }
+    Ok(out)
+}
+
+/// Header and records of a tab-separated file, with or without CSV quoting.
+fn parse_tsv(
+    path: &Path,
+    quoting: bool,
+) -> Result<(Vec<String>, Vec<csv::StringRecord>), ModelError> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(b'\t')
-        .quoting(false)
+        .quoting(quoting)
         .flexible(true)
         .has_headers(true)
         .from_path(path)
@@ -104,19 +130,11 @@ pub fn read_labelled(
         .iter()
         .map(str::to_string)
         .collect();
-    let ti = pick_column(&header, text_col, &TEXT_COLUMNS)
-        .ok_or_else(|| data_err(path, format!("no text column in header {header:?}")))?;
-    let li = pick_column(&header, label_col, &LABEL_COLUMNS);
-    let mut out = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| data_err(path, e))?;
-        let Some(t) = rec.get(ti) else { continue };
-        out.push(LabelledText {
-            text: t.to_string(),
-            label: li.and_then(|i| rec.get(i)).map(str::to_string),
-        });
-    }
-    Ok(out)
+    let records = rdr
+        .records()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| data_err(path, e))?;
+    Ok((header, records))
 }
 
 /// Reads tagged sentences (CoNLL `word tag` blocks, or JSONL with `tokens`/`ner_tags`).
@@ -137,8 +155,8 @@ pub fn read_tagged_words(path: &Path) -> Result<Vec<TaggedWords>, ModelError> {
 /// Loads `dir/tokenizer.json`, truncating encodings to `max_len` tokens.
 pub fn load_tokenizer(dir: &Path, max_len: usize) -> Result<Tok, ModelError> {
     let path = dir.join("tokenizer.json");
-    let mut tok =
-        Tok::from_file(&path).map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))?;
+    let mut tok = Tok::from_file(&path)
+        .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))?;
     tok.max_len = Some(max_len);
     Ok(tok)
 }
@@ -176,7 +194,10 @@ pub fn encode_text(tok: &Tok, text: &str) -> Result<Vec<i64>, ModelError> {
 /// Ids of pre-split `words` plus, per token, the index of the word it starts (`Some(w)` on a
 /// word's first subword only; continuation subwords and specials get `None`). Word labels go on
 /// first subwords, as in HF's token-classification example.
-pub fn encode_words(tok: &Tok, words: &[String]) -> Result<(Vec<i64>, Vec<Option<usize>>), ModelError> {
+pub fn encode_words(
+    tok: &Tok,
+    words: &[String],
+) -> Result<(Vec<i64>, Vec<Option<usize>>), ModelError> {
     let (ids, wids) = tok
         .encode_words(words)
         .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
@@ -212,8 +233,12 @@ pub fn pad_batch(
         mask.extend(std::iter::repeat_n(0i64, longest - s.len()));
     }
     let shape = [seqs.len() as i64, longest as i64];
-    let ids = Tensor::f_from_slice(&ids)?.f_view(shape)?.f_to_device(device)?;
-    let mask = Tensor::f_from_slice(&mask)?.f_view(shape)?.f_to_device(device)?;
+    let ids = Tensor::f_from_slice(&ids)?
+        .f_view(shape)?
+        .f_to_device(device)?;
+    let mask = Tensor::f_from_slice(&mask)?
+        .f_view(shape)?
+        .f_to_device(device)?;
     Ok((ids, mask.f_to_kind(Kind::Int64)?))
 }
 

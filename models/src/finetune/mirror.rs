@@ -72,7 +72,7 @@ pub fn info_nce(z1: &Tensor, z2: &Tensor, temperature: f64) -> Result<Tensor, Mo
     let b = z1.size()[0];
     let z = Tensor::f_cat(&[z1, z2], 0)?; // [2b, hidden]
     let sim = z.f_matmul(&z.f_tr()?)?.f_div_scalar(temperature)?; // [2b, 2b]
-    // A row must not pick itself; a large negative (not -inf) keeps the softmax finite.
+                                                                  // A row must not pick itself; a large negative (not -inf) keeps the softmax finite.
     let eye = Tensor::f_eye(2 * b, (Kind::Bool, z.device()))?;
     let sim = sim.f_masked_fill(&eye, -1e9)?;
     let targets = Tensor::f_cat(
@@ -94,9 +94,15 @@ pub fn mirror_bert(
     out: &Path,
     device: Device,
 ) -> Result<TrainSummary, ModelError> {
-    let texts: Vec<&str> = texts.iter().map(String::as_str).filter(|t| !t.trim().is_empty()).collect();
+    let texts: Vec<&str> = texts
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.trim().is_empty())
+        .collect();
     if texts.len() < 2 {
-        return Err(ModelError::Data("Mirror-BERT needs at least two sentences".into()));
+        return Err(ModelError::Data(
+            "Mirror-BERT needs at least two sentences".into(),
+        ));
     }
     tch::manual_seed(opts.seed as i64);
     let enc = Encoder::load(base, device, Pooling::Cls)?.with_max_len(opts.max_len);
@@ -143,7 +149,11 @@ pub fn mirror_bert(
             let lr = linear_lr(opts.lr, step, warmup, total);
             // Mirror-BERT uses a constant lr; with warmup_ratio 0 `linear_lr` decays linearly,
             // so keep the peak when no warmup was asked for.
-            let lr = if opts.warmup_ratio == 0.0 { opts.lr } else { lr };
+            let lr = if opts.warmup_ratio == 0.0 {
+                opts.lr
+            } else {
+                lr
+            };
             opt.step(lr)?;
             step += 1;
             summary.step_losses.push(loss_v);
@@ -153,7 +163,10 @@ pub fn mirror_bert(
     let mut cfg = read_config(base)?;
     if let Some(o) = cfg.as_object_mut() {
         o.insert("architectures".into(), json!(["BertModel"]));
-        o.insert("mavuno".into(), json!({"task": "mirror", "pooling": "cls", "max_len": opts.max_len}));
+        o.insert(
+            "mavuno".into(),
+            json!({"task": "mirror", "pooling": "cls", "max_len": opts.max_len}),
+        );
     }
     save_hf_dir(&enc.vs, &cfg, Some(&base.join("tokenizer.json")), out)?;
     summary.best_epoch = opts.epochs;
@@ -179,7 +192,9 @@ mod tests {
         let z = l2_normalize(&Tensor::eye(4, (Kind::Float, Device::Cpu))).unwrap();
         let good = info_nce(&z, &z, TEMPERATURE).unwrap().double_value(&[]);
         let shuffled = z.index_select(0, &Tensor::from_slice(&[1i64, 0, 3, 2]));
-        let bad = info_nce(&z, &shuffled, TEMPERATURE).unwrap().double_value(&[]);
+        let bad = info_nce(&z, &shuffled, TEMPERATURE)
+            .unwrap()
+            .double_value(&[]);
         assert!(good < 1e-3, "{good}");
         assert!(bad > 1.0, "{bad}");
     }

@@ -24,12 +24,17 @@ use tch::{nn, Device, Reduction, Tensor};
 
 use crate::bert::BertConfig;
 use crate::eval::metrics::{accuracy, classification_report, macro_f1};
-use crate::heads::{classifier_dropout, load_weights, task_config, SequenceClassifier, TokenClassifier};
+use crate::heads::{
+    classifier_dropout, load_weights, task_config, SequenceClassifier, TokenClassifier,
+};
 use crate::hf::{read_config, save_hf_dir};
 use crate::ModelError;
-pub use classifier::{Classifier, Tagger};
 use classifier::{argmax, classify_probs, tag_ids};
-use data::{encode_text, encode_words, load_tokenizer, pad_batch, pad_id, pad_labels, LabelledText, TaggedWords};
+pub use classifier::{Classifier, Tagger};
+use data::{
+    encode_text, encode_words, load_tokenizer, pad_batch, pad_id, pad_labels, LabelledText,
+    TaggedWords,
+};
 use optim::{linear_lr, AdamW};
 
 /// Hyper-parameters of one fine-tuning run.
@@ -155,7 +160,12 @@ fn optimizer_step(
 }
 
 /// Writes the options next to the model (STYLE.md: the run's config is on disk before step 0).
-pub(crate) fn write_options(out: &Path, task: &str, base: &Path, opts: &TrainOptions) -> Result<(), ModelError> {
+pub(crate) fn write_options(
+    out: &Path,
+    task: &str,
+    base: &Path,
+    opts: &TrainOptions,
+) -> Result<(), ModelError> {
     let path = out.join("training_args.json");
     let v = json!({"task": task, "base": base, "options": opts});
     std::fs::write(&path, format!("{v:#}\n")).map_err(|source| ModelError::Io { path, source })
@@ -241,14 +251,17 @@ pub fn finetune_classifier(
             let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
             let target = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
             let logits = model.forward_t(&ids, &mask, true)?;
-            let loss = logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?;
+            let loss =
+                logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?;
             let loss_v = loss.f_double_value(&[])?;
             let lr = optimizer_step(&loss, &mut opt, opts, step, total)?;
             step += 1;
             summary.step_losses.push(loss_v);
             epoch_loss += loss_v;
             batches += 1;
-            log.write(&json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}))?;
+            log.write(
+                &json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}),
+            )?;
         }
         let train_loss = epoch_loss / batches.max(1) as f64;
         let dev_report = match &dev_gold {
@@ -331,7 +344,9 @@ pub fn finetune_ner(
         labels.len() as i64,
         classifier_dropout(&raw, &config),
     )?;
-    load_weights(&vs, &base.join("model.safetensors"), |n| n.starts_with("classifier."))?;
+    load_weights(&vs, &base.join("model.safetensors"), |n| {
+        n.starts_with("classifier.")
+    })?;
     let tok = load_tokenizer(base, opts.max_len)?;
     let mut cfg = task_config(&raw, "BertForTokenClassification", &labels);
     cfg["mavuno"] = json!({"task": "ner", "max_len": opts.max_len});
@@ -374,21 +389,27 @@ pub fn finetune_ner(
             let target = pad_labels(&rows, device)?.f_view([-1])?;
             // [batch, seq, labels] → [batch·seq, labels]
             let logits = model.forward_t(&ids, &mask, true)?.f_view([-1, n_labels])?;
-            let loss = logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?;
+            let loss =
+                logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?;
             let loss_v = loss.f_double_value(&[])?;
             let lr = optimizer_step(&loss, &mut opt, opts, step, total)?;
             step += 1;
             summary.step_losses.push(loss_v);
             epoch_loss += loss_v;
             batches += 1;
-            log.write(&json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}))?;
+            log.write(
+                &json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}),
+            )?;
         }
         let train_loss = epoch_loss / batches.max(1) as f64;
         let dev_report = if dev.is_empty() {
             None
         } else {
             let words: Vec<Vec<String>> = dev.iter().map(|s| s.words.clone()).collect();
-            let gold: Vec<Vec<String>> = dev.iter().map(|s| s.tags.clone().unwrap_or_default()).collect();
+            let gold: Vec<Vec<String>> = dev
+                .iter()
+                .map(|s| s.tags.clone().unwrap_or_default())
+                .collect();
             let pred = ids_to_tags(&tag_ids(&model, &tok, &words, 64, device)?, &labels);
             let rep = mavuno_stages::tag::metrics::ner_report(&gold, &pred, &labels);
             let f1 = mavuno_stages::tag::metrics::ner_f1(&gold, &pred);
@@ -420,7 +441,10 @@ pub fn ids_to_tags(ids: &[Vec<Option<usize>>], labels: &[String]) -> Vec<Vec<Str
     ids.iter()
         .map(|row| {
             row.iter()
-                .map(|t| t.and_then(|t| labels.get(t).cloned()).unwrap_or_else(|| "O".into()))
+                .map(|t| {
+                    t.and_then(|t| labels.get(t).cloned())
+                        .unwrap_or_else(|| "O".into())
+                })
                 .collect()
         })
         .collect()

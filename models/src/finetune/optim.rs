@@ -70,7 +70,10 @@ impl AdamW {
         for s in &self.slots {
             let g = s.param.grad();
             if g.defined() {
-                sq += g.f_square()?.f_sum(tch::Kind::Double)?.f_double_value(&[])?;
+                sq += g
+                    .f_square()?
+                    .f_sum(tch::Kind::Double)?
+                    .f_double_value(&[])?;
             }
         }
         let norm = sq.sqrt();
