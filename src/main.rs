@@ -45,6 +45,12 @@ enum Command {
     /// Curricula: pacing functions and difficulty ordering.
     #[command(subcommand)]
     Curriculum(cmd::curriculum::CurriculumCmd),
+    /// Fine-tune an encoder: classify, ner, or Mirror-BERT (mirror).
+    Finetune(cmd::finetune::FinetuneArgs),
+    /// Predict with a fine-tuned classifier or tagger (JSONL out).
+    Predict(cmd::predict::PredictArgs),
+    /// Evaluate a model: mlm, classify, ner, bitext (JSON report).
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn init_logging(quiet: bool) {
@@ -79,6 +85,9 @@ fn main() {
         Command::Tokenizer(c) => ok(cmd::tokenizer::run(c)),
         Command::Mask(a) => ok(cmd::mask::run(a)),
         Command::Curriculum(c) => ok(cmd::curriculum::run(c)),
+        Command::Finetune(a) => ok(cmd::finetune::run(a)),
+        Command::Predict(a) => ok(cmd::predict::run(a)),
+        Command::Eval(a) => ok(cmd::eval::run(a)),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -66,4 +66,12 @@ pub enum ModelError {
         /// How many CUDA devices libtorch sees.
         available: i64,
     },
+
+    /// A tokenizer could not be loaded or failed to encode (fine-tuning, evaluation).
+    #[error("tokenizer error: {0}")]
+    Tokenizer(String),
+
+    /// Input data (training/evaluation files, labels) is malformed or unusable.
+    #[error("data error: {0}")]
+    Data(String),
 }

@@ -7,6 +7,10 @@
 pub mod bert;
 pub mod device;
 pub mod error;
+pub mod eval;
+pub mod finetune;
+pub mod heads;
+pub mod hf;
 pub mod layers;
 
 pub use device::{device_report, pick_device, DeviceReport};
@@ -17,3 +21,5 @@ pub use error::ModelError;
 pub fn register_all(r: &mut mavuno_pipeline::Registry) {
     let _ = r;
 }
+pub use eval::{Encoder, Pooling};
+pub use finetune::{Classifier, Tagger};

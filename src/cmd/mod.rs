@@ -2,9 +2,12 @@
 
 pub mod curriculum;
 pub mod doctor;
+pub mod eval;
+pub mod finetune;
 pub mod inspect;
 pub mod lid;
 pub mod mask;
+pub mod predict;
 pub mod run;
 pub mod stages;
 pub mod tag;
