@@ -189,6 +189,8 @@ def run_lang(args, lang, src, rng):
         os.remove(out)
     cmd = [args.bin, "clean", "--lang", lang, inp, "-o", out, "--workdir", os.path.join(d, "runs"),
            "--report", os.path.join(d, "report"), "--quiet"]
+    for kv in args.set:
+        cmd += ["--set", kv]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
@@ -227,6 +229,7 @@ def main():
     ap.add_argument("--per-type", type=int, default=100)
     ap.add_argument("--n-clean", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--set", action="append", default=[], help="passed to mavuno clean (--set KEY=VALUE), repeatable")
     ap.add_argument("--show-lost", type=int, default=0, help="print this many lost clean lines per language")
     args = ap.parse_args()
     if args.tmp is None:
