@@ -23,6 +23,23 @@ DT_PY=${DT_PY:-/tmp/dt-venv/bin/python}
 TMP=$(mktemp -d /tmp/mavuno-bench-dedup.XXXXXX)
 echo "work dir: $TMP" >&2
 
+# poll_anon PID OUTFILE: the peak RssAnon (heap: kB) of PID and its children, polled every
+# 20 ms. Peak RSS from time(1) is dominated by the ~465 MB of libtorch pages the binary
+# maps at start-up (`mavuno --version` alone peaks at 464 MB), which hides the pipeline's own
+# memory; anonymous memory is what grows with the data.
+poll_anon() {
+  local pid=$1 out=$2 m=0 v p
+  while kill -0 "$pid" 2>/dev/null; do
+    v=0
+    for p in "$pid" $(pgrep -P "$pid" 2>/dev/null); do
+      v=$((v + $(awk '/^RssAnon/ {print $2}' /proc/$p/status 2>/dev/null || echo 0)))
+    done
+    ((v > m)) && m=$v
+    sleep 0.02
+  done
+  echo "$m" > "$out"
+}
+
 gen() { # gen N OUT.txt TRUTH.jsonl
   python3 - "$DATA/masakhane_raw_text" "$1" "$2" "$3" <<'PY'
 import json, os, random, sys
@@ -86,18 +103,23 @@ run_mavuno() { # run_mavuno TAG INPUT THREADS → prints "wall rss_kb"
   local tag=$1 input=$2 th=$3
   config "$input" "$TMP/m-$tag" "$th" > "$TMP/near-$tag.toml"
   rm -rf "$TMP/runs-$tag"
-  /usr/bin/time -v -o "$TMP/time-$tag.txt" "$BIN" run -q "$TMP/near-$tag.toml" --workdir "$TMP/runs-$tag"
-  awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; w=s} /Maximum resident set size/ {r=$2} END {print w, r}' "$TMP/time-$tag.txt"
+  /usr/bin/time -v -o "$TMP/time-$tag.txt" "$BIN" run -q "$TMP/near-$tag.toml" --workdir "$TMP/runs-$tag" &
+  poll_anon $! "$TMP/anon-$tag.txt"
+  wait
+  local busy
+  busy=$(python3 -c "import json; m=json.load(open('$TMP/runs-$tag/bench-near/manifest.json')); print([s['busy_seconds'] for s in m['stages'] if s['id']=='near'][0])")
+  awk -F': ' -v a="$(cat "$TMP/anon-$tag.txt")" -v b="$busy" '/Elapsed \(wall clock\)/ {n=split($2,x,":"); s=0; for(i=1;i<=n;i++) s=s*60+x[i]; w=s} /Maximum resident set size/ {r=$2} END {print w, r, a, b}' "$TMP/time-$tag.txt"
 }
 
 gen "$N" "$TMP/in.txt" "$TMP/truth.jsonl"
-read -r W1 R1 < <(run_mavuno t1 "$TMP/in.txt" 1)
-read -r W2 R2 < <(run_mavuno t2 "$TMP/in.txt" 2)
+read -r W1 R1 A1 B1 < <(run_mavuno t1 "$TMP/in.txt" 1)
+read -r W2 R2 A2 B2 < <(run_mavuno t2 "$TMP/in.txt" 2)
 "$DT_PY" scripts/bench_dedup_datasketch.py "$TMP/in.txt" "$TMP/ds-pairs.jsonl" > "$TMP/ds.json"
 
-python3 - "$TMP" "$N" "$W1" "$W2" "$R1" <<'PY'
+python3 - "$TMP" "$N" "$W1" "$W2" "$R1" "$A1" "$B1" <<'PY'
 import json, sys
 tmp, n, w1, w2, r1 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+a1, b1 = float(sys.argv[6]), float(sys.argv[7])
 def line(id_):  # mavuno ids are "<file>:<line>"
     return int(str(id_).rsplit(":", 1)[1]) if isinstance(id_, str) else int(id_)
 m = set()
@@ -126,13 +148,14 @@ print(f"speed-up (1 thread vs datasketch): {ds['seconds'] / w1:.1f}x")
 print(f"pair-level agreement (datasketch = reference): precision {pp:.3f}, recall {pr:.3f}, F1 {pf:.3f}")
 print(f"removed-document agreement: precision {dp:.3f}, recall {dr:.3f}, F1 {df:.3f}")
 print(f"injected near duplicates: {len(truth)}")
-print(f"mavuno peak RSS at N (1 thread): {r1 / 1024:.0f} MB")
+print(f"mavuno dedup_near stage busy time (1 thread): {b1:.2f} s = {n / b1:,.0f} docs/s (start-up, reading, writing excluded; datasketch's time also excludes reading)")
+print(f"mavuno peak RSS at N (1 thread): {r1 / 1024:.0f} MB (libtorch pages); peak anonymous memory {a1 / 1024:.1f} MB")
 PY
 
 if [[ "${SKIP_4X:-0}" != 1 ]]; then
   gen $((N * 4)) "$TMP/in4.txt" "$TMP/truth4.jsonl"
-  read -r W4 R4 < <(run_mavuno t4 "$TMP/in4.txt" 1)
+  read -r W4 R4 A4 B4 < <(run_mavuno t4 "$TMP/in4.txt" 1)
   python3 -c "
-n=$N; r1=$R1*1024; r4=$R4*1024
-print(f'mavuno at 4N ({4*n} docs, 1 thread): {$W4:.2f} s, {4*n/$W4:,.0f} docs/s, peak RSS {r4/2**20:.0f} MB; marginal (RSS(4N)-RSS(N))/3N = {(r4-r1)/(3*n):.0f} bytes/doc')"
+n=$N; a1=$A1*1024; a4=$A4*1024
+print(f'mavuno at 4N ({4*n} docs, 1 thread): {$W4:.2f} s wall = {4*n/$W4:,.0f} docs/s; stage busy {$B4:.2f} s = {4*n/$B4:,.0f} docs/s; peak RSS {$R4/1024:.0f} MB, peak anonymous {a4/2**20:.1f} MB; marginal (anon(4N)-anon(N))/3N = {(a4-a1)/(3*n):.0f} bytes/doc')"
 fi

@@ -109,7 +109,10 @@ pub fn run(a: CleanArgs) -> Result<i32> {
     let inputs: Vec<PathBuf> = a.inputs.iter().map(|p| absolute(&cwd, p)).collect();
     for p in &inputs {
         if !p.is_file() {
-            eprintln!("error: input {} does not exist or is not a file", p.display());
+            eprintln!(
+                "error: input {} does not exist or is not a file",
+                p.display()
+            );
             return Ok(2);
         }
     }
@@ -140,7 +143,10 @@ pub fn run(a: CleanArgs) -> Result<i32> {
             for e in &errs {
                 eprintln!("error: {e}");
             }
-            eprintln!("{} error(s) in the clean config; nothing was run.", errs.len());
+            eprintln!(
+                "{} error(s) in the clean config; nothing was run.",
+                errs.len()
+            );
             return Ok(2);
         }
     };
@@ -343,7 +349,9 @@ fn rewrite(
 
     // The committed LID model path is relative to the repository; find it from elsewhere.
     for (_, st) in stages.iter_mut() {
-        let Some(st) = st.as_table_mut() else { continue };
+        let Some(st) = st.as_table_mut() else {
+            continue;
+        };
         if st.get("type").and_then(Value::as_str) != Some("langid") {
             continue;
         }
@@ -409,6 +417,16 @@ fn print_summary(s: &RunSummary, output: &Path, report: Option<&Path>) {
     let by_id = |id: &str| s.stages.iter().find(|r| r.id == id);
     let read = by_id(READER_ID).map_or(0, |r| r.counts.records_out);
     let written = by_id(WRITER_ID).map_or(0, |r| r.counts.records_in);
+    // A rerun of a finished job runs nothing: the counts of stages that did not run are not
+    // this run's, so say so instead of printing shares of zero.
+    if by_id(WRITER_ID).is_some_and(|r| r.status != "ran") {
+        eprintln!(
+            "{} is up to date (finished earlier in {}; counts in its manifest.json)",
+            output.display(),
+            s.run_dir.display()
+        );
+        return;
+    }
     let sentences = s
         .stages
         .iter()
@@ -446,7 +464,10 @@ fn print_summary(s: &RunSummary, output: &Path, report: Option<&Path>) {
     eprintln!(
         "run directory: {}{}",
         s.run_dir.display(),
-        report.map_or(String::new(), |r| format!("; report copied to {}", r.display()))
+        report.map_or(String::new(), |r| format!(
+            "; report copied to {}",
+            r.display()
+        ))
     );
 }
 
@@ -459,7 +480,10 @@ mod tests {
         for (lang, text) in CONFIGS {
             let t: Table = text.parse().unwrap_or_else(|e| panic!("{lang}: {e}"));
             let st = t["stages"].as_table().unwrap_or_else(|| panic!("{lang}"));
-            assert!(st.contains_key(READER_ID) && st.contains_key(WRITER_ID), "{lang}");
+            assert!(
+                st.contains_key(READER_ID) && st.contains_key(WRITER_ID),
+                "{lang}"
+            );
         }
     }
 
