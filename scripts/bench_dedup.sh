@@ -28,11 +28,12 @@ echo "work dir: $TMP" >&2
 # maps at start-up (`mavuno --version` alone peaks at 464 MB), which hides the pipeline's own
 # memory; anonymous memory is what grows with the data.
 poll_anon() {
-  local pid=$1 out=$2 m=0 v p
+  local pid=$1 out=$2 m=0 v p x
   while kill -0 "$pid" 2>/dev/null; do
     v=0
     for p in "$pid" $(pgrep -P "$pid" 2>/dev/null); do
-      v=$((v + $(awk '/^RssAnon/ {print $2}' /proc/$p/status 2>/dev/null || echo 0)))
+      x=$(awk '/^RssAnon/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+      v=$((v + ${x:-0}))
     done
     ((v > m)) && m=$v
     sleep 0.02
