@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run a pipeline config (resumes: complete stages are skipped).
     Run(cmd::run::RunArgs),
+    /// Clean text for one language with its default pipeline (configs/clean-<lang>.toml).
+    Clean(cmd::clean::CleanArgs),
     /// Show the validated DAG and which stages are cached.
     Plan(cmd::run::ConfigArgs),
     /// List stage types and their options.
@@ -72,10 +74,11 @@ fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
 
 fn main() {
     let cli = Cli::parse();
-    let quiet = matches!(&cli.command, Command::Run(a) if a.quiet);
+    let quiet = matches!(&cli.command, Command::Run(a) if a.quiet) || matches!(&cli.command, Command::Clean(a) if a.quiet);
     init_logging(quiet);
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
+        Command::Clean(a) => cmd::clean::run(a),
         Command::Plan(a) => cmd::run::plan(a),
         Command::Stages(a) => cmd::stages::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),

@@ -1,4 +1,5 @@
-//! Normalised comparison keys and word splitting shared by the dedup stages.
+//! Normalised comparison keys, and the word view (over the shared segmentation) used by
+//! the dedup stages.
 //!
 //! The default normalisation (`nfkc_casefold_ws`) is NFKC, then lowercase, then every
 //! character that is neither alphanumeric, a combining mark, ZWJ/ZWNJ nor whitespace is
@@ -11,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
-use unicode_segmentation::UnicodeSegmentation;
 
 /// How text is normalised before hashing.
 #[derive(
@@ -53,11 +53,13 @@ fn nfkc_casefold_ws(text: &str) -> String {
     out
 }
 
-/// Words of a text: UAX #29 word segments that contain a letter or digit.
-// Replaced by text::segment::words when merged.
+/// Words of a text, as string slices: the shared script-aware segmentation
+/// ([`crate::text::segment::words`]), so dedup shingles, filters and statistics agree on
+/// what a word is (virama/ZWJ clusters, tone marks, Hausa `'yan` stay whole).
 pub fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split_word_bounds()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
+    crate::text::segment::words(text)
+        .into_iter()
+        .map(move |(s, e)| &text[s..e])
 }
 
 /// xxh3-128 of the normalised text: the exact-dedup key.
@@ -95,6 +97,7 @@ mod tests {
     #[test]
     fn words_skip_spaces_and_punctuation() {
         let w: Vec<&str> = words("Galibin 'yan Najeriya, dai.").collect();
-        assert_eq!(w, ["Galibin", "yan", "Najeriya", "dai"]);
+        // The shared segmenter keeps Hausa's leading apostrophe: "'yan" is one word.
+        assert_eq!(w, ["Galibin", "'yan", "Najeriya", "dai"]);
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! Lengths go into fixed log₂ buckets (`0`, `1`, `2-3`, `4-7`, … , `>=2^23`), so reports
 //! of different runs line up. Characters are Unicode scalar values; words are
-//! [`crate::dedup::key::words`].
+//! [`crate::text::segment::words`] (counted without allocating).
 
-use crate::dedup::key::words;
+use crate::text::segment::word_count;
 use mavuno_pipeline::Record;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -74,7 +74,7 @@ impl Default for CorpusStats {
 
 /// The lengths of a text: (characters, words). Pure, so batches can compute it in parallel.
 pub fn lengths(text: &str) -> (usize, usize) {
-    (text.chars().count(), words(text).count())
+    (text.chars().count(), word_count(text))
 }
 
 fn label_key(v: &Value) -> String {

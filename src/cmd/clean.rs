@@ -1,0 +1,499 @@
+//! `mavuno clean`: the default cleaning pipeline for one language, as one command.
+//!
+//! `mavuno clean --lang yor a.txt b.jsonl -o clean.jsonl.zst` loads the language's
+//! pipeline (`configs/clean-<lang>.toml`, embedded in the binary so the command works from
+//! any directory; `--config FILE` uses a file instead), replaces its reader (`raw`) by one
+//! that fits the inputs' extension and its writer (`out`) by one that fits OUTPUT's
+//! extension, runs it with the ordinary engine ([`mavuno_pipeline::run::execute`]: resume,
+//! manifest, rejects, report) and prints what was kept and why the rest was dropped.
+//!
+//! The run directory is `<workdir>/clean-<lang>-<hash>`, the hash covering the language,
+//! the inputs and the output, so two different clean jobs never share cached stages while a
+//! rerun of the same job resumes.
+
+use anyhow::{anyhow, bail, Context, Result};
+use mavuno_pipeline::config;
+use mavuno_pipeline::run::{self, RunOptions, RunSummary};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// The embedded per-language configs, `(lang, text)`.
+const CONFIGS: &[(&str, &str)] = &[
+    ("yor", include_str!("../../configs/clean-yor.toml")),
+    ("hau", include_str!("../../configs/clean-hau.toml")),
+    ("ibo", include_str!("../../configs/clean-ibo.toml")),
+    ("swa", include_str!("../../configs/clean-swa.toml")),
+    ("amh", include_str!("../../configs/clean-amh.toml")),
+    ("zul", include_str!("../../configs/clean-zul.toml")),
+    ("xho", include_str!("../../configs/clean-xho.toml")),
+    ("som", include_str!("../../configs/clean-som.toml")),
+    ("wol", include_str!("../../configs/clean-wol.toml")),
+    ("kin", include_str!("../../configs/clean-kin.toml")),
+    ("lug", include_str!("../../configs/clean-lug.toml")),
+    ("pcm", include_str!("../../configs/clean-pcm.toml")),
+    ("sin", include_str!("../../configs/clean-sin.toml")),
+    ("tam", include_str!("../../configs/clean-tam.toml")),
+    ("eng", include_str!("../../configs/clean-eng.toml")),
+];
+
+/// The stage ids `mavuno clean` replaces in a config.
+const READER_ID: &str = "raw";
+const WRITER_ID: &str = "out";
+
+/// `mavuno clean`.
+#[derive(clap::Args, Debug)]
+pub struct CleanArgs {
+    /// Language (ISO 639-3): yor hau ibo swa amh zul xho som wol kin lug pcm sin tam eng.
+    #[arg(long)]
+    pub lang: String,
+    /// Input files: .txt/.txt.zst/.txt.gz (one record per line), .jsonl(.zst/.gz),
+    /// .parquet, .tsv/.csv (with a header naming `--text-field`).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output file: .txt, .jsonl, .jsonl.zst (also .txt.zst, .jsonl.gz) or .parquet; one
+    /// record per kept sentence.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Directory to copy the run report into (report.html, manifest.json, rejects.jsonl,
+    /// stats/, dedup_near_clusters.jsonl).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Directory that holds run directories (default `runs` in the current directory).
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// Worker threads inside stages (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Use this pipeline config instead of the embedded `configs/clean-<lang>.toml`. It
+    /// must have a reader stage `raw` and a writer stage `out`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Text column/key for .jsonl, .parquet and .tsv/.csv inputs.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// Override any config key, e.g. `--set stages.filter.min_words=3`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// No progress bars and no summary (errors are still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs `mavuno clean`. Returns the process exit code (2 for usage/config errors).
+pub fn run(a: CleanArgs) -> Result<i32> {
+    let (config_text, config_name) = match &a.config {
+        Some(p) => (
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            p.clone(),
+        ),
+        None => match embedded(&a.lang) {
+            Some(t) => (
+                t.to_string(),
+                PathBuf::from(format!("configs/clean-{}.toml (embedded)", a.lang)),
+            ),
+            None => {
+                let known: Vec<&str> = CONFIGS.iter().map(|(l, _)| *l).collect();
+                eprintln!(
+                    "error: no clean config for language `{}`; known: {} (or pass --config FILE)",
+                    a.lang,
+                    known.join(" ")
+                );
+                return Ok(2);
+            }
+        },
+    };
+    let cwd = std::env::current_dir().context("current directory")?;
+    let inputs: Vec<PathBuf> = a.inputs.iter().map(|p| absolute(&cwd, p)).collect();
+    for p in &inputs {
+        if !p.is_file() {
+            eprintln!(
+                "error: input {} does not exist or is not a file",
+                p.display()
+            );
+            return Ok(2);
+        }
+    }
+    let output = absolute(&cwd, &a.output);
+    if let Some(parent) = output.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+
+    let mut table: Table = match config_text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", config_name.display());
+            return Ok(2);
+        }
+    };
+    let run_name = run_name(&a.lang, &inputs, &output, &config_text);
+    if let Err(e) = rewrite(&mut table, &a, &inputs, &output, &run_name, &cwd) {
+        eprintln!("error: {}: {e:#}", config_name.display());
+        return Ok(2);
+    }
+    let text = toml::to_string(&table).context("serialising the clean config")?;
+
+    let registry = mavuno_stages::registry();
+    let plan = match config::parse(&text, &config_name, &a.set, &registry) {
+        Ok(p) => p,
+        Err(errs) => {
+            for e in &errs {
+                eprintln!("error: {e}");
+            }
+            eprintln!(
+                "{} error(s) in the clean config; nothing was run.",
+                errs.len()
+            );
+            return Ok(2);
+        }
+    };
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
+    let opts = RunOptions {
+        workdir: a.workdir.clone(),
+        shard: None,
+        progress: !a.quiet && std::io::stderr().is_terminal(),
+    };
+    // The engine skips a completed writer on rerun even when its file has since been
+    // deleted; the user asked for OUTPUT, so a missing OUTPUT means start afresh.
+    let dir = run::run_dir(&plan, &opts);
+    if !output.exists() && dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    let summary = match run::execute(&plan, &opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(e.exit_code());
+        }
+    };
+    crate::report::write_run_report(&summary.run_dir);
+    if let Some(r) = &a.report {
+        copy_report(&summary.run_dir, &absolute(&cwd, r))?;
+    }
+    if !a.quiet {
+        print_summary(&summary, &output, a.report.as_deref());
+    }
+    Ok(0)
+}
+
+/// The embedded config for `lang`.
+fn embedded(lang: &str) -> Option<&'static str> {
+    CONFIGS.iter().find(|(l, _)| *l == lang).map(|(_, t)| *t)
+}
+
+fn absolute(cwd: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    }
+}
+
+/// `clean-<lang>-<16 hex>`: stable for the same job, different for different jobs.
+fn run_name(lang: &str, inputs: &[PathBuf], output: &Path, config: &str) -> String {
+    // SipHash with fixed keys: deterministic across runs of the same binary, which is all
+    // resume needs.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    lang.hash(&mut h);
+    inputs.hash(&mut h);
+    output.hash(&mut h);
+    config.hash(&mut h);
+    format!("clean-{lang}-{:016x}", h.finish())
+}
+
+/// What kind of file a path is, by its extension (compression suffixes looked through).
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Format {
+    Text,
+    Jsonl,
+    Parquet,
+    Tsv,
+    Csv,
+}
+
+fn format_of(p: &Path) -> Option<Format> {
+    let name = p.file_name()?.to_str()?.to_ascii_lowercase();
+    let base = name
+        .strip_suffix(".zst")
+        .or_else(|| name.strip_suffix(".gz"))
+        .unwrap_or(&name);
+    let ext = base.rsplit_once('.').map(|(_, e)| e)?;
+    Some(match ext {
+        "txt" | "text" => Format::Text,
+        "jsonl" | "ndjson" => Format::Jsonl,
+        "parquet" => Format::Parquet,
+        "tsv" => Format::Tsv,
+        "csv" => Format::Csv,
+        _ => return None,
+    })
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.to_string())
+}
+
+/// Replaces the reader and writer, points langid at a model that exists, sets threads.
+fn rewrite(
+    table: &mut Table,
+    a: &CleanArgs,
+    inputs: &[PathBuf],
+    output: &Path,
+    run_name: &str,
+    cwd: &Path,
+) -> Result<()> {
+    // All inputs go to one reader, so they must share a format.
+    let mut fmt = None;
+    for p in inputs {
+        let f = format_of(p).ok_or_else(|| {
+            anyhow!(
+                "input {}: unknown extension (use .txt, .jsonl, .parquet, .tsv or .csv, optionally .zst/.gz)",
+                p.display()
+            )
+        })?;
+        match fmt {
+            None => fmt = Some(f),
+            Some(g) if g != f => bail!(
+                "inputs mix formats ({g:?} and {f:?} for {}); clean one format per call",
+                p.display()
+            ),
+            _ => {}
+        }
+    }
+    let fmt = fmt.ok_or_else(|| anyhow!("no inputs"))?;
+    let out_fmt = format_of(output).ok_or_else(|| {
+        anyhow!(
+            "output {}: unknown extension (use .txt, .jsonl, .jsonl.zst or .parquet)",
+            output.display()
+        )
+    })?;
+
+    let run = table
+        .entry("run")
+        .or_insert_with(|| Value::Table(Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| anyhow!("`run` is not a table"))?;
+    run.insert("name".into(), s(run_name));
+    if let Some(t) = a.threads {
+        run.insert("threads".into(), Value::Integer(t as i64));
+    }
+
+    let stages = table
+        .get_mut("stages")
+        .and_then(Value::as_table_mut)
+        .ok_or_else(|| anyhow!("no [stages] table"))?;
+    for id in [READER_ID, WRITER_ID] {
+        if !stages.contains_key(id) {
+            bail!("the config needs a stage `{id}` (reader `raw`, writer `out`) for mavuno clean to replace");
+        }
+    }
+
+    // Reader: paths are globs, so escape characters such as `[` in real file names.
+    let paths: Vec<Value> = inputs
+        .iter()
+        .map(|p| s(&glob::Pattern::escape(&p.to_string_lossy())))
+        .collect();
+    let old_reader = stages
+        .get(READER_ID)
+        .and_then(Value::as_table)
+        .cloned()
+        .unwrap_or_default();
+    let mut reader = Table::new();
+    let ty = match fmt {
+        Format::Text => "text_reader",
+        Format::Jsonl => "jsonl_reader",
+        Format::Parquet => "parquet_reader",
+        Format::Tsv | Format::Csv => "tsv_reader",
+    };
+    reader.insert("type".into(), s(ty));
+    reader.insert("paths".into(), Value::Array(paths));
+    reader.insert("lang".into(), s(&a.lang));
+    // Keep the config's error policy when it set one (the defaults say `reject`).
+    if let Some(v) = old_reader.get("on_error") {
+        reader.insert("on_error".into(), v.clone());
+    }
+    if fmt != Format::Text {
+        reader.insert("text_field".into(), s(&a.text_field));
+    }
+    if fmt == Format::Csv {
+        reader.insert("delimiter".into(), s(","));
+    }
+    stages.insert(READER_ID.into(), Value::Table(reader));
+
+    // Writer: same inputs as the config's writer, type by OUTPUT's extension.
+    let old_writer = stages
+        .get(WRITER_ID)
+        .and_then(Value::as_table)
+        .cloned()
+        .unwrap_or_default();
+    let mut writer = Table::new();
+    let wty = match out_fmt {
+        Format::Text => "text_writer",
+        Format::Jsonl => "jsonl_writer",
+        Format::Parquet => "parquet_writer",
+        Format::Tsv | Format::Csv => bail!(
+            "output {}: .tsv/.csv output is not supported (use .txt, .jsonl, .jsonl.zst or .parquet)",
+            output.display()
+        ),
+    };
+    writer.insert("type".into(), s(wty));
+    if let Some(i) = old_writer.get("inputs") {
+        writer.insert("inputs".into(), i.clone());
+    }
+    writer.insert("path".into(), s(&output.to_string_lossy()));
+    stages.insert(WRITER_ID.into(), Value::Table(writer));
+
+    // The committed LID model path is relative to the repository; find it from elsewhere.
+    for (_, st) in stages.iter_mut() {
+        let Some(st) = st.as_table_mut() else {
+            continue;
+        };
+        if st.get("type").and_then(Value::as_str) != Some("langid") {
+            continue;
+        }
+        let model = st
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or(mavuno_stages::langid::DEFAULT_MODEL)
+            .to_string();
+        if let Some(found) = locate_model(&model, cwd) {
+            st.insert("model".into(), s(&found.to_string_lossy()));
+        }
+    }
+    Ok(())
+}
+
+/// A relative model path: the current directory, then the repository the binary was
+/// built from (the binary's `target/<profile>/` ancestors, then the build-time manifest
+/// directory). `None` leaves the path as written, so validation names it.
+fn locate_model(model: &str, cwd: &Path) -> Option<PathBuf> {
+    let p = Path::new(model);
+    if p.is_absolute() {
+        return None;
+    }
+    let mut roots = vec![cwd.to_path_buf()];
+    if let Ok(exe) = std::env::current_exe() {
+        roots.extend(exe.ancestors().skip(1).take(4).map(Path::to_path_buf));
+    }
+    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    roots.into_iter().map(|r| r.join(p)).find(|c| c.is_file())
+}
+
+/// Copies the run's report files into `dest` (files that a run did not write are skipped).
+fn copy_report(run_dir: &Path, dest: &Path) -> Result<()> {
+    std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+    for name in [
+        "report.html",
+        "manifest.json",
+        "rejects.jsonl",
+        "dedup_near_clusters.jsonl",
+    ] {
+        let src = run_dir.join(name);
+        if src.is_file() {
+            std::fs::copy(&src, dest.join(name))
+                .with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
+        }
+    }
+    let stats = run_dir.join("stats");
+    if stats.is_dir() {
+        let to = dest.join("stats");
+        std::fs::create_dir_all(&to)?;
+        for e in std::fs::read_dir(&stats)? {
+            let e = e?;
+            if e.file_type()?.is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lines read, sentences, what was kept, and every drop reason with the stage that gave it.
+fn print_summary(s: &RunSummary, output: &Path, report: Option<&Path>) {
+    let by_id = |id: &str| s.stages.iter().find(|r| r.id == id);
+    let read = by_id(READER_ID).map_or(0, |r| r.counts.records_out);
+    let written = by_id(WRITER_ID).map_or(0, |r| r.counts.records_in);
+    // A rerun of a finished job runs nothing: the counts of stages that did not run are not
+    // this run's, so say so instead of printing shares of zero.
+    if by_id(WRITER_ID).is_some_and(|r| r.status != "ran") {
+        eprintln!(
+            "{} is up to date (finished earlier in {}; counts in its manifest.json)",
+            output.display(),
+            s.run_dir.display()
+        );
+        return;
+    }
+    let sentences = s
+        .stages
+        .iter()
+        .find(|r| r.type_name == "split_sentences")
+        .map(|r| r.counts.records_out);
+    let mut reasons: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for r in &s.stages {
+        for (why, n) in &r.counts.dropped {
+            *reasons.entry((r.id.clone(), why.clone())).or_default() += n;
+        }
+    }
+    eprintln!("read {read} records");
+    if let Some(n) = sentences {
+        eprintln!("split into {n} sentences");
+    }
+    let pct = |n: u64| {
+        let base = sentences.unwrap_or(read).max(1);
+        100.0 * n as f64 / base as f64
+    };
+    for ((stage, why), n) in &reasons {
+        eprintln!("  dropped {n:>10} ({:5.1}%)  {why} [{stage}]", pct(*n));
+    }
+    if s.rejected_total > 0 {
+        eprintln!(
+            "  rejected {:>9}            see {}",
+            s.rejected_total,
+            s.run_dir.join("rejects.jsonl").display()
+        );
+    }
+    eprintln!(
+        "kept {written} ({:.1}%) → {}",
+        pct(written),
+        output.display()
+    );
+    eprintln!(
+        "run directory: {}{}",
+        s.run_dir.display(),
+        report.map_or(String::new(), |r| format!(
+            "; report copied to {}",
+            r.display()
+        ))
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_config_parses_and_has_reader_and_writer() {
+        for (lang, text) in CONFIGS {
+            let t: Table = text.parse().unwrap_or_else(|e| panic!("{lang}: {e}"));
+            let st = t["stages"].as_table().unwrap_or_else(|| panic!("{lang}"));
+            assert!(
+                st.contains_key(READER_ID) && st.contains_key(WRITER_ID),
+                "{lang}"
+            );
+        }
+    }
+
+    #[test]
+    fn formats_by_extension() {
+        assert_eq!(format_of(Path::new("a/b.txt.zst")), Some(Format::Text));
+        assert_eq!(format_of(Path::new("b.jsonl.gz")), Some(Format::Jsonl));
+        assert_eq!(format_of(Path::new("b.parquet")), Some(Format::Parquet));
+        assert_eq!(format_of(Path::new("b.CSV")), Some(Format::Csv));
+        assert_eq!(format_of(Path::new("b.zst")), None);
+        assert_eq!(format_of(Path::new("b")), None);
+    }
+}
