@@ -41,6 +41,8 @@ enum Command {
     Tokenizer(cmd::tokenizer::TokenizerCmd),
     /// Write masking plans (token, whole_word, span, lem, pos_objective) for tagged text.
     Mask(cmd::mask::MaskArgs),
+    /// Pre-train (or continue pre-training) a BERT/RoBERTa masked LM; writes an HF directory.
+    Pretrain(cmd::pretrain::PretrainArgs),
     /// Curricula: pacing functions and difficulty ordering.
     #[command(subcommand)]
     Curriculum(cmd::curriculum::CurriculumCmd),
@@ -72,6 +74,7 @@ fn main() {
         Command::Tokenizer(c) => ok(cmd::tokenizer::run(c)),
         Command::Mask(a) => ok(cmd::mask::run(a)),
         Command::Curriculum(c) => ok(cmd::curriculum::run(c)),
+        Command::Pretrain(a) => ok(cmd::pretrain::run(a)),
     };
     match result {
         Ok(code) => std::process::exit(code),

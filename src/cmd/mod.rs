@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod inspect;
 pub mod lid;
 pub mod mask;
+pub mod pretrain;
 pub mod run;
 pub mod stages;
 pub mod tag;
