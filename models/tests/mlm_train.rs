@@ -273,7 +273,7 @@ fn exports_load_in_transformers_with_matching_logits() -> Res<()> {
             let _g = tch::no_grad_guard();
             for (_, mut v) in vs.variables() {
                 let noise = v.f_randn_like()?.f_mul_scalar(0.02)?;
-                v.f_add_(&noise)?;
+                let _ = v.f_add_(&noise)?;
             }
         }
         let out = s.root.join(format!("hf-{arch}"));
