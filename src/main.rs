@@ -44,6 +44,8 @@ enum Command {
     Tokenizer(cmd::tokenizer::TokenizerCmd),
     /// Write masking plans (token, whole_word, span, lem, pos_objective) for tagged text.
     Mask(cmd::mask::MaskArgs),
+    /// Pre-train (or continue pre-training) a BERT/RoBERTa masked LM; writes an HF directory.
+    Pretrain(cmd::pretrain::PretrainArgs),
     /// Curricula: pacing functions and difficulty ordering.
     #[command(subcommand)]
     Curriculum(cmd::curriculum::CurriculumCmd),
@@ -91,6 +93,7 @@ fn main() {
         Command::Finetune(a) => ok(cmd::finetune::run(a)),
         Command::Predict(a) => ok(cmd::predict::run(a)),
         Command::Eval(a) => ok(cmd::eval::run(a)),
+        Command::Pretrain(a) => ok(cmd::pretrain::run(a)),
     };
     match result {
         Ok(code) => std::process::exit(code),

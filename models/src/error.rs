@@ -20,6 +20,20 @@ pub enum ModelError {
         source: std::io::Error,
     },
 
+    /// A file or directory could not be written (or renamed into place).
+    #[error("cannot write {path}")]
+    Write {
+        /// The file that failed.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Training data, a tokenizer or a training option is unusable (the message says which).
+    #[error("{0}")]
+    Data(String),
+
     /// A `config.json` did not parse.
     #[error("cannot parse model config {path}")]
     Config {
@@ -70,8 +84,4 @@ pub enum ModelError {
     /// A tokenizer could not be loaded or failed to encode (fine-tuning, evaluation).
     #[error("tokenizer error: {0}")]
     Tokenizer(String),
-
-    /// Input data (training/evaluation files, labels) is malformed or unusable.
-    #[error("data error: {0}")]
-    Data(String),
 }

@@ -1,8 +1,8 @@
 //! mavuno-models: everything that needs libtorch (tch).
 //!
 //! Encoders with HF-identical parameter names (so local HF checkpoints load offline and trained
-//! models export back), device selection and the `mavuno doctor` device report. See DESIGN.md,
-//! section "Models".
+//! models export back), masked-LM heads and pre-training (`mlm`, `train`, `hf`), device selection
+//! and the `mavuno doctor` device report. See DESIGN.md, section "Models".
 
 pub mod bert;
 pub mod device;
@@ -12,6 +12,11 @@ pub mod finetune;
 pub mod heads;
 pub mod hf;
 pub mod layers;
+pub mod mlm;
+pub mod train;
+
+/// Re-exported so the binary uses the same tch without its own dependency line.
+pub use tch;
 
 pub use device::{device_report, pick_device, DeviceReport};
 pub use error::ModelError;

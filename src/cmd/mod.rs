@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod lid;
 pub mod mask;
 pub mod predict;
+pub mod pretrain;
 pub mod run;
 pub mod stages;
 pub mod tag;

@@ -67,6 +67,11 @@ pub struct BertConfig {
     /// Pre-LayerNorm blocks (RoBERTa-PreLayerNorm layout) instead of BERT's post-LN.
     #[serde(default)]
     pub pre_layer_norm: bool,
+    /// HF `model_type` (`bert`, `roberta`, `xlm-roberta`, `roberta-prelayernorm`, ...). RoBERTa
+    /// types number positions from `pad_token_id + 1` (see [`BertConfig::position_offset`]);
+    /// `roberta-prelayernorm` implies `pre_layer_norm` (HF's config has no such field).
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
 }
 
 // HF defaults, from configuration_bert.py.
@@ -88,6 +93,17 @@ fn default_init_range() -> f64 {
 fn default_ln_eps() -> f64 {
     1e-12
 }
+fn default_model_type() -> String {
+    "bert".into()
+}
+
+/// `model_type`s whose embeddings use RoBERTa's padding-aware position ids.
+const ROBERTA_TYPES: [&str; 4] = [
+    "roberta",
+    "xlm-roberta",
+    "camembert",
+    "roberta-prelayernorm",
+];
 
 impl BertConfig {
     /// Reads and validates an HF `config.json`.
@@ -96,10 +112,14 @@ impl BertConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let config: Self = serde_json::from_str(&text).map_err(|source| ModelError::Config {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let mut config: Self =
+            serde_json::from_str(&text).map_err(|source| ModelError::Config {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if config.model_type == "roberta-prelayernorm" {
+            config.pre_layer_norm = true;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -118,6 +138,15 @@ impl BertConfig {
             ));
         }
         Ok(())
+    }
+
+    /// RoBERTa-style models number real tokens' positions `pad_token_id + 1, + 2, ...` and give
+    /// padding position `pad_token_id` (HF `create_position_ids_from_input_ids`); this returns
+    /// that padding index, or `None` for BERT's plain `0..seq`.
+    pub fn position_offset(&self) -> Option<i64> {
+        ROBERTA_TYPES
+            .contains(&self.model_type.as_str())
+            .then_some(self.pad_token_id)
     }
 
     /// Width of one attention head.

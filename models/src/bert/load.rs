@@ -1,7 +1,8 @@
 //! Loading a BERT-family encoder from a local HF model directory, offline.
 //!
 //! A directory holds `config.json` and `model.safetensors` (as written by `save_pretrained`).
-//! Keys may carry a `bert.` prefix (checkpoints saved from `BertForMaskedLM` and friends); it is
+//! Keys may carry a `bert.` / `roberta.` / `roberta_prelayernorm.` prefix (checkpoints saved from
+//! `BertForMaskedLM`, `RobertaForMaskedLM` and friends); it is
 //! stripped so they match the bare encoder's names. Extra keys (MLM heads, the `position_ids`
 //! buffer) are ignored; missing ones are an error listing all of them, and shapes must match.
 
@@ -14,7 +15,7 @@ use crate::bert::{BertConfig, BertModel};
 use crate::ModelError;
 
 /// Prefixes that HF task models put in front of the encoder's keys.
-const ENCODER_PREFIXES: [&str; 1] = ["bert."];
+const ENCODER_PREFIXES: [&str; 3] = ["bert.", "roberta_prelayernorm.", "roberta."];
 
 /// An encoder together with the VarStore that owns its parameters.
 #[derive(Debug)]

@@ -11,5 +11,5 @@ mod load;
 mod model;
 
 pub use config::{BertConfig, HiddenAct};
-pub use load::{load_bert, LoadedBert};
+pub use load::{copy_into, load_bert, read_checkpoint, LoadedBert};
 pub use model::{BertAttention, BertEmbeddings, BertLayer, BertModel, BertOutput, BertPooler};

@@ -35,6 +35,8 @@ pub struct BertEmbeddings {
     layer_norm: LayerNorm,
     dropout: f64,
     max_positions: i64,
+    /// RoBERTa's padding index for position ids (see [`BertConfig::position_offset`]).
+    position_offset: Option<i64>,
 }
 
 impl BertEmbeddings {
@@ -59,6 +61,7 @@ impl BertEmbeddings {
             layer_norm: LayerNorm::new(&(p / "LayerNorm"), h, config.layer_norm_eps)?,
             dropout: config.hidden_dropout_prob,
             max_positions: config.max_position_embeddings,
+            position_offset: config.position_offset(),
         })
     }
 
@@ -71,20 +74,31 @@ impl BertEmbeddings {
         train: bool,
     ) -> Result<Tensor, ModelError> {
         let (_, seq) = input_ids.size2()?;
-        if seq > self.max_positions {
+        let needed = seq + self.position_offset.map_or(0, |pad| pad + 1);
+        if needed > self.max_positions {
             return Err(ModelError::InvalidConfig(format!(
-                "sequence of {seq} tokens exceeds max_position_embeddings {}",
+                "sequence of {seq} tokens needs {needed} positions, more than max_position_embeddings {}",
                 self.max_positions
             )));
         }
-        // BERT positions are 0..seq regardless of padding (RoBERTa differs: TODO(#6)).
-        let positions = Tensor::f_arange(seq, (Kind::Int64, input_ids.device()))?;
+        let positions = match self.position_offset {
+            // BERT positions are 0..seq regardless of padding; [seq], broadcast over the batch.
+            None => Tensor::f_arange(seq, (Kind::Int64, input_ids.device()))?,
+            // RoBERTa: cumsum of the non-pad mask, so real tokens get pad+1, pad+2, ... and
+            // padding keeps position `pad` (HF `create_position_ids_from_input_ids`). [batch, seq]
+            Some(pad) => {
+                let real = input_ids.f_ne(pad)?.f_to_kind(Kind::Int64)?;
+                real.f_cumsum(1, Kind::Int64)?
+                    .f_mul(&real)?
+                    .f_add_scalar(pad)?
+            }
+        };
         let token_types = match token_type_ids {
             Some(t) => t.shallow_clone(),
             None => input_ids.f_zeros_like()?,
         };
         let words = self.word_embeddings.f_forward(input_ids)?; // [batch, seq, hidden]
-        let pos = self.position_embeddings.f_forward(&positions)?; // [seq, hidden], broadcast
+        let pos = self.position_embeddings.f_forward(&positions)?; // [seq or batch×seq, hidden]
         let types = self.token_type_embeddings.f_forward(&token_types)?;
         let sum = words.f_add(&types)?.f_add(&pos)?;
         let normed = self.layer_norm.f_forward(&sum)?;
@@ -345,6 +359,16 @@ impl BertModel {
             final_layer_norm,
             pooler,
         })
+    }
+
+    /// The word embedding matrix `[vocab, hidden]` (MLM heads tie their decoder to it).
+    pub fn word_embeddings(&self) -> &Tensor {
+        &self.embeddings.word_embeddings.weight
+    }
+
+    /// The position embedding matrix `[max_positions, hidden]`.
+    pub fn position_embeddings(&self) -> &Tensor {
+        &self.embeddings.position_embeddings.weight
     }
 
     /// The pooler, when the model was built with one.

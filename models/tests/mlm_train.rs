@@ -1,0 +1,321 @@
+//! Pre-training end to end on a tiny synthetic corpus: the loss falls, an exported HF directory
+//! reloads with identical logits (here and, when the project venv exists, in Python
+//! `transformers` within 1e-4), and a run killed at step 10 and resumed ends on exactly the
+//! loss of an uninterrupted 20-step run.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+use mavuno_models::mlm::{load_mlm, Family, MlmConfig, MlmModel, SizePreset};
+use mavuno_models::train::{
+    train_mlm, Dataset, RunOptions, TrainConfig, TrainRun, TrainSummary, VocabSpec,
+};
+use mavuno_stages::mask::plan::Strategy;
+use mavuno_stages::tokenize::{corpus::TaggedSentence, train, ModelType, Tok};
+use tch::{nn, Device, Kind, Tensor};
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+/// Sentences with learnable structure: each word is followed by a fixed successor most of the
+/// time, so a masked word is predictable from its neighbours.
+fn corpus(n: usize) -> Vec<String> {
+    let words: Vec<String> = (0..40).map(|i| format!("w{}x{}", i, i * 7 % 13)).collect();
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    (0..n)
+        .map(|_| {
+            let mut w = next() % words.len();
+            let len = 6 + next() % 10;
+            let mut s = Vec::with_capacity(len);
+            for _ in 0..len {
+                s.push(words[w].clone());
+                w = if next() % 10 < 8 {
+                    (w * 3 + 1) % words.len()
+                } else {
+                    next() % words.len()
+                };
+            }
+            s.join(" ")
+        })
+        .collect()
+}
+
+fn tokenizer(dir: &Path, texts: &[String], model: ModelType) -> Res<(PathBuf, Tok)> {
+    let tk = train(model, 120, 1, texts.iter())?;
+    let path = dir.join("tokenizer.json");
+    tk.save(&path, false).map_err(|e| format!("{e}"))?;
+    let mut tok = Tok::from_file(&path)?;
+    tok.max_len = Some(32);
+    Ok((path, tok))
+}
+
+fn dataset(texts: &[String], tok: &Tok) -> Res<Dataset> {
+    let sentences = texts.iter().map(|t| {
+        let words: Vec<String> = t.split_whitespace().map(str::to_string).collect();
+        let k = words.len();
+        (
+            TaggedSentence {
+                words,
+                pos: vec![None; k],
+                ner: vec![None; k],
+            },
+            None,
+        )
+    });
+    Ok(Dataset::from_sentences(sentences, tok)?)
+}
+
+/// A model much smaller than `tiny`, so tests take seconds.
+fn micro_config(family: Family, pre_ln: bool, tok: &Tok, pad: u32) -> Res<MlmConfig> {
+    let mut c =
+        SizePreset::Tiny.config(family, i64::from(tok.vocab.vocab_size), i64::from(pad), 32);
+    c.encoder.hidden_size = 32;
+    c.encoder.num_attention_heads = 2;
+    c.encoder.intermediate_size = 64;
+    c.encoder.pre_layer_norm = pre_ln;
+    if pre_ln {
+        c.encoder.model_type = "roberta-prelayernorm".into();
+        c.tie_word_embeddings = false;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn train_config(steps: u64) -> TrainConfig {
+    TrainConfig {
+        steps,
+        batch_size: 8,
+        lr: 3e-3,
+        warmup_steps: 2,
+        log_every: 5,
+        eval_every: 10,
+        checkpoint_every: 10,
+        ..TrainConfig::default()
+    }
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    tok_path: PathBuf,
+    tok: Tok,
+    vocab: VocabSpec,
+    train: Dataset,
+    eval: Dataset,
+}
+
+fn setup(model: ModelType) -> Res<Setup> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().to_path_buf();
+    let texts = corpus(300);
+    let (tok_path, tok) = tokenizer(&root, &texts, model)?;
+    let vocab = VocabSpec::from_tok(&tok)?;
+    let (train, eval) = dataset(&texts, &tok)?.split_eval(0.1, 100, 7);
+    Ok(Setup {
+        _dir: dir,
+        root,
+        tok_path,
+        tok,
+        vocab,
+        train,
+        eval,
+    })
+}
+
+fn run(
+    s: &Setup,
+    config: &MlmConfig,
+    cfg: &TrainConfig,
+    run_dir: &Path,
+    stop_after: Option<u64>,
+) -> Res<(nn::VarStore, MlmModel, TrainSummary)> {
+    tch::manual_seed(1);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = MlmModel::new(&vs.root(), config)?;
+    let summary = train_mlm(
+        &TrainRun {
+            model: &model,
+            vs: &vs,
+            train: &s.train,
+            eval: &s.eval,
+            vocab: &s.vocab,
+            unk_id: s.tok.unk_id,
+            config: cfg,
+            run_dir,
+            device: Device::Cpu,
+        },
+        &RunOptions {
+            resume: true,
+            stop_after,
+            verbose: false,
+        },
+    )?;
+    Ok((vs, model, summary))
+}
+
+#[test]
+fn loss_falls_and_export_reloads_identically() -> Res<()> {
+    let s = setup(ModelType::Unigram)?;
+    let config = micro_config(Family::Roberta, false, &s.tok, s.vocab.pad_id)?;
+    let cfg = train_config(60);
+    let (vs, model, summary) = run(&s, &config, &cfg, &s.root.join("run"), None)?;
+    let (first, last) = (
+        summary.first_loss.ok_or("no loss")?,
+        summary.last_loss.ok_or("no loss")?,
+    );
+    let eval = summary.eval_loss.ok_or("no eval loss")?;
+    println!("loss {first:.3} -> {last:.3}, eval {eval:.3}");
+    assert!(last < 0.8 * first, "loss did not fall: {first} -> {last}");
+    assert!(
+        eval < first,
+        "eval loss {eval} not below the first train loss {first}"
+    );
+    let metrics = std::fs::read_to_string(s.root.join("run/metrics.jsonl"))?;
+    assert_eq!(metrics.lines().count(), 12, "{metrics}");
+
+    let out = s.root.join("export");
+    model.save_hf(&vs, Some(&s.tok_path), &out)?;
+    let back = load_mlm(&out, Device::Cpu)?;
+    assert!(back.fresh.is_empty(), "{:?}", back.fresh);
+    let ids = Tensor::f_from_slice(&[0i64, 10, 11, 12, 2, 0, 20, 21, 2, 1])?.f_view([2, 5])?;
+    let mask = ids.f_ne(1)?.f_to_kind(Kind::Int64)?;
+    let a = model.logits(&ids, Some(&mask), false)?;
+    let b = back.model.logits(&ids, Some(&mask), false)?;
+    assert!(a.equal(&b), "reloaded logits differ");
+    Ok(())
+}
+
+#[test]
+fn resumed_run_matches_uninterrupted_run() -> Res<()> {
+    let s = setup(ModelType::Unigram)?;
+    let config = micro_config(Family::Roberta, false, &s.tok, s.vocab.pad_id)?;
+    let cfg = train_config(20);
+    let (_, _, straight) = run(&s, &config, &cfg, &s.root.join("straight"), None)?;
+    let resumed_dir = s.root.join("resumed");
+    let (_, _, part1) = run(&s, &config, &cfg, &resumed_dir, Some(10))?;
+    assert_eq!(part1.steps, 10);
+    // A fresh process: new VarStore with a different init, everything restored from ckpt/step_10.
+    tch::manual_seed(999);
+    let (_, _, part2) = run(&s, &config, &cfg, &resumed_dir, None)?;
+    assert_eq!(part2.start_step, 10);
+    let (a, b) = (
+        straight.last_loss.ok_or("no loss")?,
+        part2.last_loss.ok_or("no loss")?,
+    );
+    println!("straight {a:.8} resumed {b:.8}");
+    assert!((a - b).abs() < 1e-5, "straight {a} vs resumed {b}");
+    let (ea, eb) = (
+        straight.eval_loss.ok_or("no eval")?,
+        part2.eval_loss.ok_or("no eval")?,
+    );
+    assert!((ea - eb).abs() < 1e-5, "eval straight {ea} vs resumed {eb}");
+    Ok(())
+}
+
+#[test]
+fn climb_multitask_with_curricula_trains() -> Res<()> {
+    let s = setup(ModelType::Bpe)?;
+    let config = micro_config(Family::Roberta, true, &s.tok, s.vocab.pad_id)?;
+    let mut cfg = train_config(12);
+    cfg.objectives = "multitask_pos_all_mlm_0".into();
+    cfg.vocab_curriculum = Some(mavuno_stages::curriculum::VocabMap::TokenIds);
+    cfg.data_curriculum = true;
+    cfg.mask.strategy = Strategy::by_name("lem").ok_or("lem")?;
+    let (_, _, summary) = run(&s, &config, &cfg, &s.root.join("climb"), None)?;
+    assert!(summary.last_loss.is_some_and(f64::is_finite));
+    // The word-class head is checkpointed but never exported.
+    let ckpt = s.root.join("climb/ckpt/step_12");
+    assert!(ckpt.join("aux_heads.safetensors").is_file());
+    let names: Vec<String> = Tensor::read_safetensors(ckpt.join("model.safetensors"))?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with("pos_heads")),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.starts_with("roberta_prelayernorm.")));
+    Ok(())
+}
+
+/// The venv interpreter that has `transformers`, if this checkout has one.
+fn venv_python() -> Option<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    let p = here.join(".venv/bin/python");
+    p.is_file().then_some(p)
+}
+
+#[test]
+fn exports_load_in_transformers_with_matching_logits() -> Res<()> {
+    let Some(python) = venv_python() else {
+        eprintln!("skipped: no .venv/bin/python");
+        return Ok(());
+    };
+    let s = setup(ModelType::Wordpiece)?;
+    for (family, pre_ln) in [
+        (Family::Bert, false),
+        (Family::Roberta, false),
+        (Family::Roberta, true),
+    ] {
+        let config = micro_config(family, pre_ln, &s.tok, s.vocab.pad_id)?;
+        let arch = config.architecture();
+        tch::manual_seed(3);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = MlmModel::new(&vs.root(), &config)?;
+        // Random non-zero biases and LayerNorms, so a wrongly named parameter cannot hide
+        // behind its zero/one init.
+        {
+            let _g = tch::no_grad_guard();
+            for (_, mut v) in vs.variables() {
+                let noise = v.f_randn_like()?.f_mul_scalar(0.02)?;
+                let _ = v.f_add_(&noise)?;
+            }
+        }
+        let out = s.root.join(format!("hf-{arch}"));
+        model.save_hf(&vs, Some(&s.tok_path), &out)?;
+        let pad = i64::from(s.vocab.pad_id);
+        let ids: Vec<i64> = vec![2, 10, 11, 12, 13, 3, 2, 20, 21, 3, pad, pad];
+        let input = Tensor::f_from_slice(&ids)?.f_view([2, 6])?;
+        let mask = input.f_ne(pad)?.f_to_kind(Kind::Int64)?;
+        let ours = model.logits(&input, Some(&mask), false)?;
+        let script = format!(
+            "import sys, json, torch\n\
+             from transformers import AutoModelForMaskedLM\n\
+             m = AutoModelForMaskedLM.from_pretrained(sys.argv[1]).eval()\n\
+             assert type(m).__name__ == '{arch}', type(m).__name__\n\
+             ids = torch.tensor({ids:?}).view(2, 6)\n\
+             with torch.no_grad():\n    out = m(input_ids=ids, attention_mask=(ids != {pad}).long()).logits\n\
+             print(json.dumps(out.flatten().tolist()))\n"
+        );
+        let output = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(&script)
+            .arg(&out)
+            .env("TRANSFORMERS_OFFLINE", "1")
+            .env("HF_HUB_OFFLINE", "1")
+            .output()?;
+        assert!(
+            output.status.success(),
+            "{arch}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let theirs: Vec<f32> = serde_json::from_slice(
+            output
+                .stdout
+                .split(|&b| b == b'\n')
+                .rfind(|l| !l.is_empty())
+                .ok_or("no output")?,
+        )?;
+        let theirs = Tensor::f_from_slice(&theirs)?.f_view(ours.size().as_slice())?;
+        // Padded positions are compared too: positions and masking must agree there as well.
+        let diff = f64::try_from(ours.f_sub(&theirs)?.f_abs()?.f_max()?)?;
+        println!("{arch}: max |Δlogit| = {diff:.2e}");
+        assert!(diff < 1e-4, "{arch}: max |Δlogit| = {diff}");
+    }
+    Ok(())
+}
