@@ -183,7 +183,6 @@ fn every_shipped_config_validates() {
 /// A value of the wrong type or variant must name its field (and line), like every other
 /// config error, and every such error in `[run]` must be reported, not only the first.
 #[test]
-#[ignore = "bug: serde type errors name the table (`stages.raw`, `run`), not the field, and [run] stops at its first type error"]
 fn type_errors_name_the_field() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let cfg = crate::support::write(

@@ -107,8 +107,13 @@ impl Entry {
     }
 
     /// Parses a stage table (without `type`, `inputs`, `checkpoint`).
-    pub fn parse(&self, v: toml::Value) -> Result<Box<dyn AnyStageConfig>, String> {
-        (self.parse)(v)
+    /// Parses a stage table (without `type`, `inputs`, `checkpoint`). On error, returns
+    /// the field path at fault (empty when the whole table is) and the message.
+    pub fn parse(&self, v: toml::Value) -> Result<Box<dyn AnyStageConfig>, (String, String)> {
+        (self.parse)(v).map_err(|e| match e.split_once('\u{0}') {
+            Some((path, msg)) => (path.to_string(), msg.to_string()),
+            None => (String::new(), e),
+        })
     }
 }
 
@@ -208,9 +213,17 @@ impl Registry {
             kind: T::KIND,
             schema,
             parse: |v| {
-                let cfg: T = v
-                    .try_into()
-                    .map_err(|e: toml::de::Error| e.message().to_string())?;
+                // serde_path_to_error names the field at fault (`mode`, `pacing.fn`), so the
+                // engine can point at `stages.<id>.<field>` and its line.
+                let cfg: T = serde_path_to_error::deserialize(v).map_err(|e| {
+                    let path = e.path().to_string();
+                    let msg = e.into_inner().message().to_string();
+                    if path == "." || path.is_empty() {
+                        msg
+                    } else {
+                        format!("{path}\u{0}{msg}")
+                    }
+                })?;
                 Ok(Box::new(cfg))
             },
         });

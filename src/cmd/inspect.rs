@@ -78,7 +78,7 @@ pub fn run(args: InspectArgs) -> Result<i32> {
     }
     let cfg = entry
         .parse(toml::Value::Table(t))
-        .map_err(|e| anyhow::anyhow!("{ty}: {e}"))?;
+        .map_err(|(f, e)| anyhow::anyhow!("{ty}: {f}: {e}"))?;
     let dir = tempfile::tempdir()?;
     let ctx = BuildContext::for_tests(dir.path());
     let StageImpl::Source(mut src) = cfg.build(&ctx)? else {

@@ -245,7 +245,8 @@ pub fn parse(
                 }
                 parsed.push((id.clone(), inputs, checkpoint, cfg));
             }
-            Err(m) => errs.push(&key, m),
+            Err((field, m)) if field.is_empty() => errs.push(&key, m),
+            Err((field, m)) => errs.push(&format!("{key}.{field}"), m),
         }
     }
 
@@ -367,6 +368,20 @@ fn parse_run(v: Option<&toml::Value>, errs: &mut Errors) -> Option<RunSettings> 
         }
     }
     if !ok {
+        return None;
+    }
+    // Deserialize each key on its own first, so every bad value is reported with its key
+    // (serde stops at the first error). `[run]` has no required keys, so one key alone parses.
+    let mut bad_types = false;
+    for (k, val) in t {
+        let mut one = toml::Table::new();
+        one.insert(k.clone(), val.clone());
+        if let Err(e) = toml::Value::Table(one).try_into::<RunSettings>() {
+            errs.push(&format!("run.{k}"), e.message().to_string());
+            bad_types = true;
+        }
+    }
+    if bad_types {
         return None;
     }
     match v.clone().try_into::<RunSettings>() {

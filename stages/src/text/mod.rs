@@ -36,7 +36,7 @@ pub(crate) fn check_doc_example(src: &str) -> mavuno_pipeline::config::Validator
         .unwrap_or_else(|| panic!("type `{ty}` not registered"));
     let cfg = entry
         .parse(toml::Value::Table(table))
-        .unwrap_or_else(|e| panic!("{ty}: {e}"));
+        .unwrap_or_else(|(f, e)| panic!("{ty}: {f}: {e}"));
     let mut v = mavuno_pipeline::config::Validator::default();
     cfg.validate(&mut v);
     assert!(v.errors.is_empty() && v.warnings.is_empty(), "{ty}: {v:?}");
