@@ -9,29 +9,30 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use tch::{nn, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
-use crate::bert::{BertConfig, BertModel};
 use crate::finetune::data::{encode_text, load_tokenizer, pad_batch, pad_id};
-use crate::heads::{load_weights, MlmHead};
 use crate::ModelError;
 
-/// A BERT encoder with its MLM head (HF `BertForMaskedLM` names).
+/// A masked LM (BERT, RoBERTa or pre-LN RoBERTa layout) loaded through
+/// [`crate::mlm::load_mlm`], so every checkpoint `mavuno pretrain` writes can be scored.
 pub struct MaskedLm {
-    vs: nn::VarStore,
-    bert: BertModel,
-    head: MlmHead,
+    loaded: crate::mlm::LoadedMlm,
 }
 
 impl MaskedLm {
-    /// Loads `dir`; the checkpoint must contain `cls.predictions.*` (an MLM checkpoint).
+    /// Loads `dir`; the checkpoint must contain the MLM head (`cls.predictions.*` or
+    /// `lm_head.*`): scoring with a freshly initialised head would be meaningless.
     pub fn load(dir: &Path, device: Device) -> Result<Self, ModelError> {
-        let config = BertConfig::from_file(&dir.join("config.json"))?;
-        let vs = nn::VarStore::new(device);
-        let bert = config.build(&(vs.root() / "bert"), false)?;
-        let head = MlmHead::new(&vs.root(), &config)?;
-        load_weights(&vs, &dir.join("model.safetensors"), |_| false)?;
-        Ok(Self { vs, bert, head })
+        let loaded = crate::mlm::load_mlm(dir, device)?;
+        if !loaded.fresh.is_empty() {
+            return Err(ModelError::InvalidConfig(format!(
+                "{} is not a masked-LM checkpoint: missing {}",
+                dir.display(),
+                loaded.fresh.join(", ")
+            )));
+        }
+        Ok(Self { loaded })
     }
 
     /// Logits at selected positions.
@@ -44,17 +45,11 @@ impl MaskedLm {
         mask: &Tensor,
         positions: &Tensor,
     ) -> Result<Tensor, ModelError> {
-        let hidden = self.bert.forward_t(ids, Some(mask), None, false)?;
+        let hidden = self.loaded.model.hidden(ids, Some(mask), false)?;
         let (b, _, h) = hidden.size3()?;
         let idx = positions.f_view([b, 1, 1])?.f_expand([b, 1, h], false)?;
         let at = hidden.f_gather(1, &idx, false)?.f_view([b, h])?; // [batch, hidden]
-        let emb = self
-            .vs
-            .variables()
-            .get("bert.embeddings.word_embeddings.weight")
-            .map(Tensor::shallow_clone)
-            .ok_or_else(|| ModelError::InvalidConfig("no word embeddings".into()))?;
-        self.head.forward(&at, &emb)
+        self.loaded.model.head_logits(&at)
     }
 }
 

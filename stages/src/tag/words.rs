@@ -64,7 +64,8 @@ pub fn record_words(rec: &Record, field: &str) -> Result<RecordWords, String> {
     }
 }
 
-/// Writes `word_offsets` (when known) and the tag list under `output`.
+/// Writes `word_offsets` (when known), `tokens` (when the record had none) and the tag
+/// list under `output`.
 pub fn write_tags(
     rec: &mut Record,
     offsets: Option<&[(usize, usize)]>,
@@ -72,6 +73,18 @@ pub fn write_tags(
     tags: Vec<String>,
 ) {
     if let Some(o) = offsets {
+        // Downstream consumers (plan_masks, pretrain, attacks) align tags with `tokens`; a
+        // record segmented here gets the words it was tagged with, so they always agree.
+        if !rec.fields.contains_key("tokens") {
+            let words: Vec<Value> = o
+                .iter()
+                .filter_map(|&(s, e)| rec.text.get(s..e))
+                .map(|w| Value::String(w.to_string()))
+                .collect();
+            if words.len() == o.len() {
+                rec.set("tokens", Value::Array(words));
+            }
+        }
         rec.set(
             "word_offsets",
             Value::Array(o.iter().map(|&(s, e)| json!([s, e])).collect()),
