@@ -44,6 +44,12 @@ enum Command {
     /// Curricula: pacing functions and difficulty ordering.
     #[command(subcommand)]
     Curriculum(cmd::curriculum::CurriculumCmd),
+    /// MLM synonym attack on a classifier; `attack transfer` replays adversarial examples.
+    Attack(cmd::attack::AttackArgs),
+    /// Label-preserving synonym augmentation (fill-mask candidates + attack filters).
+    Augment(cmd::attack::AugmentArgs),
+    /// Train a word-CNN or BiLSTM victim for the attack.
+    TrainVictim(cmd::attack::TrainVictimArgs),
 }
 
 fn init_logging(quiet: bool) {
@@ -72,6 +78,9 @@ fn main() {
         Command::Tokenizer(c) => ok(cmd::tokenizer::run(c)),
         Command::Mask(a) => ok(cmd::mask::run(a)),
         Command::Curriculum(c) => ok(cmd::curriculum::run(c)),
+        Command::Attack(a) => ok(cmd::attack::run(a)),
+        Command::Augment(a) => ok(cmd::attack::run_augment(a)),
+        Command::TrainVictim(a) => ok(cmd::attack::run_train_victim(a)),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -4,10 +4,12 @@
 //! models export back), device selection and the `mavuno doctor` device report. See DESIGN.md,
 //! section "Models".
 
+pub mod attack;
 pub mod bert;
 pub mod device;
 pub mod error;
 pub mod layers;
+pub mod victims;
 
 pub use device::{device_report, pick_device, DeviceReport};
 pub use error::ModelError;
