@@ -165,7 +165,7 @@ fn finds_the_flip_with_expected_queries_and_filter_counts() -> Result<(), ModelE
 
 #[test]
 fn filters_off_without_tagger_and_encoder_and_edit_limit_counts() -> Result<(), ModelError> {
-    let victim = FakeVictim::new(vec!["good"], vec!["awful"]);
+    let victim = FakeVictim::new(vec!["good", "bad"], vec!["awful"]);
     let gen = FakeGen(strings(&["quickly", "awful", "bad"]));
     let cfg = AttackConfig {
         max_edit: Some(4),
@@ -181,7 +181,7 @@ fn filters_off_without_tagger_and_encoder_and_edit_limit_counts() -> Result<(), 
     };
     let r = attacker.attack_example("good fun", 1, None)?;
     // "quickly" is 7 edits from "good" → edit filter; "awful" (5 edits) too; "bad" (3) kept,
-    // but "bad" is not negative for this victim, so no flip.
+    // but "bad" is positive for this victim, so no flip.
     assert_eq!(r.filters.edit_distance, 2);
     assert_eq!(r.filters.kept, 1);
     assert!(!r.success);

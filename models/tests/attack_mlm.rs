@@ -53,10 +53,12 @@ fn tiny_mlm(minilm: &Path, out: &Path, with_head: bool) -> Result<(), Box<dyn Er
             mean: 0.0,
             stdev: 0.05,
         };
-        let _ = p.f_var("transform.dense.weight", &[32, 32], init)?;
-        let _ = p.f_zeros("transform.dense.bias", &[32])?;
-        let _ = p.f_ones("transform.LayerNorm.weight", &[32])?;
-        let _ = p.f_zeros("transform.LayerNorm.bias", &[32])?;
+        let dense = &p / "transform" / "dense";
+        let ln = &p / "transform" / "LayerNorm";
+        let _ = dense.f_var("weight", &[32, 32], init)?;
+        let _ = dense.f_zeros("bias", &[32])?;
+        let _ = ln.f_ones("weight", &[32])?;
+        let _ = ln.f_zeros("bias", &[32])?;
         let _ = p.f_zeros("bias", &[30522])?;
         // No decoder.weight: tied to the word embeddings, as HF usually saves it.
     }

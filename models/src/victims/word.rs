@@ -146,8 +146,8 @@ impl Net {
             let b = 1.0 / (fan_in as f64).sqrt();
             Init::Uniform { lo: -b, up: b }
         };
-        let embedding = p.f_var(
-            "embedding.weight",
+        let embedding = (p / "embedding").f_var(
+            "weight",
             &[vocab, o.emb_dim],
             Init::Randn {
                 mean: 0.0,
