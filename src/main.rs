@@ -55,6 +55,12 @@ enum Command {
     Predict(cmd::predict::PredictArgs),
     /// Evaluate a model: mlm, classify, ner, bitext (JSON report).
     Eval(cmd::eval::EvalArgs),
+    /// MLM synonym attack on a classifier; `attack transfer` replays adversarial examples.
+    Attack(cmd::attack::AttackArgs),
+    /// Label-preserving synonym augmentation (fill-mask candidates + attack filters).
+    Augment(cmd::attack::AugmentArgs),
+    /// Train a word-CNN or BiLSTM victim for the attack.
+    TrainVictim(cmd::attack::TrainVictimArgs),
 }
 
 fn init_logging(quiet: bool) {
@@ -76,7 +82,8 @@ fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
 
 fn main() {
     let cli = Cli::parse();
-    let quiet = matches!(&cli.command, Command::Run(a) if a.quiet) || matches!(&cli.command, Command::Clean(a) if a.quiet);
+    let quiet = matches!(&cli.command, Command::Run(a) if a.quiet)
+        || matches!(&cli.command, Command::Clean(a) if a.quiet);
     init_logging(quiet);
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
@@ -94,6 +101,9 @@ fn main() {
         Command::Predict(a) => ok(cmd::predict::run(a)),
         Command::Eval(a) => ok(cmd::eval::run(a)),
         Command::Pretrain(a) => ok(cmd::pretrain::run(a)),
+        Command::Attack(a) => ok(cmd::attack::run(a)),
+        Command::Augment(a) => ok(cmd::attack::run_augment(a)),
+        Command::TrainVictim(a) => ok(cmd::attack::run_train_victim(a)),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -4,6 +4,7 @@
 //! models export back), masked-LM heads and pre-training (`mlm`, `train`, `hf`), device selection
 //! and the `mavuno doctor` device report. See DESIGN.md, section "Models".
 
+pub mod attack;
 pub mod bert;
 pub mod device;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod train;
 
 /// Re-exported so the binary uses the same tch without its own dependency line.
 pub use tch;
+pub mod victims;
 
 pub use device::{device_report, pick_device, DeviceReport};
 pub use error::ModelError;

@@ -1,5 +1,6 @@
 //! Subcommands of the `mavuno` binary, one module per family.
 
+pub mod attack;
 pub mod clean;
 pub mod curriculum;
 pub mod doctor;

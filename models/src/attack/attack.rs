@@ -1,0 +1,579 @@
+//! The MLM synonym attack (SEEDS.md §3.1, Alshahrani et al. 2024), generalised and batched.
+//!
+//! Per example: (1) query the victim; skip it when already misclassified (TextAttack's
+//! "skipped"). (2) Word importance by deletion (or by replacing the word with a fixed token):
+//! all variants go to the victim in ONE call; importance = drop of the gold-class probability;
+//! words whose deletion flips the label rank first, then by importance. (3) For each ranked word
+//! (at most `try_words`): top-K fill-mask candidates, the filters of [`super::filters`] in order
+//! (counted), then ALL survivors go to the victim in ONE call; the survivor that lowers the gold
+//! probability most is chosen. Stop at the first flip, when `max_words` substitutions are made,
+//! or when the query budget is spent. With the defaults (`max_words = try_words = 1`) this is
+//! the paper's algorithm: exactly one word is ever attacked.
+//!
+//! Victim calls per example are therefore ≤ 1 (deletions) + words tried, independent of K;
+//! the original prediction is batched across examples by [`Attacker::attack_all`].
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use mavuno_stages::tag::Tagger;
+use serde::Serialize;
+
+use super::filters::{is_word, normalize, string_filter, FilterCounts};
+use super::traits::{cosine, CandidateGenerator, SentenceEncoder, Victim};
+use crate::ModelError;
+
+/// How a word's importance is measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Importance {
+    /// Delete the word (the paper's choice).
+    Delete,
+    /// Replace the word by this token (TextAttack's WIR "unk", or a `[MASK]`).
+    Replace(String),
+}
+
+/// Attack hyperparameters; `Default` is the paper's setting with a 0.8 similarity floor.
+#[derive(Debug, Clone)]
+pub struct AttackConfig {
+    /// Fill-mask candidates per word (paper: 50).
+    pub top_k: usize,
+    /// Maximum words substituted in one adversarial example (paper: 1).
+    pub max_words: usize,
+    /// Maximum ranked words tried (paper: 1, it breaks after the first word). Raising it keeps
+    /// the perturbation at `max_words` but lets the attack move on when a word has no flip.
+    pub try_words: usize,
+    /// Minimum cosine between original and adversarial sentence embeddings (paper: 0.8).
+    pub min_sim: f32,
+    /// Maximum victim queries per example (texts, the original included); `None` = unlimited.
+    pub query_budget: Option<usize>,
+    /// Maximum character edit distance between a word and its replacement; `None` = no limit.
+    pub max_edit: Option<usize>,
+    /// Importance scoring.
+    pub importance: Importance,
+    /// Words shorter than this (in chars) are neither scored nor attacked (paper: 2).
+    pub min_word_chars: usize,
+}
+
+impl Default for AttackConfig {
+    fn default() -> Self {
+        Self {
+            top_k: 50,
+            max_words: 1,
+            try_words: 1,
+            min_sim: 0.8,
+            query_budget: None,
+            max_edit: None,
+            importance: Importance::Delete,
+            min_word_chars: 2,
+        }
+    }
+}
+
+/// One substituted word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Substitution {
+    /// Word index (shared segmentation) in the original text.
+    pub position: usize,
+    /// Original word.
+    pub old: String,
+    /// Replacement.
+    pub new: String,
+}
+
+/// The outcome for one example; one JSONL line of `mavuno attack`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExampleResult {
+    /// Original text.
+    pub text: String,
+    /// Adversarial text (equal to `text` when nothing was substituted).
+    pub adversarial: String,
+    /// Gold label.
+    pub label: String,
+    /// Victim's label on `text`.
+    pub orig_pred: String,
+    /// Victim's label on `adversarial`.
+    pub adv_pred: String,
+    /// Victim's probabilities on `text`, in victim label order.
+    pub orig_probs: Vec<f32>,
+    /// Victim's probabilities on `adversarial`.
+    pub adv_probs: Vec<f32>,
+    /// Substitutions made, in order.
+    pub substitutions: Vec<Substitution>,
+    /// Texts sent to the victim for this example, the original included.
+    pub queries: usize,
+    /// Victim calls (batches) for this example, the original's batch excluded.
+    pub victim_calls: usize,
+    /// The adversarial text is misclassified and the original was not.
+    pub success: bool,
+    /// Not attacked: the original was already misclassified.
+    pub skipped: bool,
+    /// Words in `text`.
+    pub words: usize,
+    /// Ranked words for which candidates were generated.
+    pub words_tried: usize,
+    /// Filter counts summed over the words tried.
+    pub filters: FilterCounts,
+}
+
+/// Corpus-level metrics, TextAttack's names where they exist.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Examples.
+    pub examples: usize,
+    /// Misclassified before the attack (not attacked).
+    pub skipped: usize,
+    /// Successful attacks.
+    pub successes: usize,
+    /// Attacked but not flipped.
+    pub failures: usize,
+    /// Correct / examples.
+    pub original_accuracy: f64,
+    /// (correct − successes) / examples.
+    pub accuracy_under_attack: f64,
+    /// TextAttack's definition: successes / (successes + failures) = successes / originally
+    /// correct.
+    pub attack_success_rate: f64,
+    /// Alshahrani et al.'s definition: successes / examples (skipped included in the denominator).
+    pub attack_success_rate_over_all: f64,
+    /// Mean % of words substituted, over successful attacks (TextAttack's "avg perturbed word %").
+    pub mean_perturbed_word_pct: f64,
+    /// Mean words per input, over all examples.
+    pub mean_words_per_input: f64,
+    /// Mean queries over attacked examples (TextAttack's "avg num queries").
+    pub mean_queries: f64,
+    /// Mean victim calls (batches) per attacked example, the batched original excluded.
+    pub mean_victim_calls: f64,
+    /// Filter counts summed over all words tried.
+    pub filters_total: FilterCounts,
+    /// Words tried over all attacked examples (divide `filters_total` by it for per-word means).
+    pub words_tried: usize,
+    /// Mean candidates per word tried, by filter: rejected by each, and kept.
+    pub filters_mean_per_word: std::collections::BTreeMap<String, f64>,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+    /// Examples per second.
+    pub examples_per_s: f64,
+}
+
+/// Index of the largest value (first on ties).
+pub fn argmax(p: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in p.iter().enumerate() {
+        if *v > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Rebuilds `text` with each word span replaced by `words[i]`; `None` deletes the word together
+/// with the whitespace that follows it, so deletions do not leave double spaces.
+pub fn render(text: &str, spans: &[(usize, usize)], words: &[Option<&str>]) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut last = 0;
+    let mut deleted = false;
+    for (&(s, e), w) in spans.iter().zip(words) {
+        let gap = &text[last..s];
+        out.push_str(if deleted { gap.trim_start() } else { gap });
+        match w {
+            Some(w) => {
+                out.push_str(w);
+                deleted = false;
+            }
+            None => deleted = true,
+        }
+        last = e;
+    }
+    let tail = &text[last..];
+    out.push_str(if deleted { tail.trim_start() } else { tail });
+    if deleted && tail.trim().is_empty() {
+        // Deleting the last word: drop the space before it as well.
+        let trimmed = out.trim_end().len();
+        out.truncate(trimmed);
+    }
+    out
+}
+
+/// Matches the casing of `original`'s first letter (uncased MLMs return lowercase words).
+fn match_case(original: &str, candidate: &str) -> String {
+    let upper = original.chars().next().is_some_and(char::is_uppercase);
+    if !upper {
+        return candidate.to_string();
+    }
+    let mut chars = candidate.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Counts texts and calls going to the victim.
+struct Counted<'a> {
+    victim: &'a dyn Victim,
+    queries: usize,
+    calls: usize,
+}
+
+impl Counted<'_> {
+    fn query(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let out = self.victim.predict_proba(&refs)?;
+        self.queries += texts.len();
+        self.calls += 1;
+        if out.len() != texts.len() {
+            return Err(ModelError::InvalidConfig(format!(
+                "victim returned {} probability rows for {} texts",
+                out.len(),
+                texts.len()
+            )));
+        }
+        Ok(out)
+    }
+}
+
+/// The attack, bound to a victim, a candidate generator and optional POS tagger and encoder.
+pub struct Attacker<'a> {
+    /// The classifier under attack.
+    pub victim: &'a dyn Victim,
+    /// Source of replacement words.
+    pub generator: &'a dyn CandidateGenerator,
+    /// POS-equality filter; skipped when `None`.
+    pub tagger: Option<&'a dyn Tagger>,
+    /// Similarity filter; skipped when `None`.
+    pub encoder: Option<&'a dyn SentenceEncoder>,
+    /// Lowercased stopwords: never attacked, never inserted.
+    pub stopwords: HashSet<String>,
+    /// Hyperparameters.
+    pub config: AttackConfig,
+}
+
+impl Attacker<'_> {
+    /// Victim label index of `label`, or an error naming the victim's labels.
+    pub fn label_index(&self, label: &str) -> Result<usize, ModelError> {
+        let labels = self.victim.labels();
+        labels.iter().position(|l| l == label).ok_or_else(|| {
+            ModelError::InvalidConfig(format!(
+                "gold label {label:?} is not one of the victim's labels {labels:?}"
+            ))
+        })
+    }
+
+    /// Words that may be scored and attacked: real words, long enough, not stopwords.
+    fn eligible(&self, word: &str) -> bool {
+        word.chars().count() >= self.config.min_word_chars
+            && is_word(word)
+            && !self.stopwords.contains(&normalize(word))
+    }
+
+    /// Attacks every `(text, gold label)`; original predictions are batched across examples.
+    pub fn attack_all(
+        &self,
+        examples: &[(String, String)],
+    ) -> Result<(Vec<ExampleResult>, Summary), ModelError> {
+        let start = Instant::now();
+        let mut results = Vec::with_capacity(examples.len());
+        for chunk in examples.chunks(256) {
+            let texts: Vec<&str> = chunk.iter().map(|(t, _)| t.as_str()).collect();
+            let probs = self.victim.predict_proba(&texts)?;
+            for ((text, label), p) in chunk.iter().zip(probs) {
+                let gold = self.label_index(label)?;
+                results.push(self.attack_example(text, gold, Some(p))?);
+            }
+        }
+        let summary = summarize(&results, start.elapsed().as_secs_f64());
+        Ok((results, summary))
+    }
+
+    /// Attacks one text with gold label index `gold`. `orig_probs` saves the first query when
+    /// the caller batched the originals (it still counts as one query, as in TextAttack).
+    pub fn attack_example(
+        &self,
+        text: &str,
+        gold: usize,
+        orig_probs: Option<Vec<f32>>,
+    ) -> Result<ExampleResult, ModelError> {
+        let cfg = &self.config;
+        let labels = self.victim.labels();
+        let name = |i: usize| labels.get(i).cloned().unwrap_or_default();
+        let mut victim = Counted {
+            victim: self.victim,
+            queries: 0,
+            calls: 0,
+        };
+        let probs0 = match orig_probs {
+            Some(p) => p,
+            None => {
+                let p = victim.query(&[text.to_string()])?;
+                victim.calls = 0; // The original's call is not counted (see `victim_calls`).
+                p.into_iter().next().unwrap_or_default()
+            }
+        };
+        victim.queries = 1;
+        let spans = mavuno_stages::text::segment::words(text);
+        let words: Vec<String> = spans.iter().map(|&(s, e)| text[s..e].to_string()).collect();
+        let pred0 = argmax(&probs0);
+        let mut result = ExampleResult {
+            text: text.to_string(),
+            adversarial: text.to_string(),
+            label: name(gold),
+            orig_pred: name(pred0),
+            adv_pred: name(pred0),
+            orig_probs: probs0.clone(),
+            adv_probs: probs0.clone(),
+            substitutions: Vec::new(),
+            queries: 1,
+            victim_calls: 0,
+            success: false,
+            skipped: pred0 != gold,
+            words: words.len(),
+            words_tried: 0,
+            filters: FilterCounts::default(),
+        };
+        if result.skipped {
+            return Ok(result);
+        }
+        let budget_left = |q: usize| cfg.query_budget.map_or(usize::MAX, |b| b.saturating_sub(q));
+
+        // Importance: one batch with every eligible word deleted (or replaced).
+        let mut eligible: Vec<usize> = (0..words.len())
+            .filter(|&i| self.eligible(&words[i]))
+            .collect();
+        eligible.truncate(budget_left(victim.queries));
+        let variants: Vec<String> = eligible
+            .iter()
+            .map(|&i| {
+                let ws: Vec<Option<&str>> = words
+                    .iter()
+                    .enumerate()
+                    .map(|(j, w)| match (&cfg.importance, j == i) {
+                        (_, false) => Some(w.as_str()),
+                        (Importance::Delete, true) => None,
+                        (Importance::Replace(t), true) => Some(t.as_str()),
+                    })
+                    .collect();
+                render(text, &spans, &ws)
+            })
+            .collect();
+        let del_probs = victim.query(&variants)?;
+        let mut ranked: Vec<(usize, bool, f32)> = eligible
+            .iter()
+            .zip(&del_probs)
+            .map(|(&i, p)| (i, argmax(p) != gold, probs0[gold] - p[gold]))
+            .collect();
+        // Flips first, then by importance; the sort is stable, so ties keep text order.
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)));
+
+        let mut cur: Vec<String> = words.clone();
+        let mut cur_probs = probs0.clone();
+        let mut orig_emb: Option<Vec<f32>> = None;
+        for &(i, _, _) in ranked.iter().take(cfg.try_words) {
+            if budget_left(victim.queries) == 0 || result.substitutions.len() >= cfg.max_words {
+                break;
+            }
+            result.words_tried += 1;
+            let request = vec![(cur.clone(), i)];
+            let cands = self
+                .generator
+                .candidates(&request, cfg.top_k)?
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            let counts = &mut result.filters;
+            counts.generated += cands.len();
+            let mut seen = HashSet::new();
+            let mut survivors: Vec<String> = Vec::new();
+            for (c, _) in cands {
+                let c = match_case(&words[i], c.trim());
+                if let Some(f) = string_filter(&words[i], &c, &self.stopwords, cfg.max_edit) {
+                    counts.reject(f);
+                } else if !seen.insert(normalize(&c)) {
+                    // A case variant of a candidate already kept: same text, same verdict.
+                    counts.reject("same_stem");
+                } else {
+                    survivors.push(c);
+                }
+            }
+            if let Some(tagger) = self.tagger {
+                let refs: Vec<&str> = cur.iter().map(String::as_str).collect();
+                let want = tagger.tag(&refs).get(i).cloned().unwrap_or_default();
+                survivors.retain(|c| {
+                    let mut ws = refs.clone();
+                    ws[i] = c.as_str();
+                    let ok = tagger.tag(&ws).get(i) == Some(&want);
+                    if !ok {
+                        counts.pos += 1;
+                    }
+                    ok
+                });
+            }
+            let render_with = |c: &str| {
+                let ws: Vec<Option<&str>> = cur
+                    .iter()
+                    .enumerate()
+                    .map(|(j, w)| Some(if j == i { c } else { w.as_str() }))
+                    .collect();
+                render(text, &spans, &ws)
+            };
+            let mut texts: Vec<String> = survivors.iter().map(|c| render_with(c)).collect();
+            if let (Some(enc), false) = (self.encoder, texts.is_empty()) {
+                // Original and all candidate texts in one embedding call.
+                let mut batch: Vec<&str> = Vec::with_capacity(texts.len() + 1);
+                if orig_emb.is_none() {
+                    batch.push(text);
+                }
+                batch.extend(texts.iter().map(String::as_str));
+                let mut embs = enc.embed(&batch)?;
+                if orig_emb.is_none() {
+                    orig_emb = Some(embs.remove(0));
+                }
+                let anchor = orig_emb.clone().unwrap_or_default();
+                let keep: Vec<bool> = embs
+                    .iter()
+                    .map(|e| cosine(&anchor, e) >= cfg.min_sim)
+                    .collect();
+                counts.similarity += keep.iter().filter(|k| !**k).count();
+                let mut it = keep.iter();
+                survivors.retain(|_| it.next().copied().unwrap_or(false));
+                let mut it = keep.iter();
+                texts.retain(|_| it.next().copied().unwrap_or(false));
+            }
+            counts.kept += survivors.len();
+            let room = budget_left(victim.queries);
+            survivors.truncate(room);
+            texts.truncate(room);
+            if survivors.is_empty() {
+                continue;
+            }
+            let probs = victim.query(&texts)?;
+            let Some(best) =
+                (0..probs.len()).min_by(|&a, &b| probs[a][gold].total_cmp(&probs[b][gold]))
+            else {
+                continue;
+            };
+            let flips = argmax(&probs[best]) != gold;
+            let last_allowed = result.substitutions.len() + 1 >= cfg.max_words;
+            // A non-flipping substitution is kept only when it helps and leaves room for more.
+            if flips || (!last_allowed && probs[best][gold] < cur_probs[gold]) {
+                result.substitutions.push(Substitution {
+                    position: i,
+                    old: words[i].clone(),
+                    new: survivors[best].clone(),
+                });
+                cur[i] = survivors[best].clone();
+                cur_probs = probs[best].clone();
+                result.adversarial = texts[best].clone();
+            }
+            if flips {
+                result.success = true;
+                break;
+            }
+        }
+        // A failed attack reports the original text: partial, non-flipping edits are not
+        // adversarial examples and would pollute transfer/adversarial-training sets.
+        if !result.success {
+            result.adversarial = text.to_string();
+            result.substitutions.clear();
+            cur_probs = probs0;
+        }
+        result.adv_pred = name(argmax(&cur_probs));
+        result.adv_probs = cur_probs;
+        result.queries = victim.queries;
+        result.victim_calls = victim.calls;
+        Ok(result)
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        a / b
+    }
+}
+
+/// Corpus metrics over per-example results; `seconds` is the wall-clock time of the run.
+pub fn summarize(results: &[ExampleResult], seconds: f64) -> Summary {
+    let n = results.len();
+    let skipped = results.iter().filter(|r| r.skipped).count();
+    let successes = results.iter().filter(|r| r.success).count();
+    let attacked: Vec<&ExampleResult> = results.iter().filter(|r| !r.skipped).collect();
+    let failures = attacked.len() - successes;
+    let mut filters = FilterCounts::default();
+    let mut words_tried = 0;
+    for r in &attacked {
+        filters.add(&r.filters);
+        words_tried += r.words_tried;
+    }
+    let perturbed: f64 = results
+        .iter()
+        .filter(|r| r.success)
+        .map(|r| 100.0 * ratio(r.substitutions.len() as f64, r.words as f64))
+        .sum();
+    let wt = words_tried as f64;
+    let per_word = [
+        ("generated", filters.generated),
+        ("not_word", filters.not_word),
+        ("stopword", filters.stopword),
+        ("same_stem", filters.same_stem),
+        ("edit_distance", filters.edit_distance),
+        ("pos", filters.pos),
+        ("similarity", filters.similarity),
+        ("kept", filters.kept),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), ratio(v as f64, wt)))
+    .collect();
+    let correct = (n - skipped) as f64;
+    Summary {
+        examples: n,
+        skipped,
+        successes,
+        failures,
+        original_accuracy: ratio(correct, n as f64),
+        accuracy_under_attack: ratio(correct - successes as f64, n as f64),
+        attack_success_rate: ratio(successes as f64, attacked.len() as f64),
+        attack_success_rate_over_all: ratio(successes as f64, n as f64),
+        mean_perturbed_word_pct: ratio(perturbed, successes as f64),
+        mean_words_per_input: ratio(
+            results.iter().map(|r| r.words).sum::<usize>() as f64,
+            n as f64,
+        ),
+        mean_queries: ratio(
+            attacked.iter().map(|r| r.queries).sum::<usize>() as f64,
+            attacked.len() as f64,
+        ),
+        mean_victim_calls: ratio(
+            attacked.iter().map(|r| r.victim_calls).sum::<usize>() as f64,
+            attacked.len() as f64,
+        ),
+        filters_total: filters,
+        words_tried,
+        filters_mean_per_word: per_word,
+        seconds,
+        examples_per_s: ratio(n as f64, seconds),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_replaces_and_deletes() {
+        let t = "Ina son, gida  sosai!";
+        let spans = mavuno_stages::text::segment::words(t);
+        let ws: Vec<&str> = spans.iter().map(|&(s, e)| &t[s..e]).collect();
+        let mut o: Vec<Option<&str>> = ws.iter().map(|w| Some(*w)).collect();
+        assert_eq!(render(t, &spans, &o), t);
+        o[2] = None;
+        assert_eq!(render(t, &spans, &o), "Ina son, sosai!");
+        o[2] = Some("daki");
+        assert_eq!(render(t, &spans, &o), "Ina son, daki  sosai!");
+        o[3] = None;
+        assert_eq!(render(t, &spans, &o), "Ina son, daki  !");
+        assert_eq!(match_case("Gida", "daki"), "Daki");
+    }
+}

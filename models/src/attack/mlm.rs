@@ -1,0 +1,281 @@
+//! BERT-backed implementations of the attack traits: [`MlmCandidates`] (fill-mask candidates
+//! from an MLM checkpoint with a `cls.predictions` head) and [`MeanPooledEncoder`] (sentence
+//! embeddings by attention-masked mean pooling, as sentence-transformers' MiniLM does).
+//!
+//! Both read a local HF directory: `config.json`, `model.safetensors`, `tokenizer.json`.
+//!
+//! Whole-word candidates: the attacked word (however many subwords it has) is replaced by ONE
+//! `[MASK]`; the top tokens at that position are kept only when they are whole words (no `##`
+//! continuation, not a special token, a word under the shared segmentation). Multi-piece
+//! candidates (two masks, beam over pieces) are deliberately NOT generated: BERT-Attack's
+//! sub-word combinations are what made TextAttack take hours per example (#586), and the
+//! paper's fill-mask pipeline is single-mask too. The cost is that rare words of morphologically
+//! rich languages, split into pieces by the vocabulary, never appear as candidates.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+use tokenizers::Tokenizer;
+
+use super::fill_mask::FillMaskHead;
+use super::traits::{CandidateGenerator, SentenceEncoder};
+use crate::bert::{load_bert, LoadedBert};
+use crate::ModelError;
+
+fn tok_err(path: &Path, e: impl std::fmt::Display) -> ModelError {
+    ModelError::InvalidConfig(format!("tokenizer {}: {e}", path.display()))
+}
+
+/// A BERT encoder with its tokenizer and special-token ids.
+struct BertText {
+    tokenizer: Tokenizer,
+    bert: LoadedBert,
+    cls: i64,
+    sep: i64,
+    pad: i64,
+    mask: Option<i64>,
+    max_len: usize,
+    device: Device,
+    path: std::path::PathBuf,
+}
+
+impl BertText {
+    fn load(dir: &Path, device: Device) -> Result<Self, ModelError> {
+        let tpath = dir.join("tokenizer.json");
+        let mut tokenizer = Tokenizer::from_file(&tpath).map_err(|e| tok_err(&tpath, e))?;
+        // We place [CLS]/[SEP] and truncate ourselves, around the mask.
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| tok_err(&tpath, e))?;
+        tokenizer.with_padding(None);
+        let bert = load_bert(dir, device)?;
+        let id = |t: &str| tokenizer.token_to_id(t).map(i64::from);
+        let need = |t: &str| id(t).ok_or_else(|| tok_err(&tpath, format!("no {t} token")));
+        let max_len = usize::try_from(bert.config.max_position_embeddings).unwrap_or(512);
+        Ok(Self {
+            cls: need("[CLS]")?,
+            sep: need("[SEP]")?,
+            pad: id("[PAD]").unwrap_or(bert.config.pad_token_id),
+            mask: id("[MASK]"),
+            max_len,
+            tokenizer,
+            bert,
+            device,
+            path: tpath,
+        })
+    }
+
+    fn ids(&self, text: &str) -> Result<Vec<i64>, ModelError> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| tok_err(&self.path, e))?;
+        Ok(enc.get_ids().iter().map(|&i| i64::from(i)).collect())
+    }
+
+    /// Pads id rows into `[batch, seq]` ids and attention mask tensors.
+    fn batch(&self, rows: &[Vec<i64>]) -> Result<(Tensor, Tensor), ModelError> {
+        let seq = rows.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        let mut ids = Vec::with_capacity(rows.len() * seq);
+        let mut mask = Vec::with_capacity(rows.len() * seq);
+        for r in rows {
+            ids.extend_from_slice(r);
+            ids.extend(std::iter::repeat_n(self.pad, seq - r.len()));
+            mask.extend(std::iter::repeat_n(1i64, r.len()));
+            mask.extend(std::iter::repeat_n(0i64, seq - r.len()));
+        }
+        let shape = [rows.len() as i64, seq as i64];
+        Ok((
+            Tensor::from_slice(&ids)
+                .f_view(shape)?
+                .f_to_device(self.device)?,
+            Tensor::from_slice(&mask)
+                .f_view(shape)?
+                .f_to_device(self.device)?,
+        ))
+    }
+}
+
+/// Fill-mask candidate generator over a BERT MLM checkpoint.
+pub struct MlmCandidates {
+    text: BertText,
+    head: FillMaskHead,
+    mask: i64,
+    /// id → token, for filtering and output.
+    vocab: Vec<String>,
+    /// Requests per forward pass.
+    pub batch_size: usize,
+}
+
+impl MlmCandidates {
+    /// Loads encoder, tokenizer and `cls.predictions` head from `dir`; errors with
+    /// [`ModelError::MissingTensors`] when the checkpoint has no MLM head.
+    pub fn load(dir: &Path, device: Device) -> Result<Self, ModelError> {
+        let text = BertText::load(dir, device)?;
+        let mask = text
+            .mask
+            .ok_or_else(|| tok_err(&text.path, "no [MASK] token"))?;
+        let wpath = dir.join("model.safetensors");
+        let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(&wpath)?
+            .into_iter()
+            .map(|(k, v)| (k.strip_prefix("bert.").map(str::to_string).unwrap_or(k), v))
+            .collect();
+        let head = FillMaskHead::from_tensors(&tensors, &text.bert.config, &wpath, device)?;
+        let n = text.tokenizer.get_vocab_size(true);
+        let vocab = (0..n as u32)
+            .map(|i| text.tokenizer.id_to_token(i).unwrap_or_default())
+            .collect();
+        Ok(Self {
+            text,
+            head,
+            mask,
+            vocab,
+            batch_size: 32,
+        })
+    }
+
+    /// `[CLS] left [MASK] right [SEP]`, truncated symmetrically around the mask.
+    fn masked_ids(&self, words: &[String], i: usize) -> Result<(Vec<i64>, usize), ModelError> {
+        let left = self.text.ids(&words[..i].join(" "))?;
+        let right = self.text.ids(&words[i + 1..].join(" "))?;
+        let room = self.text.max_len.saturating_sub(3);
+        // Keep at least half the window on the left when both sides overflow it.
+        let keep_left = left
+            .len()
+            .min((room / 2).max(room.saturating_sub(right.len())));
+        let keep_right = right.len().min(room - keep_left);
+        let left = &left[left.len() - keep_left..];
+        let right = &right[..keep_right];
+        let mut ids = Vec::with_capacity(left.len() + right.len() + 3);
+        ids.push(self.text.cls);
+        ids.extend_from_slice(left);
+        let pos = ids.len();
+        ids.push(self.mask);
+        ids.extend_from_slice(right);
+        ids.push(self.text.sep);
+        Ok((ids, pos))
+    }
+
+    /// A vocabulary entry that can stand alone as a word.
+    fn whole_word(&self, id: usize) -> Option<&str> {
+        let t = self.vocab.get(id)?;
+        let special = t.starts_with('[') && t.ends_with(']');
+        (!t.starts_with("##") && !special && super::filters::is_word(t)).then_some(t.as_str())
+    }
+}
+
+impl CandidateGenerator for MlmCandidates {
+    fn candidates(
+        &self,
+        requests: &[(Vec<String>, usize)],
+        k: usize,
+    ) -> Result<Vec<Vec<(String, f32)>>, ModelError> {
+        let _guard = tch::no_grad_guard();
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(self.batch_size.max(1)) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            let mut positions = Vec::with_capacity(chunk.len());
+            for (words, i) in chunk {
+                if *i >= words.len() {
+                    return Err(ModelError::InvalidConfig(format!(
+                        "candidate request for word {i} of a {}-word text",
+                        words.len()
+                    )));
+                }
+                let (ids, pos) = self.masked_ids(words, *i)?;
+                rows.push(ids);
+                positions.push(pos as i64);
+            }
+            let (ids, mask) = self.text.batch(&rows)?;
+            let hidden = self
+                .text
+                .bert
+                .model
+                .forward_t(&ids, Some(&mask), None, false)?;
+            let n = rows.len() as i64;
+            let idx = Tensor::from_slice(&positions).f_to_device(self.text.device)?;
+            let rows_idx = Tensor::f_arange(n, (Kind::Int64, self.text.device))?;
+            // hidden[r, pos_r, :] for each row r → [n, hidden].
+            let at_mask = hidden.f_index(&[Some(rows_idx), Some(idx)])?;
+            let probs = self.head.logits(&at_mask)?.f_softmax(-1, Kind::Float)?;
+            // Over-fetch: many top tokens are ## pieces or punctuation and get dropped.
+            let fetch = (k * 4 + 16).min(self.vocab.len()) as i64;
+            let (vals, ids) = probs.f_topk(fetch, -1, true, true)?;
+            let vals = Vec::<f32>::try_from(vals.f_to_device(Device::Cpu)?.f_flatten(0, -1)?)?;
+            let ids = Vec::<i64>::try_from(ids.f_to_device(Device::Cpu)?.f_flatten(0, -1)?)?;
+            for r in 0..rows.len() {
+                let mut cands = Vec::with_capacity(k);
+                for j in 0..fetch as usize {
+                    let id = ids[r * fetch as usize + j] as usize;
+                    if let Some(w) = self.whole_word(id) {
+                        cands.push((w.to_string(), vals[r * fetch as usize + j]));
+                        if cands.len() == k {
+                            break;
+                        }
+                    }
+                }
+                out.push(cands);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Mean-pooled, L2-normalised sentence embeddings from a BERT encoder (the pooling of
+/// sentence-transformers `all-MiniLM-L6-v2`, so its checkpoint gives its published embeddings).
+pub struct MeanPooledEncoder {
+    text: BertText,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+}
+
+impl MeanPooledEncoder {
+    /// Loads encoder and tokenizer from `dir` (no head needed).
+    pub fn load(dir: &Path, device: Device) -> Result<Self, ModelError> {
+        Ok(Self {
+            text: BertText::load(dir, device)?,
+            batch_size: 64,
+        })
+    }
+}
+
+impl SentenceEncoder for MeanPooledEncoder {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let _guard = tch::no_grad_guard();
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(self.batch_size.max(1)) {
+            let rows = chunk
+                .iter()
+                .map(|t| {
+                    let mut ids = self.text.ids(t)?;
+                    // sentence-transformers truncates MiniLM at 256 tokens; keep the head.
+                    ids.truncate(self.text.max_len.min(256) - 2);
+                    let mut row = Vec::with_capacity(ids.len() + 2);
+                    row.push(self.text.cls);
+                    row.extend(ids);
+                    row.push(self.text.sep);
+                    Ok(row)
+                })
+                .collect::<Result<Vec<_>, ModelError>>()?;
+            let (ids, mask) = self.text.batch(&rows)?;
+            let hidden = self
+                .text
+                .bert
+                .model
+                .forward_t(&ids, Some(&mask), None, false)?;
+            let m = mask.f_unsqueeze(-1)?.f_to_kind(Kind::Float)?;
+            let sum = hidden.f_mul(&m)?.f_sum_dim_intlist(1, false, Kind::Float)?;
+            let count = m
+                .f_sum_dim_intlist(1, false, Kind::Float)?
+                .f_clamp_min(1e-9)?;
+            let mean = sum.f_div(&count)?;
+            let norm = mean.f_norm_scalaropt_dim(2, 1, true)?.f_clamp_min(1e-12)?;
+            let emb = mean.f_div(&norm)?.f_to_device(Device::Cpu)?;
+            let dim = emb.size().get(1).copied().unwrap_or(0) as usize;
+            let flat = Vec::<f32>::try_from(emb.f_flatten(0, -1)?)?;
+            out.extend(flat.chunks(dim.max(1)).map(<[f32]>::to_vec));
+        }
+        Ok(out)
+    }
+}

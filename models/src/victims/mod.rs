@@ -1,0 +1,41 @@
+//! Non-transformer victims for the attack (SEEDS.md §3.2): a Kim-2014 word-CNN and a BiLSTM,
+//! trained from scratch on CPU in seconds to minutes, with a vocabulary from the shared word
+//! segmentation (`mavuno_stages::text::segment::words`) so that Sinhala/Tamil/Ge'ez words are the
+//! same units the attack substitutes.
+//!
+//! A victim directory holds `victim.json` (architecture, labels, sizes), `vocab.txt` (one word
+//! per line, line number = id) and `model.safetensors` (PyTorch parameter names).
+
+pub mod data;
+pub mod word;
+
+use std::path::Path;
+
+use tch::Device;
+
+use crate::attack::Victim;
+use crate::ModelError;
+
+pub use data::read_labeled;
+pub use word::{Arch, TrainOptions, TrainReport, WordVictim};
+
+/// Loads any supported victim from `dir`, detected by its files.
+///
+/// - `victim.json` → word-CNN / BiLSTM ([`WordVictim`]).
+/// - `config.json` + `model.safetensors` (a fine-tuned BERT classifier): NOT YET SUPPORTED. When
+///   the fine-tuning module lands, wire it here: `Classifier::load(dir, device)` wrapped in a
+///   struct implementing [`Victim`] (`labels()` → `Classifier::labels()`, `predict_proba` →
+///   `Classifier::predict_proba`, mapping its error into `ModelError`).
+pub fn load_victim(dir: &Path, device: Device) -> Result<Box<dyn Victim>, ModelError> {
+    if dir.join("victim.json").is_file() {
+        return Ok(Box::new(WordVictim::load(dir, device)?));
+    }
+    if dir.join("config.json").is_file() {
+        return Ok(Box::new(crate::finetune::Classifier::load(dir, device)?));
+    }
+    Err(ModelError::InvalidConfig(format!(
+        "{}: not a victim directory (expected victim.json for a word-CNN/BiLSTM, or a BERT \
+         classifier's config.json)",
+        dir.display()
+    )))
+}
