@@ -73,6 +73,8 @@ fn counts(run_dir: &Path) -> Vec<(String, serde_json::Value)> {
         .collect()
 }
 
+/// The first run's label, output bytes and per-stage counts, to compare the others with.
+type Reference = (String, Vec<Vec<u8>>, Vec<(String, serde_json::Value)>);
 #[test]
 fn outputs_are_byte_identical_for_any_batch_size_and_thread_count() {
     let test = "outputs_are_byte_identical_for_any_batch_size_and_thread_count";
@@ -112,7 +114,7 @@ fn outputs_are_byte_identical_for_any_batch_size_and_thread_count() {
         "rejects.jsonl",
         "dedup_near_clusters.jsonl",
     ];
-    let mut reference: Option<(String, Vec<Vec<u8>>, Vec<(String, serde_json::Value)>)> = None;
+    let mut reference: Option<Reference> = None;
     for (bs, threads) in [(1000, 2), (1, 1), (7, 2), (1000, 1), (1, 2), (7, 1)] {
         let label = format!("batch_size={bs} threads={threads}");
         let workdir = d.join(format!("runs-{bs}-{threads}"));

@@ -353,7 +353,7 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
             .iter()
             .map(|e| e.difficulty.unwrap_or(e.ids.len() as f64))
             .collect();
-        Some((PercentileSampler::new(scores), pacing.clone()))
+        Some((PercentileSampler::new(scores), pacing))
     } else {
         None
     };
