@@ -67,7 +67,9 @@ fn bilstm_beats_majority_on_afrisenti_hau() -> Result<(), Box<dyn Error>> {
 }
 
 #[test]
-fn bert_dir_is_reported_as_not_wired_yet() {
+fn bert_dir_is_loaded_as_a_transformer_classifier() {
+    // A directory with config.json goes to `finetune::Classifier`; an empty config is
+    // rejected by that loader (not reported as "not a victim directory").
     let tmp = tempfile::tempdir().map(|t| t.keep());
     let Ok(dir) = tmp else { return };
     let _ = std::fs::write(dir.join("config.json"), "{}");
@@ -75,5 +77,13 @@ fn bert_dir_is_reported_as_not_wired_yet() {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(err.contains("Classifier"), "{err}");
+    assert!(!err.is_empty(), "an empty config.json must not load");
+    assert!(!err.contains("not a victim directory"), "{err}");
+    let none = tempfile::tempdir().map(|t| t.keep());
+    let Ok(none) = none else { return };
+    let err = load_victim(&none, Device::Cpu)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("not a victim directory"), "{err}");
 }
