@@ -19,6 +19,8 @@ pub mod quality;
 pub mod read;
 pub mod stats;
 pub mod tag;
+#[cfg(test)]
+mod testutil;
 pub mod text;
 pub mod tokenize;
 pub mod util;

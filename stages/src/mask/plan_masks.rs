@@ -283,28 +283,7 @@ mod tests {
     use mavuno_pipeline::Record;
 
     fn example() -> PlanMasksConfig {
-        let doc = include_str!("plan_masks.rs");
-        let text: String = doc
-            .lines()
-            .skip_while(|l| !l.contains("```toml"))
-            .skip(1)
-            .take_while(|l| !l.contains("```"))
-            .map(|l| l.trim_start_matches("//! ").trim_start_matches("//!"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let t: toml::Table = toml::from_str(&text).unwrap();
-        let mut v = t["stages"]
-            .as_table()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()
-            .as_table()
-            .unwrap()
-            .clone();
-        v.remove("type");
-        v.remove("inputs");
-        toml::Value::Table(v).try_into().unwrap()
+        crate::testutil::doc_example(include_str!("plan_masks.rs"))
     }
 
     #[test]
