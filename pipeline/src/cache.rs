@@ -150,7 +150,7 @@ impl<W: Write> RecordFileWriter<W> {
 
     /// Appends one record.
     pub fn write(&mut self, r: &Record) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.enc, &r.to_json())?;
+        serde_json::to_writer(&mut self.enc, r)?;
         self.enc.write_all(b"\n")
     }
 
@@ -170,15 +170,7 @@ pub fn read_record_file(
     let mut batch = Vec::with_capacity(batch_size);
     for (i, line) in r.lines().enumerate() {
         let line = line.map_err(|e| StageError::io(path, e))?;
-        let obj: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&line).map_err(|e| {
-                StageError::msg(format!(
-                    "{}:{}: corrupt checkpoint: {e}",
-                    path.display(),
-                    i + 1
-                ))
-            })?;
-        let rec = Record::from_json(obj, "text").map_err(|e| {
+        let rec = crate::record_json::parse_record(&line, "text").map_err(|e| {
             StageError::msg(format!(
                 "{}:{}: corrupt checkpoint: {e}",
                 path.display(),

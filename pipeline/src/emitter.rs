@@ -153,6 +153,24 @@ impl Emitter {
         self.push(rec);
     }
 
+    /// Keeps a record and returns it for the stage to own as well (a writer that buffers
+    /// what it passes on). It is copied only when a downstream stage reads this stage's
+    /// output; at the end of a DAG the record itself comes back.
+    pub fn keep_owned(&mut self, rec: Record) -> Record {
+        if matches!(self.sink, Sink::Discard) {
+            self.counts.kept += 1;
+            self.counts.records_out += 1;
+            if self.is_source {
+                self.counts.records_in += 1;
+            }
+            rec
+        } else {
+            let copy = rec.clone();
+            self.keep(rec);
+            copy
+        }
+    }
+
     /// Keeps one input record that became several (a sentence splitter); zero is allowed
     /// and still counts the input as kept.
     pub fn keep_many(&mut self, recs: impl IntoIterator<Item = Record>) {

@@ -101,6 +101,20 @@ impl AtomicFile {
         std::fs::rename(&self.tmp, &self.path).map_err(|e| StageError::io(&self.path, e))?;
         Ok(self.path.clone())
     }
+
+    /// Flushes and moves the unfinished file to `to` instead of its final path (a writer
+    /// that must rewrite what it wrote so far). Falls back to copying across file systems.
+    pub fn move_to(mut self, to: &Path) -> Result<(), StageError> {
+        if let Some(w) = self.writer.take() {
+            w.into_inner()
+                .map_err(|e| StageError::io(&self.tmp, e.into_error()))?;
+        }
+        if std::fs::rename(&self.tmp, to).is_err() {
+            std::fs::copy(&self.tmp, to).map_err(|e| StageError::io(to, e))?;
+            std::fs::remove_file(&self.tmp).map_err(|e| StageError::io(&self.tmp, e))?;
+        }
+        Ok(())
+    }
 }
 
 impl Write for AtomicFile {

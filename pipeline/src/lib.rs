@@ -15,6 +15,7 @@ pub mod emitter;
 pub mod error;
 pub mod io;
 pub mod record;
+pub mod record_json;
 pub mod registry;
 pub mod run;
 pub mod stage;

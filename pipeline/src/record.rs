@@ -110,7 +110,22 @@ impl Record {
     /// Builds a record from a flat JSON object as written by [`Record::to_json`].
     /// `text_key` names the text column (`text` by default in readers).
     pub fn from_json(mut obj: Map<String, Value>, text_key: &str) -> Result<Record, String> {
-        let text = match obj.remove(text_key) {
+        let text = obj.remove(text_key);
+        let (id, lang, source) = (obj.remove("id"), obj.remove("lang"), obj.remove("source"));
+        Record::from_parts(text_key, text, id, lang, source, obj)
+    }
+
+    /// Builds a record from the values of its own columns (checked: `text`, `id` and
+    /// `lang` must be strings or null; `id` may be a number) and the remaining fields.
+    pub fn from_parts(
+        text_key: &str,
+        text: Option<Value>,
+        id: Option<Value>,
+        lang: Option<Value>,
+        source: Option<Value>,
+        fields: Map<String, Value>,
+    ) -> Result<Record, String> {
+        let text = match text {
             Some(Value::String(s)) => s,
             Some(Value::Null) | None => String::new(),
             Some(other) => {
@@ -120,7 +135,7 @@ impl Record {
                 ))
             }
         };
-        let id = match obj.remove("id") {
+        let id = match id {
             Some(Value::String(s)) => s,
             Some(Value::Number(n)) => n.to_string(),
             Some(Value::Null) | None => String::new(),
@@ -131,7 +146,7 @@ impl Record {
                 ))
             }
         };
-        let lang = match obj.remove("lang") {
+        let lang = match lang {
             Some(Value::String(s)) => Some(s),
             Some(Value::Null) | None => None,
             Some(other) => {
@@ -141,7 +156,7 @@ impl Record {
                 ))
             }
         };
-        let source = match obj.remove("source") {
+        let source = match source {
             Some(Value::String(s)) => Provenance::parse(&s),
             _ => None,
         };
@@ -150,8 +165,41 @@ impl Record {
             text,
             lang,
             source,
-            fields: obj,
+            fields,
         })
+    }
+}
+
+/// Serialises as the flat object of [`Record::to_json`] (same keys, same sorted order, a
+/// field named like a record column wins) without cloning the record: spills and
+/// checkpoints write every record once.
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let source = self.source.as_ref().map(|p| p.to_string());
+        let own: [(&str, Option<&str>); 4] = [
+            ("id", Some(self.id.as_str())),
+            ("lang", self.lang.as_deref()),
+            ("source", source.as_deref()),
+            ("text", Some(self.text.as_str())),
+        ];
+        let mut m = s.serialize_map(None)?;
+        let mut fields = self.fields.iter().peekable();
+        for (key, val) in own {
+            while let Some((k, v)) = fields.next_if(|(k, _)| k.as_str() < key) {
+                m.serialize_entry(k, v)?;
+            }
+            if fields.peek().is_some_and(|(k, _)| k.as_str() == key) {
+                continue; // the field of that name is written next and wins
+            }
+            if let Some(v) = val {
+                m.serialize_entry(key, v)?;
+            }
+        }
+        for (k, v) in fields {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }
 
@@ -197,6 +245,14 @@ mod tests {
         r.set("zeta", 1);
         r.set("label", "pos");
         let v = r.to_json();
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            v.to_string(),
+            "Serialize = to_json"
+        );
+        r.set("text", "a field named text wins");
+        assert_eq!(serde_json::to_string(&r).unwrap(), r.to_json().to_string());
+        r.fields.remove("text");
         assert_eq!(
             serde_json::to_string(&v).unwrap(),
             r#"{"id":"a:1","label":"pos","lang":"yor","source":"x/y.txt:3","text":"Ẹ kú àárọ̀","zeta":1}"#

@@ -17,7 +17,9 @@
 //!   instead of as the nearest known language with high confidence.
 //! * `@mentions`, `#hashtags`, URLs and `RT` are ignored (tweets).
 //! * Sinhala and Tamil are decided by script alone (confidence = the script's share
-//!   of letters); Ethiopic is `amh` only when coverage agrees (Tigrinya shares the script).
+//!   of letters). Ethiopic is `amh` by script too when Amharic is the model's only
+//!   Ethiopic label, except text with Tigrinya's markers ([`looks_tigrinya`]), which is
+//!   `und`; a model trained with Tigrinya data lets the classifier decide.
 //!
 //! File format (version 1): `MAVLID\n`, a little-endian `u32` header length, a JSON
 //! header (`{"format": "mavuno-lid", "version": 1, …}`), then per label an `f32` bias and
@@ -412,6 +414,13 @@ impl LidModel {
         // script alone.
         if cands.len() == 1 && matches!(script, Script::Sinhala | Script::Tamil) {
             return vec![(self.header.labels[cands[0]].clone(), share)];
+        }
+        // Ethiopic with Amharic as its only label: the script decides too, unless the text
+        // carries Tigrinya's markers. N-gram coverage is no use here: it rejected one
+        // Amharic news line in ten (transliterated names) and Tigrinya shares most 3-grams.
+        if cands.len() == 1 && script == Script::Ethiopic {
+            let p = if looks_tigrinya(text) { 0.0 } else { share };
+            return vec![(self.header.labels[cands[0]].clone(), p)];
         }
         extract(text, &self.header.features, f);
         let mut logits = vec![0f32; self.n_labels()];

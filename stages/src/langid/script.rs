@@ -2,9 +2,8 @@
 //!
 //! Three of mavuno's languages are identified by their script alone: Sinhala (`sin`) and
 //! Tamil (`tam`) have a script of their own among our languages, and Ethiopic is used
-//! by Amharic (`amh`) but also by Tigrinya, Ge'ez and Tigre, so an Ethiopic text is
-//! labelled `amh` only when the classifier's n-gram coverage agrees (see
-//! [`super::model`]). Everything that is not Latin, Ethiopic, Sinhala or Tamil is
+//! by Amharic (`amh`) but also by Tigrinya, Ge'ez and Tigre, so an Ethiopic text with
+//! Tigrinya's markers is `und` (see [`super::model`]). Everything that is not Latin, Ethiopic, Sinhala or Tamil is
 //! `Other`, which the classifier labels `und`.
 
 use serde::{Deserialize, Serialize};

@@ -16,17 +16,18 @@
 //! on_error = "fail"
 //! ```
 
-use super::{record_error, validate_common, Lines, OnError};
+use super::{lossy_excerpt, record_error, utf8_error_at, validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
-use mavuno_pipeline::record::json_type;
+use mavuno_pipeline::record_json::{parse_record, JsonRecordError};
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
     StageImpl, StageKind,
 };
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 fn default_text_field() -> String {
     "text".into()
@@ -85,34 +86,99 @@ pub struct JsonlReader {
     shard: Option<(u64, u64)>,
 }
 
+/// Lines parsed together on the rayon pool: enough to amortise the fork/join, few enough
+/// that a chunk's bytes (at most [`CHUNK_BYTES`]) stay small.
+const CHUNK_LINES: usize = 2048;
+/// Byte bound of one chunk, so a file of 50 MB lines is not buffered 2048 times over.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// Non-blank lines read but not yet parsed: their bytes back to back, with each line's
+/// number, decompressed byte offset and end in `bytes`.
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    lines: Vec<(u64, u64, usize)>,
+}
+
+impl Chunk {
+    fn push(&mut self, lines: &Lines) {
+        self.bytes.extend_from_slice(&lines.buf);
+        self.lines
+            .push((lines.line, lines.offset, self.bytes.len()));
+    }
+
+    fn full(&self) -> bool {
+        self.lines.len() >= CHUNK_LINES || self.bytes.len() >= CHUNK_BYTES
+    }
+
+    fn get(&self, i: usize) -> (u64, u64, &[u8]) {
+        let start = if i == 0 { 0 } else { self.lines[i - 1].2 };
+        let (line, offset, end) = self.lines[i];
+        (line, offset, &self.bytes[start..end])
+    }
+}
+
 impl JsonlReader {
-    fn parse(&self, lines: &Lines) -> Result<Record, DataError> {
-        let at = |m: String| DataError::new(&*lines.file, lines.line, m);
-        let text = lines.text()?;
-        let v: Value =
-            serde_json::from_str(text).map_err(|e| at(format!("malformed JSON: {e}")))?;
-        let Value::Object(obj) = v else {
-            return Err(at(format!("expected a JSON object, got {}", json_type(&v))));
-        };
-        let mut rec = Record::from_json(obj, &self.cfg.text_field)
-            .map_err(|m| record_error(&lines.file, lines.line, m))?;
+    fn parse(
+        &self,
+        file: &Arc<str>,
+        line: u64,
+        offset: u64,
+        raw: &[u8],
+    ) -> Result<Record, DataError> {
+        let at = |m: String| DataError::new(&**file, line, m);
+        let text = std::str::from_utf8(raw).map_err(|e| utf8_error_at(file, line, offset, e))?;
+        let mut rec = parse_record(text, &self.cfg.text_field).map_err(|e| match e {
+            JsonRecordError::Malformed(e) => at(format!("malformed JSON: {e}")),
+            JsonRecordError::NotObject(t) => at(format!("expected a JSON object, got {t}")),
+            JsonRecordError::Field(m) => record_error(file, line, m),
+        })?;
         if rec.id.is_empty() {
-            rec.id = format!("{}:{}", lines.file, lines.line);
+            rec.id = format!("{file}:{line}");
         }
         if rec.lang.is_none() {
             rec.lang = self.cfg.lang.clone();
         }
         rec.source = Some(Provenance {
-            file: lines.file.clone(),
-            line: lines.line,
+            file: file.clone(),
+            line,
         });
         Ok(rec)
+    }
+
+    /// Parses a chunk in parallel and emits its records in line order.
+    fn drain(
+        &self,
+        file: &Arc<str>,
+        chunk: &mut Chunk,
+        out: &mut Emitter,
+    ) -> Result<(), StageError> {
+        let parsed: Vec<Result<Record, DataError>> = (0..chunk.lines.len())
+            .into_par_iter()
+            .map(|i| {
+                let (line, offset, raw) = chunk.get(i);
+                self.parse(file, line, offset, raw)
+            })
+            .collect();
+        for (i, r) in parsed.into_iter().enumerate() {
+            match r {
+                Ok(rec) => out.keep(rec),
+                Err(e) => self
+                    .cfg
+                    .on_error
+                    .bad(out, e, &lossy_excerpt(chunk.get(i).2))?,
+            }
+        }
+        chunk.bytes.clear();
+        chunk.lines.clear();
+        Ok(())
     }
 }
 
 impl Source for JsonlReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
+        let mut chunk = Chunk::default();
         for f in &self.files {
             let mut lines = Lines::open(f)?;
             loop {
@@ -123,6 +189,8 @@ impl Source for JsonlReader {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {
+                        // Records before the bad spot go first, in order.
+                        self.drain(&lines.file, &mut chunk, out)?;
                         if out.take_next() {
                             self.cfg.on_error.bad(out, e, "")?;
                         }
@@ -132,11 +200,12 @@ impl Source for JsonlReader {
                 if lines.is_blank() || !out.take_next() {
                     continue;
                 }
-                match self.parse(&lines) {
-                    Ok(rec) => out.keep(rec),
-                    Err(e) => self.cfg.on_error.bad(out, e, &lines.lossy())?,
+                chunk.push(&lines);
+                if chunk.full() {
+                    self.drain(&lines.file, &mut chunk, out)?;
                 }
             }
+            self.drain(&lines.file, &mut chunk, out)?;
         }
         Ok(())
     }

@@ -113,6 +113,25 @@ pub(crate) fn record_error(file: &str, line: u64, m: String) -> DataError {
     }
 }
 
+/// Invalid UTF-8 in the line `line` that starts at decompressed byte `offset`.
+pub(crate) fn utf8_error_at(
+    file: &str,
+    line: u64,
+    offset: u64,
+    e: std::str::Utf8Error,
+) -> DataError {
+    let at = e.valid_up_to();
+    DataError::new(
+        file,
+        line,
+        format!(
+            "invalid UTF-8 at byte offset {} (column byte {})",
+            offset + at as u64,
+            at + 1
+        ),
+    )
+}
+
 /// Reads a (possibly compressed) file line by line with no line-length cap, tracking the
 /// 1-based line number and the byte offset of each line in the decompressed stream.
 pub(crate) struct Lines {
@@ -185,16 +204,7 @@ impl Lines {
     }
 
     fn utf8_error(&self, e: std::str::Utf8Error) -> DataError {
-        let at = e.valid_up_to();
-        DataError::new(
-            &*self.file,
-            self.line,
-            format!(
-                "invalid UTF-8 at byte offset {} (column byte {})",
-                self.offset + at as u64,
-                at + 1
-            ),
-        )
+        utf8_error_at(&self.file, self.line, self.offset, e)
     }
 
     /// Whether the current line is empty or only whitespace.

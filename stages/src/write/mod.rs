@@ -6,9 +6,11 @@
 //! Relative paths resolve under the run directory. Text formats are compressed by
 //! extension: `.zst` (zstd) and `.gz` (gzip).
 
+mod arrow_columns;
 pub mod conll_writer;
 pub mod conllu_writer;
 pub mod jsonl_writer;
+mod parquet_groups;
 pub mod parquet_writer;
 pub mod text_writer;
 

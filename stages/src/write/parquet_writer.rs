@@ -2,14 +2,20 @@
 //! columns: `id`, `text`, `lang`, `source` (strings), then one column per field, sorted by
 //! name. Loads with `datasets.load_dataset("parquet", …)`, pandas and pyarrow.
 //!
-//! The schema must not depend on batch boundaries, so records are first spilled to a
-//! zstd JSONL file in the stage's scratch directory while the union of field names and
-//! their types is tracked; `finish` then writes the Parquet file from the spill in row
-//! groups of `row_group_size`. Field types: string, int64, float64 (integers widen to
-//! float when mixed), bool, lists of those (nested lists too: `list<list<int64>>` for
-//! `token_offsets`), and string→string objects such as `translation` become a struct with
-//! one child per key. Anything else (mixed types, other objects) is a JSON-string column.
-//! Nulls and absent fields are nulls; a field seen only as null is a string column.
+//! The schema is the union of every record's fields, and it must not depend on batch
+//! boundaries. Records are buffered one row group (`row_group_size` rows) at a time; the
+//! types seen in the first row group fix the schema and row groups stream straight into
+//! the file. Only if a later record brings a new field or widens a type (an int field
+//! that later holds a float) does the writer fall back: the row groups written so far are
+//! set aside, later records spill to a zstd JSONL file in the stage's scratch directory,
+//! and `finish` rewrites both under the final schema. The decision depends only on the
+//! record sequence, so the bytes are the same for any batch size or thread count.
+//!
+//! Field types: string, int64, float64 (integers widen to float when mixed), bool, lists
+//! of those (nested lists too: `list<list<int64>>` for `token_offsets`), and string→string
+//! objects such as `translation` become a struct with one child per key. Anything else
+//! (mixed types, other objects) is a JSON-string column. Nulls and absent fields are nulls;
+//! a field seen only as null is a string column.
 //!
 //! ```toml
 //! [stages.raw]
@@ -23,29 +29,24 @@
 //! row_group_size = 65536
 //! ```
 
+use super::arrow_columns::{observe, record_batch, schema, Types};
+use super::parquet_groups::GroupWriter;
 use super::validate_path;
-use arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray,
-};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{DataType, Field, Fields, Schema};
-use arrow::record_batch::RecordBatch;
+use crate::read::parquet_reader::to_json;
 use mavuno_pipeline::cache::{read_record_file, RecordFileWriter};
-use mavuno_pipeline::io::AtomicFile;
-use mavuno_pipeline::record::RESERVED_KEYS;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
 };
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use serde_json::Map;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn default_row_group_size() -> usize {
@@ -84,315 +85,208 @@ impl StageConfig for ParquetWriterConfig {
         Ok(StageImpl::Stage(Box::new(ParquetWriter {
             cfg: self.clone(),
             path: ctx.output_path(&self.path),
-            spill_path: ctx.scratch_dir.join("parquet_writer.spill.jsonl.zst"),
-            spill: None,
-            types: BTreeMap::new(),
+            scratch: ctx.scratch_dir.clone(),
+            types: Types::new(),
+            buf: Vec::new(),
+            mode: Mode::Head,
             written: Vec::new(),
         })))
     }
 }
 
-/// The inferred type of a field over all records.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Ty {
-    /// Only nulls (or empty lists' items) so far.
-    Null,
-    /// UTF-8 string.
-    Str,
-    /// 64-bit integer.
-    Int,
-    /// 64-bit float.
-    Float,
-    /// Boolean.
-    Bool,
-    /// A list of the inner type.
-    List(Box<Ty>),
-    /// A string→string object (`translation`): one child per key.
-    Struct(BTreeSet<String>),
-    /// Anything else: serialised JSON text.
-    Json,
-}
-
-impl Ty {
-    /// The type of one value.
-    pub(crate) fn of(v: &Value) -> Ty {
-        match v {
-            Value::Null => Ty::Null,
-            Value::Bool(_) => Ty::Bool,
-            Value::Number(n) if n.is_i64() => Ty::Int,
-            Value::Number(_) => Ty::Float,
-            Value::String(_) => Ty::Str,
-            Value::Array(xs) => {
-                let inner = xs.iter().fold(Ty::Null, |t, x| t.unify(Ty::of(x)));
-                match inner {
-                    Ty::Json | Ty::Struct(_) => Ty::Json,
-                    t => Ty::List(Box::new(t)),
-                }
-            }
-            Value::Object(m) if m.values().all(|x| x.is_string() || x.is_null()) => {
-                Ty::Struct(m.keys().cloned().collect())
-            }
-            Value::Object(_) => Ty::Json,
-        }
-    }
-
-    /// The narrowest type that holds both.
-    pub(crate) fn unify(self, other: Ty) -> Ty {
-        match (self, other) {
-            (Ty::Null, t) | (t, Ty::Null) => t,
-            (a, b) if a == b => a,
-            (Ty::Int, Ty::Float) | (Ty::Float, Ty::Int) => Ty::Float,
-            (Ty::List(a), Ty::List(b)) => match a.unify(*b) {
-                Ty::Json | Ty::Struct(_) => Ty::Json,
-                t => Ty::List(Box::new(t)),
-            },
-            (Ty::Struct(mut a), Ty::Struct(b)) => {
-                a.extend(b);
-                Ty::Struct(a)
-            }
-            _ => Ty::Json,
-        }
-    }
-
-    /// The Arrow type (a field seen only as null is a string).
-    fn data_type(&self) -> DataType {
-        match self {
-            Ty::Null | Ty::Str | Ty::Json => DataType::Utf8,
-            Ty::Int => DataType::Int64,
-            Ty::Float => DataType::Float64,
-            Ty::Bool => DataType::Boolean,
-            Ty::List(inner) => {
-                DataType::List(Arc::new(Field::new("item", inner.data_type(), true)))
-            }
-            Ty::Struct(keys) => DataType::Struct(struct_fields(keys)),
-        }
-    }
-}
-
-fn struct_fields(keys: &BTreeSet<String>) -> Fields {
-    keys.iter()
-        .map(|k| Field::new(k, DataType::Utf8, true))
-        .collect()
-}
-
-/// A value unless it is absent or JSON null.
-fn nn<'a>(v: &Option<&'a Value>) -> Option<&'a Value> {
-    v.filter(|x| !x.is_null())
-}
-
-/// Builds one Arrow column of type `ty` from values (`None` = null). Values that do not
-/// fit the type (impossible after unification) become nulls.
-fn build_array(ty: &Ty, vals: &[Option<&Value>]) -> Result<ArrayRef, arrow::error::ArrowError> {
-    Ok(match ty {
-        Ty::Null | Ty::Str => Arc::new(StringArray::from_iter(
-            vals.iter().map(|v| nn(v).and_then(Value::as_str)),
-        )),
-        Ty::Json => Arc::new(StringArray::from_iter(vals.iter().map(|v| {
-            nn(v).map(|x| match x {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-        }))),
-        Ty::Int => Arc::new(Int64Array::from_iter(
-            vals.iter().map(|v| nn(v).and_then(Value::as_i64)),
-        )),
-        Ty::Float => Arc::new(Float64Array::from_iter(
-            vals.iter().map(|v| nn(v).and_then(Value::as_f64)),
-        )),
-        Ty::Bool => Arc::new(BooleanArray::from_iter(
-            vals.iter().map(|v| nn(v).and_then(Value::as_bool)),
-        )),
-        Ty::List(inner) => {
-            let mut lens = Vec::with_capacity(vals.len());
-            let mut valid = Vec::with_capacity(vals.len());
-            let mut items: Vec<Option<&Value>> = Vec::new();
-            for v in vals {
-                match nn(v).and_then(Value::as_array) {
-                    Some(xs) => {
-                        lens.push(xs.len());
-                        valid.push(true);
-                        items.extend(xs.iter().map(Some));
-                    }
-                    None => {
-                        lens.push(0);
-                        valid.push(false);
-                    }
-                }
-            }
-            let child = build_array(inner, &items)?;
-            let field = Arc::new(Field::new("item", inner.data_type(), true));
-            Arc::new(ListArray::try_new(
-                field,
-                OffsetBuffer::from_lengths(lens),
-                child,
-                Some(NullBuffer::from(valid)),
-            )?)
-        }
-        Ty::Struct(keys) => {
-            let valid: Vec<bool> = vals
-                .iter()
-                .map(|v| nn(v).is_some_and(Value::is_object))
-                .collect();
-            let children: Vec<ArrayRef> = keys
-                .iter()
-                .map(|k| {
-                    Arc::new(StringArray::from_iter(
-                        vals.iter()
-                            .map(|v| nn(v).and_then(|o| o.get(k)).and_then(Value::as_str)),
-                    )) as ArrayRef
-                })
-                .collect();
-            Arc::new(StructArray::try_new(
-                struct_fields(keys),
-                children,
-                Some(NullBuffer::from(valid)),
-            )?)
-        }
-    })
+/// Where the writer is in its strategy (see the module docs).
+enum Mode {
+    /// Buffering the first row group; the schema is not fixed yet.
+    Head,
+    /// Schema fixed by the first row group; row groups go straight to the output.
+    Direct {
+        writer: Box<GroupWriter>,
+        fixed: Types,
+    },
+    /// A record widened the schema: the row groups written so far are in `head`, and every
+    /// later record is in the spill.
+    Spill {
+        head: PathBuf,
+        spill: RecordFileWriter<BufWriter<File>>,
+        spill_path: PathBuf,
+    },
 }
 
 /// The runtime writer.
 pub struct ParquetWriter {
     cfg: ParquetWriterConfig,
     path: PathBuf,
-    spill_path: PathBuf,
-    spill: Option<RecordFileWriter<BufWriter<File>>>,
-    /// Field name → type, over every record spilled so far.
-    types: BTreeMap<String, Ty>,
+    scratch: PathBuf,
+    /// Field name → type, over every record seen so far.
+    types: Types,
+    /// Records not yet in a row group (Head and Direct modes).
+    buf: Vec<Record>,
+    mode: Mode,
     written: Vec<PathBuf>,
 }
 
+fn perr(path: &Path, e: &dyn std::fmt::Display) -> StageError {
+    StageError::msg(format!("{}: writing Parquet: {e}", path.display()))
+}
+
 impl ParquetWriter {
-    fn spill(&mut self) -> Result<&mut RecordFileWriter<BufWriter<File>>, StageError> {
-        if self.spill.is_none() {
-            if let Some(dir) = self.spill_path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| StageError::io(dir, e))?;
-            }
-            let f =
-                File::create(&self.spill_path).map_err(|e| StageError::io(&self.spill_path, e))?;
-            let w = RecordFileWriter::new(BufWriter::new(f))
-                .map_err(|e| StageError::io(&self.spill_path, e))?;
-            self.spill = Some(w);
-        }
-        self.spill
-            .as_mut()
-            .ok_or_else(|| StageError::msg("spill not open"))
-    }
-
-    fn schema(&self) -> Schema {
-        let mut fields = vec![
-            Field::new("id", DataType::Utf8, false),
-            Field::new("text", DataType::Utf8, false),
-            Field::new("lang", DataType::Utf8, true),
-            Field::new("source", DataType::Utf8, true),
-        ];
-        fields.extend(
-            self.types
-                .iter()
-                .map(|(k, t)| Field::new(k, t.data_type(), true)),
-        );
-        Schema::new(fields)
-    }
-
-    fn batch(
-        &self,
-        schema: &Arc<Schema>,
-        recs: &[Record],
-    ) -> Result<RecordBatch, arrow::error::ArrowError> {
-        let mut cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                recs.iter().map(|r| r.id.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                recs.iter().map(|r| r.text.as_str()),
-            )),
-            Arc::new(StringArray::from_iter(
-                recs.iter().map(|r| r.lang.as_deref()),
-            )),
-            Arc::new(StringArray::from_iter(
-                recs.iter()
-                    .map(|r| r.source.as_ref().map(|s| s.to_string())),
-            )),
-        ];
-        for (k, t) in &self.types {
-            let vals: Vec<Option<&Value>> = recs.iter().map(|r| r.fields.get(k)).collect();
-            cols.push(build_array(t, &vals)?);
-        }
-        RecordBatch::try_new(schema.clone(), cols)
-    }
-
-    fn write_parquet(&mut self) -> Result<PathBuf, StageError> {
-        let path = self.path.clone();
-        let perr = |e: &dyn std::fmt::Display| {
-            StageError::msg(format!("{}: writing Parquet: {e}", path.display()))
-        };
-        let schema = Arc::new(self.schema());
-        let level = ZstdLevel::try_new(self.cfg.zstd_level).map_err(|e| perr(&e))?;
-        let props = WriterProperties::builder()
+    fn props(&self) -> Result<WriterProperties, StageError> {
+        let level = ZstdLevel::try_new(self.cfg.zstd_level).map_err(|e| perr(&self.path, &e))?;
+        let mut b = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(self.cfg.row_group_size.max(1)))
-            .build();
-        let mut file = AtomicFile::create(&path)?;
-        {
-            let mut w = ArrowWriter::try_new(&mut file, schema.clone(), Some(props))
-                .map_err(|e| perr(&e))?;
-            if let Some(spill) = self.spill.take() {
-                spill
-                    .finish()
-                    .map_err(|e| StageError::io(&self.spill_path, e))?;
-                let mut failure: Option<StageError> = None;
-                read_record_file(&self.spill_path, self.cfg.row_group_size.max(1), |recs| {
-                    let res = self
-                        .batch(&schema, &recs)
-                        .map_err(|e| perr(&e))
-                        .and_then(|b| w.write(&b).map_err(|e| perr(&e)));
-                    match res {
-                        Ok(()) => true,
-                        Err(e) => {
-                            failure = Some(e);
-                            false
-                        }
-                    }
-                })?;
-                if let Some(e) = failure {
-                    return Err(e);
-                }
-            }
-            w.close().map_err(|e| perr(&e))?;
+            .set_max_row_group_row_count(Some(self.cfg.row_group_size.max(1)));
+        // Ids, texts and provenance are (nearly) unique: a dictionary only costs hashing
+        // every value before the encoder gives up on it.
+        for col in ["id", "text", "source"] {
+            b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
         }
-        let out = file.commit()?;
-        let _ = std::fs::remove_file(&self.spill_path);
+        Ok(b.build())
+    }
+
+    fn open(&self, types: &Types) -> Result<GroupWriter, StageError> {
+        GroupWriter::create(&self.path, Arc::new(schema(types)), self.props()?)
+    }
+
+    /// Writes the buffered records as row groups (Head fixes the schema first).
+    fn flush(&mut self) -> Result<(), StageError> {
+        if matches!(self.mode, Mode::Head) {
+            let writer = Box::new(self.open(&self.types)?);
+            self.mode = Mode::Direct {
+                writer,
+                fixed: self.types.clone(),
+            };
+        }
+        let recs = std::mem::take(&mut self.buf);
+        if let Mode::Direct { writer, fixed } = &mut self.mode {
+            let b =
+                record_batch(fixed, writer.schema(), &recs).map_err(|e| perr(&self.path, &e))?;
+            writer.write(b)?;
+        }
+        Ok(())
+    }
+
+    /// Direct → Spill: closes the file written so far and sets it aside in scratch, then
+    /// spills the buffered records.
+    fn fall_back(&mut self) -> Result<(), StageError> {
+        let Mode::Direct { writer, .. } = std::mem::replace(&mut self.mode, Mode::Head) else {
+            return Ok(());
+        };
+        std::fs::create_dir_all(&self.scratch).map_err(|e| StageError::io(&self.scratch, e))?;
+        let head = self.scratch.join("parquet_writer.head.parquet");
+        writer.finish()?.move_to(&head)?;
+        let spill_path = self.scratch.join("parquet_writer.spill.jsonl.zst");
+        let f = File::create(&spill_path).map_err(|e| StageError::io(&spill_path, e))?;
+        let mut spill = RecordFileWriter::new(BufWriter::with_capacity(1 << 20, f))
+            .map_err(|e| StageError::io(&spill_path, e))?;
+        for r in std::mem::take(&mut self.buf) {
+            spill
+                .write(&r)
+                .map_err(|e| StageError::io(&spill_path, e))?;
+        }
+        self.mode = Mode::Spill {
+            head,
+            spill,
+            spill_path,
+        };
+        Ok(())
+    }
+
+    /// Spill mode's `finish`: the set-aside row groups, then the spill, under the final
+    /// schema, in row groups of `row_group_size`.
+    fn rewrite(&mut self, head: &Path, spill_path: &Path) -> Result<PathBuf, StageError> {
+        let mut w = self.open(&self.types)?;
+        let rows = self.cfg.row_group_size.max(1);
+        let mut write = |recs: &[Record]| -> Result<(), StageError> {
+            let b =
+                record_batch(&self.types, w.schema(), recs).map_err(|e| perr(&self.path, &e))?;
+            w.write(b)
+        };
+        let f = File::open(head).map_err(|e| StageError::io(head, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+            .and_then(|b| b.with_batch_size(rows).build())
+            .map_err(|e| perr(head, &e))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| perr(head, &e))?;
+            let names = batch.schema();
+            let mut recs = Vec::with_capacity(batch.num_rows());
+            for i in 0..batch.num_rows() {
+                let mut obj = Map::new();
+                for (f, col) in names.fields().iter().zip(batch.columns()) {
+                    if let Some(v) = to_json(col.as_ref(), i) {
+                        obj.insert(f.name().clone(), v);
+                    }
+                }
+                recs.push(Record::from_json(obj, "text").map_err(|e| perr(head, &e))?);
+            }
+            write(&recs)?;
+        }
+        let mut failure = None;
+        read_record_file(spill_path, rows, |recs| match write(&recs) {
+            Ok(()) => true,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let out = w.finish()?.commit()?;
+        let _ = std::fs::remove_file(head);
+        let _ = std::fs::remove_file(spill_path);
         Ok(out)
     }
 }
 
 impl Stage for ParquetWriter {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
+        let rows = self.cfg.row_group_size.max(1);
         for r in batch {
-            for (k, v) in &r.fields {
-                if RESERVED_KEYS.contains(&k.as_str()) {
-                    continue;
-                }
-                let t = Ty::of(v);
-                match self.types.get_mut(k) {
-                    Some(old) => *old = std::mem::replace(old, Ty::Null).unify(t),
-                    None => {
-                        self.types.insert(k.clone(), t);
-                    }
-                }
+            let widened = observe(&mut self.types, &r);
+            if let Mode::Spill {
+                spill, spill_path, ..
+            } = &mut self.mode
+            {
+                spill
+                    .write(&r)
+                    .map_err(|e| StageError::io(&*spill_path, e))?;
+                out.keep(r);
+                continue;
             }
-            let path = self.spill_path.clone();
-            self.spill()?
-                .write(&r)
-                .map_err(|e| StageError::io(path, e))?;
-            out.keep(r);
+            // The buffer owns the record; it is copied only if a stage reads ours.
+            self.buf.push(out.keep_owned(r));
+            if widened && matches!(self.mode, Mode::Direct { .. }) {
+                self.fall_back()?;
+            } else if self.buf.len() >= rows {
+                self.flush()?;
+            }
         }
         Ok(())
     }
 
     fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
-        let p = self.write_parquet()?;
-        self.written.push(p);
+        let out = match std::mem::replace(&mut self.mode, Mode::Head) {
+            Mode::Spill {
+                head,
+                spill,
+                spill_path,
+            } => {
+                spill.finish().map_err(|e| StageError::io(&spill_path, e))?;
+                self.rewrite(&head, &spill_path)?
+            }
+            mode => {
+                self.mode = mode;
+                if !self.buf.is_empty() || matches!(self.mode, Mode::Head) {
+                    self.flush()?;
+                }
+                let Mode::Direct { writer, .. } = std::mem::replace(&mut self.mode, Mode::Head)
+                else {
+                    return Err(StageError::msg("parquet_writer: no file open at finish"));
+                };
+                writer.finish()?.commit()?
+            }
+        };
+        self.written.push(out);
         Ok(())
     }
 
@@ -415,25 +309,6 @@ mod tests {
         assert_eq!(
             check_example(include_str!("parquet_writer.rs")),
             ["conll_reader", "parquet_writer"]
-        );
-    }
-
-    #[test]
-    fn type_inference() {
-        assert_eq!(Ty::of(&json!(1)).unify(Ty::of(&json!(2.5))), Ty::Float);
-        assert_eq!(
-            Ty::of(&json!([[0, 2], [3, 5]])),
-            Ty::List(Box::new(Ty::List(Box::new(Ty::Int))))
-        );
-        assert_eq!(
-            Ty::of(&json!([])).unify(Ty::of(&json!(["a"]))),
-            Ty::List(Box::new(Ty::Str))
-        );
-        assert_eq!(Ty::of(&json!("a")).unify(Ty::of(&json!(1))), Ty::Json);
-        assert_eq!(Ty::of(&json!({"a": 1})), Ty::Json);
-        assert_eq!(
-            Ty::of(&json!({"eng": "x"})).unify(Ty::of(&json!({"yor": "y"}))),
-            Ty::Struct(["eng".to_string(), "yor".to_string()].into())
         );
     }
 
@@ -533,6 +408,82 @@ mod tests {
             .clone()
         };
         assert_eq!(schema(&oa[0]), schema(&ob[0]));
+    }
+
+    fn read_back(dir: &Path, p: &Path) -> Vec<Record> {
+        let rc = ParquetReaderConfig {
+            paths: vec![glob(p)],
+            lang: None,
+            text_field: "text".into(),
+            on_error: OnError::Fail,
+        };
+        run_reader(&rc, dir).unwrap().0
+    }
+
+    fn row_groups(p: &Path) -> usize {
+        use parquet::file::reader::FileReader;
+        parquet::file::reader::SerializedFileReader::new(File::open(p).unwrap())
+            .unwrap()
+            .metadata()
+            .num_row_groups()
+    }
+
+    #[test]
+    fn stable_schema_streams_row_groups_without_a_spill() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs: Vec<Record> = (0..9i64)
+            .map(|i| {
+                let mut r = Record::new(format!("r{i}"), format!("text {i}"));
+                r.set("label", i);
+                r
+            })
+            .collect();
+        let cfg = ParquetWriterConfig {
+            path: "s.parquet".into(),
+            row_group_size: 2,
+            zstd_level: 3,
+        };
+        let (_, _, outputs) = run_writer(&cfg, dir.path(), &recs);
+        assert_eq!(row_groups(&outputs[0]), 5);
+        let back = read_back(dir.path(), &outputs[0]);
+        let labels: Vec<i64> = back
+            .iter()
+            .map(|r| r.field("label").unwrap().as_i64().unwrap())
+            .collect();
+        assert_eq!(labels, (0..9).collect::<Vec<_>>());
+        let scratch: Vec<_> = std::fs::read_dir(dir.path().join("scratch"))
+            .unwrap()
+            .collect();
+        assert!(scratch.is_empty(), "nothing spilled: {scratch:?}");
+    }
+
+    #[test]
+    fn a_late_widening_rewrites_to_the_same_table_as_one_row_group() {
+        // row_group_size 3 fixes the schema on records 0–2, record 3 widens `label` to
+        // float and record 6 adds fields: the fallback must give the same rows and schema
+        // as a writer that saw everything before writing.
+        let dir = tempfile::tempdir().unwrap();
+        let small = ParquetWriterConfig {
+            path: "small.parquet".into(),
+            row_group_size: 3,
+            zstd_level: 3,
+        };
+        let big = ParquetWriterConfig {
+            path: "big.parquet".into(),
+            row_group_size: 1000,
+            zstd_level: 3,
+        };
+        let (_, _, a) = run_writer(&small, dir.path(), &records());
+        let (_, _, b) = run_writer(&big, dir.path(), &records());
+        assert_eq!(row_groups(&a[0]), 3);
+        assert_eq!(row_groups(&b[0]), 1);
+        let (ra, rb) = (read_back(dir.path(), &a[0]), read_back(dir.path(), &b[0]));
+        let strip = |v: Vec<Record>| -> Vec<_> {
+            v.into_iter()
+                .map(|r| (r.id, r.text, r.lang, r.fields))
+                .collect()
+        };
+        assert_eq!(strip(ra), strip(rb));
     }
 
     #[test]
