@@ -3,7 +3,7 @@
 # `zstd -dc FILE > /dev/null` on the same file, plus peak RSS at 1x and 4x input.
 #
 # Usage: scripts/bench_io.sh [MB_1X]        (default 250: 1x = 250 MB, 4x = 1000 MB of JSONL)
-# Env:   MAVUNO (binary, default target/release/mavuno; built with cargo if missing),
+# Env:   THREADS (run.threads, default 2), MAVUNO (binary, default target/release/mavuno; built with cargo if missing),
 #        BENCH_DIR (scratch, default /tmp/mavuno-bench), DATA (default ../shared/data).
 # Needs: zstd, GNU time (/usr/bin/time), python3.  apt-get install -y zstd time
 # Throughput is uncompressed JSONL MB (10^6 bytes) per wall-clock second.
@@ -30,7 +30,6 @@ fi
 gen() { # gen MB FILE
   [ -s "$2" ] || python3 scripts/gen_corpus.py --out "$2" --mb "$1" --data "$DATA"
 }
-now() { date +%s.%N; }
 mbps() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.1f}')" "$@"; }
 
 C1="$DIR/corpus-${MB1}mb.jsonl.zst"
@@ -42,17 +41,22 @@ bench() { # bench LABEL FILE
   local label=$1 file=$2 raw_bytes mb t0 t1 zs ms rss
   raw_bytes=$(zstd -dc "$file" | wc -c)
   mb=$(python3 -c "print($raw_bytes / 1e6)")
-  t0=$(now); zstd -dc "$file" > /dev/null; t1=$(now)
-  zs=$(python3 -c "print($t1 - $t0)")
+  /usr/bin/time -f "%e %U %S" -o "$DIR/ztime.txt" sh -c "zstd -dc '$file' > /dev/null"
+  read -r zs zu zsy < "$DIR/ztime.txt"
   rm -rf "$DIR/runs"
-  /usr/bin/time -f "%M %e" -o "$DIR/time.txt" \
+  /usr/bin/time -f "%M %e %U %S" -o "$DIR/time.txt" \
     "$MAVUNO" run configs/examples/bench-io.toml --quiet --workdir "$DIR/runs" \
-      --set "stages.raw.paths=[\"$file\"]" --set run.threads=2
-  read -r rss ms < "$DIR/time.txt"
+      --set "stages.raw.paths=[\"$file\"]" --set run.threads="${THREADS:-2}"
+  read -r rss ms mu msy < "$DIR/time.txt"
   local out="$DIR/runs/bench-io/corpus.parquet"
   printf '%-4s input %8.1f MB JSONL (%s compressed) | zstd -dc: %6.2f s %7s MB/s | mavuno: %6.2f s %7s MB/s (%s of zstd) | peak RSS %s MB | parquet %s MB\n' \
     "$label" "$mb" "$(du -m "$file" | cut -f1) MB" "$zs" "$(mbps "$mb" "$zs")" "$ms" "$(mbps "$mb" "$ms")" \
     "$(python3 -c "print(f'{($mb/$ms)/($mb/$zs)*100:.0f}%')")" "$((rss / 1024))" "$(du -m "$out" | cut -f1)"
+  # CPU seconds (user + sys) show the work done whatever else loads the machine.
+  printf '     CPU: zstd -dc %.2f s (%s MB per CPU-s) | mavuno %.2f s (%s MB per CPU-s) | mavuno stage wall (manifest) %s s\n' \
+    "$(python3 -c "print($zu + $zsy)")" "$(mbps "$mb" "$(python3 -c "print($zu + $zsy)")")" \
+    "$(python3 -c "print($mu + $msy)")" "$(mbps "$mb" "$(python3 -c "print($mu + $msy)")")" \
+    "$(python3 -c "import json; print(round(json.load(open('$DIR/runs/bench-io/manifest.json'))['wall_seconds'], 2))")"
   echo "$rss" > "$DIR/rss-$label.txt"
 }
 
