@@ -12,6 +12,7 @@
 # Train (per language; exact duplicates of any eval line are removed from training):
 #   yor hau swa pcm : MasakhaNER2 train + MasakhaPOS train + masakhane_raw_text
 #   ibo             : MasakhaNER2 train + MasakhaPOS train
+#   (amh hau ibo pcm swa yor also: the odd-numbered AfriSenti dev tweets, in-domain noisy text)
 #   wol             : MasakhaNER2 train + MasakhaPOS train + masakhane_raw_text + UD WTB dev
 #   amh             : MasakhaNER1 amh train + masakhane_raw_text
 #   eng             : MasakhaNEWS eng dev (BBC headlines + article lines), TICO-19 English side,
@@ -23,7 +24,7 @@
 #   FLORES-101 yor devtest, FLoRes v1 si dev, TICO-19 (ha sw ta), UD test (wo en pcm am yo),
 #   UDHR odd-numbered paragraphs (all languages).
 # Held-out "dev" (used to choose thresholds): MAFAND-MT dev.
-# Held-out "noisy": AfriSenti dev tweets (amh hau ibo pcm swa yor).
+# Held-out "noisy": the even-numbered AfriSenti dev tweets (amh hau ibo pcm swa yor).
 set -euo pipefail
 DATA=${DATA:-/work/shared/data}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,8 +63,10 @@ conllu "$DATA/ud/UD_Yoruba-YTB/yo_ytb-ud-test.conllu" >> "$TMP/clean/yor.txt"
 for pair in eng:eng sin:sin tam:tam yor:yor hau_NG:hau swh:swa amh:amh wol:wol kin:kin ibo:ibo pcm:pcm; do
   udhr "${pair%%:*}" 1 >> "$TMP/clean/${pair##*:}.txt"
 done
+# AfriSenti is the only tweet text we have: its even-numbered tweets are the noisy
+# held-out set, its odd-numbered ones are in-domain training text (below).
 for l in amh hau ibo pcm swa yor; do
-  tsvcol "$DATA/afrisenti/$l/dev.tsv" 1 > "$TMP/noisy/$l.txt"
+  tsvcol "$DATA/afrisenti/$l/dev.tsv" 1 | awk 'NR % 2 == 0' > "$TMP/noisy/$l.txt"
 done
 cat "$TMP"/clean/*.txt "$TMP"/dev/*.txt "$TMP"/noisy/*.txt | sed 's/^[[:space:]]*//;s/[[:space:]]*$//' | sort -u > "$TMP/heldout.txt"
 
@@ -74,6 +77,9 @@ done
 for l in yor hau swa pcm wol amh; do cat "$DATA/masakhane_raw_text/$l.txt" >> "$TMP/train/$l.raw"; done
 conllu "$DATA/ud/UD_Wolof-WTB/wo_wtb-ud-dev.conllu" >> "$TMP/train/wol.raw"
 conll "$DATA/masakhaner1_amh/amh/train.txt" >> "$TMP/train/amh.raw"
+for l in amh hau ibo pcm swa yor; do
+  tsvcol "$DATA/afrisenti/$l/dev.tsv" 1 | awk 'NR % 2 == 1' >> "$TMP/train/$l.raw"
+done
 awk -F'\t' 'NR>1{ if (NF>=3) {print $2; print $3} else print $1 }' "$DATA/masakhanews/eng/dev.tsv" | tr -d '"' > "$TMP/train/eng.raw"
 # More English registers: TICO-19's English side (COVID FAQ/Wikipedia) and the English
 # sides of the MAFAND dev sets other than en-yor (whose English side is the eng dev set).
