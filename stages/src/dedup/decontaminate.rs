@@ -263,7 +263,7 @@ impl Stage for Decontaminate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedup::test_util::{parse_example, toml_block};
+    use crate::testutil::doc_example_of;
 
     const EVAL_LINE: &str = "Hukumar ta nuna rashin jin dadinta da yadda hatta wasu yan kasashen waje ke bi ta haramtacciyar hanya wajen mallakar katin.";
 
@@ -304,8 +304,7 @@ mod tests {
 
     #[test]
     fn example_parses_and_validates() {
-        let cfg: DecontaminateConfig =
-            parse_example(&toml_block(include_str!("decontaminate.rs")), "decon");
+        let cfg: DecontaminateConfig = doc_example_of(include_str!("decontaminate.rs"), "decon");
         let mut v = Validator::default();
         cfg.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);

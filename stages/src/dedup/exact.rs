@@ -132,7 +132,7 @@ impl Stage for DedupExact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedup::test_util::{parse_example, toml_block};
+    use crate::testutil::doc_example_of;
 
     fn run(stage: &mut DedupExact, batches: Vec<Batch>) -> (Vec<String>, mavuno_pipeline::Counts) {
         let mut out = Emitter::collecting(4);
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn example_parses_and_validates() {
-        let cfg: DedupExactConfig = parse_example(&toml_block(include_str!("exact.rs")), "exact");
+        let cfg: DedupExactConfig = doc_example_of(include_str!("exact.rs"), "exact");
         assert_eq!(cfg.normalize, Normalize::NfkcCasefoldWs);
         let mut v = Validator::default();
         cfg.validate(&mut v);

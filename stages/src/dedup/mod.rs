@@ -19,40 +19,6 @@ pub mod near;
 
 #[cfg(test)]
 pub(crate) mod test_util {
-    use serde::de::DeserializeOwned;
-
-    /// Parses the stage table `id` of a TOML example (the `//!` doc of a stage), without
-    /// the engine keys `type` and `inputs`.
-    pub fn parse_example<T: DeserializeOwned>(doc: &str, id: &str) -> T {
-        let table: toml::Table = toml::from_str(doc).expect("example is TOML");
-        let mut stage = table["stages"][id].as_table().expect("stage table").clone();
-        stage.remove("type");
-        stage.remove("inputs");
-        toml::Value::Table(stage)
-            .try_into()
-            .expect("example matches the config struct")
-    }
-
-    /// The TOML inside the first ```toml fence of a module doc.
-    pub fn toml_block(src: &str) -> String {
-        let doc: Vec<&str> = src
-            .lines()
-            .take_while(|l| l.starts_with("//!"))
-            .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or(""))
-            .collect();
-        let start = doc
-            .iter()
-            .position(|l| l.starts_with("```toml"))
-            .expect("toml fence")
-            + 1;
-        let end = start
-            + doc[start..]
-                .iter()
-                .position(|l| l.starts_with("```"))
-                .expect("closing fence");
-        doc[start..end].join("\n")
-    }
-
     /// Lines of a real corpus (Masakhane raw text), or `None` where the shared data is absent.
     pub fn corpus_lines(lang: &str) -> Option<Vec<String>> {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -17,6 +17,7 @@
 //! tag_name = "ner_tags"
 //! ```
 
+use super::blocks::{read_blocks, BlockFormat};
 use super::{validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
@@ -100,7 +101,7 @@ pub struct ConllReader {
 
 /// A sentence being collected.
 #[derive(Default)]
-struct Sentence {
+pub(crate) struct Sentence {
     first_line: u64,
     ncols: usize,
     tokens: Vec<String>,
@@ -124,7 +125,24 @@ pub(crate) fn join_tokens(tokens: &[String]) -> (String, Vec<Value>) {
     (text, offsets)
 }
 
-impl ConllReader {
+impl BlockFormat for ConllReader {
+    type Block = Sentence;
+
+    fn start(&self, line: u64) -> Sentence {
+        Sentence {
+            first_line: line,
+            ..Sentence::default()
+        }
+    }
+
+    fn skip(&self, line: &[u8]) -> bool {
+        line.starts_with(b"-DOCSTART-")
+    }
+
+    fn on_error(&self) -> OnError {
+        self.cfg.on_error
+    }
+
     fn add_line(&self, s: &mut Sentence, lines: &Lines) {
         if s.bad.is_some() {
             return;
@@ -202,40 +220,7 @@ impl ConllReader {
 impl Source for ConllReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
-        for f in &self.files {
-            let mut lines = Lines::open(f)?;
-            let mut sent: Option<Sentence> = None;
-            loop {
-                if out.cancelled() {
-                    return Ok(());
-                }
-                match lines.advance() {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        sent = None;
-                        if out.take_next() {
-                            self.cfg.on_error.bad(out, e, "")?;
-                        }
-                        break;
-                    }
-                }
-                if lines.is_blank() {
-                    self.end(sent.take(), &lines.file, out)?;
-                    continue;
-                }
-                if lines.buf.starts_with(b"-DOCSTART-") {
-                    continue;
-                }
-                let s = sent.get_or_insert_with(|| Sentence {
-                    first_line: lines.line,
-                    ..Sentence::default()
-                });
-                self.add_line(s, &lines);
-            }
-            self.end(sent, &lines.file, out)?;
-        }
-        Ok(())
+        read_blocks(&*self, &self.files, out)
     }
 }
 

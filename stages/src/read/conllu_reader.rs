@@ -16,6 +16,7 @@
 //! lang = "yor"
 //! ```
 
+use super::blocks::{read_blocks, BlockFormat};
 use super::{validate_common, Lines, OnError};
 use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
@@ -77,7 +78,7 @@ pub struct ConlluReader {
 
 /// A sentence being collected.
 #[derive(Default)]
-struct Sentence {
+pub(crate) struct Sentence {
     first_line: u64,
     sent_id: Option<String>,
     text: Option<String>,
@@ -104,7 +105,20 @@ impl Sentence {
     }
 }
 
-impl ConlluReader {
+impl BlockFormat for ConlluReader {
+    type Block = Sentence;
+
+    fn start(&self, line: u64) -> Sentence {
+        Sentence {
+            first_line: line,
+            ..Sentence::default()
+        }
+    }
+
+    fn on_error(&self) -> OnError {
+        self.cfg.on_error
+    }
+
     fn add_line(&self, s: &mut Sentence, lines: &Lines) {
         if s.bad.is_some() {
             return;
@@ -236,37 +250,7 @@ impl ConlluReader {
 impl Source for ConlluReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
-        for f in &self.files {
-            let mut lines = Lines::open(f)?;
-            let mut sent: Option<Sentence> = None;
-            loop {
-                if out.cancelled() {
-                    return Ok(());
-                }
-                match lines.advance() {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        sent = None;
-                        if out.take_next() {
-                            self.cfg.on_error.bad(out, e, "")?;
-                        }
-                        break;
-                    }
-                }
-                if lines.is_blank() {
-                    self.end(sent.take(), &lines.file, out)?;
-                    continue;
-                }
-                let s = sent.get_or_insert_with(|| Sentence {
-                    first_line: lines.line,
-                    ..Sentence::default()
-                });
-                self.add_line(s, &lines);
-            }
-            self.end(sent, &lines.file, out)?;
-        }
-        Ok(())
+        read_blocks(&*self, &self.files, out)
     }
 }
 

@@ -9,6 +9,7 @@
 //! This module holds what the readers share: [`OnError`], the line reader with byte
 //! offsets, and the helpers that report bad input.
 
+mod blocks;
 pub mod conll_reader;
 pub mod conllu_reader;
 pub mod jsonl_reader;

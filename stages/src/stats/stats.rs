@@ -97,12 +97,12 @@ impl Stage for Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedup::test_util::{parse_example, toml_block};
+    use crate::testutil::doc_example_of;
     use mavuno_pipeline::Record;
 
     fn run(batches: Vec<Batch>) -> (serde_json::Value, String, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
-        let cfg: StatsConfig = parse_example(&toml_block(include_str!("stats.rs")), "stats");
+        let cfg: StatsConfig = doc_example_of(include_str!("stats.rs"), "stats");
         let StageImpl::Stage(mut s) = cfg.build(&BuildContext::for_tests(dir.path())).unwrap()
         else {
             panic!("not a stage")
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn example_parses_and_validates() {
-        let cfg: StatsConfig = parse_example(&toml_block(include_str!("stats.rs")), "stats");
+        let cfg: StatsConfig = doc_example_of(include_str!("stats.rs"), "stats");
         let mut v = Validator::default();
         cfg.validate(&mut v);
         assert!(v.errors.is_empty());

@@ -1,5 +1,6 @@
 use super::*;
-use crate::dedup::test_util::{corpus_lines, parse_example, toml_block};
+use crate::dedup::test_util::corpus_lines;
+use crate::testutil::doc_example_of;
 use mavuno_pipeline::Counts;
 
 struct RunOut {
@@ -60,7 +61,7 @@ fn perturb(text: &str, with: &str) -> String {
 
 #[test]
 fn example_parses_and_validates() {
-    let cfg: DedupNearConfig = parse_example(&toml_block(include_str!("../near.rs")), "near");
+    let cfg: DedupNearConfig = doc_example_of(include_str!("../near.rs"), "near");
     assert_eq!((cfg.bands, cfg.rows, cfg.shingle_len()), (16, 7, 5));
     let mut v = Validator::default();
     cfg.validate(&mut v);
