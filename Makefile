@@ -17,7 +17,7 @@ $(SETUP_MARKER): scripts/setup-python.sh
 setup: $(SETUP_MARKER)
 
 build: setup
-	$(CARGO) build --release --bin mavuno
+	$(CARGO) build --release --bins
 	@echo "Built $(BIN)"
 
 demo: build

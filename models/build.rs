@@ -15,5 +15,5 @@ fn main() {
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(".."));
-    build_support::emit_libtorch_link_args(&repo_root);
+    build_support::emit_libtorch_link_args(&repo_root, None);
 }

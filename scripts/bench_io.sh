@@ -24,7 +24,7 @@ done
 [ -x /usr/bin/time ] || { echo "bench_io: /usr/bin/time not found (apt-get install -y time)" >&2; exit 2; }
 if [ ! -x "$MAVUNO" ]; then
   echo "== building $MAVUNO" >&2
-  cargo build --release --bin mavuno
+  cargo build --release --bins
 fi
 
 gen() { # gen MB FILE

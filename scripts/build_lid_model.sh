@@ -98,7 +98,7 @@ done
 wc -l "$TMP"/train/*.txt "$TMP"/clean/*.txt "$TMP"/noisy/*.txt | tee "$OUT/line_counts.txt"
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --release --bin mavuno --manifest-path "$ROOT/Cargo.toml" >&2
+cargo build --release --bins --manifest-path "$ROOT/Cargo.toml" >&2
 BIN=$CARGO_TARGET_DIR/release/mavuno
 if [ -z "${SKIP_TRAIN:-}" ]; then
   mkdir -p "$(dirname "$MODEL")"

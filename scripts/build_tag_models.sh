@@ -18,7 +18,7 @@ WORK=${WORK:-$TARGET/tag-data}
 SEED=${SEED:-42}
 EPOCHS=${EPOCHS:-12}
 if [[ -z "${MAVUNO:-}" ]]; then
-  cargo build --release --quiet --bin mavuno
+  cargo build --release --quiet --bins
   MAVUNO=$TARGET/release/mavuno
 fi
 mkdir -p "$OUT/eval" "$WORK"

@@ -1,8 +1,14 @@
 //! The `mavuno` command-line interface.
 //!
-//! Exit codes: 0 success, 1 the run failed, 2 usage or config error.
+//! This binary is not linked with libtorch, so data commands start at once; the commands
+//! and configs that need libtorch (training, evaluation, attacks, `doctor`, the full
+//! `stages` list) are handed to `mavuno-torch` next to it with the same arguments
+//! (src/delegate.rs). Exit codes: 0 success, 1 the run failed, 2 usage or config error.
 
+#[path = "cmd_data.rs"]
 mod cmd;
+mod delegate;
+#[path = "registry_data.rs"]
 mod registry;
 mod report;
 
@@ -10,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 /// mavuno: curated corpora and trained masked LMs for low-resource languages.
 #[derive(Parser, Debug)]
-#[command(name = "mavuno", version, about, long_about = None)]
+#[command(name = "mavuno", bin_name = "mavuno", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,14 +31,18 @@ enum Command {
     /// Show the validated DAG and which stages are cached.
     Plan(cmd::run::ConfigArgs),
     /// List stage types and their options.
-    Stages(cmd::stages::StagesArgs),
+    #[command(disable_help_flag = true)]
+    Stages {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Rows, schema and first records of a data file.
     Inspect(cmd::inspect::InspectArgs),
     /// Versions, libtorch location, CUDA available or not.
+    #[command(disable_help_flag = true)]
     Doctor {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
     },
     /// Language identification: predict, train, eval.
     Lid(cmd::lid::LidArgs),
@@ -45,22 +55,50 @@ enum Command {
     /// Write masking plans (token, whole_word, span, lem, pos_objective) for tagged text.
     Mask(cmd::mask::MaskArgs),
     /// Pre-train (or continue pre-training) a BERT/RoBERTa masked LM; writes an HF directory.
-    Pretrain(cmd::pretrain::PretrainArgs),
+    #[command(disable_help_flag = true)]
+    Pretrain {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Curricula: pacing functions and difficulty ordering.
     #[command(subcommand)]
     Curriculum(cmd::curriculum::CurriculumCmd),
     /// Fine-tune an encoder: classify, ner, or Mirror-BERT (mirror).
-    Finetune(cmd::finetune::FinetuneArgs),
+    #[command(disable_help_flag = true)]
+    Finetune {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Predict with a fine-tuned classifier or tagger (JSONL out).
-    Predict(cmd::predict::PredictArgs),
+    #[command(disable_help_flag = true)]
+    Predict {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Evaluate a model: mlm, classify, ner, bitext (JSON report).
-    Eval(cmd::eval::EvalArgs),
+    #[command(disable_help_flag = true)]
+    Eval {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// MLM synonym attack on a classifier; `attack transfer` replays adversarial examples.
-    Attack(cmd::attack::AttackArgs),
+    #[command(disable_help_flag = true)]
+    Attack {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Label-preserving synonym augmentation (fill-mask candidates + attack filters).
-    Augment(cmd::attack::AugmentArgs),
+    #[command(disable_help_flag = true)]
+    Augment {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Train a word-CNN or BiLSTM victim for the attack.
-    TrainVictim(cmd::attack::TrainVictimArgs),
+    #[command(disable_help_flag = true)]
+    TrainVictim {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 fn init_logging(quiet: bool) {
@@ -81,6 +119,7 @@ fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
 }
 
 fn main() {
+    delegate::for_command();
     let cli = Cli::parse();
     let quiet = matches!(&cli.command, Command::Run(a) if a.quiet)
         || matches!(&cli.command, Command::Clean(a) if a.quiet);
@@ -89,21 +128,22 @@ fn main() {
         Command::Run(a) => cmd::run::run(a),
         Command::Clean(a) => cmd::clean::run(a),
         Command::Plan(a) => cmd::run::plan(a),
-        Command::Stages(a) => cmd::stages::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
-        Command::Doctor { json } => cmd::doctor::run(json),
         Command::Lid(a) => ok(cmd::lid::run(a)),
         Command::Tag(c) => ok(cmd::tag::run(c)),
         Command::Tokenizer(c) => ok(cmd::tokenizer::run(c)),
         Command::Mask(a) => ok(cmd::mask::run(a)),
         Command::Curriculum(c) => ok(cmd::curriculum::run(c)),
-        Command::Finetune(a) => ok(cmd::finetune::run(a)),
-        Command::Predict(a) => ok(cmd::predict::run(a)),
-        Command::Eval(a) => ok(cmd::eval::run(a)),
-        Command::Pretrain(a) => ok(cmd::pretrain::run(a)),
-        Command::Attack(a) => ok(cmd::attack::run(a)),
-        Command::Augment(a) => ok(cmd::attack::run_augment(a)),
-        Command::TrainVictim(a) => ok(cmd::attack::run_train_victim(a)),
+        // Caught by `delegate::for_command` before parsing; listed for `--help`.
+        Command::Stages { .. }
+        | Command::Doctor { .. }
+        | Command::Pretrain { .. }
+        | Command::Finetune { .. }
+        | Command::Predict { .. }
+        | Command::Eval { .. }
+        | Command::Attack { .. }
+        | Command::Augment { .. }
+        | Command::TrainVictim { .. } => delegate::exec_torch(),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -54,6 +54,8 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 /// Loads and validates; prints every config error and warning. `Err(code)` = exit code.
 pub fn load(args: &ConfigArgs) -> std::result::Result<Plan, i32> {
     let registry = crate::registry::registry();
+    // `mavuno` hands configs with libtorch stage types to `mavuno-torch` (no-op there).
+    crate::delegate::for_config(&args.config, &args.set, &registry);
     match config::load(&args.config, &args.set, &registry) {
         Ok(plan) => {
             for w in &plan.warnings {

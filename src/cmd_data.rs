@@ -1,0 +1,19 @@
+//! The subcommands `mavuno` runs itself (no libtorch); the others go to `mavuno-torch`
+//! (src/delegate.rs). The files are shared with `mavuno-torch`'s `cmd` module.
+
+#[path = "cmd/clean.rs"]
+pub mod clean;
+#[path = "cmd/curriculum.rs"]
+pub mod curriculum;
+#[path = "cmd/inspect.rs"]
+pub mod inspect;
+#[path = "cmd/lid.rs"]
+pub mod lid;
+#[path = "cmd/mask.rs"]
+pub mod mask;
+#[path = "cmd/run.rs"]
+pub mod run;
+#[path = "cmd/tag.rs"]
+pub mod tag;
+#[path = "cmd/tokenizer.rs"]
+pub mod tokenizer;
