@@ -118,7 +118,17 @@ fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
     r.map(|()| 0)
 }
 
+/// Piping into `head` must end the command quietly, as for any Unix tool: Rust ignores
+/// SIGPIPE by default, which turns every later `println!` into a panic.
+fn restore_sigpipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
+    restore_sigpipe();
     delegate::for_command();
     let cli = Cli::parse();
     let quiet = matches!(&cli.command, Command::Run(a) if a.quiet)
