@@ -175,8 +175,11 @@ fn roberta_prelayernorm_unigram_checkpoint_gives_marker_free_words() -> Result<(
     model.save_hf(&vs, Some(&tok_path), &dir)?;
     let gen = MlmCandidates::load(&dir, Device::Cpu)?;
     let words: Vec<String> = lines[0].split(' ').map(str::to_string).collect();
-    let out = gen.candidates(&[(words, 4)], 8)?;
-    assert_eq!(out.len(), 1);
+    // A text longer than the 32 positions: the window around the mask must fit them all.
+    let long: Vec<String> = lines.join(" ").repeat(3).split(' ').map(str::to_string).collect();
+    assert!(long.len() > 40);
+    let out = gen.candidates(&[(words, 4), (long.clone(), 2), (long, 40)], 8)?;
+    assert_eq!(out.len(), 3);
     assert!(!out[0].is_empty(), "no whole-word candidate at all");
     let starts: std::collections::HashSet<String> = (0..vocab as u32)
         .filter_map(|i| tk.id_to_token(i))

@@ -45,8 +45,8 @@ struct TextTok {
 }
 
 impl TextTok {
-    /// `max_positions` and `offset` come from the encoder config (RoBERTa numbers positions
-    /// from `pad + 1`, so fewer than `max_position_embeddings` are usable).
+    /// `max_positions` comes from the encoder config; `offset` is the number of position rows
+    /// a sequence cannot use (RoBERTa numbers positions from `pad + 1`, so `pad + 1` rows).
     fn load(
         dir: &Path,
         max_positions: i64,
@@ -193,7 +193,7 @@ impl MlmCandidates {
         let text = TextTok::load(
             dir,
             e.max_position_embeddings,
-            e.position_offset().unwrap_or(0),
+            e.position_offset().map_or(0, |pad| pad + 1),
             e.pad_token_id,
             device,
         )?;
@@ -320,7 +320,7 @@ impl MeanPooledEncoder {
             text: TextTok::load(
                 dir,
                 c.max_position_embeddings,
-                c.position_offset().unwrap_or(0),
+                c.position_offset().map_or(0, |pad| pad + 1),
                 c.pad_token_id,
                 device,
             )?,
