@@ -176,7 +176,12 @@ fn roberta_prelayernorm_unigram_checkpoint_gives_marker_free_words() -> Result<(
     let gen = MlmCandidates::load(&dir, Device::Cpu)?;
     let words: Vec<String> = lines[0].split(' ').map(str::to_string).collect();
     // A text longer than the 32 positions: the window around the mask must fit them all.
-    let long: Vec<String> = lines.join(" ").repeat(3).split(' ').map(str::to_string).collect();
+    let long: Vec<String> = lines
+        .join(" ")
+        .repeat(3)
+        .split(' ')
+        .map(str::to_string)
+        .collect();
     assert!(long.len() > 40);
     let out = gen.candidates(&[(words, 4), (long.clone(), 2), (long, 40)], 8)?;
     assert_eq!(out.len(), 3);

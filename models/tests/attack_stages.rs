@@ -195,6 +195,28 @@ fn synonym_attack_stage_through_the_engine() -> Result<(), Box<dyn Error>> {
         assert_eq!(r["text"], r["adversarial"]);
         assert_ne!(r["original_text"], r["text"]);
     }
+    // Protected words are neither attacked nor inserted (and without protection `kyau` is).
+    let touches = |r: &Value, w: &str| {
+        r["substitutions"]
+            .as_array()
+            .is_some_and(|subs| subs.iter().any(|s| s["old"] == w || s["new"] == w))
+    };
+    assert!(all.iter().any(|r| touches(r, "kyau")));
+    let protected = ["kyau", "yana", "fim"];
+    let prot = run(
+        tmp.path(),
+        "prot",
+        4,
+        "protect = [\"KYAU\", \"yana\", \"fim\"]",
+    )?;
+    for r in &prot {
+        for s in r["substitutions"].as_array().ok_or("substitutions")? {
+            for k in ["old", "new"] {
+                let w = s[k].as_str().ok_or("word")?.to_lowercase();
+                assert!(!protected.contains(&w.as_str()), "{r}");
+            }
+        }
+    }
     println!("{successes} of 20 attacks succeeded");
     assert!(
         successes > 0,

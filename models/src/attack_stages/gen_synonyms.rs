@@ -68,6 +68,10 @@ pub struct GenSynonymsConfig {
     /// ISO 639-3 code of the committed stopword list (never replaced, never inserted).
     #[serde(default)]
     pub lang: Option<String>,
+    /// More words never attacked nor inserted, besides the stopword list (case-insensitive),
+    /// e.g. `["user"]` for AfriSenti's `@user` mention placeholder.
+    #[serde(default)]
+    pub protect: Vec<String>,
     /// Field copied to the variants (the label; default `label`). Absent is fine.
     #[serde(default = "d_label")]
     pub label_field: String,
@@ -98,6 +102,7 @@ impl GenSynonymsConfig {
             encoder: self.encoder.as_deref(),
             pos_model: self.pos_model.as_deref(),
             lang: self.lang.as_deref(),
+            protect: &self.protect,
             device: &self.device,
         }
     }

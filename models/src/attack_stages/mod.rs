@@ -53,6 +53,7 @@ pub(crate) struct ComponentPaths<'a> {
     pub encoder: Option<&'a str>,
     pub pos_model: Option<&'a str>,
     pub lang: Option<&'a str>,
+    pub protect: &'a [String],
     pub device: &'a str,
 }
 
@@ -99,7 +100,7 @@ impl ComponentPaths<'_> {
             Some(p) => Some(Perceptron::load(Path::new(p)).map_err(StageError::msg)?),
             None => None,
         };
-        let stopwords = match self.lang {
+        let mut stopwords: HashSet<String> = match self.lang {
             Some(l) => match mavuno_stages::quality::stopwords::stopword_list(l) {
                 Some(src) => mavuno_stages::quality::stopwords::parse_list(src)
                     .into_iter()
@@ -109,6 +110,7 @@ impl ComponentPaths<'_> {
             },
             None => HashSet::new(),
         };
+        stopwords.extend(self.protect.iter().map(|w| w.to_lowercase()));
         Ok(Components {
             generator,
             encoder,

@@ -107,6 +107,10 @@ pub struct SynonymAttackConfig {
     /// inserted. None by default.
     #[serde(default)]
     pub lang: Option<String>,
+    /// More words never attacked nor inserted, besides the stopword list (case-insensitive),
+    /// e.g. `["user"]` for AfriSenti's `@user` mention placeholder.
+    #[serde(default)]
+    pub protect: Vec<String>,
     /// Field holding the gold label (string or number; default `label`).
     #[serde(default = "d_label")]
     pub label_field: String,
@@ -159,6 +163,7 @@ impl SynonymAttackConfig {
             encoder: self.encoder.as_deref(),
             pos_model: self.pos_model.as_deref(),
             lang: self.lang.as_deref(),
+            protect: &self.protect,
             device: &self.device,
         }
     }
