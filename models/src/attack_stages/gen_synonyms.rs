@@ -44,7 +44,7 @@ fn d_swap() -> f64 {
 fn d_top_k() -> usize {
     50
 }
-fn d_sim() -> f32 {
+fn d_sim() -> f64 {
     0.8
 }
 fn d_device() -> String {
@@ -86,7 +86,7 @@ pub struct GenSynonymsConfig {
     pub top_k: usize,
     /// Minimum cosine of each substitution to the original (needs `encoder`; 0.8).
     #[serde(default = "d_sim")]
-    pub min_sim: f32,
+    pub min_sim: f64,
     /// Maximum character edit distance between a word and its replacement; none by default.
     #[serde(default)]
     pub max_edit: Option<usize>,
@@ -177,7 +177,7 @@ impl Stage for GenSynonyms {
                 variants: cfg.variants,
                 swap_frac: cfg.swap_frac,
                 top_k: cfg.top_k,
-                min_sim: cfg.min_sim,
+                min_sim: cfg.min_sim as f32,
                 max_edit: cfg.max_edit,
                 seed: 0,
             },

@@ -57,7 +57,7 @@ fn d_top_k() -> usize {
 fn d_one() -> usize {
     1
 }
-fn d_sim() -> f32 {
+fn d_sim() -> f64 {
     0.8
 }
 fn d_importance() -> String {
@@ -125,7 +125,7 @@ pub struct SynonymAttackConfig {
     pub try_words: Option<usize>,
     /// Minimum cosine between original and adversarial embeddings (needs `encoder`; 0.8).
     #[serde(default = "d_sim")]
-    pub min_sim: f32,
+    pub min_sim: f64,
     /// Maximum victim queries per example, the original included; unlimited by default.
     #[serde(default)]
     pub query_budget: Option<usize>,
@@ -136,7 +136,7 @@ pub struct SynonymAttackConfig {
     /// (e.g. `<unk>`).
     #[serde(default = "d_importance")]
     pub importance: String,
-    /// Words shorter than this (characters) are neither scored nor attacked (2).
+    /// Words shorter than this (characters) are neither scored, attacked nor inserted (2).
     #[serde(default = "d_min_chars")]
     pub min_word_chars: usize,
     /// `all` (default) or `successes`: which attacked records leave the stage.
@@ -174,7 +174,7 @@ impl SynonymAttackConfig {
             top_k: self.top_k,
             max_words: self.max_words,
             try_words: self.try_words.unwrap_or(self.max_words),
-            min_sim: self.min_sim,
+            min_sim: self.min_sim as f32,
             query_budget: self.query_budget,
             max_edit: self.max_edit,
             importance: if self.importance == "delete" {
