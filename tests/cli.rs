@@ -158,7 +158,10 @@ fn doctor_reports_cuda_either_way() {
         "doctor must say whether CUDA is available:\n{}",
         r.stdout
     );
-    let n = mavuno_stages::registry().entries().len();
+    // The binary's registry: data stages plus the libtorch stages of mavuno-models.
+    let mut reg = mavuno_stages::registry();
+    mavuno_models::register_all(&mut reg);
+    let n = reg.entries().len();
     assert!(
         r.stdout.contains(&format!("stage types: {n}\n")),
         "doctor counts {n} stage types:\n{}",

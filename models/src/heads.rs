@@ -5,8 +5,9 @@
 //!   `classifier.{weight,bias}` on `dropout(pooler_output)`).
 //! - [`TokenClassifier`]: HF `BertForTokenClassification` (`bert.*` without pooler,
 //!   `classifier.*` over every token).
-//! - [`MlmHead`]: HF `BertOnlyMLMHead` (`cls.predictions.*`, decoder tied to the word
-//!   embeddings), used by pseudo-perplexity evaluation.
+//!
+//! Masked-LM heads live in [`crate::mlm`] (`LmHead`, one struct for the BERT and RoBERTa
+//! layouts); pseudo-perplexity and the attack's fill-mask load them with `mlm::load_mlm`.
 //!
 //! [`load_weights`] fills a VarStore from a checkpoint whose keys may or may not carry the
 //! `bert.` prefix (bare encoders from `BertModel.save_pretrained` have none, task models do),
@@ -18,7 +19,7 @@ use tch::nn::{self, Init};
 use tch::{Kind, Tensor};
 
 use crate::bert::{BertConfig, BertModel};
-use crate::layers::{LayerNorm, Linear};
+use crate::layers::Linear;
 use crate::ModelError;
 
 /// HF `_init_weights` for the new head: normal(0, initializer_range), zero bias.
@@ -137,39 +138,6 @@ impl TokenClassifier {
             .forward_t(input_ids, Some(attention_mask), None, train)?
             .f_dropout(self.dropout, train)?;
         self.classifier.f_forward(&hidden)
-    }
-}
-
-/// The MLM prediction head: `decoder(LayerNorm(act(dense(h)))) + bias`, decoder weight tied to
-/// the word embeddings (so it is passed in, not owned).
-/// Reference: `BertLMPredictionHead` in modeling_bert.py.
-#[derive(Debug)]
-pub struct MlmHead {
-    dense: Linear,
-    layer_norm: LayerNorm,
-    bias: Tensor,
-}
-
-impl MlmHead {
-    /// Builds `cls.predictions.*` under `root`.
-    pub fn new(root: &nn::Path, config: &BertConfig) -> Result<Self, ModelError> {
-        let p = root / "cls" / "predictions";
-        let t = &p / "transform";
-        let h = config.hidden_size;
-        Ok(Self {
-            dense: Linear::new(&(&t / "dense"), h, h, head_init(config))?,
-            layer_norm: LayerNorm::new(&(&t / "LayerNorm"), h, config.layer_norm_eps)?,
-            bias: p.f_zeros("bias", &[config.vocab_size])?,
-        })
-    }
-
-    /// # Shapes
-    /// `hidden [n, hidden]`, `word_embeddings [vocab, hidden]` → logits `[n, vocab]`.
-    /// GELU as in every BERT checkpoint we load (`hidden_act = gelu`).
-    pub fn forward(&self, hidden: &Tensor, word_embeddings: &Tensor) -> Result<Tensor, ModelError> {
-        let x = self.dense.f_forward(hidden)?.f_gelu("none")?;
-        let x = self.layer_norm.f_forward(&x)?;
-        Ok(x.f_linear(word_embeddings, Some(&self.bias))?)
     }
 }
 

@@ -5,6 +5,7 @@
 //! and the `mavuno doctor` device report. See DESIGN.md, section "Models".
 
 pub mod attack;
+pub mod attack_stages;
 pub mod bert;
 pub mod device;
 pub mod error;
@@ -26,7 +27,7 @@ pub use error::ModelError;
 /// Registers the stage types that need libtorch (training, evaluation, attacks) into the
 /// binary's registry, after the data stages of `mavuno-stages`.
 pub fn register_all(r: &mut mavuno_pipeline::Registry) {
-    let _ = r;
+    attack_stages::register(r);
 }
 pub use eval::{Encoder, Pooling};
 pub use finetune::{Classifier, Tagger};

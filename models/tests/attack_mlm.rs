@@ -1,4 +1,5 @@
-//! BERT-backed attack components: the fill-mask head loads from `cls.predictions.*` and returns
+//! Transformer-backed attack components: the fill-mask head loads from `cls.predictions.*` (and
+//! from a pre-LN RoBERTa `lm_head.*` with a Unigram vocabulary) and returns
 //! whole-word candidates; the MiniLM sentence-transformer checkpoint (which has NO MLM head)
 //! is rejected with an error naming the missing tensors; mean pooling on MiniLM ranks a
 //! paraphrase above an unrelated sentence.
@@ -142,5 +143,56 @@ fn mean_pooled_minilm_ranks_paraphrase_first() -> Result<(), Box<dyn Error>> {
     let norm: f32 = e[0].iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-4);
     assert!(cosine(&e[0], &e[1]) > cosine(&e[0], &e[2]) + 0.2);
+    Ok(())
+}
+
+/// A pre-LN RoBERTa with a SentencePiece-style Unigram vocabulary (what `mavuno pretrain`
+/// writes by default: `lm_head.*`, `<s> </s> <mask>`, `▁` word starts) loads as a generator;
+/// its candidates are word-start tokens with the `▁` marker removed, never continuation pieces.
+#[test]
+fn roberta_prelayernorm_unigram_checkpoint_gives_marker_free_words() -> Result<(), Box<dyn Error>> {
+    use mavuno_models::mlm::{Family, MlmModel, SizePreset};
+    use mavuno_stages::tokenize::{train, ModelType};
+    let tmp = tempfile::tempdir()?;
+    let lines = [
+        "wannan fim din yana da kyau sosai",
+        "ina son gida na sosai",
+        "yaran sun ci abinci da sauri",
+        "fim din bai yi kyau ba",
+    ];
+    let tk = train(ModelType::Unigram, 60, 1, lines.iter().cycle().take(200))?;
+    let tok_path = tmp.path().join("tok.json");
+    tk.save(&tok_path, false).map_err(|e| e.to_string())?;
+    let vocab = tk.get_vocab_size(true) as i64;
+    let pad = i64::from(tk.token_to_id("<pad>").ok_or("no <pad>")?);
+    let mut config = SizePreset::Tiny.config(Family::Roberta, vocab, pad, 32);
+    config.encoder.pre_layer_norm = true;
+    config.encoder.model_type = "roberta-prelayernorm".into();
+    tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = MlmModel::new(&vs.root(), &config)?;
+    let dir = tmp.path().join("mlm");
+    model.save_hf(&vs, Some(&tok_path), &dir)?;
+    let gen = MlmCandidates::load(&dir, Device::Cpu)?;
+    let words: Vec<String> = lines[0].split(' ').map(str::to_string).collect();
+    // A text longer than the 32 positions: the window around the mask must fit them all.
+    let long: Vec<String> = lines
+        .join(" ")
+        .repeat(3)
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+    assert!(long.len() > 40);
+    let out = gen.candidates(&[(words, 4), (long.clone(), 2), (long, 40)], 8)?;
+    assert_eq!(out.len(), 3);
+    assert!(!out[0].is_empty(), "no whole-word candidate at all");
+    let starts: std::collections::HashSet<String> = (0..vocab as u32)
+        .filter_map(|i| tk.id_to_token(i))
+        .filter_map(|t| t.strip_prefix('\u{2581}').map(str::to_string))
+        .collect();
+    for (w, _) in &out[0] {
+        assert!(!w.starts_with('\u{2581}') && is_word(w), "{w:?}");
+        assert!(starts.contains(w), "{w:?} is not a word-start token");
+    }
     Ok(())
 }

@@ -19,7 +19,8 @@ use mavuno_stages::tag::Tagger;
 /// Options shared by the attack and augmentation (generator and filters).
 #[derive(clap::Args, Debug, Clone)]
 pub struct FilterArgs {
-    /// Fill-mask MLM directory (config.json, model.safetensors with cls.predictions.*, tokenizer.json).
+    /// Fill-mask MLM directory (config.json, model.safetensors with its MLM head, tokenizer.json):
+    /// BERT, RoBERTa or pre-LN RoBERTa, e.g. the output of `mavuno pretrain`.
     #[arg(long)]
     pub mlm: Option<PathBuf>,
     /// Candidates per word.

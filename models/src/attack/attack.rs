@@ -50,7 +50,8 @@ pub struct AttackConfig {
     pub max_edit: Option<usize>,
     /// Importance scoring.
     pub importance: Importance,
-    /// Words shorter than this (in chars) are neither scored nor attacked (paper: 2).
+    /// Words shorter than this (in chars) are neither scored nor attacked, nor inserted
+    /// (paper: 2, for attacked words).
     pub min_word_chars: usize,
 }
 
@@ -387,7 +388,15 @@ impl Attacker<'_> {
             let mut survivors: Vec<String> = Vec::new();
             for (c, _) in cands {
                 let c = match_case(&words[i], c.trim());
-                if let Some(f) = string_filter(&words[i], &c, &self.stopwords, cfg.max_edit) {
+                // Candidates shorter than the attacked-word floor (tiny MLMs propose single
+                // letters) count as non-words.
+                let short = c.chars().count() < cfg.min_word_chars;
+                let verdict = if short {
+                    Some("not_word")
+                } else {
+                    string_filter(&words[i], &c, &self.stopwords, cfg.max_edit)
+                };
+                if let Some(f) = verdict {
                     counts.reject(f);
                 } else if !seen.insert(normalize(&c)) {
                     // A case variant of a candidate already kept: same text, same verdict.

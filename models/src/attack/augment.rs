@@ -111,7 +111,12 @@ impl Augmenter<'_> {
                 counts.generated += list.len();
                 let mut seen = HashSet::new();
                 for (c, _) in list {
-                    if let Some(f) = string_filter(&words[i], &c, &self.stopwords, cfg.max_edit) {
+                    let verdict = if c.chars().count() < 2 {
+                        Some("not_word")
+                    } else {
+                        string_filter(&words[i], &c, &self.stopwords, cfg.max_edit)
+                    };
+                    if let Some(f) = verdict {
                         counts.reject(f);
                         continue;
                     }

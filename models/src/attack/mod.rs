@@ -6,13 +6,13 @@
 //! - [`traits`]: `Victim`, `CandidateGenerator`, `SentenceEncoder` (all batched).
 //! - [`attack`]: the algorithm and its metrics.
 //! - [`filters`]: candidate filters and their counters.
-//! - [`mlm`]: BERT-backed generator (`MlmCandidates`) and encoder (`MeanPooledEncoder`).
+//! - [`mlm`]: fill-mask generator over any `mlm::load_mlm` checkpoint (`MlmCandidates`) and
+//!   mean-pooled encoder (`MeanPooledEncoder`).
 //! - [`transfer`], [`augment`]: replaying adversarial examples; data augmentation.
 
 #[allow(clippy::module_inception)]
 pub mod attack;
 pub mod augment;
-mod fill_mask;
 pub mod filters;
 pub mod mlm;
 pub mod traits;

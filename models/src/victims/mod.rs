@@ -26,7 +26,7 @@ pub use word::{Arch, TrainOptions, TrainReport, WordVictim};
 ///   the fine-tuning module lands, wire it here: `Classifier::load(dir, device)` wrapped in a
 ///   struct implementing [`Victim`] (`labels()` → `Classifier::labels()`, `predict_proba` →
 ///   `Classifier::predict_proba`, mapping its error into `ModelError`).
-pub fn load_victim(dir: &Path, device: Device) -> Result<Box<dyn Victim>, ModelError> {
+pub fn load_victim(dir: &Path, device: Device) -> Result<Box<dyn Victim + Send>, ModelError> {
     if dir.join("victim.json").is_file() {
         return Ok(Box::new(WordVictim::load(dir, device)?));
     }

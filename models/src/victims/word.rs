@@ -197,39 +197,75 @@ impl Net {
         })
     }
 
-    /// `ids`: `[batch, seq]` (0 = padding) → logits `[batch, classes]`.
+    /// `ids`: `[batch, seq]` (0 = padding, only at the end of a row) → logits
+    /// `[batch, classes]`.
+    ///
+    /// A row's logits do not depend on how much padding its batch added: the CNN max-pools
+    /// only over windows that start inside the text (the first window when the text is shorter
+    /// than the filter), and the BiLSTM runs its reverse direction over each row reversed
+    /// within its own length (what PyTorch's packed sequences do), then max-pools over the
+    /// text's positions. Without this, the same text got different probabilities in different
+    /// batches, and attack results changed with the batch size.
     fn forward_t(&self, ids: &Tensor, train: bool) -> Result<Tensor, ModelError> {
         let x = Tensor::f_embedding(&self.embedding, ids, PAD, false, false)?;
+        let dev = ids.device();
+        let (b, t) = (ids.size()[0], ids.size()[1]);
+        let lens = ids
+            .f_ne(PAD)?
+            .f_sum_dim_intlist(1, false, Kind::Int64)?
+            .f_unsqueeze(1)?; // [B, 1]
         let feats = match self.arch {
             Arch::Cnn => {
                 let xt = x.f_transpose(1, 2)?; // [B, D, T]
                 let pooled = self
                     .convs
                     .iter()
-                    .map(|(w, b)| -> Result<Tensor, ModelError> {
-                        let c = xt.f_conv1d(w, Some(b), [1], [0], [1], 1)?.f_relu()?;
-                        Ok(c.f_amax([2], false)?)
+                    .map(|(w, bias)| -> Result<Tensor, ModelError> {
+                        let width = w.size()[2];
+                        let c = xt.f_conv1d(w, Some(bias), [1], [0], [1], 1)?.f_relu()?;
+                        // Window k covers tokens k..k+width; valid when k <= max(len, width) - width.
+                        let starts =
+                            Tensor::f_arange(t - width + 1, (Kind::Int64, dev))?.f_unsqueeze(0)?;
+                        let last = lens.f_clamp_min(width)?.f_sub_scalar(width)?;
+                        let outside = starts.f_gt_tensor(&last)?.f_unsqueeze(1)?;
+                        // After ReLU every value is >= 0, so -1 never wins the max.
+                        Ok(c.f_masked_fill(&outside, -1.0)?.f_amax([2], false)?)
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 Tensor::f_cat(&pooled, 1)?
             }
             Arch::Bilstm => {
-                let b = ids.size().first().copied().unwrap_or(1);
-                let z = Tensor::f_zeros([2, b, self.hidden], (Kind::Float, ids.device()))?;
-                let (out, _, _) = x.f_lstm(
-                    &[&z, &z],
-                    &self.lstm.iter().collect::<Vec<_>>(),
-                    true,
-                    1,
-                    0.0,
-                    train,
-                    true,
-                    true,
-                )?;
-                // Masked max over time: padding positions never win. (Unpacked LSTM: the
-                // reverse direction reads the padding first; acceptable at these lengths.)
+                let z = Tensor::f_zeros([1, b, self.hidden], (Kind::Float, dev))?;
+                let run = |input: &Tensor, weights: &[Tensor]| -> Result<Tensor, ModelError> {
+                    let (out, _, _) = input.f_lstm(
+                        &[&z, &z],
+                        &weights.iter().collect::<Vec<_>>(),
+                        true,
+                        1,
+                        0.0,
+                        train,
+                        false,
+                        true,
+                    )?;
+                    Ok(out)
+                };
+                // Reverse each row within its length; padding stays at the end.
+                let pos = Tensor::f_arange(t, (Kind::Int64, dev))?.f_unsqueeze(0)?;
+                let inside = pos.f_lt_tensor(&lens)?.f_to_kind(Kind::Int64)?;
+                let mirrored = lens.f_sub_scalar(1)?.f_sub(&pos)?;
+                let rev = inside
+                    .f_mul(&mirrored)?
+                    .f_add(&inside.f_neg()?.f_add_scalar(1)?.f_mul(&pos)?)?;
+                let d = x.size()[2];
+                let x_rev =
+                    x.f_gather(1, &rev.f_unsqueeze(-1)?.f_expand([b, t, d], false)?, false)?;
+                let fwd = run(&x, &self.lstm[..4])?;
+                let bwd = run(&x_rev, &self.lstm[4..])?;
+                // Masked max over time: padding positions never win.
                 let pad = ids.f_eq(PAD)?.f_unsqueeze(-1)?;
-                out.f_masked_fill(&pad, -1e4)?.f_amax([1], false)?
+                Tensor::f_cat(&[fwd, bwd], 2)?
+                    .f_masked_fill(&pad, -1e4)?
+                    .f_amax([1], false)?
             }
         };
         self.fc.f_forward(&feats.f_dropout(self.dropout, train)?)
