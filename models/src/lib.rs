@@ -14,6 +14,7 @@ pub mod heads;
 pub mod hf;
 pub mod layers;
 pub mod mlm;
+pub mod stages;
 pub mod train;
 
 /// Re-exported so the binary uses the same tch without its own dependency line.
@@ -26,7 +27,7 @@ pub use error::ModelError;
 /// Registers the stage types that need libtorch (training, evaluation, attacks) into the
 /// binary's registry, after the data stages of `mavuno-stages`.
 pub fn register_all(r: &mut mavuno_pipeline::Registry) {
-    let _ = r;
+    stages::register(r);
 }
 pub use eval::{Encoder, Pooling};
 pub use finetune::{Classifier, Tagger};

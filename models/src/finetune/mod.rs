@@ -171,6 +171,87 @@ pub(crate) fn write_options(
     std::fs::write(&path, format!("{v:#}\n")).map_err(|source| ModelError::Io { path, source })
 }
 
+/// Dev score (macro-F1 or entity F1) and its report, when there is dev data.
+type DevResult = Option<(f64, Value)>;
+
+/// The fine-tuning loop shared by every task: seeded epoch shuffles, scheduled AdamW steps,
+/// per-step and per-epoch log lines, dev scoring after each epoch and saving the best model
+/// (the last one without dev data) as an HF directory.
+struct Loop<'a> {
+    vs: &'a nn::VarStore,
+    opts: &'a TrainOptions,
+    out: &'a Path,
+    /// The task config.json written with the weights.
+    cfg: &'a Value,
+    tok_json: &'a Path,
+}
+
+impl Loop<'_> {
+    /// Runs `epochs` over `n` examples. `batch_loss` gives the training loss of a batch of
+    /// example indices; `dev` scores the model as it is now.
+    fn run(
+        &self,
+        n: usize,
+        mut batch_loss: impl FnMut(&[usize]) -> Result<Tensor, ModelError>,
+        mut dev: impl FnMut() -> Result<DevResult, ModelError>,
+        log: &mut MetricsLog,
+    ) -> Result<TrainSummary, ModelError> {
+        let opts = self.opts;
+        let mut opt = AdamW::new(self.vs, opts.weight_decay)?;
+        let total = planned_steps(n, opts);
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut summary = TrainSummary {
+            out_dir: self.out.to_path_buf(),
+            ..Default::default()
+        };
+        let mut step = 0;
+        for epoch in 1..=opts.epochs {
+            if step >= total {
+                break;
+            }
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rng);
+            let (mut epoch_loss, mut batches) = (0.0, 0);
+            for chunk in order.chunks(opts.batch_size.max(1)) {
+                if step >= total {
+                    break;
+                }
+                let loss = batch_loss(chunk)?;
+                let loss_v = loss.f_double_value(&[])?;
+                let lr = optimizer_step(&loss, &mut opt, opts, step, total)?;
+                step += 1;
+                summary.step_losses.push(loss_v);
+                epoch_loss += loss_v;
+                batches += 1;
+                log.write(
+                    &json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}),
+                )?;
+            }
+            let train_loss = epoch_loss / batches.max(1) as f64;
+            let dev_report = dev()?;
+            let record = json!({"event": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
+                                "dev": dev_report.as_ref().map(|r| r.1.clone())});
+            log.write(&record)?;
+            summary.epochs.push(record);
+            let better = match (&dev_report, summary.best_dev) {
+                (Some((s, _)), Some(best)) => *s > best,
+                (Some(_), None) => true,
+                // Without dev data the last epoch is kept.
+                (None, _) => true,
+            };
+            if better {
+                summary.best_dev = dev_report.as_ref().map(|r| r.0);
+                summary.best_epoch = epoch;
+                save_hf_dir(self.vs, self.cfg, Some(self.tok_json), self.out)?;
+            }
+        }
+        if summary.best_epoch == 0 {
+            save_hf_dir(self.vs, self.cfg, Some(self.tok_json), self.out)?;
+        }
+        Ok(summary)
+    }
+}
+
 /// Fine-tunes a sequence classifier from the encoder in `base` on `train`, scoring `dev`
 /// after each epoch, and writes the best model to `out`.
 pub fn finetune_classifier(
@@ -210,91 +291,44 @@ pub fn finetune_classifier(
         .filter_map(|e| e.label.as_deref().map(|l| (e, l)))
         .map(|(e, l)| Ok((encode_text(&tok, &e.text)?, label_index(&labels, l)? as i64)))
         .collect::<Result<_, ModelError>>()?;
-    let dev_gold: Option<(Vec<&str>, Vec<usize>)> = match dev {
-        Some(d) => {
-            let rows: Vec<(&str, usize)> = d
-                .iter()
-                .filter_map(|e| e.label.as_deref().map(|l| (e.text.as_str(), l)))
-                // Dev labels unseen in training can never be predicted; count them as errors.
-                .map(|(t, l)| (t, labels.iter().position(|x| x == l).unwrap_or(usize::MAX)))
-                .collect();
-            Some(rows.into_iter().unzip())
-        }
-        None => None,
-    };
+    let dev_gold: Option<(Vec<&str>, Vec<usize>)> = dev.map(|d| {
+        d.iter()
+            .filter_map(|e| e.label.as_deref().map(|l| (e.text.as_str(), l)))
+            // Dev labels unseen in training can never be predicted; count them as errors.
+            .map(|(t, l)| (t, labels.iter().position(|x| x == l).unwrap_or(usize::MAX)))
+            .unzip()
+    });
 
     let mut log = MetricsLog::create(out)?;
     write_options(out, "classify", base, opts)?;
-    let mut opt = AdamW::new(&vs, opts.weight_decay)?;
-    let total = planned_steps(examples.len(), opts);
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut summary = TrainSummary {
-        out_dir: out.to_path_buf(),
-        ..Default::default()
-    };
-    let mut step = 0;
     let tok_json = base.join("tokenizer.json");
-    for epoch in 1..=opts.epochs {
-        if step >= total {
-            break;
-        }
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        order.shuffle(&mut rng);
-        let mut epoch_loss = 0.0;
-        let mut batches = 0;
-        for chunk in order.chunks(opts.batch_size.max(1)) {
-            if step >= total {
-                break;
-            }
-            let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
-            let gold: Vec<i64> = chunk.iter().map(|&i| examples[i].1).collect();
-            let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
-            let target = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
-            let logits = model.forward_t(&ids, &mask, true)?;
-            let loss =
-                logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?;
-            let loss_v = loss.f_double_value(&[])?;
-            let lr = optimizer_step(&loss, &mut opt, opts, step, total)?;
-            step += 1;
-            summary.step_losses.push(loss_v);
-            epoch_loss += loss_v;
-            batches += 1;
-            log.write(
-                &json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}),
-            )?;
-        }
-        let train_loss = epoch_loss / batches.max(1) as f64;
-        let dev_report = match &dev_gold {
-            Some((texts, gold)) => {
-                let probs = classify_probs(&model, &tok, texts, 64, device)?;
-                let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
-                let score = macro_f1(gold, &pred, labels.len());
-                let mut rep = classification_report(gold, &pred, &labels);
-                rep["accuracy"] = json!(accuracy(gold, &pred));
-                Some((score, rep))
-            }
-            None => None,
+    let looped = Loop {
+        vs: &vs,
+        opts,
+        out,
+        cfg: &cfg,
+        tok_json: &tok_json,
+    };
+    let batch_loss = |chunk: &[usize]| -> Result<Tensor, ModelError> {
+        let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
+        let gold: Vec<i64> = chunk.iter().map(|&i| examples[i].1).collect();
+        let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
+        let target = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
+        let logits = model.forward_t(&ids, &mask, true)?;
+        Ok(logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?)
+    };
+    let dev_eval = || -> Result<DevResult, ModelError> {
+        let Some((texts, gold)) = &dev_gold else {
+            return Ok(None);
         };
-        let record = json!({"event": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
-                            "dev": dev_report.as_ref().map(|r| r.1.clone())});
-        log.write(&record)?;
-        summary.epochs.push(record);
-        let better = match (&dev_report, summary.best_dev) {
-            (Some((s, _)), Some(best)) => *s > best,
-            (Some(_), None) => true,
-            // Without dev data the last epoch is kept.
-            (None, _) => true,
-        };
-        if better {
-            summary.best_dev = dev_report.as_ref().map(|r| r.0);
-            summary.best_epoch = epoch;
-            save_hf_dir(&vs, &cfg, Some(&tok_json), out)?;
-        }
-    }
-    if summary.best_epoch == 0 {
-        save_hf_dir(&vs, &cfg, Some(&tok_json), out)?;
-    }
-    Ok(summary)
+        let probs = classify_probs(&model, &tok, texts, 64, device)?;
+        let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+        let score = macro_f1(gold, &pred, labels.len());
+        let mut rep = classification_report(gold, &pred, &labels);
+        rep["accuracy"] = json!(accuracy(gold, &pred));
+        Ok(Some((score, rep)))
+    };
+    looped.run(examples.len(), batch_loss, dev_eval, &mut log)
 }
 
 /// One encoded NER sentence: ids and a per-token label row (-100 off first subwords).
@@ -362,78 +396,39 @@ pub fn finetune_ner(
 
     let mut log = MetricsLog::create(out)?;
     write_options(out, "ner", base, opts)?;
-    let mut opt = AdamW::new(&vs, opts.weight_decay)?;
-    let total = planned_steps(examples.len(), opts);
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut summary = TrainSummary {
-        out_dir: out.to_path_buf(),
-        ..Default::default()
-    };
     let n_labels = labels.len() as i64;
     let tok_json = base.join("tokenizer.json");
-    let mut step = 0;
-    for epoch in 1..=opts.epochs {
-        if step >= total {
-            break;
+    let looped = Loop {
+        vs: &vs,
+        opts,
+        out,
+        cfg: &cfg,
+        tok_json: &tok_json,
+    };
+    let batch_loss = |chunk: &[usize]| -> Result<Tensor, ModelError> {
+        let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
+        let rows: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].1.clone()).collect();
+        let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
+        let target = pad_labels(&rows, device)?.f_view([-1])?;
+        // [batch, seq, labels] → [batch·seq, labels]
+        let logits = model.forward_t(&ids, &mask, true)?.f_view([-1, n_labels])?;
+        Ok(logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?)
+    };
+    let dev_eval = || -> Result<DevResult, ModelError> {
+        if dev.is_empty() {
+            return Ok(None);
         }
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        order.shuffle(&mut rng);
-        let (mut epoch_loss, mut batches) = (0.0, 0);
-        for chunk in order.chunks(opts.batch_size.max(1)) {
-            if step >= total {
-                break;
-            }
-            let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
-            let rows: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].1.clone()).collect();
-            let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
-            let target = pad_labels(&rows, device)?.f_view([-1])?;
-            // [batch, seq, labels] → [batch·seq, labels]
-            let logits = model.forward_t(&ids, &mask, true)?.f_view([-1, n_labels])?;
-            let loss =
-                logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?;
-            let loss_v = loss.f_double_value(&[])?;
-            let lr = optimizer_step(&loss, &mut opt, opts, step, total)?;
-            step += 1;
-            summary.step_losses.push(loss_v);
-            epoch_loss += loss_v;
-            batches += 1;
-            log.write(
-                &json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}),
-            )?;
-        }
-        let train_loss = epoch_loss / batches.max(1) as f64;
-        let dev_report = if dev.is_empty() {
-            None
-        } else {
-            let words: Vec<Vec<String>> = dev.iter().map(|s| s.words.clone()).collect();
-            let gold: Vec<Vec<String>> = dev
-                .iter()
-                .map(|s| s.tags.clone().unwrap_or_default())
-                .collect();
-            let pred = ids_to_tags(&tag_ids(&model, &tok, &words, 64, device)?, &labels);
-            let rep = mavuno_stages::tag::metrics::ner_report(&gold, &pred, &labels);
-            let f1 = mavuno_stages::tag::metrics::ner_f1(&gold, &pred);
-            Some((f1, rep))
-        };
-        let record = json!({"event": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
-                            "dev": dev_report.as_ref().map(|r| r.1.clone())});
-        log.write(&record)?;
-        summary.epochs.push(record);
-        let better = match (&dev_report, summary.best_dev) {
-            (Some((s, _)), Some(best)) => *s > best,
-            (Some(_), None) => true,
-            (None, _) => true,
-        };
-        if better {
-            summary.best_dev = dev_report.as_ref().map(|r| r.0);
-            summary.best_epoch = epoch;
-            save_hf_dir(&vs, &cfg, Some(&tok_json), out)?;
-        }
-    }
-    if summary.best_epoch == 0 {
-        save_hf_dir(&vs, &cfg, Some(&tok_json), out)?;
-    }
-    Ok(summary)
+        let words: Vec<Vec<String>> = dev.iter().map(|s| s.words.clone()).collect();
+        let gold: Vec<Vec<String>> = dev
+            .iter()
+            .map(|s| s.tags.clone().unwrap_or_default())
+            .collect();
+        let pred = ids_to_tags(&tag_ids(&model, &tok, &words, 64, device)?, &labels);
+        let rep = mavuno_stages::tag::metrics::ner_report(&gold, &pred, &labels);
+        let f1 = mavuno_stages::tag::metrics::ner_f1(&gold, &pred);
+        Ok(Some((f1, rep)))
+    };
+    looped.run(examples.len(), batch_loss, dev_eval, &mut log)
 }
 
 /// Tag ids to names; words without a prediction (truncated away) become `O`.
