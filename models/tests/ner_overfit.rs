@@ -33,7 +33,12 @@ fn synthetic() -> Vec<TaggedWords> {
         let fill = FILLER[(i / 2) % 4];
         let mut words: Vec<(&str, &str)> = Vec::new();
         if i % 2 == 0 {
-            words.extend([(p[0], "B-PER"), (p[1], "I-PER"), (verb, "O"), (loc, "B-LOC")]);
+            words.extend([
+                (p[0], "B-PER"),
+                (p[1], "I-PER"),
+                (verb, "O"),
+                (loc, "B-LOC"),
+            ]);
         } else {
             words.extend([(fill, "O"), (loc, "B-LOC"), (verb, "O"), (p[0], "B-PER")]);
             if i % 3 == 0 {

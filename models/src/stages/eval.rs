@@ -247,7 +247,12 @@ impl Eval {
 
     fn evaluate(&self, dir: &std::path::Path) -> Result<Value, StageError> {
         let device = super::device(&self.cfg.device)?;
-        let c = &self.cfg;
+        let mut c = self.cfg.clone();
+        // A model trained with short sequences has a short position table.
+        if let Some(m) = crate::eval::model_max_len(dir) {
+            c.max_len = c.max_len.min(m);
+        }
+        let c = &c;
         let rows = &self.rows[..c.limit.map_or(self.rows.len(), |l| l.min(self.rows.len()))];
         let m = |e| model_err(e);
         Ok(match c.task.as_str() {
@@ -360,6 +365,9 @@ impl Stage for Eval {
         });
         let text =
             serde_json::to_string_pretty(&doc).map_err(|e| StageError::msg(e.to_string()))?;
+        if let Some(parent) = self.metrics_path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StageError::io(parent, e))?;
+        }
         write_atomic(&self.metrics_path, text.as_bytes()).map_err(model_err)?;
         let mut fields = Map::new();
         if let Value::Object(o) = doc {
