@@ -58,6 +58,10 @@ pub struct TrainOptions {
     pub clip: f64,
     /// Stop after this many optimizer steps in total (for smoke tests and budgets).
     pub max_steps: Option<usize>,
+    /// Weight each label's loss by its square-root inverse frequency in the training data
+    /// ([`label_weights`]), so that rare labels (entity tags next to a sea of `O`) are not
+    /// drowned out early in training.
+    pub class_weighted: bool,
 }
 
 impl Default for TrainOptions {
@@ -74,6 +78,7 @@ impl Default for TrainOptions {
             weight_decay: 0.01,
             clip: 1.0,
             max_steps: None,
+            class_weighted: false,
         }
     }
 }
@@ -134,6 +139,48 @@ fn label_index(labels: &[String], l: &str) -> Result<usize, ModelError> {
         .iter()
         .position(|x| x == l)
         .ok_or_else(|| ModelError::Data(format!("label {l:?} not seen in training data")))
+}
+
+/// Square-root inverse-frequency label weights, `sqrt(total / (k · count_l))` for the `k`
+/// labels (a label never seen gets the largest weight of the seen ones), rescaled so that the
+/// count-weighted mean weight is 1 (the loss keeps its scale).
+pub fn label_weights(counts: &[usize]) -> Vec<f64> {
+    let total: usize = counts.iter().sum();
+    let k = counts.len().max(1) as f64;
+    let raw: Vec<f64> = counts
+        .iter()
+        .map(|&c| (total as f64 / (k * c.max(1) as f64)).sqrt())
+        .collect();
+    let mean = counts
+        .iter()
+        .zip(&raw)
+        .map(|(&c, w)| c as f64 * w)
+        .sum::<f64>()
+        / total.max(1) as f64;
+    raw.iter()
+        .map(|w| w / mean.max(f64::MIN_POSITIVE))
+        .collect()
+}
+
+/// The loss weight tensor of [`TrainOptions::class_weighted`], counting label ids in `ids`
+/// (entries outside `0..n` such as -100 are ignored); `None` when weighting is off.
+fn weight_tensor(
+    opts: &TrainOptions,
+    ids: impl Iterator<Item = i64>,
+    n: usize,
+    device: Device,
+) -> Result<Option<Tensor>, ModelError> {
+    if !opts.class_weighted {
+        return Ok(None);
+    }
+    let mut counts = vec![0usize; n];
+    for i in ids {
+        if let Some(c) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+            *c += 1;
+        }
+    }
+    let w: Vec<f32> = label_weights(&counts).iter().map(|&x| x as f32).collect();
+    Ok(Some(Tensor::f_from_slice(&w)?.f_to_device(device)?))
 }
 
 /// Number of optimizer steps for `n` examples.
@@ -309,13 +356,14 @@ pub fn finetune_classifier(
         cfg: &cfg,
         tok_json: &tok_json,
     };
+    let weights = weight_tensor(opts, examples.iter().map(|e| e.1), labels.len(), device)?;
     let batch_loss = |chunk: &[usize]| -> Result<Tensor, ModelError> {
         let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
         let gold: Vec<i64> = chunk.iter().map(|&i| examples[i].1).collect();
         let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
         let target = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
         let logits = model.forward_t(&ids, &mask, true)?;
-        Ok(logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?)
+        Ok(logits.f_cross_entropy_loss(&target, weights.as_ref(), Reduction::Mean, -100, 0.0)?)
     };
     let dev_eval = || -> Result<DevResult, ModelError> {
         let Some((texts, gold)) = &dev_gold else {
@@ -405,6 +453,12 @@ pub fn finetune_ner(
         cfg: &cfg,
         tok_json: &tok_json,
     };
+    let weights = weight_tensor(
+        opts,
+        examples.iter().flat_map(|e| e.1.iter().copied()),
+        labels.len(),
+        device,
+    )?;
     let batch_loss = |chunk: &[usize]| -> Result<Tensor, ModelError> {
         let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
         let rows: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].1.clone()).collect();
@@ -412,7 +466,7 @@ pub fn finetune_ner(
         let target = pad_labels(&rows, device)?.f_view([-1])?;
         // [batch, seq, labels] → [batch·seq, labels]
         let logits = model.forward_t(&ids, &mask, true)?.f_view([-1, n_labels])?;
-        Ok(logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?)
+        Ok(logits.f_cross_entropy_loss(&target, weights.as_ref(), Reduction::Mean, -100, 0.0)?)
     };
     let dev_eval = || -> Result<DevResult, ModelError> {
         if dev.is_empty() {
@@ -443,4 +497,30 @@ pub fn ids_to_tags(ids: &[Vec<Option<usize>>], labels: &[String]) -> Vec<Vec<Str
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_weights;
+
+    #[test]
+    fn rare_labels_weigh_more_and_the_mean_weight_is_one() {
+        // 87 O, 10 B-PER, 3 I-PER (MasakhaNER-like imbalance).
+        let counts = [87, 10, 3];
+        let w = label_weights(&counts);
+        assert!(w[0] < w[1] && w[1] < w[2], "{w:?}");
+        // sqrt of the inverse-frequency ratio between O and I-PER.
+        assert!((w[2] / w[0] - (87.0f64 / 3.0).sqrt()).abs() < 1e-9);
+        let mean: f64 = counts
+            .iter()
+            .zip(&w)
+            .map(|(&c, x)| c as f64 * x)
+            .sum::<f64>()
+            / 100.0;
+        assert!((mean - 1.0).abs() < 1e-9);
+        // Equal counts: all ones.
+        assert!(label_weights(&[5, 5])
+            .iter()
+            .all(|x| (x - 1.0).abs() < 1e-12));
+    }
 }

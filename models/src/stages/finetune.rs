@@ -97,6 +97,9 @@ pub struct FinetuneConfig {
     /// Stop after this many optimizer steps.
     #[serde(default)]
     pub max_steps: Option<usize>,
+    /// Weight each label's loss by its square-root inverse training frequency.
+    #[serde(default)]
+    pub class_weighted: bool,
     /// Share of records held out as dev data (seeded); 0 keeps the last epoch.
     #[serde(default)]
     pub dev_fraction: f64,
@@ -240,6 +243,7 @@ impl Stage for Finetune {
             weight_decay: c.weight_decay,
             clip: 1.0,
             max_steps: c.max_steps,
+            class_weighted: c.class_weighted,
         };
         let (summary, n_train, n_dev) = if c.task == "classify" {
             let (train, dev) = split(std::mem::take(&mut self.texts), c.dev_fraction, self.seed);
