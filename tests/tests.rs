@@ -14,3 +14,4 @@ mod config_errors;
 mod determinism;
 mod resume;
 mod roundtrip;
+mod train_stages;

@@ -15,6 +15,7 @@ pub mod heads;
 pub mod hf;
 pub mod layers;
 pub mod mlm;
+pub mod stages;
 pub mod train;
 
 /// Re-exported so the binary uses the same tch without its own dependency line.
@@ -27,6 +28,7 @@ pub use error::ModelError;
 /// Registers the stage types that need libtorch (training, evaluation, attacks) into the
 /// binary's registry, after the data stages of `mavuno-stages`.
 pub fn register_all(r: &mut mavuno_pipeline::Registry) {
+    stages::register(r);
     attack_stages::register(r);
 }
 pub use eval::{Encoder, Pooling};

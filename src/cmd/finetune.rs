@@ -53,6 +53,10 @@ pub struct FinetuneArgs {
     /// Stop after this many optimizer steps.
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Weight each label's loss by its square-root inverse training frequency (NER: keeps
+    /// the rare entity tags from being drowned by `O`).
+    #[arg(long)]
+    pub class_weighted: bool,
     /// Use only the first N training examples.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -89,6 +93,7 @@ pub fn run(a: FinetuneArgs) -> Result<()> {
     }
     opts.seed = a.seed;
     opts.max_steps = a.max_steps;
+    opts.class_weighted = a.class_weighted;
     let limit = a.limit.unwrap_or(usize::MAX);
     let summary = match a.task {
         Task::Classify => {

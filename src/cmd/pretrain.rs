@@ -11,10 +11,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use mavuno_models::mlm::{load_mlm, Family, MlmModel, SizePreset};
+use mavuno_models::mlm::{Family, MlmModel, SizePreset};
 use mavuno_models::tch::{self, nn};
 use mavuno_models::train::{
-    train_mlm, AdamWConfig, Dataset, Decay, RunOptions, TrainConfig, TrainRun, VocabSpec,
+    build_model, train_mlm, AdamWConfig, BuiltModel, Dataset, Decay, ModelSource, RunOptions,
+    TrainConfig, TrainRun, VocabSpec,
 };
 use mavuno_stages::curriculum::pacing::PacingFn;
 use mavuno_stages::curriculum::VocabMap;
@@ -171,58 +172,28 @@ pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
     let tok_path = tokenizer_path(&a)?;
     let mut tok = Tok::from_file(&tok_path)?;
     tok.max_len = Some(a.max_len);
-    let vocab = VocabSpec::from_tok(&tok)?;
-    let id = |names: &[&str]| names.iter().find_map(|n| tok.inner.token_to_id(n));
-    let (bos, eos) = (id(&["<s>", "[CLS]"]), id(&["</s>", "[SEP]"]));
-
-    tch::manual_seed(a.seed as i64);
-    let (vs, model) = match &a.init {
-        Some(dir) => {
-            let loaded =
-                load_mlm(dir, device).with_context(|| format!("loading {}", dir.display()))?;
-            if !loaded.fresh.is_empty() {
-                tracing::info!(
-                    fresh = loaded.fresh.len(),
-                    "Initialised the MLM head fresh (not in the checkpoint)."
-                );
-            }
-            (loaded.vs, loaded.model)
-        }
-        None => {
-            let size = parse_or(SizePreset::parse(&a.size), "--size", &a.size)?;
-            let family = match &a.arch {
-                Some(s) => parse_or(Family::parse(s), "--arch", s)?,
-                None if tok.inner.token_to_id("[CLS]").is_some() => Family::Bert,
-                None => Family::Roberta,
-            };
-            let mut config = size.config(
-                family,
-                i64::from(tok.vocab.vocab_size),
-                i64::from(vocab.pad_id),
-                a.max_len as i64,
-            );
-            for (k, v) in [("bos_token_id", bos), ("eos_token_id", eos)] {
-                if let Some(v) = v {
-                    config.extra.insert(k.into(), v.into());
-                }
-            }
-            let vs = nn::VarStore::new(device);
-            let model = MlmModel::new(&vs.root(), &config)?;
-            (vs, model)
-        }
+    let source = match &a.init {
+        Some(dir) => ModelSource::Init(dir),
+        None => ModelSource::Fresh(
+            parse_or(SizePreset::parse(&a.size), "--size", &a.size)?,
+            match &a.arch {
+                Some(s) => Some(parse_or(Family::parse(s), "--arch", s)?),
+                None => None,
+            },
+        ),
     };
-    let enc = &model.config.encoder;
-    if i64::from(tok.vocab.vocab_size) > enc.vocab_size {
-        bail!(
-            "the tokenizer has {} ids but the model only {}",
-            tok.vocab.vocab_size,
-            enc.vocab_size
+    let BuiltModel { vs, model, fresh } = build_model(source, &mut tok, a.seed, device)
+        .with_context(|| match &a.init {
+            Some(dir) => format!("loading {}", dir.display()),
+            None => "building the model".into(),
+        })?;
+    if !fresh.is_empty() {
+        tracing::info!(
+            fresh = fresh.len(),
+            "Initialised the MLM head fresh (not in the checkpoint)."
         );
     }
-    let offset = enc.position_offset().map_or(0, |p| p + 1);
-    if (a.max_len as i64) + offset > enc.max_position_embeddings {
-        tok.max_len = Some((enc.max_position_embeddings - offset) as usize);
-    }
+    let vocab = VocabSpec::from_tok(&tok)?;
 
     let data = Dataset::read(&a.inputs, &tok)?;
     let strategy = parse_or(Strategy::by_name(&a.masking), "--masking", &a.masking)?;

@@ -66,3 +66,12 @@ pub fn ner_report(dir: &Path, data: &[TaggedWords], device: Device) -> Result<Va
         tagger.labels(),
     ))
 }
+
+/// The longest input (specials included) the model in `dir` can take: its position table
+/// minus RoBERTa's offset. `None` when `config.json` cannot be read as an encoder config.
+pub fn model_max_len(dir: &Path) -> Option<usize> {
+    let raw = crate::hf::read_config(dir).ok()?;
+    let enc = crate::mlm::MlmConfig::from_hf(&raw).ok()?.encoder;
+    let offset = enc.position_offset().map_or(0, |p| p + 1);
+    usize::try_from(enc.max_position_embeddings - offset).ok()
+}

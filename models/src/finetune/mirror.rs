@@ -42,6 +42,7 @@ pub fn default_options() -> TrainOptions {
         weight_decay: 0.0,
         clip: 1.0,
         max_steps: None,
+        class_weighted: false,
     }
 }
 

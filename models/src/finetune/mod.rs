@@ -58,6 +58,10 @@ pub struct TrainOptions {
     pub clip: f64,
     /// Stop after this many optimizer steps in total (for smoke tests and budgets).
     pub max_steps: Option<usize>,
+    /// Weight each label's loss by its square-root inverse frequency in the training data
+    /// ([`label_weights`]), so that rare labels (entity tags next to a sea of `O`) are not
+    /// drowned out early in training.
+    pub class_weighted: bool,
 }
 
 impl Default for TrainOptions {
@@ -74,6 +78,7 @@ impl Default for TrainOptions {
             weight_decay: 0.01,
             clip: 1.0,
             max_steps: None,
+            class_weighted: false,
         }
     }
 }
@@ -136,6 +141,48 @@ fn label_index(labels: &[String], l: &str) -> Result<usize, ModelError> {
         .ok_or_else(|| ModelError::Data(format!("label {l:?} not seen in training data")))
 }
 
+/// Square-root inverse-frequency label weights, `sqrt(total / (k · count_l))` for the `k`
+/// labels (a label never seen gets the largest weight of the seen ones), rescaled so that the
+/// count-weighted mean weight is 1 (the loss keeps its scale).
+pub fn label_weights(counts: &[usize]) -> Vec<f64> {
+    let total: usize = counts.iter().sum();
+    let k = counts.len().max(1) as f64;
+    let raw: Vec<f64> = counts
+        .iter()
+        .map(|&c| (total as f64 / (k * c.max(1) as f64)).sqrt())
+        .collect();
+    let mean = counts
+        .iter()
+        .zip(&raw)
+        .map(|(&c, w)| c as f64 * w)
+        .sum::<f64>()
+        / total.max(1) as f64;
+    raw.iter()
+        .map(|w| w / mean.max(f64::MIN_POSITIVE))
+        .collect()
+}
+
+/// The loss weight tensor of [`TrainOptions::class_weighted`], counting label ids in `ids`
+/// (entries outside `0..n` such as -100 are ignored); `None` when weighting is off.
+fn weight_tensor(
+    opts: &TrainOptions,
+    ids: impl Iterator<Item = i64>,
+    n: usize,
+    device: Device,
+) -> Result<Option<Tensor>, ModelError> {
+    if !opts.class_weighted {
+        return Ok(None);
+    }
+    let mut counts = vec![0usize; n];
+    for i in ids {
+        if let Some(c) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+            *c += 1;
+        }
+    }
+    let w: Vec<f32> = label_weights(&counts).iter().map(|&x| x as f32).collect();
+    Ok(Some(Tensor::f_from_slice(&w)?.f_to_device(device)?))
+}
+
 /// Number of optimizer steps for `n` examples.
 pub(crate) fn planned_steps(n: usize, opts: &TrainOptions) -> usize {
     let per_epoch = n.div_ceil(opts.batch_size.max(1));
@@ -169,6 +216,87 @@ pub(crate) fn write_options(
     let path = out.join("training_args.json");
     let v = json!({"task": task, "base": base, "options": opts});
     std::fs::write(&path, format!("{v:#}\n")).map_err(|source| ModelError::Io { path, source })
+}
+
+/// Dev score (macro-F1 or entity F1) and its report, when there is dev data.
+type DevResult = Option<(f64, Value)>;
+
+/// The fine-tuning loop shared by every task: seeded epoch shuffles, scheduled AdamW steps,
+/// per-step and per-epoch log lines, dev scoring after each epoch and saving the best model
+/// (the last one without dev data) as an HF directory.
+struct Loop<'a> {
+    vs: &'a nn::VarStore,
+    opts: &'a TrainOptions,
+    out: &'a Path,
+    /// The task config.json written with the weights.
+    cfg: &'a Value,
+    tok_json: &'a Path,
+}
+
+impl Loop<'_> {
+    /// Runs `epochs` over `n` examples. `batch_loss` gives the training loss of a batch of
+    /// example indices; `dev` scores the model as it is now.
+    fn run(
+        &self,
+        n: usize,
+        mut batch_loss: impl FnMut(&[usize]) -> Result<Tensor, ModelError>,
+        mut dev: impl FnMut() -> Result<DevResult, ModelError>,
+        log: &mut MetricsLog,
+    ) -> Result<TrainSummary, ModelError> {
+        let opts = self.opts;
+        let mut opt = AdamW::new(self.vs, opts.weight_decay)?;
+        let total = planned_steps(n, opts);
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut summary = TrainSummary {
+            out_dir: self.out.to_path_buf(),
+            ..Default::default()
+        };
+        let mut step = 0;
+        for epoch in 1..=opts.epochs {
+            if step >= total {
+                break;
+            }
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rng);
+            let (mut epoch_loss, mut batches) = (0.0, 0);
+            for chunk in order.chunks(opts.batch_size.max(1)) {
+                if step >= total {
+                    break;
+                }
+                let loss = batch_loss(chunk)?;
+                let loss_v = loss.f_double_value(&[])?;
+                let lr = optimizer_step(&loss, &mut opt, opts, step, total)?;
+                step += 1;
+                summary.step_losses.push(loss_v);
+                epoch_loss += loss_v;
+                batches += 1;
+                log.write(
+                    &json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}),
+                )?;
+            }
+            let train_loss = epoch_loss / batches.max(1) as f64;
+            let dev_report = dev()?;
+            let record = json!({"event": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
+                                "dev": dev_report.as_ref().map(|r| r.1.clone())});
+            log.write(&record)?;
+            summary.epochs.push(record);
+            let better = match (&dev_report, summary.best_dev) {
+                (Some((s, _)), Some(best)) => *s > best,
+                (Some(_), None) => true,
+                // Without dev data the last epoch is kept.
+                (None, _) => true,
+            };
+            if better {
+                summary.best_dev = dev_report.as_ref().map(|r| r.0);
+                summary.best_epoch = epoch;
+                save_hf_dir(self.vs, self.cfg, Some(self.tok_json), self.out)?;
+            }
+        }
+        if summary.best_epoch == 0 {
+            save_hf_dir(self.vs, self.cfg, Some(self.tok_json), self.out)?;
+        }
+        Ok(summary)
+    }
 }
 
 /// Fine-tunes a sequence classifier from the encoder in `base` on `train`, scoring `dev`
@@ -210,91 +338,45 @@ pub fn finetune_classifier(
         .filter_map(|e| e.label.as_deref().map(|l| (e, l)))
         .map(|(e, l)| Ok((encode_text(&tok, &e.text)?, label_index(&labels, l)? as i64)))
         .collect::<Result<_, ModelError>>()?;
-    let dev_gold: Option<(Vec<&str>, Vec<usize>)> = match dev {
-        Some(d) => {
-            let rows: Vec<(&str, usize)> = d
-                .iter()
-                .filter_map(|e| e.label.as_deref().map(|l| (e.text.as_str(), l)))
-                // Dev labels unseen in training can never be predicted; count them as errors.
-                .map(|(t, l)| (t, labels.iter().position(|x| x == l).unwrap_or(usize::MAX)))
-                .collect();
-            Some(rows.into_iter().unzip())
-        }
-        None => None,
-    };
+    let dev_gold: Option<(Vec<&str>, Vec<usize>)> = dev.map(|d| {
+        d.iter()
+            .filter_map(|e| e.label.as_deref().map(|l| (e.text.as_str(), l)))
+            // Dev labels unseen in training can never be predicted; count them as errors.
+            .map(|(t, l)| (t, labels.iter().position(|x| x == l).unwrap_or(usize::MAX)))
+            .unzip()
+    });
 
     let mut log = MetricsLog::create(out)?;
     write_options(out, "classify", base, opts)?;
-    let mut opt = AdamW::new(&vs, opts.weight_decay)?;
-    let total = planned_steps(examples.len(), opts);
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut summary = TrainSummary {
-        out_dir: out.to_path_buf(),
-        ..Default::default()
-    };
-    let mut step = 0;
     let tok_json = base.join("tokenizer.json");
-    for epoch in 1..=opts.epochs {
-        if step >= total {
-            break;
-        }
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        order.shuffle(&mut rng);
-        let mut epoch_loss = 0.0;
-        let mut batches = 0;
-        for chunk in order.chunks(opts.batch_size.max(1)) {
-            if step >= total {
-                break;
-            }
-            let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
-            let gold: Vec<i64> = chunk.iter().map(|&i| examples[i].1).collect();
-            let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
-            let target = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
-            let logits = model.forward_t(&ids, &mask, true)?;
-            let loss =
-                logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?;
-            let loss_v = loss.f_double_value(&[])?;
-            let lr = optimizer_step(&loss, &mut opt, opts, step, total)?;
-            step += 1;
-            summary.step_losses.push(loss_v);
-            epoch_loss += loss_v;
-            batches += 1;
-            log.write(
-                &json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}),
-            )?;
-        }
-        let train_loss = epoch_loss / batches.max(1) as f64;
-        let dev_report = match &dev_gold {
-            Some((texts, gold)) => {
-                let probs = classify_probs(&model, &tok, texts, 64, device)?;
-                let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
-                let score = macro_f1(gold, &pred, labels.len());
-                let mut rep = classification_report(gold, &pred, &labels);
-                rep["accuracy"] = json!(accuracy(gold, &pred));
-                Some((score, rep))
-            }
-            None => None,
+    let looped = Loop {
+        vs: &vs,
+        opts,
+        out,
+        cfg: &cfg,
+        tok_json: &tok_json,
+    };
+    let weights = weight_tensor(opts, examples.iter().map(|e| e.1), labels.len(), device)?;
+    let batch_loss = |chunk: &[usize]| -> Result<Tensor, ModelError> {
+        let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
+        let gold: Vec<i64> = chunk.iter().map(|&i| examples[i].1).collect();
+        let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
+        let target = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
+        let logits = model.forward_t(&ids, &mask, true)?;
+        Ok(logits.f_cross_entropy_loss(&target, weights.as_ref(), Reduction::Mean, -100, 0.0)?)
+    };
+    let dev_eval = || -> Result<DevResult, ModelError> {
+        let Some((texts, gold)) = &dev_gold else {
+            return Ok(None);
         };
-        let record = json!({"event": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
-                            "dev": dev_report.as_ref().map(|r| r.1.clone())});
-        log.write(&record)?;
-        summary.epochs.push(record);
-        let better = match (&dev_report, summary.best_dev) {
-            (Some((s, _)), Some(best)) => *s > best,
-            (Some(_), None) => true,
-            // Without dev data the last epoch is kept.
-            (None, _) => true,
-        };
-        if better {
-            summary.best_dev = dev_report.as_ref().map(|r| r.0);
-            summary.best_epoch = epoch;
-            save_hf_dir(&vs, &cfg, Some(&tok_json), out)?;
-        }
-    }
-    if summary.best_epoch == 0 {
-        save_hf_dir(&vs, &cfg, Some(&tok_json), out)?;
-    }
-    Ok(summary)
+        let probs = classify_probs(&model, &tok, texts, 64, device)?;
+        let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+        let score = macro_f1(gold, &pred, labels.len());
+        let mut rep = classification_report(gold, &pred, &labels);
+        rep["accuracy"] = json!(accuracy(gold, &pred));
+        Ok(Some((score, rep)))
+    };
+    looped.run(examples.len(), batch_loss, dev_eval, &mut log)
 }
 
 /// One encoded NER sentence: ids and a per-token label row (-100 off first subwords).
@@ -362,78 +444,45 @@ pub fn finetune_ner(
 
     let mut log = MetricsLog::create(out)?;
     write_options(out, "ner", base, opts)?;
-    let mut opt = AdamW::new(&vs, opts.weight_decay)?;
-    let total = planned_steps(examples.len(), opts);
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut summary = TrainSummary {
-        out_dir: out.to_path_buf(),
-        ..Default::default()
-    };
     let n_labels = labels.len() as i64;
     let tok_json = base.join("tokenizer.json");
-    let mut step = 0;
-    for epoch in 1..=opts.epochs {
-        if step >= total {
-            break;
+    let looped = Loop {
+        vs: &vs,
+        opts,
+        out,
+        cfg: &cfg,
+        tok_json: &tok_json,
+    };
+    let weights = weight_tensor(
+        opts,
+        examples.iter().flat_map(|e| e.1.iter().copied()),
+        labels.len(),
+        device,
+    )?;
+    let batch_loss = |chunk: &[usize]| -> Result<Tensor, ModelError> {
+        let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
+        let rows: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].1.clone()).collect();
+        let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
+        let target = pad_labels(&rows, device)?.f_view([-1])?;
+        // [batch, seq, labels] → [batch·seq, labels]
+        let logits = model.forward_t(&ids, &mask, true)?.f_view([-1, n_labels])?;
+        Ok(logits.f_cross_entropy_loss(&target, weights.as_ref(), Reduction::Mean, -100, 0.0)?)
+    };
+    let dev_eval = || -> Result<DevResult, ModelError> {
+        if dev.is_empty() {
+            return Ok(None);
         }
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        order.shuffle(&mut rng);
-        let (mut epoch_loss, mut batches) = (0.0, 0);
-        for chunk in order.chunks(opts.batch_size.max(1)) {
-            if step >= total {
-                break;
-            }
-            let seqs: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].0.clone()).collect();
-            let rows: Vec<Vec<i64>> = chunk.iter().map(|&i| examples[i].1.clone()).collect();
-            let (ids, mask) = pad_batch(&seqs, pad_id(&tok), device)?;
-            let target = pad_labels(&rows, device)?.f_view([-1])?;
-            // [batch, seq, labels] → [batch·seq, labels]
-            let logits = model.forward_t(&ids, &mask, true)?.f_view([-1, n_labels])?;
-            let loss =
-                logits.f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)?;
-            let loss_v = loss.f_double_value(&[])?;
-            let lr = optimizer_step(&loss, &mut opt, opts, step, total)?;
-            step += 1;
-            summary.step_losses.push(loss_v);
-            epoch_loss += loss_v;
-            batches += 1;
-            log.write(
-                &json!({"event": "step", "epoch": epoch, "step": step, "loss": loss_v, "lr": lr}),
-            )?;
-        }
-        let train_loss = epoch_loss / batches.max(1) as f64;
-        let dev_report = if dev.is_empty() {
-            None
-        } else {
-            let words: Vec<Vec<String>> = dev.iter().map(|s| s.words.clone()).collect();
-            let gold: Vec<Vec<String>> = dev
-                .iter()
-                .map(|s| s.tags.clone().unwrap_or_default())
-                .collect();
-            let pred = ids_to_tags(&tag_ids(&model, &tok, &words, 64, device)?, &labels);
-            let rep = mavuno_stages::tag::metrics::ner_report(&gold, &pred, &labels);
-            let f1 = mavuno_stages::tag::metrics::ner_f1(&gold, &pred);
-            Some((f1, rep))
-        };
-        let record = json!({"event": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
-                            "dev": dev_report.as_ref().map(|r| r.1.clone())});
-        log.write(&record)?;
-        summary.epochs.push(record);
-        let better = match (&dev_report, summary.best_dev) {
-            (Some((s, _)), Some(best)) => *s > best,
-            (Some(_), None) => true,
-            (None, _) => true,
-        };
-        if better {
-            summary.best_dev = dev_report.as_ref().map(|r| r.0);
-            summary.best_epoch = epoch;
-            save_hf_dir(&vs, &cfg, Some(&tok_json), out)?;
-        }
-    }
-    if summary.best_epoch == 0 {
-        save_hf_dir(&vs, &cfg, Some(&tok_json), out)?;
-    }
-    Ok(summary)
+        let words: Vec<Vec<String>> = dev.iter().map(|s| s.words.clone()).collect();
+        let gold: Vec<Vec<String>> = dev
+            .iter()
+            .map(|s| s.tags.clone().unwrap_or_default())
+            .collect();
+        let pred = ids_to_tags(&tag_ids(&model, &tok, &words, 64, device)?, &labels);
+        let rep = mavuno_stages::tag::metrics::ner_report(&gold, &pred, &labels);
+        let f1 = mavuno_stages::tag::metrics::ner_f1(&gold, &pred);
+        Ok(Some((f1, rep)))
+    };
+    looped.run(examples.len(), batch_loss, dev_eval, &mut log)
 }
 
 /// Tag ids to names; words without a prediction (truncated away) become `O`.
@@ -448,4 +497,30 @@ pub fn ids_to_tags(ids: &[Vec<Option<usize>>], labels: &[String]) -> Vec<Vec<Str
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_weights;
+
+    #[test]
+    fn rare_labels_weigh_more_and_the_mean_weight_is_one() {
+        // 87 O, 10 B-PER, 3 I-PER (MasakhaNER-like imbalance).
+        let counts = [87, 10, 3];
+        let w = label_weights(&counts);
+        assert!(w[0] < w[1] && w[1] < w[2], "{w:?}");
+        // sqrt of the inverse-frequency ratio between O and I-PER.
+        assert!((w[2] / w[0] - (87.0f64 / 3.0).sqrt()).abs() < 1e-9);
+        let mean: f64 = counts
+            .iter()
+            .zip(&w)
+            .map(|(&c, x)| c as f64 * x)
+            .sum::<f64>()
+            / 100.0;
+        assert!((mean - 1.0).abs() < 1e-9);
+        // Equal counts: all ones.
+        assert!(label_weights(&[5, 5])
+            .iter()
+            .all(|x| (x - 1.0).abs() < 1e-12));
+    }
 }

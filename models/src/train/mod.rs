@@ -4,6 +4,7 @@
 //! - `data.rs`: tokenized examples and the masking collator.
 //! - `optim.rs`: AdamW with saveable state, LR schedule, clipping.
 //! - `checkpoint.rs`: `ckpt/step_N/` directories.
+//! - `setup.rs`: the model of a run (fresh preset or continued from an HF directory).
 //!
 //! Determinism (what makes resume exact): everything random is a pure function of
 //! `(seed, step)`: the batch (epoch permutations or the curriculum sampler, seeded per
@@ -16,6 +17,7 @@
 pub mod checkpoint;
 pub mod data;
 pub mod optim;
+pub mod setup;
 
 use std::io::Write;
 use std::path::Path;
@@ -36,6 +38,7 @@ use crate::ModelError;
 pub use checkpoint::{latest_checkpoint, TrainerState};
 pub use data::{collate, Batch, Dataset, Example, UnitMasking, VocabSpec};
 pub use optim::{lr_at, AdamW, AdamWConfig, Decay};
+pub use setup::{build_model, BuiltModel, ModelSource};
 
 /// Everything that decides a training run; saved as `run_dir/train_config.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

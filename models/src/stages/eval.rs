@@ -1,0 +1,468 @@
+//! `eval`: scores a model directory on the stage's input records and writes the metrics as
+//! JSON (the reports of `mavuno eval`, from `mavuno_models::eval`).
+//!
+//! The model is `model` (relative to the working directory), or else the `model_dir` of a
+//! summary record among the inputs (a `train_mlm` or `finetune` stage listed in `inputs`).
+//! Tasks and the records they read:
+//! - `mlm`: `text`; loss and pseudo-perplexity. Records that also carry `tokens` and
+//!   `ner_tags` add `entity`: the same loss over the subword tokens of words tagged as named
+//!   entities only (not `O`; with `entity_pos`, also words with those POS tags).
+//! - `classify`: `text` + `label`; accuracy, macro-F1, per-label scores, confusion matrix.
+//! - `ner`: `tokens` + `ner_tags`; seqeval-strict entity precision/recall/F1.
+//! - `bitext`: `translation` (`{lang: sentence}`, as `parallel_reader` writes) with
+//!   `source_lang`/`target_lang` keys (defaults: the record's `lang`, then the other key);
+//!   P@1 in both directions and xSIM margin error.
+//!
+//! Metrics go to `metrics_path` (default `<stage id>.metrics.json`, under the run
+//! directory). Output: one summary record with `task`, `model_dir`, `metrics_path` and
+//! `metrics`. Records the task cannot use are dropped (`unlabelled`, `empty`); malformed ones
+//! are rejected.
+//!
+//! ```toml
+//! [stages.score]
+//! type = "eval"
+//! inputs = ["train", "flores"]
+//! task = "bitext"
+//! source_lang = "sin"
+//! target_lang = "eng"
+//! limit = 500
+//! ```
+
+use std::path::PathBuf;
+
+use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::schemars::JsonSchema;
+use mavuno_pipeline::{
+    Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
+};
+use mavuno_stages::tokenize::corpus::tagged_from_json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::{
+    is_summary, mark_entities, model_err, summary_record, under_run, Consumed, MODEL_DIR_FIELD,
+};
+use crate::eval::{bitext, classify_report, mlm, ner_report, Encoder, Pooling};
+use crate::finetune::data::{LabelledText, TaggedWords};
+use crate::hf::write_atomic;
+
+fn d_max_len() -> usize {
+    128
+}
+fn d_batch() -> usize {
+    64
+}
+fn d_pooling() -> String {
+    "mean".into()
+}
+fn d_device() -> String {
+    "auto".into()
+}
+
+/// Evaluates a model on the input records and writes metrics JSON.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub struct EvalConfig {
+    /// `mlm`, `classify`, `ner` or `bitext`.
+    pub task: String,
+    /// Model directory; default: `model_dir` of a summary record in the inputs.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Where the metrics JSON goes (relative paths under the run directory).
+    #[serde(default)]
+    pub metrics_path: Option<String>,
+    /// Score at most this many examples (sentences, pairs), in input order.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Max tokens per input.
+    #[serde(default = "d_max_len")]
+    pub max_len: usize,
+    /// Rows per forward pass.
+    #[serde(default = "d_batch")]
+    pub batch_size: usize,
+    /// Bitext: sentence pooling, `mean` or `cls`.
+    #[serde(default = "d_pooling")]
+    pub pooling: String,
+    /// Bitext: the `translation` key of the source side (default: the record's `lang`).
+    #[serde(default)]
+    pub source_lang: Option<String>,
+    /// Bitext: the `translation` key of the target side (default: the other key).
+    #[serde(default)]
+    pub target_lang: Option<String>,
+    /// `mlm`: POS tags whose words also count as entities for the entity loss (e.g.
+    /// `["PROPN"]` where there are no NER tags).
+    #[serde(default)]
+    pub entity_pos: Vec<String>,
+    /// Device: `auto`, `cpu`, `cuda` or `cuda:N`.
+    #[serde(default = "d_device")]
+    pub device: String,
+}
+
+const TASKS: [&str; 4] = ["mlm", "classify", "ner", "bitext"];
+
+impl StageConfig for EvalConfig {
+    const TYPE: &'static str = "eval";
+    const KIND: StageKind = StageKind::Barrier;
+
+    fn validate(&self, v: &mut Validator) {
+        if !TASKS.contains(&self.task.as_str()) {
+            v.error(
+                "task",
+                format!("unknown task {:?} (mlm, classify, ner, bitext)", self.task),
+            );
+        }
+        if self.pooling.parse::<Pooling>().is_err() {
+            v.error(
+                "pooling",
+                format!("must be mean or cls, got {:?}", self.pooling),
+            );
+        }
+        v.at_least("max_len", self.max_len, 4);
+        v.at_least("batch_size", self.batch_size, 1);
+        if self.limit == Some(0) {
+            v.error("limit", "must be at least 1");
+        }
+    }
+
+    fn input_files(&self) -> Vec<String> {
+        self.model
+            .iter()
+            .flat_map(|m| [format!("{m}/model.safetensors"), format!("{m}/config.json")])
+            .collect()
+    }
+
+    fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        let metrics = self
+            .metrics_path
+            .clone()
+            .unwrap_or_else(|| format!("{}.metrics.json", ctx.stage_id));
+        Ok(StageImpl::Stage(Box::new(Eval {
+            cfg: self.clone(),
+            stage_id: ctx.stage_id.clone(),
+            metrics_path: under_run(&ctx.run_dir, &metrics),
+            model: self.model.as_ref().map(PathBuf::from),
+            rows: Vec::new(),
+            consumed: Consumed::default(),
+        })))
+    }
+}
+
+/// One usable input, already in the task's shape.
+enum Row {
+    Text(String, Option<(Vec<String>, Vec<bool>)>),
+    Labelled(LabelledText),
+    Tagged(TaggedWords),
+    Pair(String, String),
+}
+
+/// The runtime stage.
+pub struct Eval {
+    cfg: EvalConfig,
+    stage_id: String,
+    metrics_path: PathBuf,
+    model: Option<PathBuf>,
+    rows: Vec<Row>,
+    consumed: Consumed,
+}
+
+/// What one record becomes: a row, or a drop reason, or a reject message.
+enum Parsed {
+    Row(Row),
+    Drop(&'static str),
+    Reject(String),
+}
+
+impl Eval {
+    fn parse(&self, r: &Record) -> Parsed {
+        match self.cfg.task.as_str() {
+            "mlm" => {
+                if r.text.trim().is_empty() {
+                    return Parsed::Drop("empty");
+                }
+                let tagged = r.field("ner_tags").is_some()
+                    || (!self.cfg.entity_pos.is_empty() && r.field("pos_tags").is_some());
+                let entities = match (r.field("tokens"), tagged) {
+                    (Some(_), true) => match tagged_from_json(&r.to_json()) {
+                        Ok(mut s) => {
+                            mark_entities(&mut s, &self.cfg.entity_pos);
+                            let sel = s
+                                .ner
+                                .iter()
+                                .map(|t| t.as_deref().is_some_and(|t| t != "O"))
+                                .collect();
+                            Some((s.words, sel))
+                        }
+                        Err(e) => return Parsed::Reject(e),
+                    },
+                    _ => None,
+                };
+                Parsed::Row(Row::Text(r.text.clone(), entities))
+            }
+            "classify" => match r.field("label") {
+                None | Some(Value::Null) => Parsed::Drop("unlabelled"),
+                Some(l) => Parsed::Row(Row::Labelled(LabelledText {
+                    text: r.text.clone(),
+                    label: Some(l.as_str().map_or_else(|| l.to_string(), str::to_string)),
+                })),
+            },
+            "ner" => match tagged_from_json(&r.to_json()) {
+                Err(e) => Parsed::Reject(e),
+                Ok(s) if s.words.is_empty() => Parsed::Drop("empty"),
+                Ok(s) => match s.ner.into_iter().collect::<Option<Vec<String>>>() {
+                    Some(tags) => Parsed::Row(Row::Tagged(TaggedWords {
+                        words: s.words,
+                        tags: Some(tags),
+                    })),
+                    None => Parsed::Drop("unlabelled"),
+                },
+            },
+            _ => {
+                let Some(Value::Object(t)) = r.field("translation") else {
+                    return Parsed::Reject("no `translation` object".into());
+                };
+                let src_key = self.cfg.source_lang.clone().or_else(|| r.lang.clone());
+                let get = |k: &Option<String>| -> Option<String> {
+                    let k = k.as_ref()?;
+                    t.get(k)?.as_str().map(str::to_string)
+                };
+                let src = get(&src_key);
+                let tgt = get(&self.cfg.target_lang).or_else(|| {
+                    t.iter()
+                        .find(|(k, _)| Some(*k) != src_key.as_ref())
+                        .and_then(|(_, v)| v.as_str().map(str::to_string))
+                });
+                match (src, tgt) {
+                    (Some(s), Some(t)) if !s.trim().is_empty() && !t.trim().is_empty() => {
+                        Parsed::Row(Row::Pair(s, t))
+                    }
+                    (Some(_), Some(_)) => Parsed::Drop("empty"),
+                    _ => Parsed::Reject(format!(
+                        "`translation` lacks the source ({src_key:?}) or target side"
+                    )),
+                }
+            }
+        }
+    }
+
+    fn evaluate(&self, dir: &std::path::Path) -> Result<Value, StageError> {
+        let device = super::device(&self.cfg.device)?;
+        let mut c = self.cfg.clone();
+        // A model trained with short sequences has a short position table.
+        if let Some(m) = crate::eval::model_max_len(dir) {
+            c.max_len = c.max_len.min(m);
+        }
+        let c = &c;
+        let rows = &self.rows[..c.limit.map_or(self.rows.len(), |l| l.min(self.rows.len()))];
+        let m = |e| model_err(e);
+        Ok(match c.task.as_str() {
+            "mlm" => {
+                let texts: Vec<&str> = rows
+                    .iter()
+                    .filter_map(|r| match r {
+                        Row::Text(t, _) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut rep =
+                    mlm::pseudo_perplexity(dir, &texts, None, c.max_len, c.batch_size, device)
+                        .map_err(m)?;
+                let words: Vec<(Vec<String>, Vec<bool>)> = rows
+                    .iter()
+                    .filter_map(|r| match r {
+                        Row::Text(_, e) => e.clone(),
+                        _ => None,
+                    })
+                    .collect();
+                if !words.is_empty() {
+                    rep["entity"] =
+                        mlm::pseudo_perplexity_words(dir, &words, c.max_len, c.batch_size, device)
+                            .map_err(m)?;
+                }
+                rep
+            }
+            "classify" => {
+                let data: Vec<LabelledText> = rows
+                    .iter()
+                    .filter_map(|r| match r {
+                        Row::Labelled(l) => Some(l.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                classify_report(dir, &data, device).map_err(m)?
+            }
+            "ner" => {
+                let data: Vec<TaggedWords> = rows
+                    .iter()
+                    .filter_map(|r| match r {
+                        Row::Tagged(t) => Some(t.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                ner_report(dir, &data, device).map_err(m)?
+            }
+            _ => {
+                let (src, tgt): (Vec<&str>, Vec<&str>) = rows
+                    .iter()
+                    .filter_map(|r| match r {
+                        Row::Pair(s, t) => Some((s.as_str(), t.as_str())),
+                        _ => None,
+                    })
+                    .unzip();
+                let pooling: Pooling = c.pooling.parse().map_err(m)?;
+                let enc = Encoder::load(dir, device, pooling)
+                    .map_err(m)?
+                    .with_max_len(c.max_len)
+                    .with_batch_size(c.batch_size);
+                bitext::bitext_report(&enc, &src, &tgt).map_err(m)?
+            }
+        })
+    }
+}
+
+impl Stage for Eval {
+    fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
+        for r in batch {
+            if is_summary(&r) {
+                if self.cfg.model.is_none() {
+                    if let Some(d) = r.str_field(MODEL_DIR_FIELD) {
+                        self.model = Some(PathBuf::from(d));
+                    }
+                }
+                self.consumed.take(r, out);
+                continue;
+            }
+            match self.parse(&r) {
+                Parsed::Row(row) => {
+                    self.rows.push(row);
+                    self.consumed.take(r, out);
+                }
+                Parsed::Drop(reason) => out.drop(r, reason),
+                Parsed::Reject(e) => out.reject(r, e),
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Emitter) -> Result<(), StageError> {
+        let Some(dir) = self.model.clone() else {
+            return Err(StageError::msg(
+                "no model: set `model` or list a train_mlm/finetune stage in `inputs`",
+            ));
+        };
+        if self.rows.is_empty() {
+            return Err(StageError::msg(format!(
+                "no records usable for task {:?}",
+                self.cfg.task
+            )));
+        }
+        let metrics = self.evaluate(&dir)?;
+        let doc = json!({
+            "task": self.cfg.task,
+            "model_dir": dir.display().to_string(),
+            "examples": self.rows.len().min(self.cfg.limit.unwrap_or(usize::MAX)),
+            "metrics": metrics,
+        });
+        let text =
+            serde_json::to_string_pretty(&doc).map_err(|e| StageError::msg(e.to_string()))?;
+        if let Some(parent) = self.metrics_path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StageError::io(parent, e))?;
+        }
+        write_atomic(&self.metrics_path, text.as_bytes()).map_err(model_err)?;
+        let mut fields = Map::new();
+        if let Value::Object(o) = doc {
+            fields = o;
+        }
+        fields.insert(
+            "metrics_path".into(),
+            json!(self.metrics_path.display().to_string()),
+        );
+        // The summary names the evaluated model under its own key, not `model_dir`, so a
+        // later eval stage does not mistake it for a model to score.
+        if let Some(v) = fields.remove(MODEL_DIR_FIELD) {
+            fields.insert("evaluated_model".into(), v);
+        }
+        self.consumed.finish(
+            summary_record(&self.stage_id, EvalConfig::TYPE, fields),
+            out,
+        )
+    }
+
+    fn outputs(&self) -> Vec<PathBuf> {
+        vec![self.metrics_path.clone()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> EvalConfig {
+        super::super::testutil::doc_example(include_str!("eval.rs"))
+    }
+
+    fn stage(task: &str) -> Eval {
+        let cfg = EvalConfig {
+            task: task.into(),
+            ..example()
+        };
+        Eval {
+            cfg,
+            stage_id: "t".into(),
+            metrics_path: PathBuf::from("m.json"),
+            model: None,
+            rows: Vec::new(),
+            consumed: Consumed::default(),
+        }
+    }
+
+    #[test]
+    fn example_validates_and_bad_task_is_named() {
+        let c = example();
+        let mut v = Validator::default();
+        c.validate(&mut v);
+        assert!(v.errors.is_empty(), "{:?}", v.errors);
+        let bad = EvalConfig {
+            task: "bleu".into(),
+            pooling: "max".into(),
+            ..c
+        };
+        let mut v = Validator::default();
+        bad.validate(&mut v);
+        let fields: Vec<&str> = v.errors.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["task", "pooling"]);
+    }
+
+    #[test]
+    fn records_become_rows_drops_or_rejects() {
+        let s = stage("bitext");
+        let mut r = Record::new("a", "ශ්‍රී ලංකාව");
+        r.set("translation", json!({"sin": "ශ්‍රී ලංකාව", "eng": "Sri Lanka"}));
+        assert!(
+            matches!(s.parse(&r), Parsed::Row(Row::Pair(a, b)) if a.starts_with('ශ') && b == "Sri Lanka")
+        );
+        assert!(matches!(s.parse(&Record::new("b", "x")), Parsed::Reject(_)));
+
+        let s = stage("mlm");
+        let mut r = Record::new("c", "Kofi went home");
+        r.set("tokens", json!(["Kofi", "went", "home"]));
+        r.set("ner_tags", json!(["B-PER", "O", "O"]));
+        match s.parse(&r) {
+            Parsed::Row(Row::Text(_, Some((w, sel)))) => {
+                assert_eq!(w.len(), 3);
+                assert_eq!(sel, [true, false, false]);
+            }
+            _ => panic!("entity selection lost"),
+        }
+        assert!(matches!(
+            s.parse(&Record::new("d", " ")),
+            Parsed::Drop("empty")
+        ));
+
+        let s = stage("classify");
+        assert!(matches!(
+            s.parse(&Record::new("e", "text")),
+            Parsed::Drop("unlabelled")
+        ));
+    }
+}
