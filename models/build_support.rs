@@ -46,11 +46,15 @@ pub fn find_torch_dir(repo_root: &Path) -> Option<PathBuf> {
 /// `MAVUNO_LIBTORCH_DIR` (read by `mavuno_models::device_report`, only in the emitting crate).
 ///
 /// `repo_root` is the workspace root (where `.venv` lives).
-/// `bin`: the one binary of the package to link (`None`: every target of the package).
+/// `bin`: the one binary of the package to link, plus the package's integration tests
+/// (`None`: every target of the package).
 pub fn emit_libtorch_link_args(repo_root: &Path, bin: Option<&str>) {
-    let link_arg = match bin {
-        Some(b) => format!("cargo:rustc-link-arg-bin={b}="),
-        None => "cargo:rustc-link-arg=".to_string(),
+    let link_args: Vec<String> = match bin {
+        Some(b) => vec![
+            format!("cargo:rustc-link-arg-bin={b}="),
+            "cargo:rustc-link-arg-tests=".to_string(),
+        ],
+        None => vec!["cargo:rustc-link-arg=".to_string()],
     };
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=LIBTORCH_USE_PYTORCH");
@@ -70,11 +74,15 @@ pub fn emit_libtorch_link_args(repo_root: &Path, bin: Option<&str>) {
     }
     println!("cargo:rustc-env=MAVUNO_LIBTORCH_DIR={}", lib_dir.display());
     println!("cargo:rustc-link-search=native={}", lib_dir.display());
-    println!("{link_arg}-Wl,-rpath,{}", lib_dir.display());
+    for a in &link_args {
+        println!("{a}-Wl,-rpath,{}", lib_dir.display());
+    }
     // One comma-joined argument keeps the three linker flags in order: without --no-as-needed
     // the linker drops libtorch_cuda (no symbol is referenced) and CUDA is never registered.
     if lib_dir.join("libtorch_cuda.so").exists() {
-        println!("{link_arg}-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
+        for a in &link_args {
+            println!("{a}-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
+        }
     }
 }
 
