@@ -10,7 +10,9 @@ use std::path::Path;
 
 #[test]
 fn stages_lists_every_registered_type_with_options() {
-    let reg = mavuno_stages::registry();
+    // `mavuno stages` lists the data stages and the libtorch stages (via mavuno-torch).
+    let mut reg = mavuno_stages::registry();
+    mavuno_models::register_all(&mut reg);
     let tmp = tempfile::tempdir().expect("tempdir");
     let list = run_in(tmp.path(), &["stages", "--list"]);
     list.expect_code(0, "mavuno stages --list");
