@@ -19,8 +19,9 @@ pub mod quality;
 pub mod read;
 pub mod stats;
 pub mod tag;
-#[cfg(test)]
-mod testutil;
+/// Test helpers shared with `mavuno-models`' stage tests (they panic: tests only).
+#[doc(hidden)]
+pub mod testutil;
 pub mod text;
 pub mod tokenize;
 pub mod util;

@@ -157,30 +157,8 @@ pub(crate) fn label_of(rec: &mavuno_pipeline::Record, field: &str) -> Option<Str
 
 #[cfg(test)]
 pub(crate) mod testutil {
-    /// Parses the first `[stages.<id>]` table of the ```` ```toml ```` block in a stage file's
-    /// `//!` docs into the stage's config type, without `type` and `inputs`.
-    pub fn doc_example<T: serde::de::DeserializeOwned>(doc: &str) -> T {
-        let text: String = doc
-            .lines()
-            .skip_while(|l| !l.contains("```toml"))
-            .skip(1)
-            .take_while(|l| !l.contains("```"))
-            .map(|l| l.trim_start_matches("//! ").trim_start_matches("//!"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let t: toml::Table = toml::from_str(&text).expect("the doc example is valid TOML");
-        let mut v = t["stages"]
-            .as_table()
-            .and_then(|s| s.values().next())
-            .and_then(|s| s.as_table())
-            .expect("the doc example has a [stages.<id>] table")
-            .clone();
-        v.remove("type");
-        v.remove("inputs");
-        toml::Value::Table(v)
-            .try_into()
-            .expect("the doc example parses as the stage config")
-    }
+    //! The stage's `//!` TOML example parsed as its config.
+    pub(crate) use mavuno_stages::testutil::doc_example;
 }
 
 #[cfg(test)]
