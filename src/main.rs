@@ -8,6 +8,7 @@
 #[path = "cmd_data.rs"]
 mod cmd;
 mod delegate;
+mod process;
 #[path = "registry_data.rs"]
 mod registry;
 mod report;
@@ -101,49 +102,23 @@ enum Command {
     },
 }
 
-fn init_logging(quiet: bool) {
-    let default = if quiet { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MAVUNO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
-}
-
-/// Commands that return nothing special exit 0 on success.
-fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
-    r.map(|()| 0)
-}
-
-/// Piping into `head` must end the command quietly, as for any Unix tool: Rust ignores
-/// SIGPIPE by default, which turns every later `println!` into a panic.
-fn restore_sigpipe() {
-    // SAFETY: called first thing in `main`, before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 fn main() {
-    restore_sigpipe();
+    process::restore_sigpipe();
     delegate::for_command();
     let cli = Cli::parse();
     let quiet = matches!(&cli.command, Command::Run(a) if a.quiet)
         || matches!(&cli.command, Command::Clean(a) if a.quiet);
-    init_logging(quiet);
+    process::init_logging(quiet);
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
         Command::Clean(a) => cmd::clean::run(a),
         Command::Plan(a) => cmd::run::plan(a),
         Command::Inspect(a) => cmd::inspect::run(a),
-        Command::Lid(a) => ok(cmd::lid::run(a)),
-        Command::Tag(c) => ok(cmd::tag::run(c)),
-        Command::Tokenizer(c) => ok(cmd::tokenizer::run(c)),
-        Command::Mask(a) => ok(cmd::mask::run(a)),
-        Command::Curriculum(c) => ok(cmd::curriculum::run(c)),
+        Command::Lid(a) => process::ok(cmd::lid::run(a)),
+        Command::Tag(c) => process::ok(cmd::tag::run(c)),
+        Command::Tokenizer(c) => process::ok(cmd::tokenizer::run(c)),
+        Command::Mask(a) => process::ok(cmd::mask::run(a)),
+        Command::Curriculum(c) => process::ok(cmd::curriculum::run(c)),
         // Caught by `delegate::for_command` before parsing; listed for `--help`.
         Command::Stages { .. }
         | Command::Doctor { .. }
@@ -155,11 +130,5 @@ fn main() {
         | Command::Augment { .. }
         | Command::TrainVictim { .. } => delegate::exec_torch(),
     };
-    match result {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(1);
-        }
-    }
+    process::exit(result)
 }

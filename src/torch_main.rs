@@ -9,6 +9,7 @@
 mod cmd;
 #[path = "delegate_none.rs"]
 mod delegate;
+mod process;
 mod registry;
 mod report;
 
@@ -69,38 +70,12 @@ enum Command {
     TrainVictim(cmd::attack::TrainVictimArgs),
 }
 
-fn init_logging(quiet: bool) {
-    let default = if quiet { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MAVUNO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
-}
-
-/// Commands that return nothing special exit 0 on success.
-fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
-    r.map(|()| 0)
-}
-
-/// Piping into `head` must end the command quietly, as for any Unix tool: Rust ignores
-/// SIGPIPE by default, which turns every later `println!` into a panic.
-fn restore_sigpipe() {
-    // SAFETY: called first thing in `main`, before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 fn main() {
-    restore_sigpipe();
+    process::restore_sigpipe();
     let cli = Cli::parse();
     let quiet = matches!(&cli.command, Command::Run(a) if a.quiet)
         || matches!(&cli.command, Command::Clean(a) if a.quiet);
-    init_logging(quiet);
+    process::init_logging(quiet);
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
         Command::Clean(a) => cmd::clean::run(a),
@@ -108,24 +83,18 @@ fn main() {
         Command::Stages(a) => cmd::stages::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Doctor { json } => cmd::doctor::run(json),
-        Command::Lid(a) => ok(cmd::lid::run(a)),
-        Command::Tag(c) => ok(cmd::tag::run(c)),
-        Command::Tokenizer(c) => ok(cmd::tokenizer::run(c)),
-        Command::Mask(a) => ok(cmd::mask::run(a)),
-        Command::Curriculum(c) => ok(cmd::curriculum::run(c)),
-        Command::Finetune(a) => ok(cmd::finetune::run(a)),
-        Command::Predict(a) => ok(cmd::predict::run(a)),
-        Command::Eval(a) => ok(cmd::eval::run(a)),
-        Command::Pretrain(a) => ok(cmd::pretrain::run(a)),
-        Command::Attack(a) => ok(cmd::attack::run(a)),
-        Command::Augment(a) => ok(cmd::attack::run_augment(a)),
-        Command::TrainVictim(a) => ok(cmd::attack::run_train_victim(a)),
+        Command::Lid(a) => process::ok(cmd::lid::run(a)),
+        Command::Tag(c) => process::ok(cmd::tag::run(c)),
+        Command::Tokenizer(c) => process::ok(cmd::tokenizer::run(c)),
+        Command::Mask(a) => process::ok(cmd::mask::run(a)),
+        Command::Curriculum(c) => process::ok(cmd::curriculum::run(c)),
+        Command::Finetune(a) => process::ok(cmd::finetune::run(a)),
+        Command::Predict(a) => process::ok(cmd::predict::run(a)),
+        Command::Eval(a) => process::ok(cmd::eval::run(a)),
+        Command::Pretrain(a) => process::ok(cmd::pretrain::run(a)),
+        Command::Attack(a) => process::ok(cmd::attack::run(a)),
+        Command::Augment(a) => process::ok(cmd::attack::run_augment(a)),
+        Command::TrainVictim(a) => process::ok(cmd::attack::run_train_victim(a)),
     };
-    match result {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(1);
-        }
-    }
+    process::exit(result)
 }
