@@ -12,6 +12,7 @@ mod process;
 #[path = "registry_data.rs"]
 mod registry;
 mod report;
+mod report_train;
 
 use clap::{Parser, Subcommand};
 

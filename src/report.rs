@@ -15,7 +15,8 @@ pub fn write_run_report(run_dir: &Path) {
     let stats = std::fs::read(run_dir.join("stats").join("report.json"))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-    let html = render(&manifest, stats.as_ref());
+    let mut html = render(&manifest, stats.as_ref());
+    html.push_str(&crate::report_train::section(run_dir));
     if let Err(e) = mavuno_pipeline::io::write_atomic(&run_dir.join("report.html"), html.as_bytes())
     {
         tracing::warn!(error = %e, "Could not write report.html.");

@@ -12,6 +12,7 @@ mod delegate;
 mod process;
 mod registry;
 mod report;
+mod report_train;
 
 use clap::{Parser, Subcommand};
 
