@@ -35,6 +35,10 @@ pub struct FilterArgs {
     /// Language (ISO 639-3) for the committed stopword list.
     #[arg(long)]
     pub lang: Option<String>,
+    /// A word never attacked nor inserted (repeatable), e.g. AfriSenti's `@user` placeholder
+    /// `--protect user`; the stages' `protect` option.
+    #[arg(long, value_name = "WORD")]
+    pub protect: Vec<String>,
     /// POS tagger model (.mvt) for the POS-equality filter.
     #[arg(long)]
     pub pos_model: Option<PathBuf>,
@@ -186,6 +190,10 @@ fn load_filters(f: &FilterArgs) -> Result<Loaded> {
         },
         None => HashSet::new(),
     };
+    // Protected words go through the stopword filter, which skips them as targets and
+    // rejects them as candidates (as the stages do).
+    let mut stopwords = stopwords;
+    stopwords.extend(f.protect.iter().map(|w| w.to_lowercase()));
     Ok(Loaded {
         generator,
         encoder,
