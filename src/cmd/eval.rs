@@ -67,8 +67,12 @@ fn read_lines(p: &PathBuf) -> Result<Vec<String>> {
 }
 
 /// Runs `mavuno eval`.
-pub fn run(a: EvalArgs) -> Result<()> {
+pub fn run(mut a: EvalArgs) -> Result<()> {
     let device = mavuno_models::pick_device(&a.device)?;
+    // A model trained with short sequences has a short position table (as the `eval` stage).
+    if let Some(m) = mavuno_models::eval::model_max_len(&a.model) {
+        a.max_len = a.max_len.min(m);
+    }
     let limit = a.limit.unwrap_or(usize::MAX);
     let report = match a.task {
         EvalTask::Mlm => {

@@ -265,6 +265,13 @@ pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
         export(&model, &vs, &tok_path, &a.output)?;
     }
     println!("{}", serde_json::to_string(&summary)?);
+    if summary.start_step >= summary.steps {
+        eprintln!(
+            "Already trained to step {} (resumed a complete run; --no-resume starts over).",
+            summary.steps
+        );
+        return Ok(());
+    }
     eprintln!(
         "Trained steps {}..{} in {:.1} s: {:.0} tokens/s, loss {:.4}, eval loss {}.",
         summary.start_step,
