@@ -32,9 +32,9 @@ TMP=$(mktemp -d /tmp/mavuno-bench-clean.XXXXXX)
 echo "work dir: $TMP" >&2
 
 # poll_anon PID OUTFILE: the peak RssAnon (heap: kB) of PID and its children, polled every
-# 20 ms. Peak RSS from time(1) is dominated by the ~465 MB of libtorch pages the binary
-# maps at start-up (`mavuno --version` alone peaks at 464 MB), which hides the pipeline's own
-# memory; anonymous memory is what grows with the data.
+# 20 ms. (Before `mavuno` was split from `mavuno-torch`, peak RSS from time(1) was dominated by the ~465 MB of libtorch pages the binary
+# maps at start-up (`mavuno --version` alone peaked at 464 MB), which hid the pipeline's own
+# memory.) Anonymous memory is what grows with the data.
 poll_anon() {
   local pid=$1 out=$2 m=0 v p x
   while kill -0 "$pid" 2>/dev/null; do

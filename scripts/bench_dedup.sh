@@ -24,9 +24,9 @@ TMP=$(mktemp -d /tmp/mavuno-bench-dedup.XXXXXX)
 echo "work dir: $TMP" >&2
 
 # poll_anon PID OUTFILE: the peak RssAnon (heap: kB) of PID and its children, polled every
-# 20 ms. Peak RSS from time(1) is dominated by the ~465 MB of libtorch pages the binary
-# maps at start-up (`mavuno --version` alone peaks at 464 MB), which hides the pipeline's own
-# memory; anonymous memory is what grows with the data.
+# 20 ms. (Before `mavuno` was split from `mavuno-torch`, peak RSS from time(1) was dominated by the ~465 MB of libtorch pages the binary
+# maps at start-up (`mavuno --version` alone peaked at 464 MB), which hid the pipeline's own
+# memory.) Anonymous memory is what grows with the data.
 poll_anon() {
   local pid=$1 out=$2 m=0 v p x
   while kill -0 "$pid" 2>/dev/null; do
@@ -150,7 +150,7 @@ print(f"pair-level agreement (datasketch = reference): precision {pp:.3f}, recal
 print(f"removed-document agreement: precision {dp:.3f}, recall {dr:.3f}, F1 {df:.3f}")
 print(f"injected near duplicates: {len(truth)}")
 print(f"mavuno dedup_near stage busy time (1 thread): {b1:.2f} s = {n / b1:,.0f} docs/s (start-up, reading, writing excluded; datasketch's time also excludes reading)")
-print(f"mavuno peak RSS at N (1 thread): {r1 / 1024:.0f} MB (libtorch pages); peak anonymous memory {a1 / 1024:.1f} MB")
+print(f"mavuno peak RSS at N (1 thread): {r1 / 1024:.0f} MB; peak anonymous memory {a1 / 1024:.1f} MB")
 PY
 
 if [[ "${SKIP_4X:-0}" != 1 ]]; then
