@@ -4,28 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-fn prf(tp: usize, npred: usize, ngold: usize) -> (f64, f64, f64) {
-    let p = if npred == 0 {
-        0.0
-    } else {
-        tp as f64 / npred as f64
-    };
-    let r = if ngold == 0 {
-        0.0
-    } else {
-        tp as f64 / ngold as f64
-    };
-    let f = if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    };
-    (p, r, f)
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 1e4).round() / 1e4
-}
+use mavuno_stages::tag::metrics::{prf, round4};
 
 /// `confusion[g][p]` = how many items with gold label `g` were predicted `p`.
 pub fn confusion(gold: &[usize], pred: &[usize], n_labels: usize) -> Vec<Vec<usize>> {

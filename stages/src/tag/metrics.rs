@@ -55,7 +55,9 @@ pub fn entities(tags: &[impl AsRef<str>]) -> Vec<Entity> {
     out
 }
 
-fn prf(tp: usize, n_pred: usize, n_gold: usize) -> (f64, f64, f64) {
+/// Precision, recall and F1 from true positives and the predicted and gold counts (0 where
+/// undefined). Shared with `mavuno-models`' classification metrics.
+pub fn prf(tp: usize, n_pred: usize, n_gold: usize) -> (f64, f64, f64) {
     let p = if n_pred == 0 {
         0.0
     } else {
@@ -74,7 +76,8 @@ fn prf(tp: usize, n_pred: usize, n_gold: usize) -> (f64, f64, f64) {
     (p, r, f)
 }
 
-fn round4(x: f64) -> f64 {
+/// Rounded to 4 decimals, as every metrics report prints them.
+pub fn round4(x: f64) -> f64 {
     (x * 10000.0).round() / 10000.0
 }
 
