@@ -6,6 +6,11 @@
 //! one whose label is not in `expect` with reason `wrong_language`. Predictions run in
 //! parallel over the batch (rayon); output order is the input order.
 //!
+//! With `retry_without_names = true`, a record that comes out `und` is labelled once more
+//! with its capitalised words after the first removed ([`super::names`]); a label from
+//! that second look is used and counted (`retried_without_names_total`). The retry can
+//! only turn `und` into a label, never change one.
+//!
 //! ```toml
 //! [stages.langid]
 //! type = "langid"
@@ -19,6 +24,7 @@
 //! ```
 
 use super::model::{Features, Thresholds};
+use super::names::without_names;
 use super::{Backend, Identifier, DEFAULT_MODEL};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
@@ -68,6 +74,10 @@ pub struct LangidConfig {
     /// `annotate` (default) or `filter`.
     #[serde(default)]
     pub mode: Mode,
+    /// Label `und` records again without their capitalised words (names, acronyms,
+    /// English titles in news text). Default false.
+    #[serde(default)]
+    pub retry_without_names: bool,
 }
 
 impl LangidConfig {
@@ -145,6 +155,7 @@ impl StageConfig for LangidConfig {
             thresholds: self.thresholds(),
             expect: self.expect.clone(),
             mode: self.mode,
+            retry_without_names: self.retry_without_names,
         })))
     }
 }
@@ -155,6 +166,7 @@ pub struct Langid {
     thresholds: Thresholds,
     expect: Vec<String>,
     mode: Mode,
+    retry_without_names: bool,
 }
 
 impl Langid {
@@ -165,30 +177,52 @@ impl Langid {
             thresholds,
             expect,
             mode,
+            retry_without_names: false,
         }
+    }
+
+    /// Turns on the `und` retry without capitalised words.
+    pub fn with_retry_without_names(mut self, on: bool) -> Langid {
+        self.retry_without_names = on;
+        self
     }
 }
 
 impl Stage for Langid {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
-        let outcomes: Vec<Outcome> = batch
+        let outcomes: Vec<(Outcome, bool)> = batch
             .into_par_iter()
             .map_init(Features::default, |f, mut rec| {
-                let p = self.id.predict_with(&rec.text, &self.thresholds, f);
+                let mut p = self.id.predict_with(&rec.text, &self.thresholds, f);
+                let mut retried = false;
+                if self.retry_without_names && p.label == super::model::UND {
+                    if let Some(t) = without_names(&rec.text) {
+                        let q = self.id.predict_with(&t, &self.thresholds, f);
+                        if q.label != super::model::UND {
+                            (p, retried) = (q, true);
+                        }
+                    }
+                }
                 let conf = (p.confidence as f64 * 1e4).round() / 1e4;
                 rec.set("lang_confidence", conf);
                 let und = p.label == super::model::UND;
                 let wrong = !self.expect.is_empty() && !self.expect.contains(&p.label);
                 rec.lang = Some(p.label);
-                match self.mode {
+                let o = match self.mode {
                     Mode::Filter if und => Outcome::Drop(rec, "unknown_language"),
                     Mode::Filter if wrong => Outcome::Drop(rec, "wrong_language"),
                     _ => Outcome::Keep(rec),
-                }
+                };
+                (o, retried)
             })
             .collect();
-        for o in outcomes {
+        let mut retried = 0;
+        for (o, r) in outcomes {
+            retried += r as u64;
             out.apply(o);
+        }
+        if self.retry_without_names {
+            out.counter("retried_without_names_total", retried);
         }
         Ok(())
     }
@@ -308,6 +342,36 @@ mod tests {
             .is_some_and(|x| x > 0.5));
         assert_eq!(c.dropped.get("wrong_language"), Some(&1));
         assert_eq!(c.dropped.get("unknown_language"), Some(&2));
+    }
+
+    #[test]
+    fn und_records_are_retried_without_names_when_asked() {
+        // A Yoruba sentence drowned in capitalised foreign names: `und` on the first look.
+        let text = "Ọmọ mi lọ sí ọjà ní àárọ̀ òní Zbigniew Kowalczyk Przemysław Wojciechowski Grzegorz Szczepański";
+        let first = stage(Mode::Filter).id.predict(text, &Thresholds::default());
+        assert_eq!(first.label, "und", "premise: the names push it to und");
+        let run = |s: &mut Langid| {
+            let mut out = Emitter::collecting(8);
+            let batch = vec![
+                Record::new("y", text),
+                Record::new("n", "Zbigniew Kowalczyk"),
+            ];
+            s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
+            let c = out.counts().clone();
+            (out.take_collected(), c)
+        };
+        let (kept, c) = run(&mut stage(Mode::Filter));
+        assert!(kept.is_empty());
+        assert_eq!(c.dropped.get("unknown_language"), Some(&2));
+        assert_eq!(c.counters.get("retried_without_names_total"), None);
+
+        let (kept, c) = run(&mut stage(Mode::Filter).with_retry_without_names(true));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].lang.as_deref(), Some("yor"));
+        // The text itself is untouched: only the label comes from the second look.
+        assert_eq!(kept[0].text, text);
+        assert_eq!(c.dropped.get("unknown_language"), Some(&1));
+        assert_eq!(c.counters.get("retried_without_names_total"), Some(&1));
     }
 
     #[test]

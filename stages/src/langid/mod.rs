@@ -10,6 +10,7 @@ pub mod fasttext;
 #[allow(clippy::module_inception)]
 pub mod langid;
 pub mod model;
+pub mod names;
 pub mod script;
 
 use model::{best_of, Features, LidModel, Prediction, Thresholds};

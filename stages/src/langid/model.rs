@@ -212,18 +212,34 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// Tigrinya shares the Ethiopic script with Amharic, and we have no Tigrinya data: two
-/// or more Tigrinya markers (the ቐ series, which Amharic does not use; the vowel-initial
-/// ኣ, rare in Amharic; the function words ናይ ኣብ እዩ ኢዩ ከም) make an Ethiopic text `und`.
+/// or more *different* Tigrinya markers (the ቐ series, which Amharic does not use; the
+/// vowel-initial ኣ, rare in Amharic; the function words ናይ ኣብ እዩ ኢዩ ከም) make an
+/// Ethiopic text `und`. Different, because one Amharic word with ኣ (ሰብኣዊ "human", as in
+/// ሰብኣዊ መብት "human rights") often occurs twice in a sentence.
 pub fn looks_tigrinya(text: &str) -> bool {
-    let chars = text
-        .chars()
-        .filter(|&c| matches!(c as u32, 0x1250..=0x125D | 0x12A3))
-        .count();
-    let words = text
-        .split(|c: char| c.is_whitespace() || matches!(c, '።' | '፣' | '፤' | '፡'))
-        .filter(|w| matches!(*w, "ናይ" | "ኣብ" | "እዩ" | "ኢዩ" | "ከም"))
-        .count();
-    chars + words >= 2
+    let mut seen: Vec<&str> = Vec::new();
+    let mut note = |m: &'static str| {
+        if !seen.contains(&m) {
+            seen.push(m);
+        }
+    };
+    for c in text.chars() {
+        match c as u32 {
+            0x1250..=0x125D => note("ቐ"),
+            0x12A3 => note("ኣ"),
+            _ => {}
+        }
+    }
+    for w in text.split(|c: char| c.is_whitespace() || matches!(c, '።' | '፣' | '፤' | '፡')) {
+        match w {
+            "ናይ" => note("ናይ"),
+            "ኣብ" => note("ኣብ"),
+            "እዩ" | "ኢዩ" => note("እዩ"),
+            "ከም" => note("ከም"),
+            _ => {}
+        }
+    }
+    seen.len() >= 2
 }
 
 /// Removes what says nothing about the language of a tweet or web line: `@mentions`,
@@ -1017,6 +1033,16 @@ mod tests {
         ] {
             assert_eq!(m.predict(unseen, &t).label, UND, "{unseen}");
         }
+    }
+
+    #[test]
+    fn tigrinya_needs_two_different_markers() {
+        assert!(looks_tigrinya("ትግርኛ ቋንቋ ኣብ ኤርትራ ይዝረብ፣ ናይ ህዝቢ ቋንቋ እዩ።"));
+        // Amharic "human rights" twice: one marker (ኣ), twice.
+        assert!(!looks_tigrinya(
+            "እንደየጅቡቲ ሰብኣዊ መብት ሊግ እና የዓለምአቀፍ ሰብኣዊ መብት ፌደሬሽን ከሆነ ታጉረዋል፡፡"
+        ));
+        assert!(!looks_tigrinya("ሰላም ነው"));
     }
 
     #[test]

@@ -43,6 +43,7 @@
 //! top_ngram_frac = [[2, 0.2], [3, 0.18], [4, 0.16]]
 //! ```
 
+use crate::langid::model::strip_noise;
 use crate::quality::metrics::{
     dup_fracs, ends_in_terminal, lines, longest_char_run, paragraphs, script_share, Doc,
 };
@@ -568,7 +569,8 @@ impl Filter {
             }
         }
         if let (Some(s), Some(x)) = (self.script, c.min_script_share) {
-            if script_share(text, s) < x {
+            // Handles, hashtags and URLs are Latin in every script's tweets: not counted.
+            if script_share(&strip_noise(text), s) < x {
                 return Some("script_mismatch");
             }
         }
@@ -905,6 +907,17 @@ mod tests {
                 "url_ratio"
             ]
         );
+    }
+
+    #[test]
+    fn script_share_ignores_handles_hashtags_and_urls() {
+        let c = cfg("min_script_share = 0.5\nscript = \"ethiopic\"");
+        let tweet =
+            "@zittokabwe: @hmgeleka ይህ አካውንት እውነተኛ አይመስለኝም @pmmeleszenawi https://t.co/abcdefgh";
+        let english = "Shared on the Facebook page ለ";
+        let (kept, dropped) = run(&c, &[tweet, english]);
+        assert_eq!(kept, [tweet]);
+        assert_eq!(dropped, [("script_mismatch".to_string(), 1)]);
     }
 
     #[test]
