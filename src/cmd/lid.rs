@@ -37,6 +37,10 @@ pub struct ModelArgs {
     /// `und` below this confidence (default: the model's).
     #[arg(long)]
     pub min_confidence: Option<f32>,
+    /// After mavuno's model, ask lingua about text it cannot place: labels Zulu, Xhosa,
+    /// Somali and Luganda, which mavuno's model has no data for (docs/LID.md).
+    #[arg(long)]
+    pub lingua: bool,
 }
 
 /// Backend names on the command line.
@@ -235,7 +239,10 @@ fn load(m: &ModelArgs) -> anyhow::Result<(Identifier, Thresholds)> {
             bail!("--backend fasttext needs --model (a .bin or .ftz file)")
         }
     };
-    let id = Identifier::load(backend, &path).map_err(anyhow::Error::msg)?;
+    let mut id = Identifier::load(backend, &path).map_err(anyhow::Error::msg)?;
+    if m.lingua {
+        id = id.with_lingua(None).map_err(anyhow::Error::msg)?;
+    }
     Ok((
         id,
         Thresholds {
@@ -261,7 +268,7 @@ fn predict(a: &PredictArgs) -> anyhow::Result<()> {
         let line = line?;
         let p = id.predict_with(&line, &t, &mut f);
         write!(out, "{}\t{:.4}", p.label, p.confidence)?;
-        if let (true, Identifier::Mavuno(m)) = (a.explain, &id) {
+        if let (true, Some(m)) = (a.explain, id.mavuno_model()) {
             for (l, sm, cov, fac) in m.explain(&line) {
                 write!(out, "\t{l}:{sm:.3}/{cov:.3}/{fac:.3}")?;
             }

@@ -78,6 +78,13 @@ pub struct LangidConfig {
     /// English titles in news text). Default false.
     #[serde(default)]
     pub retry_without_names: bool,
+    /// After mavuno's model, ask lingua about text it cannot place (`mavuno` backend only):
+    /// labels zul xho som lug, which mavuno's default model has no data for. Default false.
+    #[serde(default)]
+    pub lingua: bool,
+    /// lingua's confidence bar in [0, 1] (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lingua_min_confidence: Option<f64>,
 }
 
 impl LangidConfig {
@@ -126,6 +133,21 @@ impl StageConfig for LangidConfig {
                 "has no effect in mode `annotate`; set mode = \"filter\" to drop other languages",
             );
         }
+        if let Some(c) = self.lingua_min_confidence {
+            v.range("lingua_min_confidence", c, 0.0, 1.0);
+            if !self.lingua {
+                v.warn(
+                    "lingua_min_confidence",
+                    "has no effect without lingua = true",
+                );
+            }
+        }
+        if self.lingua && self.backend == Backend::Fasttext {
+            v.error(
+                "lingua",
+                "combines with the mavuno backend only (fastText models such as GlotLID label zul xho som lug themselves)",
+            );
+        }
         if self.backend == Backend::Fasttext && self.model.is_none() {
             v.error(
                 "model",
@@ -140,7 +162,12 @@ impl StageConfig for LangidConfig {
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
         let path = self.model_path();
-        let id = Identifier::load(self.backend, Path::new(&path)).map_err(StageError::msg)?;
+        let mut id = Identifier::load(self.backend, Path::new(&path)).map_err(StageError::msg)?;
+        if self.lingua {
+            id = id
+                .with_lingua(self.lingua_min_confidence)
+                .map_err(|e| StageError::msg(format!("lingua: {e}")))?;
+        }
         let labels = id.labels();
         for l in &self.expect {
             if !labels.contains(l) {
@@ -372,6 +399,57 @@ mod tests {
         assert_eq!(kept[0].text, text);
         assert_eq!(c.dropped.get("unknown_language"), Some(&1));
         assert_eq!(c.counters.get("retried_without_names_total"), Some(&1));
+    }
+
+    #[test]
+    fn lingua_labels_zulu_for_a_zulu_corpus() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(DEFAULT_MODEL);
+        let id = Identifier::load(Backend::Mavuno, &path)
+            .and_then(|id| id.with_lingua(None))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(id.labels().iter().any(|l| l == "zul"));
+        let mut s = Langid::new(id, Thresholds::default(), vec!["zul".into()], Mode::Filter);
+        let mut out = Emitter::collecting(8);
+        // Probe sentences written for this test.
+        let batch = vec![
+            Record::new(
+                "z",
+                "Abantwana bafunda esikoleni njalo ekuseni ngaphambi kokuya emsebenzini.",
+            ),
+            Record::new(
+                "h",
+                "Yara suna zuwa makaranta kowace safiya kafin iyayensu su tafi aiki.",
+            ),
+        ];
+        s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let c = out.counts().clone();
+        let kept = out.take_collected();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].lang.as_deref(), Some("zul"));
+        assert_eq!(c.dropped.get("wrong_language"), Some(&1));
+    }
+
+    #[test]
+    fn lingua_with_fasttext_is_a_config_error() {
+        let cfg: LangidConfig = toml::from_str(
+            "backend = \"fasttext\"\nmodel = \"lid.176.ftz\"\nlingua = true\nlingua_min_confidence = 1.5",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut v = Validator::default();
+        cfg.validate(&mut v);
+        let msgs: Vec<String> = v
+            .errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert_eq!(msgs[0], "lingua_min_confidence: must be in [0, 1], got 1.5");
+        assert!(
+            msgs[1].starts_with("lingua: combines with the mavuno backend only"),
+            "{msgs:?}"
+        );
     }
 
     #[test]

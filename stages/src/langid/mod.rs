@@ -9,6 +9,7 @@ pub mod eval;
 pub mod fasttext;
 #[allow(clippy::module_inception)]
 pub mod langid;
+pub mod lingua_fallback;
 pub mod model;
 pub mod names;
 pub mod script;
@@ -50,6 +51,8 @@ pub enum Identifier {
     Mavuno(LidModel),
     /// A fastText model.
     FastText(fasttext::FastText),
+    /// mavuno's model, then lingua for the languages it has no data for.
+    MavunoLingua(LidModel, lingua_fallback::LinguaFallback),
 }
 
 /// The default `und` threshold for fastText models.
@@ -68,11 +71,45 @@ impl Identifier {
         }
     }
 
+    /// Adds lingua after mavuno's model ([`lingua_fallback`]): `min_confidence` is
+    /// lingua's bar (default [`lingua_fallback::DEFAULT_MIN_CONFIDENCE`]).
+    pub fn with_lingua(self, min_confidence: Option<f64>) -> Result<Identifier, String> {
+        let f = || {
+            lingua_fallback::LinguaFallback::new(
+                min_confidence.unwrap_or(lingua_fallback::DEFAULT_MIN_CONFIDENCE),
+            )
+        };
+        match self {
+            Identifier::Mavuno(m) => Ok(Identifier::MavunoLingua(m, f())),
+            Identifier::MavunoLingua(m, _) => Ok(Identifier::MavunoLingua(m, f())),
+            Identifier::FastText(_) => Err("lingua combines with the mavuno backend only; \
+                fastText models such as GlotLID label Zulu, Xhosa, Somali and Luganda themselves"
+                .into()),
+        }
+    }
+
+    /// mavuno's model, when this identifier uses one.
+    pub fn mavuno_model(&self) -> Option<&LidModel> {
+        match self {
+            Identifier::Mavuno(m) | Identifier::MavunoLingua(m, _) => Some(m),
+            Identifier::FastText(_) => None,
+        }
+    }
+
     /// The labels the model can output (besides `und`).
     pub fn labels(&self) -> Vec<String> {
         match self {
             Identifier::Mavuno(m) => m.labels().to_vec(),
             Identifier::FastText(f) => f.labels().to_vec(),
+            Identifier::MavunoLingua(m, _) => {
+                let mut l = m.labels().to_vec();
+                for x in lingua_fallback::LinguaFallback::labels() {
+                    if !l.contains(&x) {
+                        l.push(x);
+                    }
+                }
+                l
+            }
         }
     }
 
@@ -86,6 +123,10 @@ impl Identifier {
     pub fn predict_with(&self, text: &str, t: &Thresholds, f: &mut Features) -> Prediction {
         match self {
             Identifier::Mavuno(m) => m.predict_with(text, t, f),
+            Identifier::MavunoLingua(m, l) => {
+                let p = m.predict_with(text, t, f);
+                l.predict(m, text, &p).unwrap_or(p)
+            }
             Identifier::FastText(ft) => {
                 if text.trim().is_empty() {
                     return Prediction::und(0.0);

@@ -367,6 +367,26 @@ impl LidModel {
         seen as f32 / f.trigrams.len() as f32
     }
 
+    /// Whether `text` looks like one of the model's languages: some label of its
+    /// (Latin) script reaches full n-gram coverage (factor 1). Texts in other scripts count
+    /// as recognised: they are decided by script or have no label here. Used to decide
+    /// whether another identifier may be asked about an `und` text
+    /// ([`super::lingua_fallback`]).
+    pub fn recognises(&self, text: &str) -> bool {
+        let text = strip_noise(text);
+        let Some((script, _)) = ScriptCounts::of(&text).dominant() else {
+            return true;
+        };
+        if script != Script::Latin {
+            return true;
+        }
+        let mut f = Features::default();
+        extract(&text, &self.header.features, &mut f);
+        (0..self.n_labels())
+            .filter(|&l| self.header.scripts[l] == script)
+            .any(|l| self.coverage_factor(l, self.coverage(l, &f)) >= 1.0)
+    }
+
     fn coverage_factor(&self, l: usize, cov: f32) -> f32 {
         let r = self.header.coverage_ref.get(l).copied().unwrap_or(0.8);
         let (lo, hi) = (self.header.coverage_lo * r, self.header.coverage_hi * r);
