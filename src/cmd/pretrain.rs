@@ -104,6 +104,10 @@ pub struct PretrainArgs {
     /// CLIMB vocabulary curriculum: token_ids, pos_tags or pos_tags_and_token_ids.
     #[arg(long)]
     pub vocab_curriculum: Option<String>,
+    /// CLIMB join_sentences: concatenate the tokenized sentences (specials included) and cut
+    /// them into blocks of exactly --max-len tokens, dropping the last partial block.
+    #[arg(long)]
+    pub join_sentences: bool,
     /// CLIMB data curriculum (percentile sampler over `difficulty`, else sentence length).
     #[arg(long)]
     pub data_curriculum: bool,
@@ -195,7 +199,11 @@ pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
     }
     let vocab = VocabSpec::from_tok(&tok)?;
 
-    let data = Dataset::read(&a.inputs, &tok)?;
+    let data = if a.join_sentences {
+        mavuno_models::train::join::tokenize_joined(&mut tok, |t| Dataset::read(&a.inputs, t))?
+    } else {
+        Dataset::read(&a.inputs, &tok)?
+    };
     let strategy = parse_or(Strategy::by_name(&a.masking), "--masking", &a.masking)?;
     if matches!(strategy, Strategy::Lem(_)) && !data.tagged {
         tracing::warn!("No pos_tags/ner_tags in the input: LEM masking falls back to random single-subword word masking.");

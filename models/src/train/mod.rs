@@ -2,6 +2,7 @@
 //! and resumes a killed run from its last checkpoint onto the same loss curve.
 //!
 //! - `data.rs`: tokenized examples and the masking collator.
+//! - `join.rs`: CLIMB's `join_sentences` (fixed-length blocks of concatenated sentences).
 //! - `optim.rs`: AdamW with saveable state, LR schedule, clipping.
 //! - `checkpoint.rs`: `ckpt/step_N/` directories.
 //! - `setup.rs`: the model of a run (fresh preset or continued from an HF directory).
@@ -16,6 +17,7 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod join;
 pub mod optim;
 pub mod setup;
 
