@@ -111,6 +111,10 @@ pub struct PretrainArgs {
     /// CLIMB data curriculum (percentile sampler over `difficulty`, else sentence length).
     #[arg(long)]
     pub data_curriculum: bool,
+    /// CLIMB self_perplexity: re-score all training examples with the model's MLM
+    /// pseudo-perplexity every N steps (0 = never; needs --data-curriculum).
+    #[arg(long, default_value_t = 0)]
+    pub rescore_every: u64,
     /// Pacing of the curricula: linear, quad, root, log, exp, step.
     #[arg(long, default_value = "linear")]
     pub pacing: String,
@@ -248,6 +252,7 @@ pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
         keep_checkpoints: 2,
         vocab_curriculum,
         data_curriculum: a.data_curriculum,
+        rescore_every: a.rescore_every,
         pacing: parse_or(PacingFn::parse(&a.pacing), "--pacing", &a.pacing)?,
         objectives: a.objectives.clone(),
         amp: true,

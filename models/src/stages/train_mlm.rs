@@ -185,6 +185,11 @@ pub struct TrainMlmConfig {
     /// CLIMB data curriculum: percentile sampler over `difficulty` (else sentence length).
     #[serde(default)]
     pub data_curriculum: bool,
+    /// CLIMB `self_perplexity`: every N steps (0 = never) re-score all training examples with
+    /// the current model's MLM pseudo-perplexity (one forward pass per token: costly), for the
+    /// data curriculum (needs `data_curriculum`). The first scores are `difficulty`, else length.
+    #[serde(default)]
+    pub rescore_every: u64,
     /// Pacing of both curricula: `linear`, `quad`, `root`, `log`, `exp`, `step`.
     #[serde(default = "d_pacing")]
     pub pacing: PacingFn,
@@ -247,6 +252,7 @@ impl TrainMlmConfig {
             keep_checkpoints: 2,
             vocab_curriculum: self.vocab_curriculum,
             data_curriculum: self.data_curriculum,
+            rescore_every: self.rescore_every,
             pacing: self.pacing,
             objectives: self.objectives.clone(),
             amp: true,
@@ -301,6 +307,12 @@ impl StageConfig for TrainMlmConfig {
             v.error(
                 "objectives",
                 format!("unknown objective schedule {:?}", self.objectives),
+            );
+        }
+        if self.rescore_every > 0 && !self.data_curriculum {
+            v.error(
+                "rescore_every",
+                "re-scores the data curriculum: set data_curriculum = true too",
             );
         }
         v.at_least("steps", self.steps, 1);
