@@ -344,7 +344,9 @@ fn self_paced_rescoring_resumes_exactly() -> Res<()> {
     assert!((a - b).abs() < 1e-5, "straight {a} vs resumed {b}");
     let scores = |dir: &Path| -> Res<Vec<f64>> {
         let text = std::fs::read_to_string(dir.join("ckpt/step_20/difficulty_scores.json"))?;
-        Ok(serde_json::from_str(&text)?)
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        let bits: Vec<u64> = serde_json::from_value(v["bits"].clone())?;
+        Ok(bits.into_iter().map(f64::from_bits).collect())
     };
     let (sa, sb) = (scores(&s.root.join("straight"))?, scores(&resumed_dir)?);
     assert_eq!(sa.len(), s.train.len());

@@ -9,7 +9,9 @@
 //! Resume: the scores in use are stored in each checkpoint (`difficulty_scores.json`), so a
 //! resumed run continues on exactly the scores the uninterrupted run had at that step, even
 //! when the checkpoint falls between two rescorings (the model of the last rescoring is gone by
-//! then). JSON keeps every f64 exactly (shortest round-trip representation).
+//! then). The file holds each score twice: `scores` as JSON numbers for reading, and `bits`
+//! (the f64 bit patterns) which resuming uses, because JSON text does not round-trip every
+//! f64 (serde_json's default float parser is off by an ulp at times; the test shows one).
 
 use std::path::Path;
 
@@ -45,7 +47,8 @@ pub fn self_perplexities(
 
 /// Writes `scores` into checkpoint directory `dir`.
 pub fn save_scores(dir: &Path, scores: &[f64]) -> Result<(), ModelError> {
-    let text = serde_json::to_string(scores)
+    let bits: Vec<u64> = scores.iter().map(|x| x.to_bits()).collect();
+    let text = serde_json::to_string(&serde_json::json!({"scores": scores, "bits": bits}))
         .map_err(|e| ModelError::Data(format!("cannot serialise difficulty scores: {e}")))?;
     write_atomic(&dir.join(SCORES_FILE), text.as_bytes())
 }
@@ -57,10 +60,15 @@ pub fn load_scores(dir: &Path, n: usize) -> Result<Option<Vec<f64>>, ModelError>
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
-    let scores: Vec<f64> = serde_json::from_str(&text).map_err(|source| ModelError::Config {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        bits: Vec<u64>,
+    }
+    let stored: Stored = serde_json::from_str(&text).map_err(|source| ModelError::Config {
         path: path.clone(),
         source,
     })?;
+    let scores: Vec<f64> = stored.bits.into_iter().map(f64::from_bits).collect();
     if scores.len() != n {
         return Err(ModelError::Data(format!(
             "{}: {} scores for {n} training examples",
