@@ -319,3 +319,107 @@ fn exports_load_in_transformers_with_matching_logits() -> Res<()> {
     }
     Ok(())
 }
+
+#[test]
+fn self_paced_rescoring_resumes_exactly() -> Res<()> {
+    let s = setup(ModelType::Unigram)?;
+    let config = micro_config(Family::Roberta, false, &s.tok, s.vocab.pad_id)?;
+    let mut cfg = train_config(20);
+    cfg.data_curriculum = true;
+    // Rescorings at steps 6, 12 and 18; the checkpoint at 10 falls between two of them, so
+    // the resumed run must take the step-6 scores from the checkpoint.
+    cfg.rescore_every = 6;
+    let (vs, model, straight) = run(&s, &config, &cfg, &s.root.join("straight"), None)?;
+    let resumed_dir = s.root.join("resumed");
+    let (_, _, part1) = run(&s, &config, &cfg, &resumed_dir, Some(10))?;
+    assert_eq!(part1.steps, 10);
+    tch::manual_seed(999);
+    let (_, _, part2) = run(&s, &config, &cfg, &resumed_dir, None)?;
+    assert_eq!(part2.start_step, 10);
+    let (a, b) = (
+        straight.last_loss.ok_or("no loss")?,
+        part2.last_loss.ok_or("no loss")?,
+    );
+    println!("straight {a:.8} resumed {b:.8}");
+    assert!((a - b).abs() < 1e-5, "straight {a} vs resumed {b}");
+    let scores = |dir: &Path| -> Res<Vec<f64>> {
+        let text = std::fs::read_to_string(dir.join("ckpt/step_20/difficulty_scores.json"))?;
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        let bits: Vec<u64> = serde_json::from_value(v["bits"].clone())?;
+        Ok(bits.into_iter().map(f64::from_bits).collect())
+    };
+    let (sa, sb) = (scores(&s.root.join("straight"))?, scores(&resumed_dir)?);
+    assert_eq!(sa.len(), s.train.len());
+    assert_eq!(sa, sb, "the step-18 scores differ after a resume");
+    // The scores are pseudo-perplexities now, not the initial lengths.
+    let lengths: Vec<f64> = s
+        .train
+        .examples
+        .iter()
+        .map(|e| e.ids.len() as f64)
+        .collect();
+    assert_ne!(sa, lengths);
+    assert!(sa.iter().all(|x| x.is_finite() && *x >= 1.0), "{sa:?}");
+    let metrics = std::fs::read_to_string(s.root.join("straight/metrics.jsonl"))?;
+    let rescored: Vec<u64> = metrics
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("rescored_geomean_ppl").is_some())
+        .filter_map(|v| v["step"].as_u64())
+        .collect();
+    assert_eq!(rescored, [7, 13, 19], "{metrics}");
+
+    // The per-sequence scores agree with the eval crate's pseudo-perplexity: its loss is the
+    // token-weighted mean of the per-sequence log scores, on the same ids.
+    let out = s.root.join("export");
+    model.save_hf(&vs, Some(&s.tok_path), &out)?;
+    let texts: Vec<String> = corpus(300).into_iter().take(12).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let reference =
+        mavuno_models::eval::mlm::pseudo_perplexity(&out, &refs, None, 32, 5, Device::Cpu)?;
+    let ids: Vec<Vec<u32>> = refs
+        .iter()
+        .map(|t| {
+            mavuno_models::finetune::data::encode_text(&s.tok, t)
+                .map(|v| v.into_iter().map(|x| x as u32).collect())
+        })
+        .collect::<Result<_, _>>()?;
+    let seqs: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
+    let pll = mavuno_models::eval::mlm::PllVocab {
+        special_ids: &s.vocab.info.special_ids,
+        mask_id: s.vocab.info.mask_id,
+        pad_id: s.vocab.pad_id,
+    };
+    let per_seq =
+        mavuno_models::eval::mlm::sequence_pseudo_perplexities(&model, &seqs, pll, 7, Device::Cpu)?;
+    let one_by_one =
+        mavuno_models::eval::mlm::sequence_pseudo_perplexities(&model, &seqs, pll, 1, Device::Cpu)?;
+    for (x, y) in per_seq.iter().zip(&one_by_one) {
+        assert!(
+            (x - y).abs() < 1e-6 * x,
+            "batching changed a score: {x} vs {y}"
+        );
+    }
+    let counts: Vec<usize> = ids
+        .iter()
+        .map(|v| {
+            v.iter()
+                .filter(|id| !s.vocab.info.special_ids.contains(id))
+                .count()
+        })
+        .collect();
+    let total: usize = counts.iter().sum();
+    let loss = per_seq
+        .iter()
+        .zip(&counts)
+        .map(|(p, &n)| p.ln() * n as f64)
+        .sum::<f64>()
+        / total as f64;
+    let expected = reference["loss"].as_f64().ok_or("no loss")?;
+    assert_eq!(reference["tokens"].as_u64(), Some(total as u64));
+    assert!(
+        (loss - expected).abs() < 1e-5,
+        "per-sequence {loss} vs eval {expected}"
+    );
+    Ok(())
+}

@@ -1,5 +1,5 @@
 //! `mavuno finetune`: sequence classification, NER and Mirror-BERT tuning of a BERT-family
-//! encoder, writing an HF-layout model directory (see `mavuno_models::finetune`).
+//! encoder (BERT, RoBERTa, pre-LN RoBERTa such as `mavuno pretrain`'s output), writing an HF-layout model directory (see `mavuno_models::finetune`).
 
 use std::path::PathBuf;
 

@@ -104,9 +104,17 @@ pub struct PretrainArgs {
     /// CLIMB vocabulary curriculum: token_ids, pos_tags or pos_tags_and_token_ids.
     #[arg(long)]
     pub vocab_curriculum: Option<String>,
+    /// CLIMB join_sentences: concatenate the tokenized sentences (specials included) and cut
+    /// them into blocks of exactly --max-len tokens, dropping the last partial block.
+    #[arg(long)]
+    pub join_sentences: bool,
     /// CLIMB data curriculum (percentile sampler over `difficulty`, else sentence length).
     #[arg(long)]
     pub data_curriculum: bool,
+    /// CLIMB self_perplexity: re-score all training examples with the model's MLM
+    /// pseudo-perplexity every N steps (0 = never; needs --data-curriculum).
+    #[arg(long, default_value_t = 0)]
+    pub rescore_every: u64,
     /// Pacing of the curricula: linear, quad, root, log, exp, step.
     #[arg(long, default_value = "linear")]
     pub pacing: String,
@@ -195,7 +203,11 @@ pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
     }
     let vocab = VocabSpec::from_tok(&tok)?;
 
-    let data = Dataset::read(&a.inputs, &tok)?;
+    let data = if a.join_sentences {
+        mavuno_models::train::join::tokenize_joined(&mut tok, |t| Dataset::read(&a.inputs, t))?
+    } else {
+        Dataset::read(&a.inputs, &tok)?
+    };
     let strategy = parse_or(Strategy::by_name(&a.masking), "--masking", &a.masking)?;
     if matches!(strategy, Strategy::Lem(_)) && !data.tagged {
         tracing::warn!("No pos_tags/ner_tags in the input: LEM masking falls back to random single-subword word masking.");
@@ -240,6 +252,7 @@ pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
         keep_checkpoints: 2,
         vocab_curriculum,
         data_curriculum: a.data_curriculum,
+        rescore_every: a.rescore_every,
         pacing: parse_or(PacingFn::parse(&a.pacing), "--pacing", &a.pacing)?,
         objectives: a.objectives.clone(),
         amp: true,

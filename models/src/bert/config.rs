@@ -149,6 +149,13 @@ impl BertConfig {
             .then_some(self.pad_token_id)
     }
 
+    /// The longest input (specials included) the position table holds: RoBERTa types lose
+    /// `pad_token_id + 1` rows to the padding offset.
+    pub fn max_tokens(&self) -> usize {
+        let offset = self.position_offset().map_or(0, |pad| pad + 1);
+        usize::try_from(self.max_position_embeddings - offset).unwrap_or(0)
+    }
+
     /// Width of one attention head.
     pub fn head_dim(&self) -> i64 {
         self.hidden_size / self.num_attention_heads

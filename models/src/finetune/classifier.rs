@@ -13,7 +13,8 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::bert::BertConfig;
 use crate::finetune::data::{encode_text, encode_words, load_tokenizer, pad_batch, pad_id};
 use crate::heads::{
-    classifier_dropout, labels_from_config, load_weights, SequenceClassifier, TokenClassifier,
+    classifier_dropout, labels_from_config, load_weights, SequenceClassifier, TaskLayout,
+    TokenClassifier,
 };
 use crate::hf::read_config;
 use crate::ModelError;
@@ -22,11 +23,12 @@ use crate::ModelError;
 pub const DEFAULT_BATCH: usize = 32;
 
 /// Max length stored in a model's `config.json` by fine-tuning (`mavuno.max_len`), else the
-/// position limit.
+/// position limit; never more than the position table holds.
 pub fn stored_max_len(raw: &serde_json::Value, config: &BertConfig) -> usize {
     raw.pointer("/mavuno/max_len")
         .and_then(serde_json::Value::as_u64)
-        .map_or(config.max_position_embeddings as usize, |n| n as usize)
+        .map_or(config.max_tokens(), |n| n as usize)
+        .min(config.max_tokens())
 }
 
 fn labels_of(dir: &Path, raw: &serde_json::Value) -> Result<Vec<String>, ModelError> {
@@ -148,7 +150,12 @@ impl Classifier {
             labels.len() as i64,
             classifier_dropout(&raw, &config),
         )?;
-        load_weights(&vs, &dir.join("model.safetensors"), |_| false)?;
+        load_weights(
+            &vs,
+            &dir.join("model.safetensors"),
+            TaskLayout::of(&config)?.prefix,
+            |_| false,
+        )?;
         let tok_path = dir.join("tokenizer.json");
         let tok = load_tokenizer(dir, stored_max_len(&raw, &config))?;
         Ok(Self {
@@ -187,6 +194,18 @@ impl Classifier {
             .iter()
             .map(|p| argmax(p))
             .collect())
+    }
+
+    /// Raw logits `[batch, num_labels]` of an already encoded batch (`input_ids` and the 1/0
+    /// `attention_mask`, `[batch, seq]`), under `no_grad`: for parity checks against other
+    /// implementations of the same model.
+    pub fn logits(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> Result<Tensor, ModelError> {
+        let _guard = tch::no_grad_guard();
+        self.model.forward_t(input_ids, attention_mask, false)
     }
 
     /// Label names in id order (index `i` of a probability row is `labels()[i]`).
@@ -236,7 +255,12 @@ impl Tagger {
             classifier_dropout(&raw, &config),
         )?;
         // A pooler in the file (exported from a sequence model) is simply unused.
-        load_weights(&vs, &dir.join("model.safetensors"), |_| false)?;
+        load_weights(
+            &vs,
+            &dir.join("model.safetensors"),
+            TaskLayout::of(&config)?.prefix,
+            |_| false,
+        )?;
         let tok = load_tokenizer(dir, stored_max_len(&raw, &config))?;
         Ok(Self {
             _vs: vs,
@@ -268,6 +292,17 @@ impl Tagger {
                     .collect()
             })
             .collect())
+    }
+
+    /// Raw logits `[batch, seq, num_labels]` of an already encoded batch, under `no_grad`
+    /// (see [`Classifier::logits`]).
+    pub fn logits(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> Result<Tensor, ModelError> {
+        let _guard = tch::no_grad_guard();
+        self.model.forward_t(input_ids, attention_mask, false)
     }
 
     /// Tag names in id order.

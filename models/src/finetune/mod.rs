@@ -1,12 +1,13 @@
-//! Fine-tuning BERT-family encoders on labelled data: sequence classification, token
-//! classification (NER) and Mirror-BERT contrastive tuning (see `mirror.rs`).
+//! Fine-tuning BERT-family encoders (BERT, RoBERTa, pre-LN RoBERTa such as `train_mlm`'s
+//! exports) on labelled data: sequence classification, token classification (NER) and
+//! Mirror-BERT contrastive tuning (see `mirror.rs`).
 //!
 //! The loop follows HF's `Trainer` defaults where they matter for reproducibility: AdamW with
 //! decay on weight matrices only, linear warmup/decay, global-norm clipping at 1.0, shuffles
 //! from a seeded ChaCha RNG and `tch::manual_seed`. After each epoch the dev set (when given) is
 //! scored and the best model so far (macro-F1, or entity F1 for NER) is written as an HF
 //! directory that `AutoModelForSequenceClassification` / `AutoModelForTokenClassification`
-//! load. Every optimizer step and epoch is logged to `<out>/metrics.jsonl`.
+//! load (HF class and parameter names of the base's family, see `heads::TaskLayout`). Every optimizer step and epoch is logged to `<out>/metrics.jsonl`.
 
 pub mod classifier;
 pub mod data;
@@ -25,7 +26,7 @@ use tch::{nn, Device, Reduction, Tensor};
 use crate::bert::BertConfig;
 use crate::eval::metrics::{accuracy, classification_report, macro_f1};
 use crate::heads::{
-    classifier_dropout, load_weights, task_config, SequenceClassifier, TokenClassifier,
+    classifier_dropout, load_weights, task_config, SequenceClassifier, TaskLayout, TokenClassifier,
 };
 use crate::hf::{read_config, save_hf_dir};
 use crate::ModelError;
@@ -299,6 +300,21 @@ impl Loop<'_> {
     }
 }
 
+/// The base's raw and parsed config, its task family, and `opts` with `max_len` clamped to
+/// the base's position table (a model pre-trained on short sequences has a short one; longer
+/// inputs would fail inside the embeddings).
+fn base_setup(
+    base: &Path,
+    opts: &TrainOptions,
+) -> Result<(Value, BertConfig, TaskLayout, TrainOptions), ModelError> {
+    let raw = read_config(base)?;
+    let config = BertConfig::from_file(&base.join("config.json"))?;
+    let layout = TaskLayout::of(&config)?;
+    let mut opts = opts.clone();
+    opts.max_len = opts.max_len.min(config.max_tokens());
+    Ok((raw, config, layout, opts))
+}
+
 /// Fine-tunes a sequence classifier from the encoder in `base` on `train`, scoring `dev`
 /// after each epoch, and writes the best model to `out`.
 pub fn finetune_classifier(
@@ -316,21 +332,21 @@ pub fn finetune_classifier(
         )));
     }
     tch::manual_seed(opts.seed as i64);
-    let raw = read_config(base)?;
-    let config = BertConfig::from_file(&base.join("config.json"))?;
+    let (raw, config, layout, opts) = &base_setup(base, opts)?;
     let vs = nn::VarStore::new(device);
     let model = SequenceClassifier::new(
         &vs.root(),
-        &config,
+        config,
         labels.len() as i64,
-        classifier_dropout(&raw, &config),
+        classifier_dropout(raw, config),
     )?;
-    // The head, and the pooler when the base is a bare encoder, start fresh.
-    load_weights(&vs, &base.join("model.safetensors"), |n| {
-        n.starts_with("classifier.") || n.starts_with("bert.pooler.")
+    // The head, and the pooler when the base is a bare encoder (or an MLM export), start fresh.
+    let pooler = format!("{}.pooler.", layout.prefix);
+    load_weights(&vs, &base.join("model.safetensors"), layout.prefix, |n| {
+        n.starts_with("classifier.") || n.starts_with(&pooler)
     })?;
     let tok = load_tokenizer(base, opts.max_len)?;
-    let mut cfg = task_config(&raw, "BertForSequenceClassification", &labels);
+    let mut cfg = task_config(raw, layout, &layout.sequence_architecture(), &labels);
     cfg["mavuno"] = json!({"task": "classify", "max_len": opts.max_len});
 
     let examples: Vec<(Vec<i64>, i64)> = train
@@ -417,20 +433,19 @@ pub fn finetune_ner(
         return Err(ModelError::Data("no tagged training sentences".into()));
     }
     tch::manual_seed(opts.seed as i64);
-    let raw = read_config(base)?;
-    let config = BertConfig::from_file(&base.join("config.json"))?;
+    let (raw, config, layout, opts) = &base_setup(base, opts)?;
     let vs = nn::VarStore::new(device);
     let model = TokenClassifier::new(
         &vs.root(),
-        &config,
+        config,
         labels.len() as i64,
-        classifier_dropout(&raw, &config),
+        classifier_dropout(raw, config),
     )?;
-    load_weights(&vs, &base.join("model.safetensors"), |n| {
+    load_weights(&vs, &base.join("model.safetensors"), layout.prefix, |n| {
         n.starts_with("classifier.")
     })?;
     let tok = load_tokenizer(base, opts.max_len)?;
-    let mut cfg = task_config(&raw, "BertForTokenClassification", &labels);
+    let mut cfg = task_config(raw, layout, &layout.token_architecture(), &labels);
     cfg["mavuno"] = json!({"task": "ner", "max_len": opts.max_len});
     let examples: Vec<(Vec<i64>, Vec<i64>)> = train
         .iter()

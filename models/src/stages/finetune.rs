@@ -1,10 +1,12 @@
-//! `finetune`: fine-tunes a BERT-family encoder on the stage's input records for sequence
+//! `finetune`: fine-tunes a BERT-family encoder (BERT, RoBERTa or pre-LN RoBERTa; the output
+//! uses the base's HF task class, e.g. `RobertaForSequenceClassification`) on the stage's input records for sequence
 //! classification (`text` + `label`) or NER (`tokens` + `ner_tags`, BIO), with the loop of
 //! `mavuno finetune` (`mavuno_models::finetune`).
 //!
 //! The base model is `base` (relative to the working directory), or else the `model_dir` of
-//! a summary record among the inputs (e.g. a `train_mlm` stage with a WordPiece tokenizer,
-//! which gives a BERT model). A seeded share `dev_fraction` of the records is held out and
+//! a summary record among the inputs (a `train_mlm` stage: a BERT model with a WordPiece
+//! tokenizer, a RoBERTa or pre-LN RoBERTa model otherwise). `max_len` is clamped to the base's
+//! position table. A seeded share `dev_fraction` of the records is held out and
 //! scored after every epoch; the best epoch is kept (the last one when `dev_fraction = 0`).
 //! The model goes to `output_dir` (default: the stage id, under the run directory).
 //!

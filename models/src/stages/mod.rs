@@ -82,14 +82,20 @@ pub(crate) fn summary_record(id: &str, ty: &str, fields: Map<String, Value>) -> 
     r
 }
 
-/// Resolves a configured path: relative paths go under the run directory.
+/// Resolves a configured path: relative paths go under the run directory. The result is
+/// absolute (a relative `--workdir` is resolved against the current directory, lexically,
+/// without following links): these paths end up in summary records (`model_dir`,
+/// `metrics_path`), and a downstream stage or a later run started from another directory
+/// must still find them.
 pub(crate) fn under_run(run_dir: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
-    if p.is_absolute() {
+    let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
         run_dir.join(p)
-    }
+    };
+    // Fails only on an empty path or an unreadable current directory; keep the path then.
+    std::path::absolute(&joined).unwrap_or(joined)
 }
 
 /// Marks words whose POS tag is in `entity_pos` as entities (`B-<TAG>`) where they carry no
@@ -116,6 +122,21 @@ pub(crate) fn device(name: &str) -> Result<tch::Device, StageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_under_a_relative_run_dir_are_absolute() -> Result<(), std::io::Error> {
+        let cwd = std::env::current_dir()?;
+        let p = under_run(Path::new("runs/x"), "train");
+        assert!(p.is_absolute(), "{}", p.display());
+        assert_eq!(p, cwd.join("runs/x/train"));
+        // `..` is kept as written (lexical), and absolute paths stay as they are.
+        assert_eq!(under_run(Path::new("runs"), "../m"), cwd.join("runs/../m"));
+        assert_eq!(
+            under_run(Path::new("runs"), "/abs/m"),
+            PathBuf::from("/abs/m")
+        );
+        Ok(())
+    }
 
     #[test]
     fn entity_pos_marks_only_untagged_words() {

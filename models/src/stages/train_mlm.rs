@@ -7,6 +7,8 @@
 //! (from `order_curriculum`; the data curriculum samples by it, else by length). Masks are
 //! drawn afresh at every step from the same tags (the plan fields of `plan_masks`, a single
 //! static draw, are not reused), so LEM here is exactly `mavuno pretrain --masking lem`.
+//! With `join_sentences` (CLIMB) the examples are fixed-length blocks of concatenated
+//! sentences instead (`train/join.rs`), each word keeping its tags.
 //!
 //! The model, `metrics.jsonl`, `train_config.toml` and `ckpt/step_N/` go to `output_dir`
 //! (default: the stage id, under the run directory). A killed run resumes from the newest
@@ -57,6 +59,7 @@ use super::{
 };
 use crate::hf::write_atomic;
 use crate::mlm::{Family, SizePreset};
+use crate::train::join::tokenize_joined;
 use crate::train::{
     build_model, train_mlm, AdamWConfig, Dataset, Decay, ModelSource, RunOptions, TrainConfig,
     TrainRun, VocabSpec,
@@ -173,9 +176,20 @@ pub struct TrainMlmConfig {
     /// CLIMB vocabulary curriculum: `token_ids`, `pos_tags` or `pos_tags_and_token_ids`.
     #[serde(default)]
     pub vocab_curriculum: Option<VocabMap>,
+    /// CLIMB `join_sentences`: the tokenized sentences (specials included) are concatenated
+    /// and cut into blocks of exactly `max_len` tokens, the last partial block dropped; the
+    /// eval split is drawn from the blocks. A block's `difficulty` is the token-weighted mean
+    /// of its sentences'.
+    #[serde(default)]
+    pub join_sentences: bool,
     /// CLIMB data curriculum: percentile sampler over `difficulty` (else sentence length).
     #[serde(default)]
     pub data_curriculum: bool,
+    /// CLIMB `self_perplexity`: every N steps (0 = never) re-score all training examples with
+    /// the current model's MLM pseudo-perplexity (one forward pass per token: costly), for the
+    /// data curriculum (needs `data_curriculum`). The first scores are `difficulty`, else length.
+    #[serde(default)]
+    pub rescore_every: u64,
     /// Pacing of both curricula: `linear`, `quad`, `root`, `log`, `exp`, `step`.
     #[serde(default = "d_pacing")]
     pub pacing: PacingFn,
@@ -238,6 +252,7 @@ impl TrainMlmConfig {
             keep_checkpoints: 2,
             vocab_curriculum: self.vocab_curriculum,
             data_curriculum: self.data_curriculum,
+            rescore_every: self.rescore_every,
             pacing: self.pacing,
             objectives: self.objectives.clone(),
             amp: true,
@@ -292,6 +307,12 @@ impl StageConfig for TrainMlmConfig {
             v.error(
                 "objectives",
                 format!("unknown objective schedule {:?}", self.objectives),
+            );
+        }
+        if self.rescore_every > 0 && !self.data_curriculum {
+            v.error(
+                "rescore_every",
+                "re-scores the data curriculum: set data_curriculum = true too",
             );
         }
         v.at_least("steps", self.steps, 1);
@@ -401,8 +422,13 @@ impl Stage for TrainMlm {
         };
         let built = build_model(source, &mut tok, self.train.seed, device).map_err(model_err)?;
         let vocab = VocabSpec::from_tok(&tok).map_err(model_err)?;
-        let data = Dataset::from_sentences(std::mem::take(&mut self.sentences), &tok)
-            .map_err(model_err)?;
+        let sentences = std::mem::take(&mut self.sentences);
+        let data = if self.cfg.join_sentences {
+            tokenize_joined(&mut tok, |t| Dataset::from_sentences(sentences, t))
+        } else {
+            Dataset::from_sentences(sentences, &tok)
+        }
+        .map_err(model_err)?;
         let (train, eval) = data.split_eval(self.cfg.eval_fraction, 1000, self.train.seed);
         std::fs::create_dir_all(&self.out_dir).map_err(|e| StageError::io(&self.out_dir, e))?;
         // Resume only onto the same config and data; otherwise start over.

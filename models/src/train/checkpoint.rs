@@ -1,6 +1,7 @@
 //! Checkpoints: `run_dir/ckpt/step_N/` with `model.safetensors` (the model VarStore, HF names),
 //! `aux_heads.safetensors` (CLIMB word-class heads), `optimizer.safetensors` (AdamW moments and
-//! step) and `trainer_state.json`. The state file is written last, so a directory without it is
+//! step), with `rescore_every` the data curriculum's current scores
+//! (`difficulty_scores.json`, see `rescore.rs`), and `trainer_state.json`. The state file is written last, so a directory without it is
 //! an interrupted save and is ignored when resuming.
 
 use std::path::{Path, PathBuf};
@@ -66,6 +67,7 @@ pub fn save(
     vs: &nn::VarStore,
     aux: &AuxHeads,
     opt: &AdamW,
+    scores: Option<&[f64]>,
     keep: usize,
 ) -> Result<PathBuf, ModelError> {
     let dir = ckpt_root(run_dir).join(format!("step_{}", state.step));
@@ -79,6 +81,9 @@ pub fn save(
         write_safetensors_atomic(&named_variables(&aux.vs), &AuxHeads::file(&dir))?;
     }
     opt.save(&dir.join(OPTIMIZER_FILE))?;
+    if let Some(scores) = scores {
+        crate::train::rescore::save_scores(&dir, scores)?;
+    }
     let text = serde_json::to_string_pretty(state)
         .map_err(|e| ModelError::Data(format!("cannot serialise trainer state: {e}")))?;
     write_atomic(&dir.join(STATE_FILE), text.as_bytes())?;

@@ -21,8 +21,8 @@ use tch::{Device, Tensor};
 
 use crate::ModelError;
 
-/// One tokenized sentence.
-#[derive(Debug, Clone, PartialEq)]
+/// One tokenized sentence (or, with `join_sentences`, one block of joined sentences).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Example {
     /// Token ids, specials included, truncated to the tokenizer's `max_len`.
     pub ids: Vec<u32>,

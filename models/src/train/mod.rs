@@ -2,6 +2,8 @@
 //! and resumes a killed run from its last checkpoint onto the same loss curve.
 //!
 //! - `data.rs`: tokenized examples and the masking collator.
+//! - `join.rs`: CLIMB's `join_sentences` (fixed-length blocks of concatenated sentences).
+//! - `rescore.rs`: CLIMB's model-based difficulty (`rescore_every`).
 //! - `optim.rs`: AdamW with saveable state, LR schedule, clipping.
 //! - `checkpoint.rs`: `ckpt/step_N/` directories.
 //! - `setup.rs`: the model of a run (fresh preset or continued from an HF directory).
@@ -16,7 +18,9 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod join;
 pub mod optim;
+pub mod rescore;
 pub mod setup;
 
 use std::io::Write;
@@ -75,6 +79,12 @@ pub struct TrainConfig {
     pub vocab_curriculum: Option<VocabMap>,
     /// CLIMB data curriculum: sample batches with the percentile sampler over `difficulty`.
     pub data_curriculum: bool,
+    /// CLIMB `self_perplexity`: every N steps (0 = never) re-score all training examples with
+    /// the current model's MLM pseudo-perplexity for the data curriculum (`rescore.rs`).
+    /// Needs `data_curriculum`. Left out of `train_config.toml` when 0, so the fingerprints of
+    /// runs without it did not change when it was added.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rescore_every: u64,
     /// Pacing shape for both curricula (CLIMB fractions of `steps`).
     pub pacing: PacingFn,
     /// CLIMB objective schedule name (`base_mlm`, `multitask_pos_all_mlm_0`, ...).
@@ -105,11 +115,16 @@ impl Default for TrainConfig {
             keep_checkpoints: 2,
             vocab_curriculum: None,
             data_curriculum: false,
+            rescore_every: 0,
             pacing: PacingFn::Linear,
             objectives: "base_mlm".into(),
             amp: true,
         }
     }
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 /// Run-time options that do not change the result.
@@ -349,14 +364,24 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
         }),
         None => None,
     };
+    if cfg.rescore_every > 0 && !cfg.data_curriculum {
+        return Err(ModelError::Data(
+            "rescore_every re-scores the data curriculum: set data_curriculum too".into(),
+        ));
+    }
+    // The scores in use, kept only when rescoring (they then go into every checkpoint).
+    let mut scores: Option<Vec<f64>> = None;
     let percentile = if cfg.data_curriculum {
-        let scores: Vec<f64> = run
+        let initial: Vec<f64> = run
             .train
             .examples
             .iter()
             .map(|e| e.difficulty.unwrap_or(e.ids.len() as f64))
             .collect();
-        Some((PercentileSampler::new(scores), pacing))
+        if cfg.rescore_every > 0 {
+            scores = Some(initial.clone());
+        }
+        Some((PercentileSampler::new(initial), pacing))
     } else {
         None
     };
@@ -376,6 +401,18 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
             let state = checkpoint::load(&dir, run.vs, &aux, &mut opt)?;
             start_step = step;
             eval_loss = state.eval_loss;
+            if cfg.rescore_every > 0 {
+                // Checkpoints always carry the scores of a rescoring run; one without them
+                // would silently continue on the initial scores.
+                let stored = rescore::load_scores(&dir, run.train.len())?.ok_or_else(|| {
+                    ModelError::Data(format!(
+                        "{}: checkpoint without difficulty scores cannot resume a rescoring run",
+                        dir.display()
+                    ))
+                })?;
+                sampler.percentile = Some((PercentileSampler::new(stored.clone()), pacing));
+                scores = Some(stored);
+            }
         }
     }
     let metrics_path = run.run_dir.join("metrics.jsonl");
@@ -396,6 +433,16 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
     let mut total_tokens = 0i64;
     let (mut first_loss, mut last_loss) = (None, None);
     for step in start_step..end {
+        // Self-paced data curriculum: re-score with the model as it is after `step` steps.
+        let mut rescored = None;
+        if cfg.rescore_every > 0 && step > 0 && step % cfg.rescore_every == 0 {
+            let t = Instant::now();
+            let fresh = rescore::self_perplexities(run.model, run.train, run.vocab, run.device)?;
+            let mean_log = fresh.iter().map(|x| x.ln()).sum::<f64>() / fresh.len().max(1) as f64;
+            rescored = Some((mean_log.exp(), t.elapsed().as_secs_f64()));
+            sampler.percentile = Some((PercentileSampler::new(fresh.clone()), pacing));
+            scores = Some(fresh);
+        }
         tch::manual_seed((cfg.seed.wrapping_add(step)) as i64);
         let active: Vec<(usize, &Unit)> = schedule
             .active(step, cfg.steps)
@@ -455,6 +502,10 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
         let is_last = done == cfg.steps;
         let mut line =
             serde_json::json!({"step": done, "loss": step_loss, "lr": lr, "grad_norm": grad_norm});
+        if let Some((geo_mean, secs)) = rescored {
+            line["rescored_geomean_ppl"] = serde_json::json!(geo_mean);
+            line["rescore_seconds"] = serde_json::json!(secs);
+        }
         let eval_due = (cfg.eval_every > 0 && done % cfg.eval_every == 0) || is_last;
         if eval_due {
             eval_loss = eval_mlm(
@@ -468,7 +519,7 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
             )?;
             line["eval_loss"] = serde_json::json!(eval_loss);
         }
-        if done % cfg.log_every.max(1) == 0 || eval_due || done == end {
+        if done % cfg.log_every.max(1) == 0 || eval_due || done == end || rescored.is_some() {
             let secs = window_t.elapsed().as_secs_f64().max(1e-9);
             let tps = window_tokens as f64 / secs;
             line["tokens_per_s"] = serde_json::json!(tps);
@@ -500,6 +551,7 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
                 run.vs,
                 &aux,
                 &opt,
+                scores.as_deref(),
                 cfg.keep_checkpoints,
             )?;
         }

@@ -22,10 +22,9 @@ pub use word::{Arch, TrainOptions, TrainReport, WordVictim};
 /// Loads any supported victim from `dir`, detected by its files.
 ///
 /// - `victim.json` → word-CNN / BiLSTM ([`WordVictim`]).
-/// - `config.json` + `model.safetensors` (a fine-tuned BERT classifier): NOT YET SUPPORTED. When
-///   the fine-tuning module lands, wire it here: `Classifier::load(dir, device)` wrapped in a
-///   struct implementing [`Victim`] (`labels()` → `Classifier::labels()`, `predict_proba` →
-///   `Classifier::predict_proba`, mapping its error into `ModelError`).
+/// - `config.json` + `model.safetensors`: a fine-tuned sequence classifier of any family that
+///   `mavuno finetune` writes (BERT, RoBERTa, pre-LN RoBERTa), through
+///   [`crate::finetune::Classifier`].
 pub fn load_victim(dir: &Path, device: Device) -> Result<Box<dyn Victim + Send>, ModelError> {
     if dir.join("victim.json").is_file() {
         return Ok(Box::new(WordVictim::load(dir, device)?));
@@ -34,7 +33,7 @@ pub fn load_victim(dir: &Path, device: Device) -> Result<Box<dyn Victim + Send>,
         return Ok(Box::new(crate::finetune::Classifier::load(dir, device)?));
     }
     Err(ModelError::InvalidConfig(format!(
-        "{}: not a victim directory (expected victim.json for a word-CNN/BiLSTM, or a BERT \
+        "{}: not a victim directory (expected victim.json for a word-CNN/BiLSTM, or a fine-tuned \
          classifier's config.json)",
         dir.display()
     )))

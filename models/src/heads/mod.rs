@@ -1,17 +1,26 @@
-//! Task heads on the BERT encoder, with HF parameter names so fine-tuned models export to
-//! `transformers` and load back:
+//! Task heads on the BERT-family encoder, with HF parameter names so fine-tuned models export
+//! to `transformers` and load back. The family ([`TaskLayout`], `layout.rs`) follows the base
+//! encoder's `model_type`:
 //!
 //! - [`SequenceClassifier`]: HF `BertForSequenceClassification` (`bert.*` encoder with pooler,
-//!   `classifier.{weight,bias}` on `dropout(pooler_output)`).
-//! - [`TokenClassifier`]: HF `BertForTokenClassification` (`bert.*` without pooler,
+//!   `classifier.{weight,bias}` on `dropout(pooler_output)`), or for RoBERTa bases
+//!   `RobertaForSequenceClassification` / `RobertaPreLayerNormForSequenceClassification`
+//!   (`roberta.*` / `roberta_prelayernorm.*` without pooler, `classifier.dense` →  tanh →
+//!   `classifier.out_proj` on the `<s>` state).
+//! - [`TokenClassifier`]: HF `<Family>ForTokenClassification` (encoder without pooler,
 //!   `classifier.*` over every token).
 //!
 //! Masked-LM heads live in [`crate::mlm`] (`LmHead`, one struct for the BERT and RoBERTa
 //! layouts); pseudo-perplexity and the attack's fill-mask load them with `mlm::load_mlm`.
 //!
 //! [`load_weights`] fills a VarStore from a checkpoint whose keys may or may not carry the
-//! `bert.` prefix (bare encoders from `BertModel.save_pretrained` have none, task models do),
-//! so one loader serves "start from a base encoder" and "reload a fine-tuned model".
+//! encoder prefix (bare encoders from `BertModel.save_pretrained` have none; task models and
+//! the MLM exports of `train_mlm` do), so one loader serves "start from a base encoder" and
+//! "reload a fine-tuned model".
+
+mod layout;
+
+pub use layout::TaskLayout;
 
 use std::path::Path;
 
@@ -39,35 +48,52 @@ pub fn classifier_dropout(raw_config: &serde_json::Value, config: &BertConfig) -
         .unwrap_or(config.hidden_dropout_prob)
 }
 
-/// Sequence classification: `classifier(dropout(pooler(bert(x))))`.
-/// Reference: `BertForSequenceClassification` in
-/// <https://github.com/huggingface/transformers/blob/main/src/transformers/models/bert/modeling_bert.py>.
+/// The sequence head of [`SequenceClassifier`], per family.
+#[derive(Debug)]
+enum SequenceHead {
+    /// BERT: `classifier(dropout(pooler(x)))`.
+    Pooled(Linear),
+    /// RoBERTa (`RobertaClassificationHead`):
+    /// `out_proj(dropout(tanh(dense(dropout(x[:, 0])))))`.
+    Roberta { dense: Linear, out_proj: Linear },
+}
+
+/// Sequence classification. References: `BertForSequenceClassification` in
+/// <https://github.com/huggingface/transformers/blob/main/src/transformers/models/bert/modeling_bert.py>
+/// and `RobertaForSequenceClassification` / `RobertaClassificationHead` in
+/// `models/roberta/modeling_roberta.py` (the pre-LN class uses the same head).
 #[derive(Debug)]
 pub struct SequenceClassifier {
-    /// The encoder (always built with its pooler, as HF does).
+    /// The encoder (with its pooler for BERT, as HF builds it; without for RoBERTa).
     pub bert: BertModel,
-    classifier: Linear,
+    head: SequenceHead,
     dropout: f64,
 }
 
 impl SequenceClassifier {
-    /// Builds the model under `root` (`root / "bert"`, `root / "classifier"`).
+    /// Builds the model under `root` (`root / <prefix>`, `root / "classifier"`), the family
+    /// taken from `config` ([`TaskLayout::of`]).
     pub fn new(
         root: &nn::Path,
         config: &BertConfig,
         num_labels: i64,
         dropout: f64,
     ) -> Result<Self, ModelError> {
-        let bert = config.build(&(root / "bert"), true)?;
-        let classifier = Linear::new(
-            &(root / "classifier"),
-            config.hidden_size,
-            num_labels,
-            head_init(config),
-        )?;
+        let layout = TaskLayout::of(config)?;
+        let bert = config.build(&(root / layout.prefix), !layout.roberta_head)?;
+        let p = root / "classifier";
+        let h = config.hidden_size;
+        let head = if layout.roberta_head {
+            SequenceHead::Roberta {
+                dense: Linear::new(&(&p / "dense"), h, h, head_init(config))?,
+                out_proj: Linear::new(&(&p / "out_proj"), h, num_labels, head_init(config))?,
+            }
+        } else {
+            SequenceHead::Pooled(Linear::new(&p, h, num_labels, head_init(config))?)
+        };
         Ok(Self {
             bert,
-            classifier,
+            head,
             dropout,
         })
     }
@@ -83,18 +109,31 @@ impl SequenceClassifier {
         let hidden = self
             .bert
             .forward_t(input_ids, Some(attention_mask), None, train)?;
-        let pooler = self
-            .bert
-            .pooler()
-            .ok_or_else(|| ModelError::InvalidConfig("classifier built without pooler".into()))?;
-        let pooled = pooler.forward(&hidden)?.f_dropout(self.dropout, train)?;
-        self.classifier.f_forward(&pooled)
+        match &self.head {
+            SequenceHead::Pooled(classifier) => {
+                let pooler = self.bert.pooler().ok_or_else(|| {
+                    ModelError::InvalidConfig("classifier built without pooler".into())
+                })?;
+                let pooled = pooler.forward(&hidden)?.f_dropout(self.dropout, train)?;
+                classifier.f_forward(&pooled)
+            }
+            SequenceHead::Roberta { dense, out_proj } => {
+                // [batch, hidden] from the first (`<s>`) token.
+                let first = hidden.f_select(1, 0)?.f_dropout(self.dropout, train)?;
+                let inner = dense
+                    .f_forward(&first)?
+                    .f_tanh()?
+                    .f_dropout(self.dropout, train)?;
+                out_proj.f_forward(&inner)
+            }
+        }
     }
 }
 
-/// Token classification: `classifier(dropout(bert(x)))` at every position.
-/// Reference: `BertForTokenClassification` in modeling_bert.py (built with
-/// `add_pooling_layer=False`, hence no pooler here either).
+/// Token classification: `classifier(dropout(encoder(x)))` at every position.
+/// Reference: `BertForTokenClassification` in modeling_bert.py and
+/// `RobertaForTokenClassification` (both built with `add_pooling_layer=False`, hence no pooler
+/// here either).
 #[derive(Debug)]
 pub struct TokenClassifier {
     /// The encoder (no pooler).
@@ -104,14 +143,14 @@ pub struct TokenClassifier {
 }
 
 impl TokenClassifier {
-    /// Builds the model under `root` (`root / "bert"`, `root / "classifier"`).
+    /// Builds the model under `root` (`root / <prefix>`, `root / "classifier"`).
     pub fn new(
         root: &nn::Path,
         config: &BertConfig,
         num_labels: i64,
         dropout: f64,
     ) -> Result<Self, ModelError> {
-        let bert = config.build(&(root / "bert"), false)?;
+        let bert = config.build(&(root / TaskLayout::of(config)?.prefix), false)?;
         let classifier = Linear::new(
             &(root / "classifier"),
             config.hidden_size,
@@ -143,13 +182,14 @@ impl TokenClassifier {
 
 /// Copies the tensors of the safetensors file `path` into `vs`.
 ///
-/// A variable `bert.X` matches checkpoint key `bert.X` or `X`; a variable `X` matches `X` or
-/// `bert.X`. Variables for which `may_be_missing(name)` holds are left at their fresh
+/// With `prefix` the encoder's prefix ([`TaskLayout::prefix`]), a variable `<prefix>.X`
+/// matches checkpoint key `<prefix>.X` or `X`; a variable `X` matches `X` or `<prefix>.X`. Variables for which `may_be_missing(name)` holds are left at their fresh
 /// initialisation when absent (new heads); any other absent variable is an error. Returns the
 /// names left fresh.
 pub fn load_weights(
     vs: &nn::VarStore,
     path: &Path,
+    prefix: &str,
     may_be_missing: impl Fn(&str) -> bool,
 ) -> Result<Vec<String>, ModelError> {
     if let Err(source) = std::fs::metadata(path) {
@@ -167,9 +207,12 @@ pub fn load_weights(
     // Copying into leaves that require grad must not be recorded by autograd.
     let _guard = tch::no_grad_guard();
     for (name, mut var) in variables {
-        let alt = match name.strip_prefix("bert.") {
+        let alt = match name
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
             Some(bare) => bare.to_string(),
-            None => format!("bert.{name}"),
+            None => format!("{prefix}.{name}"),
         };
         let src = tensors.get(&name).or_else(|| tensors.get(&alt));
         match src {
@@ -216,9 +259,11 @@ pub fn labels_from_config(raw: &serde_json::Value) -> Option<Vec<String>> {
 }
 
 /// A copy of the base `config.json` turned into a task config: `architectures`,
-/// `id2label`, `label2id`, `num_labels` (what `AutoModelFor*` reads).
+/// `model_type`, `id2label`, `label2id`, `num_labels` (what `AutoModelFor*` reads).
+/// `architecture` comes from the base's [`TaskLayout`], and so does `model_type`.
 pub fn task_config(
     base: &serde_json::Value,
+    layout: &TaskLayout,
     architecture: &str,
     labels: &[String],
 ) -> serde_json::Value {
@@ -238,7 +283,7 @@ pub fn task_config(
         obj.insert("id2label".into(), id2label.into());
         obj.insert("label2id".into(), label2id.into());
         obj.insert("num_labels".into(), labels.len().into());
-        obj.insert("model_type".into(), "bert".into());
+        obj.insert("model_type".into(), layout.model_type.into());
     }
     cfg
 }
