@@ -17,7 +17,7 @@ Reported per tool: examples/s (attack time only, models already loaded), success
 `--mavuno-output` reads a `mavuno attack -o` JSONL of the same examples and prints both rows.
 
 Known recipe differences (also in docs/ATTACK.md): TextAttack splits words with its own regex,
-tries further words when the first one's best swap does not flip (mavuno: `try_words = 1`),
+tries further words while no swap has lowered the gold probability (mavuno: `try_words = 1`),
 attacks 1-character words, keeps sub-word continuation tokens (`n`, `da` inside a word) as
 candidates, and does not deduplicate them; mavuno may add a POS-equality filter.
 
@@ -96,7 +96,6 @@ def mavuno_rows(path):
 
 def build_attack(args, victim, vtok, mlm, mtok, stopwords):
     import textattack
-    from textattack.constraints import PreTransformationConstraint
     from textattack.constraints.overlap import MaxWordsPerturbed
     from textattack.constraints.pre_transformation import (
         RepeatModification,
@@ -121,7 +120,6 @@ def build_attack(args, victim, vtok, mlm, mtok, stopwords):
             new = [transformed_text.words[i] for i in idx]
             return all(len(w) >= self.min_chars and w.lower() not in self.words for w in new)
 
-    assert issubclass(StopwordModification, PreTransformationConstraint)
     wrapper = HuggingFaceModelWrapper(victim, vtok)
     goal = UntargetedClassification(wrapper, model_batch_size=args.batch_size)
     swap = WordSwapMaskedLM(
@@ -211,6 +209,9 @@ def main():
 
     attack = build_attack(args, victim, vtok, mlm, mtok, stopwords)
     label2id = {v: int(k) for k, v in victim.config.id2label.items()}
+    unknown = sorted({ex.get("label") for ex in data} - set(label2id))
+    if unknown:
+        sys.exit(f"labels {unknown} are not the victim's labels {sorted(label2id)}")
     rows = []
     t0 = time.perf_counter()
     for ex in data:
