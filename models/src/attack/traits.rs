@@ -1,6 +1,6 @@
 //! The three interfaces the attack is written against, so it runs on any victim (word-CNN,
-//! BiLSTM, the fine-tuned BERT `Classifier` once it lands), any candidate source (a fill-mask
-//! MLM, a dictionary, a test fake) and any sentence encoder, without this module importing them.
+//! BiLSTM, a fine-tuned BERT `Classifier`), any candidate source (a fill-mask MLM, a
+//! dictionary, a test fake) and any sentence encoder, without this module importing them.
 //!
 //! Every method takes a *batch*: the attack builds all variants of a step (all deletions, all
 //! candidate substitutions of one word) and sends them in one call. This is the design choice
