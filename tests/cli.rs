@@ -350,17 +350,18 @@ fn clean_zulu_keeps_zulu_and_drops_other_languages() {
          The children go to school every morning before their parents leave for work.\n",
     );
     let out = d.join("out.jsonl");
+    let runs = d.join("runs");
     run_in(
         d,
         &[
             "clean",
             "--lang",
             "zul",
-            &lit(&input),
+            input.to_str().expect("utf-8 path"),
             "-o",
-            &lit(&out),
+            out.to_str().expect("utf-8 path"),
             "--workdir",
-            &lit(&d.join("runs")),
+            runs.to_str().expect("utf-8 path"),
             "--quiet",
         ],
     )
