@@ -7,6 +7,8 @@
 //! the same logits in Python `transformers` within 1e-4 (skipped with a message otherwise, as in
 //! mlm_train.rs).
 
+mod common;
+
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
@@ -21,32 +23,9 @@ use tch::{nn, Device, Kind, Tensor};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
-/// Sentences of pseudo-words with a fixed successor most of the time (as in mlm_train.rs).
+/// The shared successor corpus (`common::successor_corpus`) at this file's settings.
 fn corpus(n: usize) -> Vec<String> {
-    let words: Vec<String> = (0..30).map(|i| format!("w{}x{}", i, i * 7 % 13)).collect();
-    let mut state = 777u64;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
-    (0..n)
-        .map(|_| {
-            let mut w = next() % words.len();
-            let len = 4 + next() % 8;
-            let mut s = Vec::with_capacity(len);
-            for _ in 0..len {
-                s.push(words[w].clone());
-                w = if next() % 10 < 8 {
-                    (w * 3 + 1) % words.len()
-                } else {
-                    next() % words.len()
-                };
-            }
-            s.join(" ")
-        })
-        .collect()
+    common::successor_corpus(n, 30, 777, 4, 8)
 }
 
 /// Pre-trains a micro RoBERTa (post-LN or pre-LN) for 6 steps and exports it to `dir`.

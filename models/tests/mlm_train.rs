@@ -3,6 +3,8 @@
 //! `transformers` within 1e-4), and a run killed at step 10 and resumed ends on exactly the
 //! loss of an uninterrupted 20-step run.
 
+mod common;
+
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
@@ -16,33 +18,9 @@ use tch::{nn, Device, Kind, Tensor};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
-/// Sentences with learnable structure: each word is followed by a fixed successor most of the
-/// time, so a masked word is predictable from its neighbours.
+/// The shared successor corpus (`common::successor_corpus`) at this file's settings.
 fn corpus(n: usize) -> Vec<String> {
-    let words: Vec<String> = (0..40).map(|i| format!("w{}x{}", i, i * 7 % 13)).collect();
-    let mut state = 12345u64;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
-    (0..n)
-        .map(|_| {
-            let mut w = next() % words.len();
-            let len = 6 + next() % 10;
-            let mut s = Vec::with_capacity(len);
-            for _ in 0..len {
-                s.push(words[w].clone());
-                w = if next() % 10 < 8 {
-                    (w * 3 + 1) % words.len()
-                } else {
-                    next() % words.len()
-                };
-            }
-            s.join(" ")
-        })
-        .collect()
+    common::successor_corpus(n, 40, 12345, 6, 10)
 }
 
 fn tokenizer(dir: &Path, texts: &[String], model: ModelType) -> Res<(PathBuf, Tok)> {
@@ -190,25 +168,42 @@ fn loss_falls_and_export_reloads_identically() -> Res<()> {
     Ok(())
 }
 
+/// Trains `cfg` straight through into `straight/`, then into `resumed/` stopped at step 10
+/// and resumed in a fresh VarStore with a different init (a new process, in effect), and
+/// checks that both end on the same training loss. Returns (straight run, its summary,
+/// resumed run's directory, resumed summary).
+fn straight_then_resumed(
+    s: &Setup,
+    config: &MlmConfig,
+    cfg: &TrainConfig,
+) -> Res<(
+    (nn::VarStore, MlmModel, TrainSummary),
+    PathBuf,
+    TrainSummary,
+)> {
+    let straight = run(s, config, cfg, &s.root.join("straight"), None)?;
+    let resumed_dir = s.root.join("resumed");
+    let (_, _, part1) = run(s, config, cfg, &resumed_dir, Some(10))?;
+    assert_eq!(part1.steps, 10);
+    // Everything must come back from ckpt/step_10, not from the (different) init.
+    tch::manual_seed(999);
+    let (_, _, part2) = run(s, config, cfg, &resumed_dir, None)?;
+    assert_eq!(part2.start_step, 10);
+    let (a, b) = (
+        straight.2.last_loss.ok_or("no loss")?,
+        part2.last_loss.ok_or("no loss")?,
+    );
+    println!("straight {a:.8} resumed {b:.8}");
+    assert!((a - b).abs() < 1e-5, "straight {a} vs resumed {b}");
+    Ok((straight, resumed_dir, part2))
+}
+
 #[test]
 fn resumed_run_matches_uninterrupted_run() -> Res<()> {
     let s = setup(ModelType::Unigram)?;
     let config = micro_config(Family::Roberta, false, &s.tok, s.vocab.pad_id)?;
     let cfg = train_config(20);
-    let (_, _, straight) = run(&s, &config, &cfg, &s.root.join("straight"), None)?;
-    let resumed_dir = s.root.join("resumed");
-    let (_, _, part1) = run(&s, &config, &cfg, &resumed_dir, Some(10))?;
-    assert_eq!(part1.steps, 10);
-    // A fresh process: new VarStore with a different init, everything restored from ckpt/step_10.
-    tch::manual_seed(999);
-    let (_, _, part2) = run(&s, &config, &cfg, &resumed_dir, None)?;
-    assert_eq!(part2.start_step, 10);
-    let (a, b) = (
-        straight.last_loss.ok_or("no loss")?,
-        part2.last_loss.ok_or("no loss")?,
-    );
-    println!("straight {a:.8} resumed {b:.8}");
-    assert!((a - b).abs() < 1e-5, "straight {a} vs resumed {b}");
+    let ((_, _, straight), _, part2) = straight_then_resumed(&s, &config, &cfg)?;
     let (ea, eb) = (
         straight.eval_loss.ok_or("no eval")?,
         part2.eval_loss.ok_or("no eval")?,
@@ -329,19 +324,7 @@ fn self_paced_rescoring_resumes_exactly() -> Res<()> {
     // Rescorings at steps 6, 12 and 18; the checkpoint at 10 falls between two of them, so
     // the resumed run must take the step-6 scores from the checkpoint.
     cfg.rescore_every = 6;
-    let (vs, model, straight) = run(&s, &config, &cfg, &s.root.join("straight"), None)?;
-    let resumed_dir = s.root.join("resumed");
-    let (_, _, part1) = run(&s, &config, &cfg, &resumed_dir, Some(10))?;
-    assert_eq!(part1.steps, 10);
-    tch::manual_seed(999);
-    let (_, _, part2) = run(&s, &config, &cfg, &resumed_dir, None)?;
-    assert_eq!(part2.start_step, 10);
-    let (a, b) = (
-        straight.last_loss.ok_or("no loss")?,
-        part2.last_loss.ok_or("no loss")?,
-    );
-    println!("straight {a:.8} resumed {b:.8}");
-    assert!((a - b).abs() < 1e-5, "straight {a} vs resumed {b}");
+    let ((vs, model, _), resumed_dir, _) = straight_then_resumed(&s, &config, &cfg)?;
     let scores = |dir: &Path| -> Res<Vec<f64>> {
         let text = std::fs::read_to_string(dir.join("ckpt/step_20/difficulty_scores.json"))?;
         let v: serde_json::Value = serde_json::from_str(&text)?;
