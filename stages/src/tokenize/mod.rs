@@ -325,8 +325,7 @@ mod tests {
                     .collect()
             });
         let dir = tempfile::tempdir().unwrap();
-        // Unigram is not reproducible yet (see `seeded`).
-        for m in [ModelType::Bpe, ModelType::Wordpiece] {
+        for m in [ModelType::Bpe, ModelType::Wordpiece, ModelType::Unigram] {
             let bytes = |k: usize| {
                 let tk = train(m, 800, 2, corpus.iter()).unwrap();
                 let p = dir.path().join(format!("{m:?}-{k}.json"));

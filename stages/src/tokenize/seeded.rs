@@ -10,16 +10,18 @@
 //! runs the library's BPE merge loop (`BpeTrainer::do_train`) on it. WordPiece is trained
 //! the way `WordPieceTrainer` does it: BPE with the `##` prefix, converted.
 //!
-//! Unigram is NOT reproducible yet: its EM (`UnigramTrainer::do_train`) gets the words in
-//! sorted order here, but still differs between runs (also in a one-thread rayon pool, so
-//! the cause is inside the trainer: hash-ordered maps during seeding or pruning, not
-//! float reduction order). Use BPE or WordPiece where byte-identical reruns matter.
+//! Unigram: `UnigramTrainer::do_train` gets the words in sorted order here, but its last
+//! step (`finalize`) walks the set of required characters in hash order, giving the ones
+//! that are not pieces yet the scores `min_score + k·0.0001` in that order, and then sorts
+//! with ties kept in insertion order. [`canonical_unigram`] undoes both: it gives those
+//! characters the same scores in code-point order and breaks score ties by the piece. Two
+//! trainings then give the same bytes (`training_twice_gives_the_same_bytes`).
 
 use ahash::AHashMap;
 use compact_str::CompactString;
 use std::collections::BTreeMap;
 use tokenizers::models::bpe::{BpeTrainer, BPE};
-use tokenizers::models::unigram::UnigramTrainer;
+use tokenizers::models::unigram::{Unigram, UnigramTrainer};
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::models::ModelWrapper;
 use tokenizers::{AddedToken, Result, Trainer};
@@ -87,7 +89,15 @@ impl Trainer for SeededTrainer {
                     .iter()
                     .map(|(w, &c)| (w.clone(), u32::try_from(c).unwrap_or(u32::MAX)))
                     .collect();
-                t.do_train(sentences, u)
+                let special = t.do_train(sentences, u)?;
+                // `finalize` puts the special tokens first (and `unk` before them when it is
+                // not one of them).
+                let unk_added = t
+                    .unk_token
+                    .as_ref()
+                    .is_some_and(|unk| !t.special_tokens.iter().any(|s| s.content == *unk));
+                *u = canonical_unigram(u, t.special_tokens.len() + usize::from(unk_added))?;
+                Ok(special)
             }
             _ => Err("seeded trainer: the trainer does not match the model type".into()),
         }
@@ -106,4 +116,40 @@ impl Trainer for SeededTrainer {
         }
         Ok(())
     }
+}
+
+/// The score step `UnigramTrainer::finalize` gives required characters that are not
+/// pieces yet.
+const REQUIRED_CHAR_STEP: f64 = 0.0001;
+
+/// `model` with its hash-order choices replaced by fixed ones (see the module docs): the
+/// single-character pieces on the `min_score + k·step` ladder get the ladder's scores in
+/// code-point order, and pieces are sorted by score, then by the piece. The first
+/// `n_special` entries (special tokens, score 0) stay where they are, so ids of specials
+/// and `unk_id` do not move.
+pub fn canonical_unigram(model: &Unigram, n_special: usize) -> Result<Unigram> {
+    let unk_id = serde_json::to_value(model)?
+        .get("unk_id")
+        .and_then(|v| v.as_u64())
+        .map(|x| x as usize);
+    let mut vocab: Vec<(String, f64)> = model.iter().map(|(p, s)| (p.clone(), *s)).collect();
+    let n_special = n_special.min(vocab.len());
+    let rest = &mut vocab[n_special..];
+    let min = rest.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
+    let on_ladder = |piece: &str, score: f64| {
+        let k = ((score - min) / REQUIRED_CHAR_STEP).round();
+        piece.chars().count() == 1 && (score - min - k * REQUIRED_CHAR_STEP).abs() < 1e-9
+    };
+    let ladder: Vec<usize> = (0..rest.len())
+        .filter(|&i| on_ladder(&rest[i].0, rest[i].1))
+        .collect();
+    let mut pieces: Vec<String> = ladder.iter().map(|&i| rest[i].0.clone()).collect();
+    let mut scores: Vec<f64> = ladder.iter().map(|&i| rest[i].1).collect();
+    pieces.sort();
+    scores.sort_by(|a, b| b.total_cmp(a));
+    for ((&i, p), s) in ladder.iter().zip(pieces).zip(scores) {
+        rest[i] = (p, s);
+    }
+    rest.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Unigram::from(vocab, unk_id, model.byte_fallback())
 }
