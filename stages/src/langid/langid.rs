@@ -259,7 +259,7 @@ impl Stage for Langid {
 mod tests {
     use super::super::model::{train, FeatureConfig, TrainConfig};
     use super::*;
-    use mavuno_pipeline::Record;
+    use mavuno_pipeline::{Counts, Record};
 
     fn doc_example() -> String {
         let src = include_str!("langid.rs");
@@ -298,13 +298,7 @@ mod tests {
             backend: Backend::Fasttext,
             ..LangidConfig::default()
         };
-        let mut v = Validator::default();
-        cfg.validate(&mut v);
-        let msgs: Vec<String> = v
-            .errors
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect();
+        let (msgs, warnings) = validation_errors(&cfg);
         assert_eq!(
             msgs,
             [
@@ -315,13 +309,33 @@ mod tests {
                 "model: the fasttext backend needs a model path (e.g. lid.176.ftz)",
             ]
         );
-        assert_eq!(v.warnings.len(), 1);
+        assert_eq!(warnings, 1);
     }
 
     #[test]
     fn unknown_keys_are_rejected() {
         let r: Result<LangidConfig, _> = toml::from_str("min_confidnce = 0.5");
         assert!(r.is_err());
+    }
+
+    /// Validation errors as `field: message`, and the number of warnings.
+    fn validation_errors(cfg: &LangidConfig) -> (Vec<String>, usize) {
+        let mut v = Validator::default();
+        cfg.validate(&mut v);
+        let msgs = v
+            .errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        (msgs, v.warnings.len())
+    }
+
+    /// One batch through the stage: the kept records and the counts.
+    fn run(s: &mut Langid, batch: Vec<Record>) -> (Vec<Record>, Counts) {
+        let mut out = Emitter::collecting(8);
+        s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let c = out.counts().clone();
+        (out.take_collected(), c)
     }
 
     fn stage(mode: Mode) -> Langid {
@@ -348,16 +362,13 @@ mod tests {
     #[test]
     fn filter_drops_with_reasons() {
         let mut s = stage(Mode::Filter);
-        let mut out = Emitter::collecting(8);
         let batch = vec![
             Record::new("y", "Ọmọ mi lọ sí ọjà ní àárọ̀ òní"),
             Record::new("h", "Yaron ya tafi kasuwa da safe yau"),
             Record::new("e", ""),
             Record::new("r", "Привет, как дела?"),
         ];
-        s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
-        let c = out.counts().clone();
-        let kept = out.take_collected();
+        let (kept, c) = run(&mut s, batch);
         assert_eq!(
             kept.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             ["y"]
@@ -377,22 +388,21 @@ mod tests {
         let text = "Ọmọ mi lọ sí ọjà ní àárọ̀ òní Zbigniew Kowalczyk Przemysław Wojciechowski Grzegorz Szczepański";
         let first = stage(Mode::Filter).id.predict(text, &Thresholds::default());
         assert_eq!(first.label, "und", "premise: the names push it to und");
-        let run = |s: &mut Langid| {
-            let mut out = Emitter::collecting(8);
-            let batch = vec![
+        let batch = || {
+            vec![
                 Record::new("y", text),
                 Record::new("n", "Zbigniew Kowalczyk"),
-            ];
-            s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
-            let c = out.counts().clone();
-            (out.take_collected(), c)
+            ]
         };
-        let (kept, c) = run(&mut stage(Mode::Filter));
+        let (kept, c) = run(&mut stage(Mode::Filter), batch());
         assert!(kept.is_empty());
         assert_eq!(c.dropped.get("unknown_language"), Some(&2));
         assert_eq!(c.counters.get("retried_without_names_total"), None);
 
-        let (kept, c) = run(&mut stage(Mode::Filter).with_retry_without_names(true));
+        let (kept, c) = run(
+            &mut stage(Mode::Filter).with_retry_without_names(true),
+            batch(),
+        );
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].lang.as_deref(), Some("yor"));
         // The text itself is untouched: only the label comes from the second look.
@@ -403,15 +413,11 @@ mod tests {
 
     #[test]
     fn lingua_labels_zulu_for_a_zulu_corpus() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(DEFAULT_MODEL);
-        let id = Identifier::load(Backend::Mavuno, &path)
+        let id = Identifier::load(Backend::Mavuno, &super::super::committed_model_path())
             .and_then(|id| id.with_lingua(None))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(id.labels().iter().any(|l| l == "zul"));
         let mut s = Langid::new(id, Thresholds::default(), vec!["zul".into()], Mode::Filter);
-        let mut out = Emitter::collecting(8);
         // Probe sentences written for this test.
         let batch = vec![
             Record::new(
@@ -423,9 +429,7 @@ mod tests {
                 "Yara suna zuwa makaranta kowace safiya kafin iyayensu su tafi aiki.",
             ),
         ];
-        s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
-        let c = out.counts().clone();
-        let kept = out.take_collected();
+        let (kept, c) = run(&mut s, batch);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].lang.as_deref(), Some("zul"));
         assert_eq!(c.dropped.get("wrong_language"), Some(&1));
@@ -437,13 +441,7 @@ mod tests {
             "backend = \"fasttext\"\nmodel = \"lid.176.ftz\"\nlingua = true\nlingua_min_confidence = 1.5",
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let mut v = Validator::default();
-        cfg.validate(&mut v);
-        let msgs: Vec<String> = v
-            .errors
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect();
+        let (msgs, _) = validation_errors(&cfg);
         assert_eq!(msgs.len(), 2, "{msgs:?}");
         assert_eq!(msgs[0], "lingua_min_confidence: must be in [0, 1], got 1.5");
         assert!(
@@ -455,14 +453,12 @@ mod tests {
     #[test]
     fn annotate_keeps_everything_in_order() {
         let mut s = stage(Mode::Annotate);
-        let mut out = Emitter::collecting(8);
         let batch = vec![
             Record::new("a", "Yaron ya tafi kasuwa"),
             Record::new("b", ""),
             Record::new("c", "Ọmọ mi lọ sí ọjà"),
         ];
-        s.process(batch, &mut out).unwrap_or_else(|e| panic!("{e}"));
-        let kept = out.take_collected();
+        let (kept, _) = run(&mut s, batch);
         let got: Vec<(String, Option<String>)> = kept.into_iter().map(|r| (r.id, r.lang)).collect();
         assert_eq!(
             got,

@@ -117,15 +117,11 @@ impl LinguaFallback {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::langid::committed_model_path;
     use crate::langid::model::Thresholds;
-    use crate::langid::DEFAULT_MODEL;
-    use std::path::Path;
 
     fn default_model() -> LidModel {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(DEFAULT_MODEL);
-        LidModel::load(&p).unwrap_or_else(|e| panic!("{e}"))
+        LidModel::load(&committed_model_path()).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]

@@ -20,6 +20,14 @@ use std::path::Path;
 /// The committed default model, relative to the current directory.
 pub const DEFAULT_MODEL: &str = "models/lid/mavuno-lid-v1.bin";
 
+/// The committed default model from this crate's tests, whatever the working directory.
+#[cfg(test)]
+pub(crate) fn committed_model_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(DEFAULT_MODEL)
+}
+
 /// Which classifier to use.
 #[derive(
     Clone,

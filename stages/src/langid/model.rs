@@ -1016,7 +1016,7 @@ mod tests {
     /// passed off as Yoruba (or anything) with high confidence.
     #[test]
     fn default_model_labels_known_and_rejects_unseen_languages() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/lid/mavuno-lid-v1.bin");
+        let p = crate::langid::committed_model_path();
         if !p.exists() {
             return;
         }
