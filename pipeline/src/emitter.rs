@@ -70,8 +70,6 @@ pub struct Emitter {
     /// the ones that belong to other shards before they are counted.
     shard: Option<(u64, u64)>,
     ordinal: u64,
-    /// Readers count `records_in` themselves through keep/reject.
-    pub(crate) is_source: bool,
     /// Set by the engine when any stage fails.
     cancel: Option<Arc<AtomicBool>>,
 }
@@ -94,7 +92,6 @@ impl Emitter {
             cancelled: false,
             shard: None,
             ordinal: 0,
-            is_source: false,
             cancel: None,
         }
     }
@@ -107,18 +104,7 @@ impl Emitter {
     /// A reader's emitter that hands each kept record to `f` (tools that drive a reader
     /// outside a run, such as `mavuno inspect`).
     pub fn with_callback(batch_size: usize, f: Box<dyn FnMut(Record) + Send>) -> Emitter {
-        Emitter::new("inspect", batch_size, Sink::Callback(f), None).for_source()
-    }
-
-    /// Marks this emitter as a reader's.
-    pub(crate) fn for_source(mut self) -> Emitter {
-        self.is_source = true;
-        self
-    }
-
-    /// A reader's emitter for unit tests.
-    pub fn collecting_source(batch_size: usize) -> Emitter {
-        Emitter::collecting(batch_size).for_source()
+        Emitter::new("inspect", batch_size, Sink::Callback(f), None)
     }
 
     pub(crate) fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Emitter {
@@ -132,24 +118,24 @@ impl Emitter {
         self.shard = shard;
     }
 
-    /// For readers under record-level sharding: whether the next record read belongs to
-    /// this shard. Readers call it once per record *before* parsing, so other shards'
-    /// records cost nothing and are not counted.
+    /// For readers: whether the next record read belongs to this shard (always, without
+    /// record-level sharding). Readers call it once per record *before* parsing, so other
+    /// shards' records cost nothing; a record taken is counted in (`records_in`), and the
+    /// reader must then keep, drop or reject it.
     pub fn take_next(&mut self) -> bool {
         let n = self.ordinal;
         self.ordinal += 1;
-        match self.shard {
+        let mine = match self.shard {
             Some((i, count)) => n % count == i,
             None => true,
-        }
+        };
+        self.counts.records_in += mine as u64;
+        mine
     }
 
     /// Keeps a record: it goes downstream.
     pub fn keep(&mut self, rec: Record) {
         self.counts.kept += 1;
-        if self.is_source {
-            self.counts.records_in += 1;
-        }
         self.push(rec);
     }
 
@@ -160,9 +146,6 @@ impl Emitter {
         if matches!(self.sink, Sink::Discard) {
             self.counts.kept += 1;
             self.counts.records_out += 1;
-            if self.is_source {
-                self.counts.records_in += 1;
-            }
             rec
         } else {
             let copy = rec.clone();
@@ -175,9 +158,6 @@ impl Emitter {
     /// and still counts the input as kept.
     pub fn keep_many(&mut self, recs: impl IntoIterator<Item = Record>) {
         self.counts.kept += 1;
-        if self.is_source {
-            self.counts.records_in += 1;
-        }
         for r in recs {
             self.push(r);
         }
@@ -185,9 +165,6 @@ impl Emitter {
 
     /// Drops a record on purpose, with a named reason (`too_short`, `near_duplicate` …).
     pub fn drop(&mut self, _rec: Record, reason: &str) {
-        if self.is_source {
-            self.counts.records_in += 1;
-        }
         *self.counts.dropped.entry(reason.to_string()).or_insert(0) += 1;
     }
 
@@ -214,9 +191,6 @@ impl Emitter {
     }
 
     fn write_reject(&mut self, entry: Value) {
-        if self.is_source {
-            self.counts.records_in += 1;
-        }
         self.counts.rejected += 1;
         if let Some(w) = self.rejects.as_mut() {
             // A failed rejects write must not lose the count; the engine flushes and

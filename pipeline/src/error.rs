@@ -69,6 +69,14 @@ pub enum StageError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An error from a library, with what was being done; `source()` is the error itself.
+    #[error("{context}: {source}")]
+    Context {
+        /// What was being done, e.g. `writing report.json`.
+        context: String,
+        /// The underlying error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Message(String),
@@ -83,6 +91,17 @@ impl StageError {
         StageError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// A library error with context; keeps the error as the source.
+    pub fn context(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StageError {
+        StageError::Context {
+            context: context.into(),
+            source: source.into(),
         }
     }
 
@@ -119,6 +138,27 @@ pub enum RunError {
         dropped: u64,
         /// Rejected.
         rejected: u64,
+    },
+    /// An edge delivered a different number of records than its producer emitted: an
+    /// engine invariant broke.
+    #[error("edge `{from}` -> `{to}`: {sent} records sent, {received} received")]
+    Edge {
+        /// Producer stage id.
+        from: String,
+        /// Consumer stage id (`(checkpoint)` for the producer's checkpoint file).
+        to: String,
+        /// Records the producer emitted.
+        sent: u64,
+        /// Records the consumer received.
+        received: u64,
+    },
+    /// Another run holds the run directory.
+    #[error("{}: run directory is in use (pid {pid})", dir.display())]
+    InUse {
+        /// The run directory.
+        dir: PathBuf,
+        /// The process that holds it.
+        pid: u32,
     },
     /// An I/O error in the run directory.
     #[error("{path}: {source}")]

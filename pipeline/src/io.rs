@@ -40,10 +40,13 @@ pub fn expand_globs(patterns: &[String]) -> Result<Vec<PathBuf>, StageError> {
     let mut out = Vec::new();
     for p in patterns {
         let mut n = 0;
-        let paths =
-            glob::glob(p).map_err(|e| StageError::msg(format!("bad glob pattern \"{p}\": {e}")))?;
+        let paths = glob::glob(p)
+            .map_err(|e| StageError::context(format!("bad glob pattern \"{p}\""), e))?;
         for entry in paths {
-            let path = entry.map_err(|e| StageError::msg(format!("{e}")))?;
+            let path = entry.map_err(|e| {
+                let path = e.path().to_path_buf();
+                StageError::io(path, e.into())
+            })?;
             if path.is_file() {
                 out.push(path);
                 n += 1;

@@ -50,8 +50,9 @@ pub trait Stage: Send {
 /// A runtime reader.
 pub trait Source: Send {
     /// Reads every input and emits records (keep) or bad input (reject_raw). Must call
-    /// [`Emitter::take_next`] once per record before parsing it, so that record-level
-    /// sharding can skip other shards' records.
+    /// [`Emitter::take_next`] once per record before parsing it: it skips other shards'
+    /// records under record-level sharding and counts the record in, so the runner can
+    /// check that every record taken was kept, dropped or rejected.
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError>;
 }
 

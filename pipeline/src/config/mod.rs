@@ -88,6 +88,13 @@ pub fn parse(
         text,
         list: Vec::new(),
         warnings: Vec::new(),
+        sets: overrides
+            .iter()
+            .filter_map(|o| {
+                o.split_once('=')
+                    .map(|(k, _)| (k.trim().to_string(), o.clone()))
+            })
+            .collect(),
     };
 
     let mut table: toml::Table = match text.parse() {
@@ -324,15 +331,33 @@ struct Errors<'a> {
     text: &'a str,
     list: Vec<ConfigError>,
     warnings: Vec<ConfigError>,
+    /// `--set` overrides: (dotted key, the whole argument).
+    sets: Vec<(String, String)>,
 }
 
 impl Errors<'_> {
+    /// An error at `key`: it points at the `--set` argument that wrote the key (or a
+    /// table above it), else at the key's line in the file.
     fn make(&self, key: &str, message: String) -> ConfigError {
-        ConfigError {
-            file: self.file.clone(),
-            line: locate(self.text, key),
-            key: key.to_string(),
-            message,
+        let set = self.sets.iter().rev().find(|(k, _)| {
+            key == k
+                || key
+                    .strip_prefix(k.as_str())
+                    .is_some_and(|r| r.starts_with('.'))
+        });
+        match set {
+            Some((_, arg)) => ConfigError {
+                file: format!("--set {arg}"),
+                line: None,
+                key: key.to_string(),
+                message,
+            },
+            None => ConfigError {
+                file: self.file.clone(),
+                line: locate(self.text, key),
+                key: key.to_string(),
+                message,
+            },
         }
     }
     fn push(&mut self, key: &str, message: impl Into<String>) {

@@ -1,0 +1,114 @@
+//! One run per run directory at a time.
+//!
+//! [`RunLock::acquire`] creates `<run dir>/.lock` holding this process's id, with
+//! create-new semantics, so of two runs that start together exactly one gets it. The other
+//! fails at once with "run directory is in use (pid N)" instead of failing mid-run when
+//! the first renames files under it. A lock left by a process that no longer exists (a
+//! killed run) is taken over. The lock file is removed when the run ends.
+
+use crate::error::RunError;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The held lock; released on drop.
+pub(crate) struct RunLock {
+    path: PathBuf,
+}
+
+fn alive(pid: u32) -> bool {
+    // kill(pid, 0) sends nothing; it fails with ESRCH only when no such process exists.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 performs only the existence and permission check.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+impl RunLock {
+    /// Takes the lock of run directory `dir` (which must exist).
+    pub(crate) fn acquire(dir: &Path) -> Result<RunLock, RunError> {
+        let path = dir.join(".lock");
+        let io = |e| RunError::Io {
+            path: path.clone(),
+            source: e,
+        };
+        // Two attempts: the second after removing a stale lock.
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    write!(f, "{}", std::process::id()).map_err(io)?;
+                    return Ok(RunLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    match text.trim().parse::<u32>() {
+                        Ok(pid) if alive(pid) => {
+                            return Err(RunError::InUse {
+                                dir: dir.to_path_buf(),
+                                pid,
+                            })
+                        }
+                        // A lock being written this instant reads empty: treat it as held.
+                        Err(_) if text.is_empty() => {
+                            return Err(RunError::InUse {
+                                dir: dir.to_path_buf(),
+                                pid: 0,
+                            })
+                        }
+                        _ => {
+                            tracing::warn!(lock = %path.display(), "Removing the lock of a run that no longer exists.");
+                            let _ = std::fs::remove_file(&path);
+                        }
+                    }
+                }
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Err(RunError::InUse {
+            dir: dir.to_path_buf(),
+            pid: 0,
+        })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_on_the_same_directory_fails_with_the_pid() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let first = RunLock::acquire(d.path()).unwrap_or_else(|e| panic!("{e}"));
+        let err = RunLock::acquire(d.path()).err().map(|e| e.to_string());
+        assert_eq!(
+            err,
+            Some(format!(
+                "{}: run directory is in use (pid {})",
+                d.path().display(),
+                std::process::id()
+            ))
+        );
+        drop(first);
+        assert!(RunLock::acquire(d.path()).is_ok(), "released on drop");
+    }
+
+    #[test]
+    fn a_stale_lock_is_taken_over() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // No process has pid u32::MAX - 1 (above the kernel's pid_max).
+        std::fs::write(d.path().join(".lock"), format!("{}", u32::MAX - 1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(RunLock::acquire(d.path()).is_ok());
+    }
+}
