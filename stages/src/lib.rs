@@ -15,8 +15,10 @@ pub mod curriculum;
 pub mod dedup;
 pub mod langid;
 pub mod mask;
+pub mod one_stage;
 pub mod quality;
 pub mod read;
+pub mod shipped;
 pub mod stats;
 pub mod tag;
 /// Test helpers shared with `mavuno-models`' stage tests (they panic: tests only).

@@ -14,6 +14,7 @@
 //! minima agree in their low 32 bits with probability 2⁻³²).
 
 use super::key::words;
+use crate::util::splitmix::SplitMix64;
 use mavuno_pipeline::schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -43,15 +44,6 @@ fn fmix64(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
-/// splitmix64: the seed stream for the permutations.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 /// A seeded MinHash function: shingling plus `num_perm` hash permutations.
 #[derive(Clone, Debug)]
 pub struct MinHasher {
@@ -64,9 +56,9 @@ pub struct MinHasher {
 impl MinHasher {
     /// A hasher whose permutations derive from `run_seed` (same seed, same signatures).
     pub fn new(kind: ShingleKind, n: usize, num_perm: usize, run_seed: u64) -> MinHasher {
-        let mut state = xxh3_64_with_seed(b"mavuno/dedup_near", run_seed);
-        let shingle_seed = splitmix64(&mut state);
-        let perm_seeds = (0..num_perm).map(|_| splitmix64(&mut state)).collect();
+        let mut state = SplitMix64(xxh3_64_with_seed(b"mavuno/dedup_near", run_seed));
+        let shingle_seed = state.next_u64();
+        let perm_seeds = (0..num_perm).map(|_| state.next_u64()).collect();
         MinHasher {
             kind,
             n: n.max(1),

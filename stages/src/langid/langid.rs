@@ -23,7 +23,7 @@
 //! thresholds = { yor = 0.4 }
 //! ```
 
-use super::model::{Features, Thresholds};
+use super::model::{Features, Prediction, Thresholds};
 use super::names::without_names;
 use super::{Backend, Identifier, DEFAULT_MODEL};
 use mavuno_pipeline::config::Validator;
@@ -34,7 +34,6 @@ use mavuno_pipeline::{
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// What the stage does with its labels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -53,8 +52,9 @@ pub enum Mode {
 #[serde(deny_unknown_fields)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 pub struct LangidConfig {
-    /// Model file. Default: `models/lid/mavuno-lid-v1.bin`, relative to the current
-    /// directory (the `mavuno` backend's committed default model).
+    /// Model file. Default: `models/lid/mavuno-lid-v1.bin`, the `mavuno` backend's shipped
+    /// model. A relative path is looked up in the current directory, then beside the
+    /// binary (`mavuno doctor` shows where).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `mavuno` (mavuno's own model) or `fasttext` (a `.bin`/`.ftz` fastText model:
@@ -88,10 +88,10 @@ pub struct LangidConfig {
 }
 
 impl LangidConfig {
-    fn model_path(&self) -> String {
-        self.model
-            .clone()
-            .unwrap_or_else(|| DEFAULT_MODEL.to_string())
+    /// The model file to open: the configured or default path, found from any working
+    /// directory ([`crate::shipped::resolve`]).
+    pub fn model_path(&self) -> std::path::PathBuf {
+        crate::shipped::resolve(self.model.as_deref().unwrap_or(DEFAULT_MODEL))
     }
 
     fn thresholds(&self) -> Thresholds {
@@ -157,12 +157,20 @@ impl StageConfig for LangidConfig {
     }
 
     fn input_files(&self) -> Vec<String> {
-        vec![self.model_path()]
+        vec![self.model_path().display().to_string()]
     }
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        Ok(StageImpl::Stage(Box::new(self.runtime()?)))
+    }
+}
+
+impl LangidConfig {
+    /// Loads the model and returns the runtime labeller: the one config-to-runtime step
+    /// that both the stage and `mavuno lid` use.
+    pub fn runtime(&self) -> Result<Langid, StageError> {
         let path = self.model_path();
-        let mut id = Identifier::load(self.backend, Path::new(&path)).map_err(StageError::msg)?;
+        let mut id = Identifier::load(self.backend, &path).map_err(StageError::msg)?;
         if self.lingua {
             id = id
                 .with_lingua(self.lingua_min_confidence)
@@ -172,18 +180,19 @@ impl StageConfig for LangidConfig {
         for l in &self.expect {
             if !labels.contains(l) {
                 return Err(StageError::msg(format!(
-                    "expect: the model {path} cannot output `{l}`; it knows {}",
+                    "expect: the model {} cannot output `{l}`; it knows {}",
+                    path.display(),
                     labels.join(" ")
                 )));
             }
         }
-        Ok(StageImpl::Stage(Box::new(Langid {
+        Ok(Langid {
             id,
             thresholds: self.thresholds(),
             expect: self.expect.clone(),
             mode: self.mode,
             retry_without_names: self.retry_without_names,
-        })))
+        })
     }
 }
 
@@ -213,6 +222,26 @@ impl Langid {
         self.retry_without_names = on;
         self
     }
+
+    /// The identifier (for `--explain` output of mavuno's model).
+    pub fn identifier(&self) -> &Identifier {
+        &self.id
+    }
+
+    /// Labels one text under the stage's thresholds, with the `und` retry when it is on;
+    /// the bool says whether the label came from the retry.
+    pub fn label(&self, text: &str, f: &mut Features) -> (Prediction, bool) {
+        let p = self.id.predict_with(text, &self.thresholds, f);
+        if self.retry_without_names && p.label == super::model::UND {
+            if let Some(t) = without_names(text) {
+                let q = self.id.predict_with(&t, &self.thresholds, f);
+                if q.label != super::model::UND {
+                    return (q, true);
+                }
+            }
+        }
+        (p, false)
+    }
 }
 
 impl Stage for Langid {
@@ -220,16 +249,7 @@ impl Stage for Langid {
         let outcomes: Vec<(Outcome, bool)> = batch
             .into_par_iter()
             .map_init(Features::default, |f, mut rec| {
-                let mut p = self.id.predict_with(&rec.text, &self.thresholds, f);
-                let mut retried = false;
-                if self.retry_without_names && p.label == super::model::UND {
-                    if let Some(t) = without_names(&rec.text) {
-                        let q = self.id.predict_with(&t, &self.thresholds, f);
-                        if q.label != super::model::UND {
-                            (p, retried) = (q, true);
-                        }
-                    }
-                }
+                let (p, retried) = self.label(&rec.text, f);
                 let conf = (p.confidence as f64 * 1e4).round() / 1e4;
                 rec.set("lang_confidence", conf);
                 let und = p.label == super::model::UND;

@@ -17,8 +17,8 @@ pub mod script;
 use model::{best_of, Features, LidModel, Prediction, Thresholds};
 use std::path::Path;
 
-/// The committed default model, relative to the current directory.
-pub const DEFAULT_MODEL: &str = "models/lid/mavuno-lid-v1.bin";
+/// The committed default model; found from any directory by [`crate::shipped::resolve`].
+pub const DEFAULT_MODEL: &str = crate::shipped::LID_MODEL;
 
 /// The committed default model from this crate's tests, whatever the working directory.
 #[cfg(test)]

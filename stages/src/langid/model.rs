@@ -190,13 +190,9 @@ pub struct Features {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-fn mix(mut h: u64) -> u64 {
-    // SplitMix64 finaliser: FNV's low bits are weak for power-of-two masks.
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
+/// SplitMix64 finaliser: FNV's low bits are weak for power-of-two masks.
+fn mix(h: u64) -> u64 {
+    crate::util::splitmix::mix64(h)
 }
 
 /// Whether a character belongs to a word (letters, combining marks, apostrophes inside
@@ -690,16 +686,6 @@ pub fn best_of(scores: Vec<(String, f32)>, t: &Thresholds, model_default: f32) -
     }
 }
 
-/// SplitMix64, for deterministic shuffles without a dependency.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        mix(self.0)
-    }
-}
-
 /// Trains a model from `(label, lines)` pairs. Deterministic for a given input and seed.
 pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidModel, LidError> {
     let mut labels: Vec<String> = data.iter().map(|(l, _)| l.clone()).collect();
@@ -796,7 +782,7 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
     let mut weights = vec![0f32; (1usize << fc.buckets_log2) * c];
     let mut bias = vec![0f32; c];
     let mut order: Vec<usize> = (0..examples.len()).collect();
-    let mut rng = SplitMix(cfg.seed);
+    let mut rng = crate::util::splitmix::SplitMix64(cfg.seed);
     let total_steps = (cfg.epochs * examples.len()).max(1) as f32;
     let mut step = 0usize;
     let mut logits = vec![0f32; c];
@@ -804,7 +790,7 @@ pub fn train(data: &[(String, Vec<String>)], cfg: &TrainConfig) -> Result<LidMod
     for _ in 0..cfg.epochs {
         // Fisher–Yates with the seeded generator.
         for i in (1..order.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             order.swap(i, j);
         }
         for &ei in &order {

@@ -12,6 +12,7 @@
 mod blocks;
 pub mod conll_reader;
 pub mod conllu_reader;
+pub mod format;
 pub mod jsonl_reader;
 pub mod parallel_reader;
 pub mod parquet_reader;
@@ -304,7 +305,7 @@ pub(crate) mod test_util {
         let StageImpl::Source(mut s) = cfg.build(&ctx)? else {
             panic!("not a source")
         };
-        let mut out = Emitter::collecting_source(4);
+        let mut out = Emitter::collecting(4);
         s.run(&mut out)?;
         let counts = out.counts().clone();
         assert!(counts.balances(), "{counts:?}");
@@ -423,7 +424,7 @@ mod tests {
             let StageImpl::Source(mut s) = c.build(&ctx).unwrap() else {
                 panic!()
             };
-            let mut out = Emitter::collecting_source(2);
+            let mut out = Emitter::collecting(2);
             s.run(&mut out).unwrap();
             got.push(
                 out.take_collected()

@@ -397,7 +397,7 @@ mod tests {
         else {
             panic!()
         };
-        let mut out = Emitter::collecting_source(2);
+        let mut out = Emitter::collecting(2);
         s.run(&mut out).unwrap();
         let got: Vec<String> = out.take_collected().into_iter().map(|r| r.text).collect();
         assert_eq!(got, ["2", "4"]);

@@ -80,8 +80,8 @@ impl Stage for Stats {
 
     fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
         let json = self.stats.to_json();
-        let bytes = serde_json::to_vec_pretty(&json)
-            .map_err(|e| StageError::msg(format!("report.json: {e}")))?;
+        let bytes =
+            serde_json::to_vec_pretty(&json).map_err(|e| StageError::context("report.json", e))?;
         let (j, h) = (self.dir.join("report.json"), self.dir.join("report.html"));
         write_atomic(&j, &bytes)?;
         write_atomic(&h, render_stats_report(&json).as_bytes())?;

@@ -56,7 +56,7 @@ impl StageConfig for TagNerConfig {
     }
 
     fn input_files(&self) -> Vec<String> {
-        vec![self.model.clone()]
+        vec![crate::shipped::resolve(&self.model).display().to_string()]
     }
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {

@@ -23,7 +23,6 @@ use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Stage, StageConfig, StageError, StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 use std::sync::Arc;
 
 fn default_field() -> String {
@@ -42,9 +41,10 @@ pub struct TagPosConfig {
     pub field: String,
 }
 
-/// Loads a model and checks its task.
+/// Loads a model (found from any working directory, [`crate::shipped::resolve`]) and
+/// checks its task.
 pub(crate) fn load_model(path: &str, task: Task) -> Result<Perceptron, StageError> {
-    let m = Perceptron::load(Path::new(path)).map_err(StageError::msg)?;
+    let m = Perceptron::load(&crate::shipped::resolve(path)).map_err(StageError::msg)?;
     if m.task != task {
         return Err(StageError::msg(format!(
             "{path}: model is a {:?} model, expected {task:?}",
@@ -68,7 +68,7 @@ impl StageConfig for TagPosConfig {
     }
 
     fn input_files(&self) -> Vec<String> {
-        vec![self.model.clone()]
+        vec![crate::shipped::resolve(&self.model).display().to_string()]
     }
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
@@ -214,7 +214,7 @@ pub(crate) mod tests {
             model: "/nonexistent/m.mvt".into(),
             field: "tokens".into(),
         }
-        .build(&BuildContext::for_tests(Path::new("/tmp")));
+        .build(&BuildContext::for_tests(std::path::Path::new("/tmp")));
         assert!(e
             .err()
             .unwrap()

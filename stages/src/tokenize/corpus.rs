@@ -6,36 +6,17 @@ use mavuno_pipeline::{DataError, StageError};
 use std::io::BufRead;
 use std::path::Path;
 
-/// File formats the readers understand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// One sentence per line.
-    Text,
-    /// One JSON object per line.
-    Jsonl,
-    /// CoNLL-U (10 tab-separated columns).
-    Conllu,
-    /// Whitespace-separated `word tag` lines, sentences separated by blank lines.
-    Conll,
-}
+/// The shared format map ([`crate::read::format`]); the name `Format` stays for callers.
+pub use crate::read::format::FileFormat as Format;
 
-impl Format {
-    /// The format from the file name: `.jsonl`/`.json` (optionally `.gz`/`.zst`),
-    /// `.conllu`, `.conll`; MasakhaNER/MasakhaPOS splits (`train.txt`, `dev.txt`,
-    /// `test.txt` inside a directory) are CoNLL; anything else is plain text.
-    pub fn guess(path: &Path) -> Format {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let stem = name.trim_end_matches(".gz").trim_end_matches(".zst");
-        if stem.ends_with(".jsonl") || stem.ends_with(".json") {
-            Format::Jsonl
-        } else if stem.ends_with(".conllu") {
-            Format::Conllu
-        } else if stem.ends_with(".conll") || matches!(stem, "train.txt" | "dev.txt" | "test.txt") {
-            Format::Conll
-        } else {
-            Format::Text
-        }
-    }
+/// An error for a format these sentence readers do not take.
+fn unsupported(path: &Path, fmt: Format) -> StageError {
+    DataError::new(
+        &path.display().to_string(),
+        0,
+        format!("{fmt} files hold no sentences to read here (use text, jsonl, conll or conllu)"),
+    )
+    .into()
 }
 
 /// One sentence with per-word tags, as the masking CLI and stage read it.
@@ -64,6 +45,9 @@ fn io_err(path: &Path, e: std::io::Error) -> StageError {
 /// `tokens` fall back to the whitespace words of `text` (untagged).
 pub fn read_tagged(path: &Path, mut f: impl FnMut(TaggedSentence)) -> Result<(), StageError> {
     let fmt = Format::guess(path);
+    if matches!(fmt, Format::Parquet | Format::Tsv | Format::Csv) {
+        return Err(unsupported(path, fmt));
+    }
     let reader = mavuno_pipeline::io::open_read(path)?;
     let file = path.display().to_string();
     let mut cur = TaggedSentence::default();
@@ -91,6 +75,7 @@ pub fn read_tagged(path: &Path, mut f: impl FnMut(TaggedSentence)) -> Result<(),
                     .map_err(|e| DataError::new(&file, line_no, format!("invalid JSON: {e}")))?;
                 f(tagged_from_json(&v).map_err(|m| DataError::new(&file, line_no, m))?);
             }
+            Format::Parquet | Format::Tsv | Format::Csv => return Err(unsupported(path, fmt)),
             Format::Conllu | Format::Conll => {
                 let t = line.trim_end();
                 if t.is_empty() {
@@ -233,6 +218,7 @@ pub fn read_texts(path: &Path, mut f: impl FnMut(String)) -> Result<(), StageErr
             Ok(())
         }
         Format::Conllu | Format::Conll => read_tagged(path, |s| f(s.text())),
+        fmt @ (Format::Parquet | Format::Tsv | Format::Csv) => Err(unsupported(path, fmt)),
     }
 }
 

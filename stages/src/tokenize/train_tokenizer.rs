@@ -126,10 +126,10 @@ impl Stage for TrainTokenizer {
             self.cfg.min_frequency,
             lines,
         )
-        .map_err(|e| StageError::msg(e.to_string()))?;
+        .map_err(|e| StageError::context("training the tokenizer", e))?;
         let json = tk
             .to_string(true)
-            .map_err(|e| StageError::msg(format!("{}: {e}", self.out_path.display())))?;
+            .map_err(|e| StageError::context(self.out_path.display().to_string(), e))?;
         mavuno_pipeline::io::write_atomic(&self.out_path, json.as_bytes())?;
         self.records.replay(self.batch_size, |b| {
             for r in b {

@@ -61,8 +61,8 @@ pub struct JsonlWriter {
 
 impl JsonlWriter {
     fn write(&mut self, r: &Record) -> Result<(), StageError> {
-        let mut line =
-            serde_json::to_vec(&r).map_err(|e| StageError::msg(format!("record {}: {e}", r.id)))?;
+        let mut line = serde_json::to_vec(&r)
+            .map_err(|e| StageError::context(format!("record {}", r.id), e))?;
         line.push(b'\n');
         self.out.write_all(&line)
     }
