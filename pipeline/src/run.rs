@@ -98,7 +98,7 @@ fn keys(plan: &Plan, opts: &RunOptions) -> HashMap<String, String> {
         let k = cache::stage_key(
             s.config.type_name(),
             &s.config.to_json(),
-            plan.run.seed,
+            s.seed,
             opts.shard,
             &inputs,
             &s.config.input_files(),
@@ -234,7 +234,7 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
         })?;
         let ctx = BuildContext {
             stage_id: s.id.clone(),
-            seed: plan.run.seed,
+            seed: s.seed,
             batch_size: plan.run.batch_size,
             run_dir: dir.clone(),
             scratch_dir: scratch,
