@@ -51,7 +51,7 @@ fn sweep_args<'a>(cfg: &'a str, dir: &'a str, extra: &[&'a str]) -> Vec<&'a str>
         "--workdir",
         dir,
         "--vary",
-        "stages.quality.min_words=1,6,9",
+        "stages.quality.min_words=1,9,14",
         "--seeds",
         "1,2",
     ];
@@ -68,7 +68,7 @@ fn sweep_runs_the_grid_and_tables_counts_per_arm() {
     let (c, s) = (cfg.display().to_string(), sw.display().to_string());
     let r = run_in(d, &sweep_args(&c, &s, &["--parallel", "2"]));
     r.expect_code(0, "mavuno sweep");
-    let names: Vec<String> = ["min_words=1", "min_words=6", "min_words=9"]
+    let names: Vec<String> = ["min_words=1", "min_words=9", "min_words=14"]
         .iter()
         .flat_map(|a| [1, 2].map(|s| format!("{a}-s{s}")))
         .collect();
@@ -86,29 +86,58 @@ fn sweep_runs_the_grid_and_tables_counts_per_arm() {
     for (l, n) in lines.iter().zip(&names) {
         assert_eq!(l["run"], n.as_str());
         let m = manifest(&sw.join(n));
-        assert_eq!(l["metrics"]["exact.kept"], stage(&m, "exact")["counts"]["kept"]);
+        assert_eq!(
+            l["metrics"]["exact.kept"].as_f64(),
+            stage(&m, "exact")["counts"]["kept"].as_f64()
+        );
     }
     // A stricter min_words keeps fewer lines, in every seed.
     let kept = |i: usize| lines[i]["metrics"]["quality.kept"].as_f64().unwrap();
     assert!(kept(0) > kept(2) && kept(2) > kept(4), "{results}");
     let md = std::fs::read_to_string(sw.join("results.md")).expect("results.md");
-    assert!(md.contains("3 arm(s) × 2 seed(s) = 6 run(s); 6 succeeded."), "{md}");
+    assert!(
+        md.contains("3 arm(s) × 2 seed(s) = 6 run(s); 6 succeeded."),
+        "{md}"
+    );
     assert!(md.contains("| quality.kept |"), "{md}");
-    assert!(md.contains("`quality.min_words=6` − `quality.min_words=1` (paired by seed)"), "{md}");
+    assert!(
+        md.contains("`quality.min_words=9` − `quality.min_words=1` (paired by seed)"),
+        "{md}"
+    );
     // The seed changes nothing in these stages: a difference with sign count 0 / 2 / 0.
     assert!(md.contains("| 0 / 2 / 0 | 2 | seeds |"), "{md}");
 
     // Another grid in the same directory is refused before anything runs.
     let other = run_in(
         d,
-        &["sweep", &c, "--workdir", &s, "--vary", "stages.quality.min_words=2", "--seeds", "1"],
+        &[
+            "sweep",
+            &c,
+            "--workdir",
+            &s,
+            "--vary",
+            "stages.quality.min_words=2",
+            "--seeds",
+            "1",
+        ],
     );
     other.expect_code(2, "a different grid in the same sweep directory");
-    assert!(other.stderr.contains("holds a sweep with other settings"), "{}", other.stderr);
+    assert!(
+        other.stderr.contains("holds a sweep with other settings"),
+        "{}",
+        other.stderr
+    );
     // A bad key is a config error naming it; nothing runs.
     let bad = run_in(
         d,
-        &["sweep", &c, "--workdir", &d.join("b").display().to_string(), "--vary", "stages.quality.min_wrds=2"],
+        &[
+            "sweep",
+            &c,
+            "--workdir",
+            &d.join("b").display().to_string(),
+            "--vary",
+            "stages.quality.min_wrds=2",
+        ],
     );
     bad.expect_code(2, "a bad --vary key");
     assert!(bad.stderr.contains("min_wrds"), "{}", bad.stderr);
@@ -172,13 +201,21 @@ fn shared_stage_is_computed_once_and_dry_run_runs_nothing() {
     let c = cfg.display().to_string();
     let sw = d.join("sw");
     let s = sw.display().to_string();
-    // `exact` is a barrier (checkpointed); its input varies with min_words, so share
-    // `quality`'s upstream only through a config where the varied key is downstream.
+    // The varied key is downstream of `exact`, so `exact` (and what it reads) can be
+    // shared: the sweep pins its seed and checkpoints it.
     let r = run_in(
         d,
         &[
-            "sweep", &c, "--workdir", &s, "--vary", "stages.out.path=\"a.jsonl\",\"b.jsonl\"",
-            "--seeds", "1,2", "--shared", "exact",
+            "sweep",
+            &c,
+            "--workdir",
+            &s,
+            "--vary",
+            "stages.out.path=\"a.jsonl\",\"b.jsonl\"",
+            "--seeds",
+            "1,2",
+            "--shared",
+            "exact",
         ],
     );
     r.expect_code(0, "sweep --shared exact");
@@ -186,7 +223,11 @@ fn shared_stage_is_computed_once_and_dry_run_runs_nothing() {
     assert_eq!(stage(&first, "exact")["status"], "ran");
     for n in ["path=a.jsonl-s2", "path=b.jsonl-s1", "path=b.jsonl-s2"] {
         let m = manifest(&sw.join(n));
-        assert_ne!(stage(&m, "exact")["status"], "ran", "{n}: the shared stage ran again");
+        assert_ne!(
+            stage(&m, "exact")["status"],
+            "ran",
+            "{n}: the shared stage ran again"
+        );
         assert_eq!(
             stage(&m, "exact")["key"],
             stage(&first, "exact")["key"],
@@ -201,10 +242,25 @@ fn shared_stage_is_computed_once_and_dry_run_runs_nothing() {
     let dry = d.join("dry");
     let r = run_in(
         d,
-        &["sweep", &c, "--workdir", &dry.display().to_string(), "--vary", "stages.quality.min_words=1,6", "--dry-run"],
+        &[
+            "sweep",
+            &c,
+            "--workdir",
+            &dry.display().to_string(),
+            "--vary",
+            "stages.quality.min_words=1,6",
+            "--dry-run",
+        ],
     );
     r.expect_code(0, "sweep --dry-run");
-    assert!(r.stdout.contains("2 arm(s) × 3 seed(s) = 6 run(s)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("2 arm(s) × 3 seed(s) = 6 run(s)"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("estimate:"), "{}", r.stdout);
-    assert!(!dry.exists(), "a dry run writes nothing in the sweep directory");
+    assert!(
+        !dry.exists(),
+        "a dry run writes nothing in the sweep directory"
+    );
 }

@@ -397,12 +397,18 @@ fn a_stage_seed_pins_its_key_across_run_seeds() {
     };
     let a = keys(&["run.seed=1"]);
     let b = keys(&["run.seed=2"]);
-    assert!(a.iter().zip(&b).all(|(x, y)| x != y), "the run seed is in every key");
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| x != y),
+        "the run seed is in every key"
+    );
     let pin = ["stages.src.seed=5", "stages.churn.seed=5"];
     let a = keys(&[&["run.seed=1"][..], &pin].concat());
     let b = keys(&[&["run.seed=2"][..], &pin].concat());
     assert_eq!(a[..2], b[..2], "pinned stages share their keys");
-    assert_ne!(a[2], b[2], "an unpinned stage downstream still follows the run seed");
+    assert_ne!(
+        a[2], b[2],
+        "an unpinned stage downstream still follows the run seed"
+    );
     assert_eq!(plan(&pin).stage("src").unwrap().seed, 5);
     assert_eq!(plan(&pin).stage("churn2").unwrap().seed, 7);
     let errs = config::parse(
@@ -412,7 +418,11 @@ fn a_stage_seed_pins_its_key_across_run_seeds() {
         &registry(),
     )
     .unwrap_err();
-    assert!(errs.iter().any(|e| e.to_string().contains("stages.src.seed")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.to_string().contains("stages.src.seed")),
+        "{errs:?}"
+    );
 }
 
 #[test]

@@ -194,7 +194,11 @@ fn shared_overrides(plan: &Plan, shared: &[String], seed: u64) -> Result<Vec<Str
     Ok(pinned
         .into_iter()
         .map(|id| format!("stages.{id}.seed={seed}"))
-        .chain(shared.iter().map(|id| format!("stages.{id}.checkpoint=true")))
+        .chain(
+            shared
+                .iter()
+                .map(|id| format!("stages.{id}.checkpoint=true")),
+        )
         .collect())
 }
 
@@ -275,7 +279,11 @@ fn run_points(
                     i + 1,
                     g.arms[p.arm].label(),
                     p.seed,
-                    if code == 0 { "done".to_string() } else { format!("failed (exit {code})") },
+                    if code == 0 {
+                        "done".to_string()
+                    } else {
+                        format!("failed (exit {code})")
+                    },
                     t.elapsed().as_secs_f64()
                 );
                 if code != 0 {
@@ -298,7 +306,11 @@ fn run_one(config: &Path, sets: &[String], dir: &Path, name: &str) -> i32 {
     let Ok(err) = out.try_clone() else { return -1 };
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mavuno"));
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("run").arg(config).arg("--workdir").arg(dir).arg("--quiet");
+    cmd.arg("run")
+        .arg(config)
+        .arg("--workdir")
+        .arg(dir)
+        .arg("--quiet");
     for s in sets {
         cmd.arg("--set").arg(s);
     }
@@ -340,8 +352,9 @@ fn copy_shared(src: &Path, dst: &Path, plan: &Plan, shared: &[String]) -> Result
         for e in entries.flatten() {
             let target = to.join(e.file_name());
             if !target.exists() {
-                std::fs::copy(e.path(), &target)
-                    .with_context(|| format!("copying {} to {}", e.path().display(), target.display()))?;
+                std::fs::copy(e.path(), &target).with_context(|| {
+                    format!("copying {} to {}", e.path().display(), target.display())
+                })?;
             }
         }
     }
@@ -356,7 +369,9 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
 fn command_line() -> String {
     let mut parts = vec!["mavuno".to_string()];
     for a in std::env::args().skip(1) {
-        if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c)) {
+        if a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c))
+        {
             parts.push(a);
         } else {
             parts.push(format!("'{}'", a.replace('\'', "'\\''")));
@@ -384,7 +399,12 @@ fn dry_run(
         args.parallel
     );
     for (p, plan) in g.points.iter().zip(plans) {
-        println!("  {:<40} seed {:<6} {}", g.arms[p.arm].label(), p.seed, plan.run.name);
+        println!(
+            "  {:<40} seed {:<6} {}",
+            g.arms[p.arm].label(),
+            p.seed,
+            plan.run.name
+        );
     }
     let plan = &plans[0];
     let training: Vec<(String, u64)> = plan
@@ -404,7 +424,10 @@ fn dry_run(
     let secs = t.elapsed().as_secs_f64();
     if code != 0 {
         let log = std::fs::read_to_string(
-            probe_dir.path().join("logs").join(format!("{}.log", g.points[0].name)),
+            probe_dir
+                .path()
+                .join("logs")
+                .join(format!("{}.log", g.points[0].name)),
         )
         .unwrap_or_default();
         bail!("the probe run failed (exit {code}):\n{log}");

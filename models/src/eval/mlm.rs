@@ -91,7 +91,14 @@ pub fn pseudo_perplexity(
         .map(|t| encode_text(&tok, t))
         .collect::<Result<Vec<_>, _>>()?;
     let slots = scored_slots(&tok.vocab.special_ids, &seqs, |_, _| true);
-    let losses = slot_losses(&model.loaded.model, &seqs, &slots, vocab_of(&tok), batch_size, device)?;
+    let losses = slot_losses(
+        &model.loaded.model,
+        &seqs,
+        &slots,
+        vocab_of(&tok),
+        batch_size,
+        device,
+    )?;
     Ok(report(&slots, &losses, texts.len()))
 }
 
@@ -126,8 +133,19 @@ pub fn pseudo_perplexity_words(
             .and_then(|w| sentences[s].1.get(w as usize).copied())
             .unwrap_or(false)
     });
-    let losses = slot_losses(&model.loaded.model, &seqs, &slots, vocab_of(&tok), batch_size, device)?;
-    let used = slots.iter().map(|s| s.0).collect::<std::collections::BTreeSet<_>>().len();
+    let losses = slot_losses(
+        &model.loaded.model,
+        &seqs,
+        &slots,
+        vocab_of(&tok),
+        batch_size,
+        device,
+    )?;
+    let used = slots
+        .iter()
+        .map(|s| s.0)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     Ok(report(&slots, &losses, used))
 }
 
@@ -142,7 +160,11 @@ fn vocab_of(tok: &Tok) -> PllVocab<'_> {
 /// The report of [`pseudo_perplexity`] from per-slot losses (slots grouped by sentence).
 fn report(slots: &[(usize, usize)], losses: &[f64], sentences: usize) -> Value {
     let n = losses.len();
-    let loss = if n == 0 { 0.0 } else { losses.iter().sum::<f64>() / n as f64 };
+    let loss = if n == 0 {
+        0.0
+    } else {
+        losses.iter().sum::<f64>() / n as f64
+    };
     let per_sentence = per_sequence_means(slots, losses);
     let sentence_loss = if per_sentence.is_empty() {
         0.0
@@ -165,7 +187,10 @@ fn per_sequence_means(slots: &[(usize, usize)], losses: &[f64]) -> Vec<f64> {
     let mut i = 0;
     while i < slots.len() {
         let seq = slots[i].0;
-        let j = slots[i..].iter().position(|s| s.0 != seq).map_or(slots.len(), |k| i + k);
+        let j = slots[i..]
+            .iter()
+            .position(|s| s.0 != seq)
+            .map_or(slots.len(), |k| i + k);
         out.push(losses[i..j].iter().sum::<f64>() / (j - i) as f64);
         i = j;
     }

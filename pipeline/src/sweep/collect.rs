@@ -40,13 +40,17 @@ pub fn read_run(run_dir: &Path) -> RunMetrics {
     for stage in manifest["stages"].as_array().into_iter().flatten() {
         let id = stage["id"].as_str().unwrap_or("?");
         let c = &stage["counts"];
-        for (name, key) in [("kept", "kept"), ("out", "records_out"), ("in", "records_in")] {
+        for (name, key) in [
+            ("kept", "kept"),
+            ("out", "records_out"),
+            ("in", "records_in"),
+        ] {
             if let Some(v) = c[key].as_f64() {
                 out.metrics.insert(format!("{id}.{name}"), v);
             }
         }
         if let Some(d) = c["dropped"].as_object() {
-            let total: f64 = d.values().filter_map(Value::as_f64).sum();
+            let total = d.values().filter_map(Value::as_f64).fold(0.0, |a, b| a + b);
             out.metrics.insert(format!("{id}.dropped"), total);
             for (reason, v) in d {
                 if let Some(v) = v.as_f64() {

@@ -50,7 +50,9 @@ impl Axis {
         let mut seen = std::collections::BTreeSet::new();
         for v in &values {
             if !seen.insert(v.as_str()) {
-                return Err(GridError(format!("--vary {spec}: value \"{v}\" given twice")));
+                return Err(GridError(format!(
+                    "--vary {spec}: value \"{v}\" given twice"
+                )));
             }
         }
         Ok(Axis {
@@ -118,7 +120,7 @@ impl Arm {
         }
         self.settings
             .iter()
-            .map(|(k, v)| format!("{}={v}", k.strip_prefix("stages.").unwrap_or(k)))
+            .map(|(k, v)| format!("{}={}", k.strip_prefix("stages.").unwrap_or(k), bare(v)))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -132,7 +134,7 @@ impl Arm {
         let raw: String = self
             .settings
             .iter()
-            .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+            .map(|(k, v)| format!("{}={}", k.rsplit('.').next().unwrap_or(k), bare(v)))
             .collect::<Vec<_>>()
             .join("__");
         let safe: String = raw
@@ -162,6 +164,18 @@ impl Arm {
             .map(|(k, v)| format!("{k}={v}"))
             .collect()
     }
+}
+
+/// A value as shown in labels and names: a quoted TOML string without its quotes.
+fn bare(v: &str) -> &str {
+    for q in ['"', '\''] {
+        if let Some(inner) = v.strip_prefix(q).and_then(|x| x.strip_suffix(q)) {
+            if v.len() >= 2 {
+                return inner;
+            }
+        }
+    }
+    v
 }
 
 /// One run of the sweep: an arm with a seed.
@@ -308,13 +322,22 @@ mod tests {
         .unwrap();
         let (a, b) = (g.arms[0].dir_name(), g.arms[1].dir_name());
         assert_ne!(a, b);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || "._-=".contains(c)));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-=".contains(c)));
         assert!(Grid::new(vec![], vec![]).is_err());
         assert!(Grid::new(
             vec![Axis::parse("k=1").unwrap(), Axis::parse("k=2").unwrap()],
             vec![1]
         )
         .is_err());
+        let quoted = Grid::new(
+            vec![Axis::parse("stages.o.path=\"a.jsonl\"").unwrap()],
+            vec![1],
+        )
+        .unwrap();
+        assert_eq!(quoted.arms[0].label(), "o.path=a.jsonl");
+        assert_eq!(quoted.points[0].name, "path=a.jsonl-s1");
         let none = Grid::new(vec![], vec![1, 2]).unwrap();
         assert_eq!(none.points.len(), 2);
         assert_eq!(none.points[0].name, "config-s1");

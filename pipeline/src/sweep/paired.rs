@@ -236,11 +236,16 @@ mod tests {
             seed,
             a: 0.0,
             b: 1.0,
-            items: (0..50).map(|i| (0.0, if i % 2 == 0 { 0.0 } else { 2.0 })).collect(),
+            items: (0..50)
+                .map(|i| (0.0, if i % 2 == 0 { 0.0 } else { 2.0 }))
+                .collect(),
         };
         let c = compare("m", &[mk(1), mk(2)]).unwrap();
         assert_eq!(c.resampling, Resampling::SeedsAndItems);
-        assert!(c.lo < 1.0 && c.hi > 1.0 && c.lo > 0.5 && c.hi < 1.5, "{c:?}");
+        assert!(
+            c.lo < 1.0 && c.hi > 1.0 && c.lo > 0.5 && c.hi < 1.5,
+            "{c:?}"
+        );
         let mut no_items = mk(3);
         no_items.items.clear();
         let c2 = compare("m", &[mk(1), no_items]).unwrap();

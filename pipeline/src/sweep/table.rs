@@ -89,7 +89,11 @@ pub fn results_md(grid: &Grid, runs: &[RunMetrics], reference: usize, command: &
     let names: BTreeSet<&String> = runs.iter().flat_map(|r| r.metrics.keys()).collect();
     // A metric with one value in every run cannot differ between arms: listed once.
     let (varying, constant): (Vec<&String>, Vec<&String>) = names.into_iter().partition(|m| {
-        let vals: Vec<f64> = runs.iter().filter_map(|r| r.metrics.get(*m)).copied().collect();
+        let vals: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.metrics.get(*m))
+            .copied()
+            .collect();
         vals.windows(2).any(|w| w[0] != w[1]) || vals.len() < done
     });
 
@@ -106,7 +110,10 @@ pub fn results_md(grid: &Grid, runs: &[RunMetrics], reference: usize, command: &
     for m in &varying {
         let _ = write!(md, "| {m} |");
         for arm in 0..grid.arms.len() {
-            let v: Vec<f64> = values(grid, runs, arm, m).into_iter().map(|x| x.1).collect();
+            let v: Vec<f64> = values(grid, runs, arm, m)
+                .into_iter()
+                .map(|x| x.1)
+                .collect();
             match summarize(&v) {
                 Some(s) => {
                     let _ = write!(md, " {} ± {} ({}) |", num(s.mean), num(s.sd), s.n);
@@ -119,7 +126,15 @@ pub fn results_md(grid: &Grid, runs: &[RunMetrics], reference: usize, command: &
     if !constant.is_empty() {
         let list: Vec<String> = constant
             .iter()
-            .map(|m| format!("`{m}` = {}", num(runs.iter().find_map(|r| r.metrics.get(*m).copied()).unwrap_or(0.0))))
+            .map(|m| {
+                format!(
+                    "`{m}` = {}",
+                    num(runs
+                        .iter()
+                        .find_map(|r| r.metrics.get(*m).copied())
+                        .unwrap_or(0.0))
+                )
+            })
             .collect();
         let _ = writeln!(md, "\nSame value in every run: {}.", list.join(", "));
     }
@@ -233,12 +248,26 @@ mod tests {
             })
             .collect();
         let md = results_md(&grid, &runs, 0, "mavuno sweep x.toml");
-        assert!(md.contains("| eval.acc | 13.00 ± 1.581 (5) | 14.00 ± 1.581 (5) |"), "{md}");
-        assert!(md.contains("| eval.acc | 13.00 | 14.00 | **1.000** | [1.000, 1.000] | 5 / 0 / 0 | 5 | seeds |"), "{md}");
+        assert!(
+            md.contains("| eval.acc | 13.00 ± 1.581 (5) | 14.00 ± 1.581 (5) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| eval.acc | 13.00 | 14.00 | **1.000** | [1.000, 1.000] | 5 / 0 / 0 | 5 | seeds |"
+            ),
+            "{md}"
+        );
         let noise = md.split("`t.arm=noise` − `t.arm=base`").nth(1).unwrap();
-        assert!(noise.contains("| eval.acc | 13.00 | 12.86 | -0.1400 |"), "{noise}");
+        assert!(
+            noise.contains("| eval.acc | 13.00 | 12.86 | -0.1400 |"),
+            "{noise}"
+        );
         assert!(!noise.contains("**-"), "{noise}");
-        assert!(md.contains("Same value in every run: `lid.kept` = 5.000."), "{md}");
+        assert!(
+            md.contains("Same value in every run: `lid.kept` = 5.000."),
+            "{md}"
+        );
         let jl = results_jsonl(&grid, &runs);
         assert_eq!(jl.lines().count(), 15);
         let first: serde_json::Value = serde_json::from_str(jl.lines().next().unwrap()).unwrap();
