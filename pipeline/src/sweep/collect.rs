@@ -3,9 +3,9 @@
 //! Two sources, both written by every run:
 //! - `manifest.json`: per stage, `<stage>.kept`, `<stage>.dropped`, `<stage>.out` and each
 //!   drop reason as `<stage>.dropped.<reason>` (what a curation sweep compares);
-//! - the JSON files stages list as outputs whose name ends in `metrics.json` or
-//!   `summary.json` (`eval`, `train_mlm`, the attack stages): every numeric leaf becomes
-//!   `<stage>.<path.to.leaf>`. Arrays are not metrics, except under an `items` object:
+//! - the JSON files stages list as outputs (`eval`'s metrics, `train_mlm`'s summary, the
+//!   attack summaries, `stats`), except model-directory files (`config.json`,
+//!   `tokenizer.json`, …): every numeric leaf becomes `<stage>.<path.to.leaf>`. Arrays are not metrics, except under an `items` object:
 //!   `{"items": {"pll": [..]}}` next to `"pll": 3.2` gives the per-item values of that
 //!   metric (a dotted name reaches into objects: `"p_at_1.src2tgt"`), used for the
 //!   item-level bootstrap when their mean equals the metric (to 1e-4: reports round).
@@ -62,7 +62,7 @@ pub fn read_run(run_dir: &Path) -> RunMetrics {
             let Some(p) = o["path"].as_str() else {
                 continue;
             };
-            if !(p.ends_with("metrics.json") || p.ends_with("summary.json")) {
+            if !is_metrics_file(p) {
                 continue;
             }
             if let Some(v) = read_json(&resolve(run_dir, p)) {
@@ -71,6 +71,26 @@ pub fn read_run(run_dir: &Path) -> RunMetrics {
         }
     }
     out
+}
+
+/// HF model-directory files: JSON, but settings, not results.
+const MODEL_FILES: &[&str] = &[
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "generation_config.json",
+    "trainer_state.json",
+    "vocab.json",
+];
+
+/// A `.json` output that is not a model-directory file.
+fn is_metrics_file(p: &str) -> bool {
+    let name = Path::new(p)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    name.ends_with(".json") && !MODEL_FILES.contains(&name)
 }
 
 fn resolve(run_dir: &Path, p: &str) -> PathBuf {
@@ -132,7 +152,8 @@ mod tests {
     #[test]
     fn manifest_counts_and_metric_files_become_metrics() {
         let dir = tempfile::tempdir().unwrap();
-        let metrics = dir.path().join("score.metrics.json");
+        std::fs::create_dir_all(dir.path().join("metrics")).unwrap();
+        let metrics = dir.path().join("metrics/mlm.json");
         std::fs::write(
             &metrics,
             json!({"task": "mlm", "pll": 2.0, "entity": {"pll": 4.5},
@@ -147,7 +168,7 @@ mod tests {
                   "dropped": {"und": 2, "wrong_lang": 1}, "rejected": 0}, "outputs": []},
                 {"id": "score", "counts": {"records_in": 1, "kept": 1, "records_out": 1,
                   "dropped": {}, "rejected": 0},
-                 "outputs": [{"path": "score.metrics.json", "bytes": 1, "xxh3": "x"},
+                 "outputs": [{"path": "metrics/mlm.json", "bytes": 1, "xxh3": "x"},
                              {"path": "model/config.json", "bytes": 1, "xxh3": "x"}]}
             ]
         });
@@ -161,6 +182,17 @@ mod tests {
         assert_eq!(r.metrics["score.entity.pll"], 4.5);
         assert!(!r.metrics.contains_key("score.task"));
         assert!(!r.metrics.keys().any(|k| k.contains("confusion")));
+        // A model's config.json is listed but is not a result.
+        std::fs::create_dir_all(dir.path().join("model")).unwrap();
+        std::fs::write(
+            dir.path().join("model/config.json"),
+            r#"{"hidden_size": 128}"#,
+        )
+        .unwrap();
+        assert!(!read_run(dir.path())
+            .metrics
+            .keys()
+            .any(|k| k.contains("hidden_size")));
         assert_eq!(r.items["score.pll"], vec![1.0, 3.0]);
         // `bad` has no scalar twin: not an item series.
         assert!(!r.items.contains_key("score.bad"));
