@@ -13,6 +13,8 @@ pub mod lid;
 pub mod mask;
 #[path = "cmd/run.rs"]
 pub mod run;
+#[path = "cmd/sweep.rs"]
+pub mod sweep;
 #[path = "cmd/tag.rs"]
 pub mod tag;
 #[path = "cmd/tokenizer.rs"]

@@ -32,6 +32,8 @@ enum Command {
     Clean(cmd::clean::CleanArgs),
     /// Show the validated DAG and which stages are cached.
     Plan(cmd::run::ConfigArgs),
+    /// Run a config per combination of --vary values and seed; paired statistics.
+    Sweep(cmd::sweep::SweepArgs),
     /// List stage types and their options.
     #[command(disable_help_flag = true)]
     Stages {
@@ -114,6 +116,7 @@ fn main() {
         Command::Run(a) => cmd::run::run(a),
         Command::Clean(a) => cmd::clean::run(a),
         Command::Plan(a) => cmd::run::plan(a),
+        Command::Sweep(a) => cmd::sweep::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Lid(a) => process::ok(cmd::lid::run(a)),
         Command::Tag(c) => process::ok(cmd::tag::run(c)),

@@ -32,6 +32,8 @@ enum Command {
     Clean(cmd::clean::CleanArgs),
     /// Show the validated DAG and which stages are cached.
     Plan(cmd::run::ConfigArgs),
+    /// Run a config per combination of --vary values and seed; paired statistics.
+    Sweep(cmd::sweep::SweepArgs),
     /// List stage types and their options.
     Stages(cmd::stages::StagesArgs),
     /// Rows, schema and first records of a data file.
@@ -81,6 +83,7 @@ fn main() {
         Command::Run(a) => cmd::run::run(a),
         Command::Clean(a) => cmd::clean::run(a),
         Command::Plan(a) => cmd::run::plan(a),
+        Command::Sweep(a) => cmd::sweep::run(a),
         Command::Stages(a) => cmd::stages::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Doctor { json } => cmd::doctor::run(json),

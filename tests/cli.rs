@@ -44,7 +44,7 @@ fn stages_lists_every_registered_type_with_options() {
         assert!(
             section
                 .iter()
-                .any(|l| l.contains("fields (plus `type`, `inputs`, `checkpoint`)")),
+                .any(|l| l.contains("fields (plus `type`, `inputs`, `checkpoint`, `seed`)")),
             "{}: no fields list",
             e.type_name
         );

@@ -14,4 +14,5 @@ mod config_errors;
 mod determinism;
 mod resume;
 mod roundtrip;
+mod sweep;
 mod train_stages;

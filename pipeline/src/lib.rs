@@ -19,6 +19,7 @@ pub mod record_json;
 pub mod registry;
 pub mod run;
 pub mod stage;
+pub mod sweep;
 
 pub use emitter::{Counts, Emitter, Outcome};
 pub use error::{DataError, RunError, StageError};

@@ -379,6 +379,53 @@ fn rerun_skips_complete_stages_and_replays_checkpoints() {
 }
 
 #[test]
+fn a_stage_seed_pins_its_key_across_run_seeds() {
+    let plan = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        config::parse(CHAIN, Path::new("test.toml"), &sets, &registry()).unwrap()
+    };
+    let opts = RunOptions {
+        workdir: None,
+        shard: None,
+        progress: false,
+    };
+    let keys = |sets: &[&str]| -> Vec<String> {
+        mavuno_pipeline::run::describe(&plan(sets), &opts)
+            .into_iter()
+            .map(|s| s.key)
+            .collect()
+    };
+    let a = keys(&["run.seed=1"]);
+    let b = keys(&["run.seed=2"]);
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| x != y),
+        "the run seed is in every key"
+    );
+    let pin = ["stages.src.seed=5", "stages.churn.seed=5"];
+    let a = keys(&[&["run.seed=1"][..], &pin].concat());
+    let b = keys(&[&["run.seed=2"][..], &pin].concat());
+    assert_eq!(a[..2], b[..2], "pinned stages share their keys");
+    assert_ne!(
+        a[2], b[2],
+        "an unpinned stage downstream still follows the run seed"
+    );
+    assert_eq!(plan(&pin).stage("src").unwrap().seed, 5);
+    assert_eq!(plan(&pin).stage("churn2").unwrap().seed, 7);
+    let errs = config::parse(
+        CHAIN,
+        Path::new("test.toml"),
+        &["stages.src.seed=-1".to_string()],
+        &registry(),
+    )
+    .unwrap_err();
+    assert!(
+        errs.iter()
+            .any(|e| e.to_string().contains("stages.src.seed")),
+        "{errs:?}"
+    );
+}
+
+#[test]
 fn diamond_with_two_inputs_does_not_deadlock_and_reads_inputs_in_order() {
     let cfg = r#"
 [run]

@@ -82,7 +82,19 @@ pub fn run(mut a: EvalArgs) -> Result<()> {
             let mut texts = Vec::new();
             mavuno_stages::tokenize::corpus::read_texts(p, |t| texts.push(t))?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            mlm::pseudo_perplexity(&a.model, &refs, a.limit, a.max_len, a.batch_size, device)?
+            let t = std::time::Instant::now();
+            let rep =
+                mlm::pseudo_perplexity(&a.model, &refs, a.limit, a.max_len, a.batch_size, device)?;
+            // Throughput goes to stderr: the JSON report stays the same bytes run to run.
+            let secs = t.elapsed().as_secs_f64().max(1e-9);
+            eprintln!(
+                "scored {} sentences ({} tokens) in {secs:.1} s: {:.1} sentences/s, {:.0} tokens/s",
+                rep["sentences"],
+                rep["tokens"],
+                rep["sentences"].as_f64().unwrap_or(0.0) / secs,
+                rep["tokens"].as_f64().unwrap_or(0.0) / secs
+            );
+            rep
         }
         EvalTask::Classify => {
             let Some(p) = a.data.first() else {

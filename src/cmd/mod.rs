@@ -13,5 +13,6 @@ pub mod predict;
 pub mod pretrain;
 pub mod run;
 pub mod stages;
+pub mod sweep;
 pub mod tag;
 pub mod tokenizer;

@@ -55,7 +55,7 @@ pub fn run(args: StagesArgs) -> Result<i32> {
         for line in e.description().lines() {
             println!("    {line}");
         }
-        println!("  fields (plus `type`, `inputs`, `checkpoint`):");
+        println!("  fields (plus `type`, `inputs`, `checkpoint`, `seed`):");
         for f in e.fields() {
             let default = match (f.default, f.required) {
                 (Some(d), _) => format!(" = {d}"),

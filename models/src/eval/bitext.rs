@@ -122,6 +122,20 @@ pub fn bitext_report(enc: &Encoder, src: &[&str], tgt: &[&str]) -> Result<Value,
     let s2t = similarity(&a, &b)?;
     let t2s = transpose(&s2t);
     let r = |x: f64| (x * 1e4).round() / 1e4;
+    // Per-pair outcomes (1 = hit / margin error) let a sweep resample pairs for an interval.
+    let hits = |sim: &[Vec<f32>]| -> Vec<u8> {
+        sim.iter()
+            .enumerate()
+            .map(|(i, row)| u8::from(argmax(row.iter().map(|&x| f64::from(x))) == Some(i)))
+            .collect()
+    };
+    let wrong = |sim: &[Vec<f32>]| -> Vec<u8> {
+        margin_choices(sim, MARGIN_K)
+            .iter()
+            .enumerate()
+            .map(|(i, &j)| u8::from(i != j))
+            .collect()
+    };
     Ok(json!({
         "n": src.len(),
         "pooling": enc.pooling(),
@@ -129,6 +143,12 @@ pub fn bitext_report(enc: &Encoder, src: &[&str], tgt: &[&str]) -> Result<Value,
         "xsim_error": {"src2tgt": r(xsim_error(&s2t, MARGIN_K)), "tgt2src": r(xsim_error(&t2s, MARGIN_K))},
         "margin": "ratio",
         "k": MARGIN_K,
+        "items": {
+            "p_at_1.src2tgt": hits(&s2t),
+            "p_at_1.tgt2src": hits(&t2s),
+            "xsim_error.src2tgt": wrong(&s2t),
+            "xsim_error.tgt2src": wrong(&t2s),
+        },
     }))
 }
 

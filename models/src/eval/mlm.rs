@@ -71,7 +71,10 @@ fn logits_at(
 }
 
 /// Pseudo-perplexity of `texts` (at most `max_sentences` of them) under the model in `dir`.
-/// Returns `{loss, pseudo_perplexity, tokens, sentences}`.
+/// Returns `{loss, pseudo_perplexity, tokens, sentences, sentence_loss, items}`: `loss` is
+/// the mean cross-entropy over all scored tokens; `sentence_loss` the mean over sentences
+/// of each sentence's mean cross-entropy, with the per-sentence values in
+/// `items.sentence_loss` (what a sweep resamples for a paired interval over sentences).
 pub fn pseudo_perplexity(
     dir: &Path,
     texts: &[&str],
@@ -83,25 +86,27 @@ pub fn pseudo_perplexity(
     let model = MaskedLm::load(dir, device)?;
     let tok = load_tokenizer(dir, max_len)?;
     let texts = &texts[..max_sentences.map_or(texts.len(), |m| m.min(texts.len()))];
-    let mut items = Vec::new();
-    for t in texts {
-        let ids = encode_text(&tok, t)?;
-        push_items(&tok, &ids, |_| true, &mut items);
-    }
-    let (loss, n) = score_items(&model, &tok, &items, batch_size, device)?;
-    Ok(json!({
-        "loss": loss,
-        "pseudo_perplexity": loss.exp(),
-        "tokens": n,
-        "sentences": texts.len(),
-    }))
+    let seqs = texts
+        .iter()
+        .map(|t| encode_text(&tok, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let slots = scored_slots(&tok.vocab.special_ids, &seqs, |_, _| true);
+    let losses = slot_losses(
+        &model.loaded.model,
+        &seqs,
+        &slots,
+        vocab_of(&tok),
+        batch_size,
+        device,
+    )?;
+    Ok(report(&slots, &losses, texts.len()))
 }
 
 /// Pseudo-log-likelihood loss restricted to the subword tokens of selected words: each
 /// sentence is `(words, selected)`, and only tokens of words with `selected[w]` are masked
 /// (one at a time) and scored. With `selected` = "word is a named entity" this is the MLM
-/// loss on entity tokens. Returns `{loss, pseudo_perplexity, tokens, sentences}` where
-/// `sentences` counts those with at least one scored token.
+/// loss on entity tokens. Returns what [`pseudo_perplexity`] returns, where `sentences`
+/// counts those with at least one scored token.
 pub fn pseudo_perplexity_words(
     dir: &Path,
     sentences: &[(Vec<String>, Vec<bool>)],
@@ -111,89 +116,148 @@ pub fn pseudo_perplexity_words(
 ) -> Result<Value, ModelError> {
     let model = MaskedLm::load(dir, device)?;
     let tok = load_tokenizer(dir, max_len)?;
-    let mut items = Vec::new();
-    let mut used = 0;
-    for (words, selected) in sentences {
+    let mut seqs = Vec::with_capacity(sentences.len());
+    let mut word_ids = Vec::with_capacity(sentences.len());
+    for (words, _) in sentences {
         let (ids, wids) = tok
             .encode_words(words)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let ids: Vec<i64> = ids.into_iter().map(i64::from).collect();
-        let before = items.len();
-        push_items(
-            &tok,
-            &ids,
-            |pos| {
-                wids.get(pos)
-                    .copied()
-                    .flatten()
-                    .and_then(|w| selected.get(w as usize).copied())
-                    .unwrap_or(false)
-            },
-            &mut items,
-        );
-        used += usize::from(items.len() > before);
+        seqs.push(ids.into_iter().map(i64::from).collect::<Vec<i64>>());
+        word_ids.push(wids);
     }
-    let (loss, n) = score_items(&model, &tok, &items, batch_size, device)?;
-    Ok(json!({
+    let slots = scored_slots(&tok.vocab.special_ids, &seqs, |s, pos| {
+        word_ids[s]
+            .get(pos)
+            .copied()
+            .flatten()
+            .and_then(|w| sentences[s].1.get(w as usize).copied())
+            .unwrap_or(false)
+    });
+    let losses = slot_losses(
+        &model.loaded.model,
+        &seqs,
+        &slots,
+        vocab_of(&tok),
+        batch_size,
+        device,
+    )?;
+    let used = slots
+        .iter()
+        .map(|s| s.0)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    Ok(report(&slots, &losses, used))
+}
+
+fn vocab_of(tok: &Tok) -> PllVocab<'_> {
+    PllVocab {
+        special_ids: &tok.vocab.special_ids,
+        mask_id: tok.vocab.mask_id,
+        pad_id: pad_id(tok) as u32,
+    }
+}
+
+/// The report of [`pseudo_perplexity`] from per-slot losses (slots grouped by sentence).
+fn report(slots: &[(usize, usize)], losses: &[f64], sentences: usize) -> Value {
+    let n = losses.len();
+    let loss = if n == 0 {
+        0.0
+    } else {
+        losses.iter().sum::<f64>() / n as f64
+    };
+    let per_sentence = per_sequence_means(slots, losses);
+    let sentence_loss = if per_sentence.is_empty() {
+        0.0
+    } else {
+        per_sentence.iter().sum::<f64>() / per_sentence.len() as f64
+    };
+    json!({
         "loss": loss,
         "pseudo_perplexity": loss.exp(),
         "tokens": n,
-        "sentences": used,
-    }))
+        "sentences": sentences,
+        "sentence_loss": sentence_loss,
+        "items": {"sentence_loss": per_sentence},
+    })
 }
 
-/// One item per (sentence, position): the masked copy, the position and the true id.
-type Item = (Vec<i64>, i64, i64);
-
-/// Adds a masked copy of `ids` for every non-special position that `keep` selects.
-fn push_items(tok: &Tok, ids: &[i64], keep: impl Fn(usize) -> bool, items: &mut Vec<Item>) {
-    let (specials, mask_id) = (&tok.vocab.special_ids, tok.vocab.mask_id);
-    push_masked(specials, mask_id, ids, keep, items);
-}
-
-/// [`push_items`] with the special ids and the mask id given directly.
-fn push_masked(
-    special_ids: &[u32],
-    mask_id: u32,
-    ids: &[i64],
-    keep: impl Fn(usize) -> bool,
-    items: &mut Vec<Item>,
-) {
-    let mask_id = i64::from(mask_id);
-    for (pos, &id) in ids.iter().enumerate() {
-        if special_ids.iter().any(|&s| i64::from(s) == id) || !keep(pos) {
-            continue;
-        }
-        let mut masked = ids.to_vec();
-        masked[pos] = mask_id;
-        items.push((masked, pos as i64, id));
+/// Mean loss of each sequence that has scored slots, in sequence order.
+fn per_sequence_means(slots: &[(usize, usize)], losses: &[f64]) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < slots.len() {
+        let seq = slots[i].0;
+        let j = slots[i..]
+            .iter()
+            .position(|s| s.0 != seq)
+            .map_or(slots.len(), |k| i + k);
+        out.push(losses[i..j].iter().sum::<f64>() / (j - i) as f64);
+        i = j;
     }
+    out
 }
 
-/// Mean cross-entropy of the true ids at the masked positions, and the number of items.
-fn score_items(
-    model: &MaskedLm,
-    tok: &Tok,
-    items: &[Item],
+/// `(sequence, position)` of every non-special token that `keep` selects, in order.
+fn scored_slots(
+    special_ids: &[u32],
+    seqs: &[Vec<i64>],
+    keep: impl Fn(usize, usize) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut slots = Vec::new();
+    for (s, ids) in seqs.iter().enumerate() {
+        for (pos, &id) in ids.iter().enumerate() {
+            if !special_ids.iter().any(|&x| i64::from(x) == id) && keep(s, pos) {
+                slots.push((s, pos));
+            }
+        }
+    }
+    slots
+}
+
+/// Cross-entropy of the true token at every slot, with that token masked, in slot order.
+///
+/// Slots are batched by sequence length (sorted by length, ties in slot order), so a batch
+/// of masked copies is padded little: with mixed lengths most of each forward pass scored
+/// padding. Masked copies are built per batch, so memory is one batch of copies.
+fn slot_losses(
+    model: &MlmModel,
+    seqs: &[Vec<i64>],
+    slots: &[(usize, usize)],
+    vocab: PllVocab<'_>,
     batch_size: usize,
     device: Device,
-) -> Result<(f64, usize), ModelError> {
+) -> Result<Vec<f64>, ModelError> {
     let _guard = tch::no_grad_guard();
-    let mut total = 0.0;
-    for chunk in items.chunks(batch_size.max(1)) {
-        let seqs: Vec<Vec<i64>> = chunk.iter().map(|c| c.0.clone()).collect();
-        let pos: Vec<i64> = chunk.iter().map(|c| c.1).collect();
-        let gold: Vec<i64> = chunk.iter().map(|c| c.2).collect();
-        let (ids, mask) = pad_batch(&seqs, pad_id(tok), device)?;
+    let mut order: Vec<usize> = (0..slots.len()).collect();
+    order.sort_by_key(|&i| seqs[slots[i].0].len());
+    let mut losses = vec![0.0f64; slots.len()];
+    let mask_id = i64::from(vocab.mask_id);
+    for chunk in order.chunks(batch_size.max(1)) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut pos = Vec::with_capacity(chunk.len());
+        let mut gold = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            let (s, p) = slots[i];
+            let mut masked = seqs[s].clone();
+            gold.push(masked[p]);
+            masked[p] = mask_id;
+            rows.push(masked);
+            pos.push(p as i64);
+        }
+        let (ids, mask) = pad_batch(&rows, i64::from(vocab.pad_id), device)?;
         let pos = Tensor::f_from_slice(&pos)?.f_to_device(device)?;
         let gold = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
-        let logits = model.logits_at(&ids, &mask, &pos)?.f_to_kind(Kind::Float)?;
-        let ce =
-            logits.f_cross_entropy_loss::<Tensor>(&gold, None, tch::Reduction::Sum, -100, 0.0)?;
-        total += ce.f_double_value(&[])?;
+        let logits = logits_at(model, &ids, &mask, &pos)?.f_to_kind(Kind::Float)?;
+        let ce = logits
+            .f_cross_entropy_loss::<Tensor>(&gold, None, tch::Reduction::None, -100, 0.0)?
+            .f_to_kind(Kind::Double)?
+            .f_to_device(Device::Cpu)?;
+        let ce: Vec<f64> = Vec::<f64>::try_from(&ce)?;
+        for (&i, c) in chunk.iter().zip(ce) {
+            losses[i] = c;
+        }
     }
-    let n = items.len();
-    Ok((if n == 0 { 0.0 } else { total / n as f64 }, n))
+    Ok(losses)
 }
 
 /// The vocabulary facts [`sequence_pseudo_perplexities`] needs.
@@ -219,54 +283,18 @@ pub fn sequence_pseudo_perplexities(
     batch_size: usize,
     device: Device,
 ) -> Result<Vec<f64>, ModelError> {
-    let _guard = tch::no_grad_guard();
+    let seqs: Vec<Vec<i64>> = seqs
+        .iter()
+        .map(|s| s.iter().map(|&x| i64::from(x)).collect())
+        .collect();
+    let slots = scored_slots(vocab.special_ids, &seqs, |_, _| true);
+    let losses = slot_losses(model, &seqs, &slots, vocab, batch_size, device)?;
     let mut sums = vec![0.0f64; seqs.len()];
     let mut counts = vec![0usize; seqs.len()];
-    // Items are built one sequence batch at a time, so memory stays at one batch of copies.
-    let mut items: Vec<Item> = Vec::new();
-    let mut owners: Vec<usize> = Vec::new();
-    let flush = |items: &mut Vec<Item>,
-                 owners: &mut Vec<usize>,
-                 sums: &mut [f64],
-                 counts: &mut [usize]|
-     -> Result<(), ModelError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let seqs: Vec<Vec<i64>> = items.iter().map(|c| c.0.clone()).collect();
-        let pos: Vec<i64> = items.iter().map(|c| c.1).collect();
-        let gold: Vec<i64> = items.iter().map(|c| c.2).collect();
-        let (ids, mask) = pad_batch(&seqs, i64::from(vocab.pad_id), device)?;
-        let pos = Tensor::f_from_slice(&pos)?.f_to_device(device)?;
-        let gold = Tensor::f_from_slice(&gold)?.f_to_device(device)?;
-        let logits = logits_at(model, &ids, &mask, &pos)?.f_to_kind(Kind::Float)?;
-        let ce = logits
-            .f_cross_entropy_loss::<Tensor>(&gold, None, tch::Reduction::None, -100, 0.0)?
-            .f_to_kind(Kind::Double)?
-            .f_to_device(Device::Cpu)?;
-        let ce: Vec<f64> = Vec::<f64>::try_from(&ce)?;
-        for (&owner, c) in owners.iter().zip(ce) {
-            sums[owner] += c;
-            counts[owner] += 1;
-        }
-        items.clear();
-        owners.clear();
-        Ok(())
-    };
-    let batch_size = batch_size.max(1);
-    for (i, seq) in seqs.iter().enumerate() {
-        let ids: Vec<i64> = seq.iter().map(|&x| i64::from(x)).collect();
-        let mut mine = Vec::new();
-        push_masked(vocab.special_ids, vocab.mask_id, &ids, |_| true, &mut mine);
-        for item in mine {
-            items.push(item);
-            owners.push(i);
-            if items.len() == batch_size {
-                flush(&mut items, &mut owners, &mut sums, &mut counts)?;
-            }
-        }
+    for (&(s, _), l) in slots.iter().zip(losses) {
+        sums[s] += l;
+        counts[s] += 1;
     }
-    flush(&mut items, &mut owners, &mut sums, &mut counts)?;
     Ok(sums
         .iter()
         .zip(&counts)

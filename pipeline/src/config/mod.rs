@@ -17,11 +17,18 @@ use crate::stage::StageKind;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// A parsed stage before planning: id, inputs, per-stage checkpoint override, config.
-type ParsedStage = (String, Vec<String>, Option<bool>, Box<dyn AnyStageConfig>);
+/// A parsed stage before planning: id, inputs, per-stage checkpoint and seed overrides,
+/// config.
+type ParsedStage = (
+    String,
+    Vec<String>,
+    Option<bool>,
+    Option<u64>,
+    Box<dyn AnyStageConfig>,
+);
 
 /// Keys every stage table may have besides its own fields; the engine owns them.
-pub const ENGINE_KEYS: [&str; 3] = ["type", "inputs", "checkpoint"];
+pub const ENGINE_KEYS: [&str; 4] = ["type", "inputs", "checkpoint", "seed"];
 
 /// One stage of a validated plan.
 #[derive(Debug)]
@@ -34,6 +41,10 @@ pub struct PlannedStage {
     pub consumers: Vec<String>,
     /// Whether the stage's output is checkpointed.
     pub checkpoint: bool,
+    /// The seed of this stage's key and RNG: its own `seed` key, else `run.seed`. A pinned
+    /// seed lets runs that differ only in `run.seed` share this stage's output (a sweep's
+    /// shared base training).
+    pub seed: u64,
     /// The parsed config.
     pub config: Box<dyn AnyStageConfig>,
 }
@@ -210,11 +221,23 @@ pub fn parse(
                 None
             }
         };
+        let seed = match t.get("seed") {
+            None => None,
+            Some(toml::Value::Integer(i)) if *i >= 0 => Some(*i as u64),
+            Some(_) => {
+                errs.push(&format!("{key}.seed"), "must be a non-negative integer");
+                None
+            }
+        };
         let fields = entry.field_names();
         let mut rest = toml::Table::new();
         let mut unknown = false;
         for (k, val) in t {
-            if ENGINE_KEYS.contains(&k.as_str()) {
+            // `seed` is the engine's (key and RNG of the stage); a stage type that declares
+            // its own `seed` field (train_mlm, finetune: "default: the run's seed") receives
+            // the same value, so the two can never disagree.
+            let own_seed = k == "seed" && fields.iter().any(|f| f == "seed");
+            if ENGINE_KEYS.contains(&k.as_str()) && !own_seed {
                 continue;
             }
             if !fields.iter().any(|f| f == k) {
@@ -250,7 +273,7 @@ pub fn parse(
                     (_, true) => errs.push(&key, "missing `inputs`: name the upstream stage(s)"),
                     _ => {}
                 }
-                parsed.push((id.clone(), inputs, checkpoint, cfg));
+                parsed.push((id.clone(), inputs, checkpoint, seed, cfg));
             }
             Err((field, m)) if field.is_empty() => errs.push(&key, m),
             Err((field, m)) => errs.push(&format!("{key}.{field}"), m),
@@ -288,7 +311,7 @@ pub fn parse(
     let run = run.unwrap_or_default();
     let mut consumers: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for id in &order {
-        let (_, inputs, _, _) = parsed
+        let (_, inputs, _, _, _) = parsed
             .iter()
             .find(|p| &p.0 == id)
             .expect("ordered ids come from parsed");
@@ -301,7 +324,7 @@ pub fn parse(
     let stages = order
         .into_iter()
         .filter_map(|id| {
-            let (_, inputs, ck, config) = by_id.remove(&id)?;
+            let (_, inputs, ck, seed, config) = by_id.remove(&id)?;
             let default_ck = match run.checkpoint {
                 Checkpoint::All => true,
                 Checkpoint::None => config.kind() == StageKind::Sink,
@@ -314,6 +337,7 @@ pub fn parse(
                 id,
                 inputs,
                 checkpoint: ck.unwrap_or(default_ck),
+                seed: seed.unwrap_or(run.seed),
                 config,
             })
         })

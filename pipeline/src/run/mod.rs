@@ -179,7 +179,7 @@ fn build(
         })?;
         let ctx = BuildContext {
             stage_id: s.id.clone(),
-            seed: plan.run.seed,
+            seed: s.seed,
             batch_size: plan.run.batch_size,
             run_dir: dir.to_path_buf(),
             scratch_dir: scratch,

@@ -36,7 +36,7 @@ pub(crate) fn keys(plan: &Plan, opts: &RunOptions) -> HashMap<String, String> {
         let k = cache::stage_key(
             s.config.type_name(),
             &s.config.to_json(),
-            plan.run.seed,
+            s.seed,
             opts.shard,
             &inputs,
             &s.config.input_files(),

@@ -1,0 +1,266 @@
+//! `mavuno sweep` through the binary: the grid runs as ordinary run directories, the
+//! results name every run with its manifest counts, a sweep killed part-way resumes to
+//! the same results as one that was never killed, `--shared` computes the pinned stage
+//! once and every other point reuses it, and `--dry-run` runs nothing in the sweep
+//! directory.
+
+use crate::support::{lit, manifest, mavuno, run_in, stage, synthetic_lines, write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn setup(d: &Path, lines: usize) -> PathBuf {
+    let input = d.join("input.txt");
+    let mut text = synthetic_lines(lines, 11);
+    text.push_str(&synthetic_lines(lines / 10, 11));
+    std::fs::write(&input, text).expect("write input");
+    write(
+        d,
+        "sweep.toml",
+        &format!(
+            r#"[run]
+name = "sw"
+
+[stages.raw]
+type = "text_reader"
+paths = [{}]
+
+[stages.quality]
+type = "filter"
+inputs = ["raw"]
+min_words = 1
+
+[stages.exact]
+type = "dedup_exact"
+inputs = ["quality"]
+
+[stages.out]
+type = "jsonl_writer"
+inputs = ["exact"]
+path = "out.jsonl"
+"#,
+            lit(&input)
+        ),
+    )
+}
+
+fn sweep_args<'a>(cfg: &'a str, dir: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "sweep",
+        cfg,
+        "--workdir",
+        dir,
+        "--vary",
+        "stages.quality.min_words=1,9,14",
+        "--seeds",
+        "1,2",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+#[test]
+fn sweep_runs_the_grid_and_tables_counts_per_arm() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let cfg = setup(d, 3000);
+    let sw = d.join("sw");
+    let (c, s) = (cfg.display().to_string(), sw.display().to_string());
+    let r = run_in(d, &sweep_args(&c, &s, &["--parallel", "2"]));
+    r.expect_code(0, "mavuno sweep");
+    let names: Vec<String> = ["min_words=1", "min_words=9", "min_words=14"]
+        .iter()
+        .flat_map(|a| [1, 2].map(|s| format!("{a}-s{s}")))
+        .collect();
+    for n in &names {
+        let m = manifest(&sw.join(n));
+        assert_eq!(m["status"], "succeeded", "{n}");
+        assert!(sw.join(n).join("out.jsonl").is_file(), "{n}: writer output");
+    }
+    let results = std::fs::read_to_string(sw.join("results.jsonl")).expect("results.jsonl");
+    let lines: Vec<serde_json::Value> = results
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for (l, n) in lines.iter().zip(&names) {
+        assert_eq!(l["run"], n.as_str());
+        let m = manifest(&sw.join(n));
+        assert_eq!(
+            l["metrics"]["exact.kept"].as_f64(),
+            stage(&m, "exact")["counts"]["kept"].as_f64()
+        );
+    }
+    // A stricter min_words keeps fewer lines, in every seed.
+    let kept = |i: usize| lines[i]["metrics"]["quality.kept"].as_f64().unwrap();
+    assert!(kept(0) > kept(2) && kept(2) > kept(4), "{results}");
+    let md = std::fs::read_to_string(sw.join("results.md")).expect("results.md");
+    assert!(
+        md.contains("3 arm(s) × 2 seed(s) = 6 run(s); 6 succeeded."),
+        "{md}"
+    );
+    assert!(md.contains("| quality.kept |"), "{md}");
+    assert!(
+        md.contains("`quality.min_words=9` − `quality.min_words=1` (paired by seed)"),
+        "{md}"
+    );
+    // The seed changes nothing in these stages: a difference with sign count 0 / 2 / 0.
+    assert!(md.contains("| 0 / 2 / 0 | 2 | seeds |"), "{md}");
+
+    // Another grid in the same directory is refused before anything runs.
+    let other = run_in(
+        d,
+        &[
+            "sweep",
+            &c,
+            "--workdir",
+            &s,
+            "--vary",
+            "stages.quality.min_words=2",
+            "--seeds",
+            "1",
+        ],
+    );
+    other.expect_code(2, "a different grid in the same sweep directory");
+    assert!(
+        other.stderr.contains("holds a sweep with other settings"),
+        "{}",
+        other.stderr
+    );
+    // A bad key is a config error naming it; nothing runs.
+    let bad = run_in(
+        d,
+        &[
+            "sweep",
+            &c,
+            "--workdir",
+            &d.join("b").display().to_string(),
+            "--vary",
+            "stages.quality.min_wrds=2",
+        ],
+    );
+    bad.expect_code(2, "a bad --vary key");
+    assert!(bad.stderr.contains("min_wrds"), "{}", bad.stderr);
+    assert!(!d.join("b").exists());
+}
+
+#[test]
+fn a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let cfg = setup(d, 60_000);
+    let c = cfg.display().to_string();
+    let whole = d.join("whole").display().to_string();
+    run_in(d, &sweep_args(&c, &whole, &[])).expect_code(0, "uninterrupted sweep");
+
+    let killed = d.join("killed");
+    let k = killed.display().to_string();
+    let mut child = mavuno()
+        .current_dir(d)
+        .args(sweep_args(&c, &k, &[]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sweep");
+    // Kill the sweep once the first run has finished and the second has started.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut was_killed = false;
+    while Instant::now() < deadline {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        let first_done = killed.join("min_words=1-s1/manifest.json").is_file();
+        if first_done && killed.join("min_words=1-s2").is_dir() {
+            child.kill().expect("SIGKILL sweep");
+            child.wait().expect("reap");
+            was_killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(was_killed, "the sweep finished before it could be killed");
+    assert!(!killed.join("results.jsonl").exists());
+    run_in(d, &sweep_args(&c, &k, &[])).expect_code(0, "resumed sweep");
+    let a = std::fs::read_to_string(Path::new(&whole).join("results.jsonl")).unwrap();
+    let b = std::fs::read_to_string(killed.join("results.jsonl")).unwrap();
+    assert_eq!(a, b, "resumed results equal uninterrupted results");
+    // The first run was complete before the kill: on resume every stage was cached.
+    let m = manifest(&killed.join("min_words=1-s1"));
+    for s in m["stages"].as_array().unwrap() {
+        if s["id"] == "out" {
+            assert_eq!(s["status"], "cached", "{s}");
+        }
+    }
+}
+
+#[test]
+fn shared_stage_is_computed_once_and_dry_run_runs_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let cfg = setup(d, 3000);
+    let c = cfg.display().to_string();
+    let sw = d.join("sw");
+    let s = sw.display().to_string();
+    // The varied key is downstream of `exact`, so `exact` (and what it reads) can be
+    // shared: the sweep pins its seed and checkpoints it.
+    let r = run_in(
+        d,
+        &[
+            "sweep",
+            &c,
+            "--workdir",
+            &s,
+            "--vary",
+            "stages.out.path=\"a.jsonl\",\"b.jsonl\"",
+            "--seeds",
+            "1,2",
+            "--shared",
+            "exact",
+        ],
+    );
+    r.expect_code(0, "sweep --shared exact");
+    let first = manifest(&sw.join("path=a.jsonl-s1"));
+    assert_eq!(stage(&first, "exact")["status"], "ran");
+    for n in ["path=a.jsonl-s2", "path=b.jsonl-s1", "path=b.jsonl-s2"] {
+        let m = manifest(&sw.join(n));
+        assert_ne!(
+            stage(&m, "exact")["status"],
+            "ran",
+            "{n}: the shared stage ran again"
+        );
+        assert_eq!(
+            stage(&m, "exact")["key"],
+            stage(&first, "exact")["key"],
+            "{n}: same content key"
+        );
+        assert_eq!(stage(&m, "out")["status"], "ran", "{n}");
+    }
+    let out_a = std::fs::read(sw.join("path=a.jsonl-s1/a.jsonl")).unwrap();
+    let out_b = std::fs::read(sw.join("path=b.jsonl-s2/b.jsonl")).unwrap();
+    assert_eq!(out_a, out_b, "the shared stage's records reach every point");
+
+    let dry = d.join("dry");
+    let r = run_in(
+        d,
+        &[
+            "sweep",
+            &c,
+            "--workdir",
+            &dry.display().to_string(),
+            "--vary",
+            "stages.quality.min_words=1,6",
+            "--dry-run",
+        ],
+    );
+    r.expect_code(0, "sweep --dry-run");
+    assert!(
+        r.stdout.contains("2 arm(s) × 3 seed(s) = 6 run(s)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("estimate:"), "{}", r.stdout);
+    assert!(
+        !dry.exists(),
+        "a dry run writes nothing in the sweep directory"
+    );
+}
