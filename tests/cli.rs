@@ -338,8 +338,8 @@ fn shards_by_record_cover_the_unsharded_run() {
 
 #[test]
 fn clean_zulu_keeps_zulu_and_drops_other_languages() {
-    // mavuno's LID model has no Zulu data; the clean-zul pipeline asks lingua about text
-    // the model cannot place. Probe sentences written for this test.
+    // mavuno's own LID model labels Zulu (trained on MasakhaNER/POS and MAFAND Zulu);
+    // lingua is not needed. Probe sentences written for this test.
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();
     let input = write(

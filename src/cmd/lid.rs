@@ -7,7 +7,7 @@
 //!   precision/recall/F1/support, macro-F1, confusable-pair counts and the confusion matrix.
 
 use anyhow::{bail, Context};
-use mavuno_stages::langid::eval::evaluate;
+use mavuno_stages::langid::eval::{confusion_summary, evaluate};
 use mavuno_stages::langid::model::{train, FeatureConfig, Features, Thresholds, TrainConfig};
 use mavuno_stages::langid::{Backend, Identifier, DEFAULT_MODEL};
 use std::io::{BufRead, BufWriter, Write};
@@ -210,6 +210,7 @@ pub fn run(args: LidArgs) -> anyhow::Result<()> {
                     .zip(&preds)
                     .map(|((g, _), p)| (g.as_str(), p.label.as_str())),
             );
+            eprint!("{}", confusion_summary(&report, 3));
             let mut v = serde_json::to_value(&report)?;
             if let Some(o) = v.as_object_mut() {
                 o.insert(

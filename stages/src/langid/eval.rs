@@ -1,15 +1,28 @@
 //! Evaluation of a language identifier on labelled lines: per-language precision,
-//! recall, F1 and support, macro-F1, the full confusion matrix and the counts for the
-//! pairs that are easy to confuse (swa/swh, zul/xho, kin/run, amh/tir, pcm/eng).
+//! recall, F1 and support, macro-F1, the full confusion matrix, the counts for the pairs
+//! that are easy to confuse ([`CONFUSABLE_PAIRS`]) and a plain-text summary of them
+//! ([`confusion_summary`], printed by `mavuno lid eval`).
 
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
-/// Pairs whose confusion is reported on its own.
-pub const CONFUSABLE_PAIRS: [(&str, &str); 5] = [
-    ("swa", "swh"),
-    ("zul", "xho"),
+/// Pairs whose confusion is reported on its own: close relatives (Kinyarwanda/Kirundi;
+/// the Nguni languages and chiShona; Luganda and its Bantu neighbours), the Swahili
+/// macrolanguage code against the individual one (fastText models say `swh`), Somali
+/// against the languages its short lines were mistaken for, Amharic/Tigrinya, and
+/// Pidgin/English.
+pub const CONFUSABLE_PAIRS: [(&str, &str); 12] = [
     ("kin", "run"),
+    ("zul", "xho"),
+    ("zul", "sna"),
+    ("xho", "sna"),
+    ("swa", "swh"),
+    ("som", "swa"),
+    ("som", "hau"),
+    ("lug", "kin"),
+    ("lug", "swa"),
+    ("lug", "wol"),
     ("amh", "tir"),
     ("pcm", "eng"),
 ];
@@ -36,6 +49,30 @@ pub struct PairCounts {
     pub a_as_b: u64,
     /// Gold `b` predicted `a`.
     pub b_as_a: u64,
+    /// Gold `a` lines.
+    pub a_support: u64,
+    /// Gold `b` lines.
+    pub b_support: u64,
+}
+
+impl PairCounts {
+    /// Share of gold `a` lines predicted `b` (0 without support).
+    pub fn a_as_b_rate(&self) -> f64 {
+        rate(self.a_as_b, self.a_support)
+    }
+
+    /// Share of gold `b` lines predicted `a` (0 without support).
+    pub fn b_as_a_rate(&self) -> f64 {
+        rate(self.b_as_a, self.b_support)
+    }
+}
+
+fn rate(n: u64, of: u64) -> f64 {
+    if of > 0 {
+        n as f64 / of as f64
+    } else {
+        0.0
+    }
 }
 
 /// The evaluation report.
@@ -121,6 +158,8 @@ pub fn evaluate<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Eval
             pair: format!("{a}/{b}"),
             a_as_b: get(a, b),
             b_as_a: get(b, a),
+            a_support: per_language.get(*a).map_or(0, |s: &LangScores| s.support),
+            b_support: per_language.get(*b).map_or(0, |s: &LangScores| s.support),
         })
         .collect();
     EvalReport {
@@ -136,6 +175,46 @@ pub fn evaluate<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Eval
         pairs,
         confusion,
     }
+}
+
+/// The confusions that matter, as text: each confusable pair with a gold side in the
+/// report (`kin→run 3/660 (0.5 %)`), then per gold language its most frequent wrong
+/// answers (`und` included), at most `top` of them.
+pub fn confusion_summary(r: &EvalReport, top: usize) -> String {
+    let mut out = String::from("confusable pairs (gold→predicted, share of gold lines):\n");
+    for p in r.pairs.iter().filter(|p| p.a_support + p.b_support > 0) {
+        let (a, b) = p.pair.split_once('/').unwrap_or((&p.pair, ""));
+        let side = |x: &str, y: &str, n: u64, of: u64| {
+            if of == 0 {
+                format!("{x}→{y} –")
+            } else {
+                format!("{x}→{y} {n}/{of} ({:.1} %)", 100.0 * rate(n, of))
+            }
+        };
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<28} {}",
+            p.pair,
+            side(a, b, p.a_as_b, p.a_support),
+            side(b, a, p.b_as_a, p.b_support)
+        );
+    }
+    out.push_str("most frequent errors per language:\n");
+    for (g, row) in &r.confusion {
+        let mut errs: Vec<(&String, &u64)> = row.iter().filter(|(p, _)| *p != g).collect();
+        errs.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+        if errs.is_empty() {
+            continue;
+        }
+        let support: u64 = row.values().sum();
+        let list: Vec<String> = errs
+            .iter()
+            .take(top)
+            .map(|(p, n)| format!("{p} {n}"))
+            .collect();
+        let _ = writeln!(out, "  {g:<4} ({support} lines): {}", list.join(", "));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -165,6 +244,28 @@ mod tests {
             .map(|p| p.a_as_b);
         assert_eq!(pe, Some(1));
         assert!((r.macro_f1 - (2.0 / 3.0 + 2.0 / 3.0) / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn summary_lists_pairs_with_support_and_top_errors() {
+        let mut gold = vec![("kin", "kin"); 97];
+        gold.extend([("kin", "run"), ("kin", "run"), ("kin", "und")]);
+        gold.extend([("run", "run"), ("run", "kin"), ("zul", "xho")]);
+        let r = evaluate(gold);
+        let kr = r.pairs.iter().find(|p| p.pair == "kin/run");
+        assert_eq!(
+            kr.map(|p| (p.a_as_b, p.a_support, p.b_as_a, p.b_support)),
+            Some((2, 100, 1, 2))
+        );
+        assert_eq!(kr.map(|p| p.a_as_b_rate()), Some(0.02));
+        let s = confusion_summary(&r, 2);
+        assert!(s.contains("kin→run 2/100 (2.0 %)"), "{s}");
+        assert!(s.contains("run→kin 1/2 (50.0 %)"), "{s}");
+        assert!(s.contains("zul→xho 1/1 (100.0 %)"), "{s}");
+        assert!(s.contains("xho→zul –"), "{s}");
+        assert!(s.contains("kin  (100 lines): run 2, und 1"), "{s}");
+        // A pair with no gold line on either side is left out.
+        assert!(!s.contains("amh/tir"), "{s}");
     }
 
     #[test]

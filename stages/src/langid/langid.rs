@@ -365,6 +365,7 @@ mod tests {
                 max_n: 4,
                 coverage_bits_log2: 14,
                 coverage_order: 3,
+                ..FeatureConfig::default()
             },
             epochs: 20,
             lr: 0.5,
