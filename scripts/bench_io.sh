@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # I/O benchmark: mavuno reading .jsonl.zst -> 3 passthrough -> zstd Parquet, against
-# `zstd -dc FILE > /dev/null` on the same file, plus peak RSS at 1x and 4x input.
+# `zstd -dc FILE > /dev/null` and polars' streaming `scan_ndjson(FILE).sink_parquet(...)`
+# (zstd level 3, 65,536-row groups, as mavuno's defaults) on the same file in the same run,
+# plus peak RSS at 1x and 4x input.
 #
 # Usage: scripts/bench_io.sh [MB_1X]        (default 250: 1x = 250 MB, 4x = 1000 MB of JSONL)
 # Env:   THREADS (run.threads, default 2), MAVUNO (binary, default target/release/mavuno; built with cargo if missing),
-#        BENCH_DIR (scratch, default /tmp/mavuno-bench), DATA (default ../shared/data).
+#        BENCH_DIR (scratch, default /tmp/mavuno-bench), DATA (default ../shared/data),
+#        POLARS_VENV (scratch venv with polars, default /tmp/mavuno-polars-venv; made with pip if
+#        missing; NO_POLARS=1 skips polars).
 # Needs: zstd, GNU time (/usr/bin/time), python3.  apt-get install -y zstd time
 # Throughput is uncompressed JSONL MB (10^6 bytes) per wall-clock second.
 set -euo pipefail
@@ -25,6 +29,16 @@ done
 if [ ! -x "$MAVUNO" ]; then
   echo "== building $MAVUNO" >&2
   cargo build --release --bins
+fi
+
+PY_POLARS=""
+if [ -z "${NO_POLARS:-}" ]; then
+  PV=${POLARS_VENV:-/tmp/mavuno-polars-venv}
+  if ! "$PV/bin/python" -c "import polars" 2>/dev/null; then
+    echo "== making $PV (polars)" >&2
+    python3 -m venv "$PV" && "$PV/bin/pip" install -q polars
+  fi
+  PY_POLARS="$PV/bin/python"
 fi
 
 gen() { # gen MB FILE
@@ -58,6 +72,19 @@ bench() { # bench LABEL FILE
     "$(python3 -c "print($mu + $msy)")" "$(mbps "$mb" "$(python3 -c "print($mu + $msy)")")" \
     "$(python3 -c "import json; print(round(json.load(open('$DIR/runs/bench-io/manifest.json'))['wall_seconds'], 2))")"
   echo "$rss" > "$DIR/rss-$label.txt"
+  if [ -n "$PY_POLARS" ]; then
+    rm -f "$DIR/polars.parquet"
+    /usr/bin/time -f "%M %e %U %S" -o "$DIR/ptime.txt" "$PY_POLARS" -c "
+import sys, time, polars as pl
+t = time.perf_counter()
+pl.scan_ndjson(sys.argv[1]).sink_parquet(sys.argv[2], compression='zstd', compression_level=3, row_group_size=65536)
+print(f'{time.perf_counter() - t:.2f}')" "$file" "$DIR/polars.parquet" > "$DIR/pcall.txt"
+    read -r prss ps pu psy < "$DIR/ptime.txt"
+    printf '     polars %s: %6.2f s wall (%s s inside sink_parquet, the rest is Python start-up and import) | %.2f CPU-s | peak RSS %s MB | parquet %s MB | mavuno wall / polars wall = %s\n' \
+      "$("$PY_POLARS" -c "import polars; print(polars.__version__)")" "$ps" "$(cat "$DIR/pcall.txt")" \
+      "$(python3 -c "print($pu + $psy)")" "$((prss / 1024))" "$(du -m "$DIR/polars.parquet" | cut -f1)" \
+      "$(python3 -c "print(f'{$ms / $ps:.2f}x')")"
+  fi
 }
 
 echo "== mavuno $("$MAVUNO" --version) on $(nproc) cores; corpus in $DIR"

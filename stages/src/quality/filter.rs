@@ -1,38 +1,54 @@
-//! `filter`: document- and line-level quality heuristics, each with a named drop reason,
-//! computed over the shared word segmentation ([`crate::text::segment`]).
+//! `filter`: document- and line-level quality heuristics, each with a named drop reason:
+//! the Gopher quality and repetition rules, C4's line-level cleaning and FineWeb's line
+//! rules with datatrove's semantics (checked against datatrove 0.10.1 by
+//! `scripts/filter_parity.py`, docs/CLEANING.md), plus mavuno's script, digit, URL and
+//! MADLAD rules. Words and tokens come from the shared segmentation
+//! ([`crate::quality::tokens`]), so Sinhala, Tamil, Ethiopic and NFD-Yoruba words are
+//! whole words and terminal punctuation is that of every script ([`crate::quality::chars`]).
 //!
 //! | reason | rule |
 //! |---|---|
 //! | `contains_url` | `drop_urls` and a URL remains |
 //! | `bible_reference` | `drop_bible`: a verse reference or a book name of `lang` ([`crate::quality::religious`]) |
-//! | `ellipsis_ending` | `drop_bad_endings`: text ends in `...` `///` `???` `..` `//` `…`; or share of lines ending in an ellipsis > `max_ellipsis_line_frac` |
-//! | `too_few_words` / `too_many_words` | word count outside [`min_words`, `max_words`] |
+//! | `en_junk` | `drop_en_junk`: the LEM English junk rule (months, AM/PM, "Posted", dates …) |
+//! | `ellipsis_ending` | `drop_bad_endings`: text ends in `...` `///` `???` `..` `//` `…`; or share of lines (all of `splitlines`) ending in an ellipsis > `max_ellipsis_line_frac` |
+//! | `too_few_words` / `too_many_words` | words (tokens that are not punctuation) outside [`min_words`, `max_words`] |
 //! | `mean_word_length` | mean word length (code points) outside [`min_mean_word_length`, `max_mean_word_length`] |
-//! | `symbol_ratio` | (`#` + ellipses) per word > `max_symbol_ratio` |
+//! | `symbol_ratio` | `#` per token or ellipses per token > `max_symbol_ratio` |
+//! | `bullet_lines` | share of lines starting with `•` or `-` > `max_bullet_line_frac` |
+//! | `alpha_words` | share of tokens with a letter < `min_alpha_word_frac` |
+//! | `no_stopwords` | fewer than `min_stopwords` stopword occurrences, or fewer than `min_distinct_stopwords` different stopwords |
 //! | `digit_ratio` | digits / non-space characters > `max_digit_ratio` |
 //! | `url_ratio` | URL bytes / bytes > `max_url_ratio` |
 //! | `script_mismatch` | letters in `script` / letters < `min_script_share` |
 //! | `repeated_chars` | a character repeated more than `max_repeated_chars` times in a row |
-//! | `no_stopwords` | fewer than `min_stopwords` stopword occurrences |
 //! | `boilerplate` | share of boilerplate lines (lorem ipsum, javascript, cookies, privacy policy …) > `max_boilerplate_frac` |
-//! | `no_terminal_punct` | share of lines ending in terminal punctuation (any script) < `min_line_punct_frac` |
+//! | `empty` | a FineWeb line rule is set and the text has no non-blank line |
+//! | `no_terminal_punct` | share of lines ending in a sentence terminal (any script) < `min_line_punct_frac` |
 //! | `short_lines` | share of lines of ≤ `short_line_chars` characters > `max_short_line_frac` |
-//! | `dup_line_frac` / `dup_para_frac` | Gopher duplicate line/paragraph fractions (count and character share) |
+//! | `dup_line_char_ratio` | characters of repeated lines / characters other than newlines > `max_dup_line_char_ratio` |
+//! | `list_ratio` | newlines per token > `max_newline_word_ratio` |
+//! | `dup_para_frac` / `dup_line_frac` | Gopher duplicate paragraph/line fractions (count and character share) |
 //! | `top_ngram_frac` / `dup_ngram_frac` | Gopher n-gram repetition, `[[n, max], …]` |
-//!
-//! | `en_junk` | `drop_en_junk`: the LEM English junk rule (months, AM/PM, "Posted", dates …) |
+//! | `lorem_ipsum` / `curly_bracket` / `too_few_sentences` | C4: on a line the line rules kept; fewer than `min_sentences` sentences in the kept lines |
 //!
 //! Rewrites (not drops): `strip_urls` removes URLs, `strip_quotes` removes `"` `“` `”` `~`,
 //! `strip_numbering` removes a leading `(1) `, `1. ` or `1: ` (counter
-//! `numbering_prefix_total`); spans are remapped.
+//! `numbering_prefix_total`); C4's line rules (`line_require_terminal`, `line_min_words`,
+//! `line_max_word_chars`, `line_drop_javascript`, `line_drop_policy`, `remove_citations`)
+//! remove lines of kept texts, counted per rule as `lines_removed_<rule>_total` in the stage's
+//! counters (manifest). Spans are remapped. Rewrites run first, C4 line removal last, so
+//! the other rules see the text before C4 cleaned it (datatrove's FineWeb pipeline runs
+//! its FineWeb filter after C4: use two `filter` stages for that order).
 //!
 //! `lang` loads defaults from `configs/filters/<lang>.toml` (embedded in the binary) and
 //! stopwords from `configs/stopwords/<lang>.txt`; fields set here override them.
-//! `preset = "madlad"` applies the MADLAD-400 sentence rules of the LEM authors instead
-//! of the document defaults (> 6 words, bad endings, Bible book names, numbering prefixes,
-//! URLs, quotes and `~`, and for `eng` the junk rule; keeping `lang`'s script rule). Not
-//! covered here: dropping each document's first two lines (a reader concern), LID, dedup. Validation warns about thresholds that can never
-//! fire (ratios outside [0, 1], `max_mean_word_length` ≥ 50) or that drop everything (min > max).
+//! `preset` applies a named rule set instead of the language defaults
+//! ([`crate::quality::presets`]): `gopher_quality`, `gopher_repetition`, `c4`, `fineweb`
+//! (datatrove's defaults) or `madlad` (the LEM authors' MADLAD-400 sentence rules). Not
+//! covered here: dropping each document's first two lines (a reader concern), LID, dedup.
+//! Validation warns about thresholds that can never fire (ratios outside [0, 1],
+//! `max_mean_word_length` ≥ 50) or that drop everything (min > max).
 //!
 //! ```toml
 //! [stages.quality]
@@ -43,26 +59,16 @@
 //! top_ngram_frac = [[2, 0.2], [3, 0.18], [4, 0.16]]
 //! ```
 
-use crate::langid::model::strip_noise;
-use crate::quality::metrics::{
-    dup_fracs, ends_in_terminal, lines, longest_char_run, paragraphs, script_share, Doc,
-};
-use crate::quality::religious::{has_verse_reference, matcher, ReligiousMatcher};
-use crate::quality::stopwords::{parse_list, stopword_list};
-use crate::text::align::{apply_to_record, Aligned};
+use crate::quality::presets::preset;
+use crate::quality::stopwords::stopword_list;
 use crate::text::segment::Script;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{
-    Batch, BuildContext, Emitter, Outcome, Record, Stage, StageConfig, StageError, StageImpl,
-    StageKind,
-};
-use rayon::prelude::*;
-use regex::Regex;
+use mavuno_pipeline::{BuildContext, StageConfig, StageError, StageImpl, StageKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashSet;
-use std::sync::LazyLock;
+
+pub use crate::quality::rules::Filter;
 
 /// Quality filter thresholds. Every field is optional; unset means "rule off" unless
 /// `lang` or `preset` supplies it.
@@ -74,8 +80,9 @@ pub struct FilterConfig {
     /// Bible book names apply; falls back to each record's `lang` for book names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
-    /// A rule set instead of the language's document defaults: `madlad` (sentence rules
-    /// of the LEM authors' MADLAD-400 cleaning).
+    /// A rule set instead of the language's document defaults: `gopher_quality`,
+    /// `gopher_repetition`, `c4`, `fineweb` (datatrove's defaults) or `madlad` (sentence
+    /// rules of the LEM authors' MADLAD-400 cleaning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
     /// Expected script (`latin`, `ethiopic`, `sinhala`, `tamil`, `arabic`, `devanagari`).
@@ -165,6 +172,51 @@ pub struct FilterConfig {
     /// Remove double quotes (`"` `“` `”`) and `~` (a rewrite; MADLAD/LEM step 9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strip_quotes: Option<bool>,
+    /// Maximum share of lines starting with a bullet (`•`, `-`), in [0, 1] (Gopher: 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bullet_line_frac: Option<f64>,
+    /// Minimum share of tokens with at least one letter (punctuation marks are tokens),
+    /// in [0, 1] (Gopher: 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_alpha_word_frac: Option<f64>,
+    /// Minimum number of *different* stopwords, matched as written (datatrove's Gopher
+    /// rule; `min_stopwords` counts occurrences, case-insensitively).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_distinct_stopwords: Option<usize>,
+    /// Maximum characters in repeated lines over characters other than newlines, in
+    /// [0, 1] (FineWeb: 0.01).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dup_line_char_ratio: Option<f64>,
+    /// Maximum newlines per token (FineWeb's list ratio: 0.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_newline_word_ratio: Option<f64>,
+    /// C4: remove lines not ending in terminal punctuation (any script) or ending in `...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_require_terminal: Option<bool>,
+    /// C4: remove lines with fewer whitespace-separated words (C4: 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_min_words: Option<usize>,
+    /// C4: remove lines with a word longer than this many characters (C4: 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_max_word_chars: Option<usize>,
+    /// C4: remove lines mentioning "javascript".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_drop_javascript: Option<bool>,
+    /// C4: remove cookie and terms-of-use lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_drop_policy: Option<bool>,
+    /// C4: cut Wikipedia citation marks (`[1]`, `[edit]`, `[citation needed]`) from lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_citations: Option<bool>,
+    /// C4: drop texts containing "lorem ipsum" (on a line the line rules kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_lorem_ipsum: Option<bool>,
+    /// C4: drop texts containing `{` (on a line the line rules kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_curly_bracket: Option<bool>,
+    /// C4: minimum number of sentences in the lines kept (C4: 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_sentences: Option<usize>,
     /// English web-junk rule of the LEM En script: drop texts with month names or
     /// abbreviations, "AM"/"PM", "bedroom", "feet", "room", "Posted", "comments", the
     /// word "I", "RTI", ":D", `<p>`, `<BR>` or a date (reason `en_junk`).
@@ -193,20 +245,6 @@ lang_files!(
     "yor", "hau", "ibo", "swa", "amh", "zul", "xho", "som", "wol", "kin", "lug", "pcm", "sin",
     "tam", "eng"
 );
-
-/// The MADLAD-400 sentence rules (SEEDS §1.5): more than 6 words, no bad endings, no Bible
-/// book names, numbering prefixes and URLs stripped.
-fn madlad() -> FilterConfig {
-    FilterConfig {
-        min_words: Some(7),
-        drop_bad_endings: Some(true),
-        drop_bible: Some(true),
-        strip_numbering: Some(true),
-        strip_urls: Some(true),
-        strip_quotes: Some(true),
-        ..FilterConfig::default()
-    }
-}
 
 fn overlay(base: &FilterConfig, top: &FilterConfig) -> Result<FilterConfig, String> {
     let mut b = serde_json::to_value(base).map_err(|e| e.to_string())?;
@@ -237,18 +275,7 @@ impl FilterConfig {
         };
         let base = match self.preset.as_deref() {
             None => lang_cfg.unwrap_or_default(),
-            Some("madlad") => {
-                let mut m = madlad();
-                if let Some(l) = lang_cfg {
-                    m.script = l.script;
-                    m.min_script_share = l.min_script_share;
-                }
-                if matches!(self.lang.as_deref(), Some("eng")) {
-                    m.drop_en_junk = Some(true);
-                }
-                m
-            }
-            Some(p) => return Err(format!("unknown preset `{p}`; known: madlad")),
+            Some(p) => preset(p, lang_cfg, self.lang.as_deref())?,
         };
         overlay(&base, self)
     }
@@ -272,6 +299,13 @@ impl FilterConfig {
         add("max_short_line_frac", self.max_short_line_frac, true);
         add("max_boilerplate_frac", self.max_boilerplate_frac, true);
         add("max_ellipsis_line_frac", self.max_ellipsis_line_frac, true);
+        add("max_bullet_line_frac", self.max_bullet_line_frac, true);
+        add("min_alpha_word_frac", self.min_alpha_word_frac, false);
+        add(
+            "max_dup_line_char_ratio",
+            self.max_dup_line_char_ratio,
+            true,
+        );
         for (field, list) in [
             ("top_ngram_frac", &self.top_ngram_frac),
             ("dup_ngram_frac", &self.dup_ngram_frac),
@@ -369,14 +403,17 @@ impl StageConfig for FilterConfig {
                 v.warn("min_mean_word_length", format!("{a} is greater than max_mean_word_length ({b}), so every record is dropped"));
             }
         }
-        if r.min_stopwords.is_some_and(|n| n > 0)
+        if (r.min_stopwords.is_some_and(|n| n > 0)
+            || r.min_distinct_stopwords.is_some_and(|n| n > 0))
             && r.stopwords.is_none()
             && r.lang.as_deref().and_then(stopword_list).is_none()
         {
-            v.error(
-                "min_stopwords",
-                "needs `stopwords` or a `lang` with a stopword list",
-            );
+            let field = if r.min_stopwords.is_some_and(|n| n > 0) {
+                "min_stopwords"
+            } else {
+                "min_distinct_stopwords"
+            };
+            v.error(field, "needs `stopwords` or a `lang` with a stopword list");
         }
         if r.drop_urls == Some(true) && r.strip_urls == Some(true) {
             v.warn(
@@ -394,300 +431,11 @@ impl StageConfig for FilterConfig {
     }
 }
 
-static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:https?://|www\.)[^\s<>"]+[^\s<>".,;:!?)\]'’”]"#)
-        .unwrap_or_else(|e| panic!("url pattern: {e}"))
-});
-static NUMBERING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:\(\d{1,3}\)\s*|\d{1,3}[.:](?:\s+|$))")
-        .unwrap_or_else(|e| panic!("numbering pattern: {e}"))
-});
-/// The LEM English junk rule (SEEDS §1.5 step 8).
-static EN_JUNK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|",
-        r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|AM|PM|bedroom|feet|room|Posted|comments|I|RTI)\b",
-        r"|:D|(?i:<p>|<br\s*/?>)|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"
-    ))
-    .unwrap_or_else(|e| panic!("en junk pattern: {e}"))
-});
-
-/// Boilerplate line markers (C4/NeMo style), one case-insensitive literal alternation.
-static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new("(?i)lorem ipsum|javascript|cookie|privacy policy|terms of use|terms and conditions|all rights reserved|click here|subscribe|sign up|log in|read more|share this")
-        .unwrap_or_else(|e| panic!("boilerplate pattern: {e}"))
-});
-
-/// The runtime filter with resolved thresholds.
-pub struct Filter {
-    cfg: FilterConfig,
-    stopwords: HashSet<String>,
-    script: Option<Script>,
-}
-
-impl Filter {
-    /// A filter for a resolved config (see [`FilterConfig::resolved`]).
-    pub fn new(cfg: FilterConfig) -> Filter {
-        let stopwords = match (&cfg.stopwords, cfg.lang.as_deref().and_then(stopword_list)) {
-            (Some(s), _) => s.iter().map(|w| w.to_lowercase()).collect(),
-            (None, Some(src)) => parse_list(src).into_iter().collect(),
-            _ => HashSet::new(),
-        };
-        let script = cfg.script.as_deref().and_then(Script::parse);
-        Filter {
-            cfg,
-            stopwords,
-            script,
-        }
-    }
-
-    fn religious(&self, rec: &Record) -> &'static ReligiousMatcher {
-        matcher(
-            self.cfg
-                .lang
-                .as_deref()
-                .or(rec.lang.as_deref())
-                .unwrap_or("eng"),
-        )
-    }
-
-    /// Applies rewrites, then checks; returns the drop reason, if any, and whether the
-    /// numbering prefix was stripped.
-    pub fn check(&self, rec: &mut Record) -> (Option<&'static str>, bool) {
-        let c = &self.cfg;
-        let mut numbered = false;
-        if c.strip_urls == Some(true)
-            || c.strip_numbering == Some(true)
-            || c.strip_quotes == Some(true)
-        {
-            let mut a = Aligned::new(rec.text.clone());
-            if c.strip_urls == Some(true) && URL.is_match(&a.text) {
-                a.pass(|t, w| {
-                    let mut last = 0;
-                    for m in URL.find_iter(t) {
-                        w.copy(&t[last..m.start()], last);
-                        last = m.end();
-                        // "See <url> for" → "See for": drop one space when both sides have one.
-                        let space_before = t[..m.start()].ends_with(char::is_whitespace);
-                        if space_before && t[last..].starts_with(' ') {
-                            last += 1;
-                        }
-                    }
-                    w.copy(&t[last..], last);
-                });
-                a.pass(|t, w| {
-                    let tt = t.trim();
-                    w.copy(tt, t.len() - t.trim_start().len());
-                });
-            }
-            if c.strip_quotes == Some(true) && a.text.contains(['"', '“', '”', '~']) {
-                a.pass(|t, w| {
-                    let mut last = 0;
-                    for (i, ch) in t
-                        .char_indices()
-                        .filter(|&(_, ch)| matches!(ch, '"' | '“' | '”' | '~'))
-                    {
-                        w.copy(&t[last..i], last);
-                        last = i + ch.len_utf8();
-                    }
-                    w.copy(&t[last..], last);
-                });
-            }
-            if c.strip_numbering == Some(true) {
-                if let Some(m) = NUMBERING.find(&a.text) {
-                    let end = m.end();
-                    numbered = a.pass(|t, w| w.copy(&t[end..], end));
-                }
-            }
-            if a.text != rec.text {
-                apply_to_record(rec, a);
-            }
-        }
-        (self.reason(rec), numbered)
-    }
-
-    fn reason(&self, rec: &Record) -> Option<&'static str> {
-        let c = &self.cfg;
-        let text = rec.text.as_str();
-        if c.drop_urls == Some(true) && URL.is_match(text) {
-            return Some("contains_url");
-        }
-        if c.drop_bible == Some(true)
-            && (has_verse_reference(text) || self.religious(rec).has_book_name(text))
-        {
-            return Some("bible_reference");
-        }
-        if c.drop_en_junk == Some(true) && EN_JUNK.is_match(text) {
-            return Some("en_junk");
-        }
-        if c.drop_bad_endings == Some(true) {
-            let t = text.trim_end();
-            if ["...", "///", "???", "..", "//", "…"]
-                .iter()
-                .any(|e| t.ends_with(e))
-            {
-                return Some("ellipsis_ending");
-            }
-        }
-        let doc = Doc::new(text);
-        let n = doc.words.len();
-        if c.min_words.is_some_and(|m| n < m) {
-            return Some("too_few_words");
-        }
-        if c.max_words.is_some_and(|m| n > m) {
-            return Some("too_many_words");
-        }
-        if c.min_mean_word_length.is_some() || c.max_mean_word_length.is_some() {
-            let m = doc.mean_word_length();
-            if c.min_mean_word_length.is_some_and(|x| m < x)
-                || c.max_mean_word_length.is_some_and(|x| m > x)
-            {
-                return Some("mean_word_length");
-            }
-        }
-        if let Some(x) = c.max_symbol_ratio {
-            let sym =
-                text.matches('#').count() + text.matches("...").count() + text.matches('…').count();
-            if sym as f64 / n.max(1) as f64 > x {
-                return Some("symbol_ratio");
-            }
-        }
-        if let Some(x) = c.max_digit_ratio {
-            let (mut d, mut all) = (0usize, 0usize);
-            for ch in text.chars().filter(|ch| !ch.is_whitespace()) {
-                all += 1;
-                d += ch.is_numeric() as usize;
-            }
-            if all > 0 && d as f64 / all as f64 > x {
-                return Some("digit_ratio");
-            }
-        }
-        if let Some(x) = c.max_url_ratio {
-            let u: usize = URL.find_iter(text).map(|m| m.len()).sum();
-            if !text.is_empty() && u as f64 / text.len() as f64 > x {
-                return Some("url_ratio");
-            }
-        }
-        if let (Some(s), Some(x)) = (self.script, c.min_script_share) {
-            // Handles, hashtags and URLs are Latin in every script's tweets: not counted.
-            if script_share(&strip_noise(text), s) < x {
-                return Some("script_mismatch");
-            }
-        }
-        if c.max_repeated_chars
-            .is_some_and(|m| longest_char_run(text) > m)
-        {
-            return Some("repeated_chars");
-        }
-        if let Some(m) = c.min_stopwords {
-            if m > 0 && !self.stopwords.is_empty() {
-                let mut hits = 0;
-                for i in 0..n {
-                    let w = doc.word(i);
-                    let hit = if w.chars().all(|ch| !ch.is_uppercase()) {
-                        self.stopwords.contains(w)
-                    } else {
-                        self.stopwords.contains(&w.to_lowercase())
-                    };
-                    hits += hit as usize;
-                    if hits >= m {
-                        break;
-                    }
-                }
-                if hits < m {
-                    return Some("no_stopwords");
-                }
-            }
-        }
-        let line_rules = c.max_boilerplate_frac.is_some()
-            || c.min_line_punct_frac.is_some()
-            || c.max_short_line_frac.is_some()
-            || c.max_ellipsis_line_frac.is_some();
-        if line_rules {
-            let (mut nl, mut boiler, mut punct, mut short, mut ell) =
-                (0usize, 0usize, 0usize, 0usize, 0usize);
-            let short_max = c.short_line_chars.unwrap_or(30);
-            for l in lines(text) {
-                nl += 1;
-                if c.max_boilerplate_frac.is_some() {
-                    boiler += BOILERPLATE.is_match(l) as usize;
-                }
-                punct += ends_in_terminal(l) as usize;
-                short += (l.chars().take(short_max + 1).count() <= short_max) as usize;
-                ell += (l.ends_with("...") || l.ends_with('…')) as usize;
-            }
-            let f = |k: usize| if nl == 0 { 0.0 } else { k as f64 / nl as f64 };
-            if c.max_boilerplate_frac.is_some_and(|x| f(boiler) > x) {
-                return Some("boilerplate");
-            }
-            if nl > 0 && c.min_line_punct_frac.is_some_and(|x| f(punct) < x) {
-                return Some("no_terminal_punct");
-            }
-            if c.max_short_line_frac.is_some_and(|x| f(short) > x) {
-                return Some("short_lines");
-            }
-            if c.max_ellipsis_line_frac.is_some_and(|x| f(ell) > x) {
-                return Some("ellipsis_ending");
-            }
-        }
-        if c.max_dup_line_frac.is_some() || c.max_dup_line_char_frac.is_some() {
-            let (f, cf) = dup_fracs(lines(text));
-            if c.max_dup_line_frac.is_some_and(|x| f > x)
-                || c.max_dup_line_char_frac.is_some_and(|x| cf > x)
-            {
-                return Some("dup_line_frac");
-            }
-        }
-        if c.max_dup_para_frac.is_some() || c.max_dup_para_char_frac.is_some() {
-            let (f, cf) = dup_fracs(paragraphs(text));
-            if c.max_dup_para_frac.is_some_and(|x| f > x)
-                || c.max_dup_para_char_frac.is_some_and(|x| cf > x)
-            {
-                return Some("dup_para_frac");
-            }
-        }
-        for &(k, x) in c.top_ngram_frac.iter().flatten() {
-            if doc.top_ngram_frac(k) > x {
-                return Some("top_ngram_frac");
-            }
-        }
-        for &(k, x) in c.dup_ngram_frac.iter().flatten() {
-            if doc.dup_ngram_frac(k) > x {
-                return Some("dup_ngram_frac");
-            }
-        }
-        None
-    }
-}
-
-impl Stage for Filter {
-    fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
-        let results: Vec<(Outcome, bool)> = batch
-            .into_par_iter()
-            .map(|mut rec| {
-                let (why, numbered) = self.check(&mut rec);
-                (
-                    match why {
-                        Some(w) => Outcome::Drop(rec, w),
-                        None => Outcome::Keep(rec),
-                    },
-                    numbered,
-                )
-            })
-            .collect();
-        let mut numbered = 0;
-        for (o, n) in results {
-            numbered += n as u64;
-            out.apply(o);
-        }
-        out.counter("numbering_prefix_total", numbered);
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quality::presets::PRESETS;
+    use mavuno_pipeline::{Emitter, Record, Stage};
 
     fn cfg(src: &str) -> FilterConfig {
         toml::from_str(src).unwrap_or_else(|e| panic!("{e}"))
@@ -792,7 +540,10 @@ mod tests {
         cfg("preset = \"gopher2\"").validate(&mut v);
         assert_eq!(
             (v.errors[0].field.as_str(), v.errors[0].message.as_str()),
-            ("preset", "unknown preset `gopher2`; known: madlad")
+            (
+                "preset",
+                format!("unknown preset `gopher2`; known: {}", PRESETS.join(", ")).as_str()
+            )
         );
         let mut v = Validator::default();
         cfg("min_stopwords = 2").validate(&mut v);
@@ -846,6 +597,145 @@ mod tests {
         );
     }
 
+    /// Four lines of news prose without repeated phrases.
+    const NEWS: &str = "The river rose quickly over the old town after three days of heavy rain, and the people moved with their goats to higher ground.\n\
+        Local officials opened two schools as shelters while volunteers carried food, blankets and clean water across the flooded bridge.\n\
+        Farmers fear that most of this season's maize harvest is lost, although engineers expect the water level to fall before Friday.\n\
+        A regional health team will visit every camp next week to check children for cholera and malaria.";
+
+    /// `n` words of plain English prose (a repeating word cycle), as `lines` lines.
+    fn prose(n: usize, lines: usize) -> String {
+        let words: Vec<&str> = "the river rose over the old town and the people moved with their goats to higher ground"
+            .split(' ')
+            .cycle()
+            .take(n)
+            .collect();
+        words
+            .chunks(n.div_ceil(lines))
+            .map(|c| format!("{}.", c.join(" ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn gopher_quality_preset_rules() {
+        let c = cfg("preset = \"gopher_quality\"");
+        let ok = prose(60, 3);
+        let bullets = prose(60, 6)
+            .lines()
+            .map(|l| format!("- {l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let numbers = format!("{ok} {}", "12 , 34 ; 56 : 78 ".repeat(6));
+        let capitals = ok
+            .replace("the", "The")
+            .replace("and", "And")
+            .replace("with", "With");
+        let (kept, dropped) = run(&c, &[&ok, &prose(30, 1), &bullets, &numbers, &capitals]);
+        assert_eq!(kept, [ok.clone()]);
+        assert_eq!(
+            dropped,
+            [
+                ("alpha_words".to_string(), 1),
+                ("bullet_lines".into(), 1),
+                ("no_stopwords".into(), 1),
+                ("too_few_words".into(), 1)
+            ]
+        );
+        // Explicit options override the preset.
+        let c = cfg("preset = \"gopher_quality\"\nmin_words = 10");
+        assert_eq!(c.resolved().unwrap().min_words, Some(10));
+        assert_eq!(run(&c, &[&prose(30, 1)]).0.len(), 1);
+    }
+
+    #[test]
+    fn gopher_repetition_preset_rules() {
+        let c = cfg("preset = \"gopher_repetition\"");
+        let ok = NEWS.to_string();
+        let lines = format!("{ok}\n{}", "Click here to subscribe.\n".repeat(4));
+        let (kept, dropped) = run(&c, &[&ok, &lines, &"buy cheap shoes now ".repeat(20)]);
+        assert_eq!(kept, [ok]);
+        assert_eq!(
+            dropped,
+            [
+                ("dup_line_frac".to_string(), 1),
+                ("top_ngram_frac".into(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn c4_preset_removes_lines_and_counts_them() {
+        let c = cfg("preset = \"c4\"");
+        let body = "The river rose over the old town. People moved to higher ground.\n\
+                    Menu\nPlease enable JavaScript to see the map.\n\
+                    The council met on Monday.[1] It voted to rebuild the bridge. Work starts soon.";
+        let mut f = Filter::new(c.resolved().unwrap());
+        let mut out = Emitter::collecting(4);
+        f.process(
+            vec![
+                Record::new("a", body),
+                Record::new("b", "One sentence only."),
+                Record::new(
+                    "c",
+                    "Lorem ipsum dolor sit amet, consectetur.\nMore text here.",
+                ),
+                Record::new(
+                    "d",
+                    "ሰላም ነው። እንዴት ነህ፧ ደህና ነኝ።\nአመሰግናለሁ ብዙ ጊዜ። ደህና ሁን። እሺ ነው።",
+                ),
+            ],
+            &mut out,
+        )
+        .unwrap();
+        let kept: Vec<String> = out.take_collected().into_iter().map(|r| r.text).collect();
+        assert_eq!(
+            kept,
+            [
+                "The river rose over the old town. People moved to higher ground.\n\
+                 The council met on Monday. It voted to rebuild the bridge. Work starts soon.",
+                "ሰላም ነው። እንዴት ነህ፧ ደህና ነኝ።\nአመሰግናለሁ ብዙ ጊዜ። ደህና ሁን። እሺ ነው።"
+            ]
+        );
+        let counts = out.counts();
+        assert_eq!(
+            counts
+                .dropped
+                .iter()
+                .map(|(k, v)| (k.as_str(), *v))
+                .collect::<Vec<_>>(),
+            [("lorem_ipsum", 1), ("too_few_sentences", 1)]
+        );
+        assert_eq!(counts.counters["lines_removed_no_terminal_punct_total"], 1);
+        assert_eq!(counts.counters["lines_removed_javascript_total"], 1);
+        assert_eq!(counts.counters["lines_removed_too_few_words_total"], 0);
+    }
+
+    #[test]
+    fn fineweb_preset_rules() {
+        let c = cfg("preset = \"fineweb\"");
+        let ok = NEWS.to_string();
+        let no_punct = ok.replace('.', "");
+        let short = "Home\nNews\nSport\nWeather\nA long enough line that ends with a full stop.";
+        let list = (0..20)
+            .map(|i| format!("Item{i} extraordinarilysupercalifragilistic."))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let dup = format!("{ok}\n{}", ok.lines().next().unwrap_or_default());
+        let (kept, dropped) = run(&c, &[&ok, &no_punct, short, &list, &dup, " \n "]);
+        assert_eq!(kept, [ok]);
+        assert_eq!(
+            dropped,
+            [
+                ("dup_line_char_ratio".to_string(), 1),
+                ("empty".into(), 1),
+                ("list_ratio".into(), 1),
+                ("no_terminal_punct".into(), 1),
+                ("short_lines".into(), 1)
+            ]
+        );
+    }
+
     #[test]
     fn numbering_strip_remaps_spans() {
         let c = cfg("strip_numbering = true");
@@ -856,7 +746,7 @@ mod tests {
             serde_json::json!([{"start": 4, "end": 8, "label": "PER"}]),
         );
         let (why, n) = f.check(&mut r);
-        assert_eq!((why, n), (None, true));
+        assert_eq!((why, n.numbered), (None, true));
         assert_eq!(r.text, "Adé lọ");
         assert_eq!(r.fields["spans"][0]["end"], 4);
         let mut out = Emitter::collecting(1);
@@ -877,7 +767,7 @@ mod tests {
 
     #[test]
     fn document_rules_fire_with_their_reasons() {
-        let c = cfg("min_script_share = 0.5\nscript = \"ethiopic\"\nmax_repeated_chars = 5\nmax_digit_ratio = 0.5\nmax_url_ratio = 0.5\nmin_line_punct_frac = 0.5\nmax_dup_line_frac = 0.3\nmax_boilerplate_frac = 0.5\ndrop_urls = false\nmax_symbol_ratio = 0.5\nmax_mean_word_length = 12.0");
+        let c = cfg("min_script_share = 0.5\nscript = \"ethiopic\"\nmax_repeated_chars = 5\nmax_digit_ratio = 0.5\nmax_url_ratio = 0.5\nmin_line_punct_frac = 0.5\nmax_dup_line_frac = 0.3\nmax_boilerplate_frac = 0.5\ndrop_urls = false\nmax_symbol_ratio = 0.5\nmax_mean_word_length = 40.0");
         let (kept, dropped) = run(
             &c,
             &[
