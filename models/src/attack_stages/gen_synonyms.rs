@@ -72,7 +72,7 @@ impl StageConfig for GenSynonymsConfig {
     const KIND: StageKind = StageKind::Streaming;
 
     fn validate(&self, v: &mut Validator) {
-        unknown_fields(v, &self.unknown);
+        unknown_fields::<GenSynonymsConfig>(v, &self.unknown);
         self.source.validate(v);
         v.at_least("variants", self.variants, 1);
         if !(self.swap_frac > 0.0 && self.swap_frac <= 1.0) {

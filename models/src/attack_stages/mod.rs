@@ -159,11 +159,22 @@ impl SynonymSourceConfig {
     }
 }
 
-/// Keys of a stage table that no field took (the stages flatten shared option structs, which
-/// serde cannot combine with `deny_unknown_fields`); `validate` reports each as an error.
-pub(crate) fn unknown_fields(v: &mut Validator, unknown: &BTreeMap<String, serde_json::Value>) {
+/// Keys of a stage table that no field of `T` declares (the stages flatten shared option
+/// structs, which serde cannot combine with `deny_unknown_fields`; their catch-all map also
+/// sees the keys the flattened structs took, so the known names come from `T`'s schema);
+/// `validate` reports each as an error.
+pub(crate) fn unknown_fields<T: JsonSchema>(
+    v: &mut Validator,
+    unknown: &BTreeMap<String, serde_json::Value>,
+) {
+    let schema = mavuno_pipeline::schemars::schema_for!(T);
+    let known = schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object);
     for k in unknown.keys() {
-        v.error(k, format!("unknown field `{k}`"));
+        if !known.is_some_and(|p| p.contains_key(k)) {
+            v.error(k, format!("unknown field `{k}`"));
+        }
     }
 }
 

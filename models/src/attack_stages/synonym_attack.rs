@@ -132,7 +132,7 @@ impl StageConfig for SynonymAttackConfig {
     const KIND: StageKind = StageKind::Streaming;
 
     fn validate(&self, v: &mut Validator) {
-        unknown_fields(v, &self.unknown);
+        unknown_fields::<SynonymAttackConfig>(v, &self.unknown);
         if self.victim.is_empty() {
             v.error("victim", "must not be empty");
         }
@@ -383,7 +383,9 @@ mod tests {
         )
         .unwrap();
         let c = t.try_into::<SynonymAttackConfig>().unwrap();
-        assert!(c.unknown.is_empty(), "{:?}", c.unknown);
+        let mut v = Validator::default();
+        c.validate(&mut v);
+        assert!(v.errors.is_empty(), "{:?}", v.errors);
         assert_eq!(c.source.candidates.top_k, 7);
         assert_eq!(c.attack.search, crate::attack::Search::MinProb);
         assert!(c.attack.attack_all && c.attack.mask_all_occurrences);
