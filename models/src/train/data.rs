@@ -664,10 +664,7 @@ mod tests {
             assert!(masked
                 .iter()
                 .any(|&p| ex.word_ids[p].is_some_and(|w| ex.classes[w as usize] == WordClass::Ne)));
-            assert_eq!(
-                batch.counts.priority[0] as usize,
-                masked.len().min(2).max(1)
-            );
+            assert_eq!(batch.counts.priority[0] as usize, masked.len().clamp(1, 2));
             match model {
                 ModelType::Wordpiece => assert!(batch.token_type_ids.is_some()),
                 _ => assert!(batch.token_type_ids.is_none()),

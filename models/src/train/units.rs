@@ -66,7 +66,7 @@ impl Span {
     }
 
     /// Number of active steps.
-    pub fn len(&self) -> u64 {
+    pub fn steps(&self) -> u64 {
         self.last - self.first + 1
     }
 
@@ -157,7 +157,7 @@ impl Optimizers {
         for (unit, vars) in per_unit {
             let span = units.iter().find(|(n, _)| *n == unit).and_then(|(_, s)| *s);
             let Some(span) = span else { continue };
-            let warm = (unit_warmup * span.len() as f64).round() as u64;
+            let warm = (unit_warmup * span.steps() as f64).round() as u64;
             groups.push(Group {
                 name: unit,
                 opt: AdamW::new(vars, config)?,
@@ -186,7 +186,7 @@ impl Optimizers {
             None => Some(lr_at(step, s.total, s.warmup, s.peak, s.decay)),
             Some((span, warm)) => span
                 .contains(step)
-                .then(|| lr_at(step - span.first, span.len(), warm, s.peak, s.decay)),
+                .then(|| lr_at(step - span.first, span.steps(), warm, s.peak, s.decay)),
         }
     }
 
@@ -254,8 +254,8 @@ mod tests {
     fn spans_follow_the_schedule_fractions() {
         // CLIMB's mlm [0.125, 1] over 400 steps starts at step 50.
         let s = Span::of(0.125, 1.0, 400).unwrap_or(Span { first: 0, last: 0 });
-        assert_eq!((s.first, s.last, s.len()), (50, 399, 350));
-        assert!(Span::of(0.0, 1.0, 10).is_some_and(|s| s.len() == 10));
+        assert_eq!((s.first, s.last, s.steps()), (50, 399, 350));
+        assert!(Span::of(0.0, 1.0, 10).is_some_and(|s| s.steps() == 10));
     }
 
     #[test]
