@@ -1004,7 +1004,10 @@ mod tests {
 
     /// Random sentences of 8–30 words, 1–3 subwords each, with 0–2 NE words and some
     /// verbs and nouns.
-    fn random_sentences(n: usize) -> Vec<(Vec<u32>, Vec<Option<u32>>, Vec<WordClass>)> {
+    /// Token ids, word ids and word classes of one test sentence.
+    type Sentence = (Vec<u32>, Vec<Option<u32>>, Vec<WordClass>);
+
+    fn random_sentences(n: usize) -> Vec<Sentence> {
         let mut rng = example_rng(99, 0);
         (0..n)
             .map(|_| {
