@@ -113,13 +113,10 @@ pub fn data_file(test: &str, rel: &str) -> Option<PathBuf> {
     }
 }
 
-/// The project's Python (`.venv/bin/python` of this checkout or of `/work/main`) when it
+/// The project's Python (`.venv/bin/python` of this checkout) when it
 /// can import every module in `modules`; otherwise `None` and a skip message.
 pub fn python_with(test: &str, modules: &[&str]) -> Option<PathBuf> {
-    let candidates = [
-        repo_root().join(".venv/bin/python"),
-        PathBuf::from("/work/main/.venv/bin/python"),
-    ];
+    let candidates = [repo_root().join(".venv/bin/python")];
     let Some(py) = candidates.into_iter().find(|p| p.exists()) else {
         eprintln!("SKIP {test}: no .venv/bin/python");
         return None;

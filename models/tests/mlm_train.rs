@@ -406,3 +406,82 @@ fn self_paced_rescoring_resumes_exactly() -> Res<()> {
     );
     Ok(())
 }
+
+#[test]
+fn realised_masking_is_logged_at_every_evaluation_for_every_strategy() -> Res<()> {
+    let mut s = setup(ModelType::Unigram)?;
+    // Tag the first word of every sentence as an entity, so LEM has NEs to prioritise.
+    let texts = corpus(300);
+    let sentences = texts.iter().map(|t| {
+        let words: Vec<String> = t.split_whitespace().map(str::to_string).collect();
+        let k = words.len();
+        let ner = (0..k)
+            .map(|i| Some(if i == 0 { "B-PER" } else { "O" }.to_string()))
+            .collect();
+        (
+            TaggedSentence {
+                words,
+                pos: vec![None; k],
+                ner,
+            },
+            None,
+        )
+    });
+    let (train, eval) = Dataset::from_sentences(sentences, &s.tok)?.split_eval(0.1, 100, 7);
+    (s.train, s.eval) = (train, eval);
+    let config = micro_config(Family::Roberta, false, &s.tok, s.vocab.pad_id)?;
+    for name in ["token", "lem", "lem_random_word", "lem_all"] {
+        let mut cfg = train_config(20);
+        cfg.mask.strategy = Strategy::by_name(name).ok_or(name)?;
+        let dir = s.root.join(name);
+        run(&s, &config, &cfg, &dir, None)?;
+        let metrics = std::fs::read_to_string(dir.join("metrics.jsonl"))?;
+        let evals: Vec<serde_json::Value> = metrics
+            .lines()
+            .map(serde_json::from_str)
+            .collect::<Result<Vec<serde_json::Value>, _>>()?
+            .into_iter()
+            .filter(|l| l.get("eval_loss").is_some())
+            .collect();
+        assert_eq!(evals.len(), 2, "{name}: {metrics}");
+        for l in &evals {
+            let n = |k: &str| {
+                l.get(k)
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(u64::MAX)
+            };
+            let rate = l
+                .get("mask_rate")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0);
+            assert!((0.08..0.2).contains(&rate), "{name}: rate {rate}");
+            let parts = n("masked_ne") + n("masked_verb") + n("masked_noun") + n("masked_fill");
+            assert_eq!(parts, n("masked"), "{name}: {l}");
+            match name {
+                // NE first: about one NE mask per sequence of 8 sequences × 10 steps.
+                "lem" | "lem_all" => assert!(n("masked_ne") >= 70, "{name}: {l}"),
+                _ => {
+                    assert_eq!(n("masked_ne"), 0, "{name}: {l}");
+                    assert_eq!(n("masked_fill"), n("masked"), "{name}: {l}");
+                }
+            }
+        }
+    }
+    // A resumed run logs the same realised masking as the uninterrupted one, including the
+    // steps before the checkpoint at 10 that fall in the window of the evaluation at 20.
+    let mut cfg = train_config(20);
+    cfg.mask.strategy = Strategy::by_name("lem").ok_or("lem")?;
+    cfg.eval_every = 20;
+    let ((_, _, _), resumed_dir, _) = straight_then_resumed(&s, &config, &cfg)?;
+    let fields = |dir: &Path| -> Res<Vec<String>> {
+        let text = std::fs::read_to_string(dir.join("metrics.jsonl"))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|l| l.get("mask_rate").is_some())
+            .map(|l| format!("{} {} {}", l["step"], l["masked"], l["masked_ne"]))
+            .collect())
+    };
+    assert_eq!(fields(&s.root.join("straight"))?, fields(&resumed_dir)?);
+    Ok(())
+}

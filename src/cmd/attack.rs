@@ -2,21 +2,22 @@
 //! adversarial examples on other victims), `mavuno augment` (label-preserving synonym
 //! substitution) and `mavuno train-victim` (word-CNN / BiLSTM victims).
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use mavuno_models::attack::augment::{AugmentConfig, Augmenter};
 use mavuno_models::attack::transfer::{transfer, Pair};
-use mavuno_models::attack::{AttackConfig, Attacker, Importance, MeanPooledEncoder, MlmCandidates};
+use mavuno_models::attack::{AttackConfig, Attacker, Importance};
+use mavuno_models::attack_stages::{in_char_range, validate_attack, SynonymSourceConfig};
 use mavuno_models::pick_device;
 use mavuno_models::victims::data::shuffle_seeded;
 use mavuno_models::victims::{load_victim, read_labeled, Arch, TrainOptions, WordVictim};
-use mavuno_stages::tag::perceptron::Perceptron;
+use mavuno_pipeline::config::Validator;
 use mavuno_stages::tag::Tagger;
 
-/// Options shared by the attack and augmentation (generator and filters).
+/// Options shared by the attack and augmentation (generator and filters): overrides on the
+/// stages' [`SynonymSourceConfig`], whose serde defaults apply to anything not given.
 #[derive(clap::Args, Debug, Clone)]
 pub struct FilterArgs {
     /// Fill-mask MLM directory (config.json, model.safetensors with its MLM head, tokenizer.json):
@@ -24,11 +25,11 @@ pub struct FilterArgs {
     #[arg(long)]
     pub mlm: Option<PathBuf>,
     /// Candidates per word.
-    #[arg(long, default_value_t = 50)]
-    pub top_k: usize,
+    #[arg(long)]
+    pub top_k: Option<usize>,
     /// Minimum sentence-embedding cosine (needs --encoder).
-    #[arg(long, default_value_t = 0.8)]
-    pub min_sim: f32,
+    #[arg(long)]
+    pub min_sim: Option<f32>,
     /// Sentence encoder directory (mean pooling; e.g. all-MiniLM-L6-v2). No similarity filter without it.
     #[arg(long)]
     pub encoder: Option<PathBuf>,
@@ -45,18 +46,63 @@ pub struct FilterArgs {
     /// Maximum character edit distance between a word and its replacement.
     #[arg(long)]
     pub max_edit: Option<usize>,
+    /// Words shorter than this (characters) are neither attacked nor inserted.
+    #[arg(long)]
+    pub min_word_chars: Option<usize>,
     /// Device: auto, cpu, cuda, cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long)]
+    pub device: Option<String>,
     /// Shuffle seed (used with --limit).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Use only N input examples (a seeded random sample).
+    /// Use only N input examples (a seeded random sample; the paper draws 1000).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// The paper's sampling: keep only texts whose length (sum of word characters) is within
+    /// MIN,MAX (the paper: 30,300), before --limit.
+    #[arg(long, value_delimiter = ',', num_args = 2)]
+    pub char_range: Option<Vec<usize>>,
 }
 
-/// `mavuno attack`.
+impl FilterArgs {
+    /// The shared source config: the stages' defaults, then each flag given.
+    pub fn source(&self) -> Result<SynonymSourceConfig> {
+        let mlm = self
+            .mlm
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let mut c = SynonymSourceConfig::with_mlm(&mlm)?;
+        let k = &mut c.candidates;
+        k.top_k = self.top_k.unwrap_or(k.top_k);
+        k.min_sim = self.min_sim.unwrap_or(k.min_sim);
+        k.max_edit = self.max_edit.or(k.max_edit);
+        k.min_word_chars = self.min_word_chars.unwrap_or(k.min_word_chars);
+        c.encoder = self.encoder.as_ref().map(|p| p.display().to_string());
+        c.pos_model = self.pos_model.as_ref().map(|p| p.display().to_string());
+        c.lang = self.lang.clone();
+        c.protect = self.protect.clone();
+        if let Some(d) = &self.device {
+            c.device = d.clone();
+        }
+        let mut v = Validator::default();
+        c.validate(&mut v);
+        if let Some(f) = v.errors.first() {
+            bail!("--{}: {}", f.field.replace('_', "-"), f.message);
+        }
+        Ok(c)
+    }
+
+    /// The char range, if given.
+    fn char_range(&self) -> Option<[usize; 2]> {
+        match self.char_range.as_deref() {
+            Some(&[lo, hi]) => Some([lo, hi]),
+            _ => None,
+        }
+    }
+}
+
+/// `mavuno attack`. Search options override the `synonym_attack` stage's [`AttackConfig`].
 #[derive(clap::Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct AttackArgs {
@@ -71,8 +117,8 @@ pub struct AttackArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Maximum words substituted per example (paper: 1).
-    #[arg(long, default_value_t = 1)]
-    pub max_words: usize,
+    #[arg(long)]
+    pub max_words: Option<usize>,
     /// Maximum ranked words tried (paper: 1). Default: max_words.
     #[arg(long)]
     pub try_words: Option<usize>,
@@ -80,10 +126,48 @@ pub struct AttackArgs {
     #[arg(long)]
     pub query_budget: Option<usize>,
     /// Importance by `delete` (paper) or by replacing with a token, e.g. `--importance '<unk>'`.
-    #[arg(long, default_value = "delete")]
-    pub importance: String,
+    #[arg(long)]
+    pub importance: Option<String>,
+    /// Candidate search: first_flip (paper) or min_prob (BAE/TextAttack).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// first_flip: candidates per victim call (default: all survivors of a word).
+    #[arg(long)]
+    pub flip_batch: Option<usize>,
+    /// Attack misclassified examples too, against the victim's prediction (the paper).
+    #[arg(long)]
+    pub attack_all: bool,
+    /// Mask every occurrence of the attacked word in the MLM's input (the paper).
+    #[arg(long)]
+    pub mask_all_occurrences: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
+}
+
+impl AttackArgs {
+    /// The search config: the stage's defaults, then each flag given.
+    pub fn attack_config(&self) -> Result<AttackConfig> {
+        let mut c = AttackConfig::default();
+        c.max_words = self.max_words.unwrap_or(c.max_words);
+        c.try_words = self.try_words.or(c.try_words);
+        c.query_budget = self.query_budget.or(c.query_budget);
+        if let Some(i) = &self.importance {
+            c.importance = Importance::from(i.clone());
+        }
+        if let Some(sv) = &self.search {
+            c.search = serde_json::from_value(serde_json::json!(sv))
+                .with_context(|| format!("--search {sv:?} (first_flip or min_prob)"))?;
+        }
+        c.flip_batch = self.flip_batch.or(c.flip_batch);
+        c.attack_all |= self.attack_all;
+        c.mask_all_occurrences |= self.mask_all_occurrences;
+        let mut v = Validator::default();
+        validate_attack(&c, &mut v);
+        if let Some(f) = v.errors.first() {
+            bail!("--{}: {}", f.field.replace('_', "-"), f.message);
+        }
+        Ok(c)
+    }
 }
 
 /// `mavuno attack` subcommands.
@@ -111,12 +195,12 @@ pub struct AugmentArgs {
     /// Output JSONL: originals, then variants (`augmented_from` = source line).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Variants per text.
-    #[arg(long, default_value_t = 2)]
-    pub variants: usize,
+    /// Variants per text (default: the `gen_synonyms` stage's).
+    #[arg(long)]
+    pub variants: Option<usize>,
     /// Fraction of words swapped per variant.
-    #[arg(long, default_value_t = 0.1)]
-    pub swap_frac: f64,
+    #[arg(long)]
+    pub swap_frac: Option<f64>,
     #[command(flatten)]
     pub filters: FilterArgs,
 }
@@ -150,66 +234,13 @@ pub struct TrainVictimArgs {
     pub device: String,
 }
 
-struct Loaded {
-    generator: Option<MlmCandidates>,
-    encoder: Option<MeanPooledEncoder>,
-    tagger: Option<Perceptron>,
-    stopwords: HashSet<String>,
-}
-
-fn load_filters(f: &FilterArgs) -> Result<Loaded> {
-    let device = pick_device(&f.device)?;
-    let generator = match &f.mlm {
-        Some(d) => Some(
-            MlmCandidates::load(d, device)
-                .with_context(|| format!("loading MLM {}", d.display()))?,
-        ),
-        None => None,
-    };
-    let encoder = match &f.encoder {
-        Some(d) => Some(
-            MeanPooledEncoder::load(d, device)
-                .with_context(|| format!("loading encoder {}", d.display()))?,
-        ),
-        None => {
-            tracing::warn!("no --encoder: the sentence-similarity filter is off");
-            None
-        }
-    };
-    let tagger = match &f.pos_model {
-        Some(p) => Some(Perceptron::load(p).map_err(anyhow::Error::msg)?),
-        None => None,
-    };
-    let stopwords = match &f.lang {
-        Some(l) => match mavuno_stages::quality::stopwords::stopword_list(l) {
-            Some(src) => mavuno_stages::quality::stopwords::parse_list(src)
-                .into_iter()
-                .map(|w| w.to_lowercase())
-                .collect(),
-            None => bail!("no committed stopword list for {l:?}"),
-        },
-        None => HashSet::new(),
-    };
-    // Protected words go through the stopword filter, which skips them as targets and
-    // rejects them as candidates (as the stages do).
-    let mut stopwords = stopwords;
-    stopwords.extend(f.protect.iter().map(|w| w.to_lowercase()));
-    Ok(Loaded {
-        generator,
-        encoder,
-        tagger,
-        stopwords,
-    })
-}
-
-fn sample(
-    mut rows: Vec<(String, String)>,
-    limit: Option<usize>,
-    seed: u64,
-) -> Vec<(String, String)> {
-    if let Some(n) = limit {
+fn sample(mut rows: Vec<(String, String)>, f: &FilterArgs) -> Vec<(String, String)> {
+    if let Some(r) = f.char_range() {
+        rows.retain(|(t, _)| in_char_range(t, r));
+    }
+    if let Some(n) = f.limit {
         if n < rows.len() {
-            shuffle_seeded(&mut rows, seed);
+            shuffle_seeded(&mut rows, f.seed);
             rows.truncate(n);
         }
     }
@@ -243,37 +274,30 @@ pub fn run(a: AttackArgs) -> Result<()> {
     if a.filters.mlm.is_none() {
         bail!("mavuno attack needs --mlm DIR (a fill-mask checkpoint)");
     }
-    let device = pick_device(&a.filters.device)?;
+    let source = a.filters.source()?;
+    let config = a.attack_config()?;
+    let device = pick_device(&source.device)?;
     let victim = load_victim(victim_dir, device)?;
-    let l = load_filters(&a.filters)?;
-    let Some(generator) = &l.generator else {
-        bail!("no MLM loaded")
-    };
-    let examples = sample(read_labeled(input)?, a.filters.limit, a.filters.seed);
+    if source.encoder.is_none() {
+        tracing::warn!("no --encoder: the sentence-similarity filter is off");
+    }
+    let l = source.load().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let examples = sample(read_labeled(input)?, &a.filters);
     let attacker = Attacker {
         victim: victim.as_ref(),
-        generator,
+        generator: &l.generator,
         tagger: l.tagger.as_ref().map(|t| t as &dyn Tagger),
         encoder: l.encoder.as_ref().map(|e| e as _),
         stopwords: l.stopwords,
-        config: AttackConfig {
-            top_k: a.filters.top_k,
-            max_words: a.max_words,
-            try_words: a.try_words.unwrap_or(a.max_words),
-            min_sim: a.filters.min_sim,
-            query_budget: a.query_budget,
-            max_edit: a.filters.max_edit,
-            importance: if a.importance == "delete" {
-                Importance::Delete
-            } else {
-                Importance::Replace(a.importance.clone())
-            },
-            min_word_chars: 2,
-        },
+        candidates: source.candidates.clone(),
+        config: config.clone(),
     };
     let (results, summary) = attacker.attack_all(&examples)?;
     write_jsonl(output, &results)?;
-    let json = serde_json::to_string_pretty(&summary)?;
+    let mut v = serde_json::to_value(&summary)?;
+    v["attack"] = serde_json::to_value(&config)?;
+    v["source"] = serde_json::to_value(&source)?;
+    let json = serde_json::to_string_pretty(&v)?;
     let sp = output.with_extension("summary.json");
     std::fs::write(&sp, &json).with_context(|| format!("writing {}", sp.display()))?;
     println!("{json}");
@@ -313,22 +337,22 @@ fn run_transfer(adversarial: &Path, victims: &[PathBuf], device: &str) -> Result
 
 /// Runs `mavuno augment`.
 pub fn run_augment(a: AugmentArgs) -> Result<()> {
-    let l = load_filters(&a.filters)?;
-    let Some(generator) = &l.generator else {
-        bail!("mavuno augment needs --mlm DIR")
-    };
-    let rows = sample(read_labeled(&a.input)?, a.filters.limit, a.filters.seed);
+    if a.filters.mlm.is_none() {
+        bail!("mavuno augment needs --mlm DIR");
+    }
+    let source = a.filters.source()?;
+    let l = source.load().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rows = sample(read_labeled(&a.input)?, &a.filters);
+    let defaults = AugmentConfig::default();
     let aug = Augmenter {
-        generator,
+        generator: &l.generator,
         tagger: l.tagger.as_ref().map(|t| t as &dyn Tagger),
         encoder: l.encoder.as_ref().map(|e| e as _),
         stopwords: l.stopwords,
         config: AugmentConfig {
-            variants: a.variants,
-            swap_frac: a.swap_frac,
-            top_k: a.filters.top_k,
-            min_sim: a.filters.min_sim,
-            max_edit: a.filters.max_edit,
+            variants: a.variants.unwrap_or(defaults.variants),
+            swap_frac: a.swap_frac.unwrap_or(defaults.swap_frac),
+            candidates: source.candidates.clone(),
             seed: a.filters.seed,
         },
     };

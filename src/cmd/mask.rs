@@ -4,16 +4,20 @@ use anyhow::Context;
 use mavuno_stages::mask::plan::MaskStats;
 use mavuno_stages::mask::plan_masks::PlanMasksConfig;
 use mavuno_stages::mask::plan_sentence;
+use mavuno_stages::mask::spec::Masking;
 use mavuno_stages::tokenize::{corpus, Tok};
 use std::io::Write;
 use std::path::PathBuf;
 
-/// `mavuno mask`.
+/// `mavuno mask`. Options are overrides on `plan_masks`'s config ([`PlanMasksConfig`]):
+/// whatever is not given keeps that stage's default, so the verb and the stage cannot drift.
 #[derive(clap::Args, Debug)]
 pub struct MaskArgs {
-    /// token, whole_word, span (ERNIE-Gram), spanbert, lem or pos_objective.
-    #[arg(long, default_value = "lem")]
-    pub strategy: String,
+    /// Masking preset (token, whole_word, span, spanbert, lem = lem_ne, lem_ne_verb, lem_all,
+    /// lem_random_word, lem_quirk, pos_objective), or a TOML inline table such as
+    /// `{ strategy = "lem", p_ne = 1.0, p_verb = 1.0 }` (default: the stage's, LEM NE only).
+    #[arg(long, alias = "strategy")]
+    pub masking: Option<String>,
     /// tokenizer.json.
     #[arg(long)]
     pub tokenizer: PathBuf,
@@ -29,58 +33,64 @@ pub struct MaskArgs {
     /// Write the summary JSON here instead of stderr.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Selection rate (0.15).
-    #[arg(long, default_value_t = 0.15)]
-    pub rate: f64,
+    /// Selection rate of the masking (its default: 0.15).
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Share of selected positions replaced by the mask token.
-    #[arg(long, default_value_t = 0.8)]
-    pub mask_prob: f64,
+    #[arg(long)]
+    pub mask_prob: Option<f64>,
     /// Share replaced by a random id.
-    #[arg(long, default_value_t = 0.1)]
-    pub random_prob: f64,
+    #[arg(long)]
+    pub random_prob: Option<f64>,
     /// LEM: reproduce the released pass-2 counter quirk.
     #[arg(long)]
-    pub lem_fill_quirk: bool,
+    pub lem_quirk: Option<bool>,
     /// LEM p_NE (0 turns NE priority off).
-    #[arg(long, default_value_t = 1.0)]
-    pub lem_p_ne: f64,
+    #[arg(long)]
+    pub lem_p_ne: Option<f64>,
     /// LEM p_verb.
-    #[arg(long, default_value_t = 1.0)]
-    pub lem_p_verb: f64,
+    #[arg(long)]
+    pub lem_p_verb: Option<f64>,
     /// LEM p_noun.
-    #[arg(long, default_value_t = 1.0)]
-    pub lem_p_noun: f64,
+    #[arg(long)]
+    pub lem_p_noun: Option<f64>,
     /// pos_objective: the unit's tags (comma-separated).
-    #[arg(long, default_value = "NOUN,VERB", value_delimiter = ',')]
-    pub pos_tags: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub pos_tags: Option<Vec<String>>,
     /// Truncate to this many tokens (LEM: 100).
     #[arg(long)]
     pub max_len: Option<usize>,
 }
 
+/// The stage config these arguments describe: the stage's serde defaults, then each flag
+/// given.
+pub fn config(a: &MaskArgs) -> anyhow::Result<PlanMasksConfig> {
+    let mut cfg: PlanMasksConfig = serde_json::from_value(
+        serde_json::json!({"tokenizer": a.tokenizer.display().to_string()}),
+    )?;
+    if let Some(m) = &a.masking {
+        cfg.masking = Masking::parse_cli(m).map_err(|e| anyhow::anyhow!("--masking: {e}"))?;
+    }
+    cfg.masking.override_rate(a.rate);
+    cfg.masking
+        .override_lem(a.lem_p_ne, a.lem_p_verb, a.lem_p_noun, a.lem_quirk)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    cfg.mask_prob = a.mask_prob.unwrap_or(cfg.mask_prob);
+    cfg.random_prob = a.random_prob.unwrap_or(cfg.random_prob);
+    if let Some(t) = &a.pos_tags {
+        cfg.pos_tags = t.clone();
+    }
+    cfg.max_len = a.max_len.or(cfg.max_len);
+    Ok(cfg)
+}
+
 /// Runs `mavuno mask`.
 pub fn run(a: MaskArgs) -> anyhow::Result<()> {
-    let cfg = PlanMasksConfig {
-        tokenizer: a.tokenizer.display().to_string(),
-        strategy: a.strategy.clone(),
-        rate: a.rate,
-        mask_prob: a.mask_prob,
-        random_prob: a.random_prob,
-        lem_fill_quirk: a.lem_fill_quirk,
-        lem_p_ne: a.lem_p_ne,
-        lem_p_verb: a.lem_p_verb,
-        lem_p_noun: a.lem_p_noun,
-        span_max_n: 3,
-        span_p: 0.2,
-        span_max_len: 10,
-        pos_tags: a.pos_tags.clone(),
-        tagged_rate: 0.4,
-        max_len: a.max_len,
-    };
-    let spec = cfg.spec().map_err(|e| anyhow::anyhow!("--strategy: {e}"))?;
+    let cfg = config(&a)?;
+    let spec = cfg.spec().map_err(|e| anyhow::anyhow!("--masking: {e}"))?;
     let unit_tags = cfg.unit_tags();
     let mut tok = Tok::from_file(&a.tokenizer)?;
-    tok.max_len = a.max_len;
+    tok.max_len = cfg.max_len;
     let f = std::fs::File::create(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
     let mut w = std::io::BufWriter::new(f);
@@ -115,7 +125,8 @@ pub fn run(a: MaskArgs) -> anyhow::Result<()> {
     }
     w.flush()?;
     let mut summary = stats.summary();
-    summary["strategy"] = serde_json::json!(a.strategy);
+    summary["strategy"] = serde_json::json!(cfg.masking.0.name());
+    summary["masking"] = serde_json::to_value(&cfg.masking)?;
     let text = serde_json::to_string_pretty(&summary)?;
     match &a.report {
         Some(r) => std::fs::write(r, text).with_context(|| format!("writing {}", r.display()))?,

@@ -12,21 +12,25 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use mavuno_models::mlm::{Family, MlmModel, SizePreset};
+use mavuno_models::stages::train_mlm::{NeSource, TrainMlmConfig};
 use mavuno_models::tch::{self, nn};
+use mavuno_models::train::data::{read_pairs, read_sentences};
 use mavuno_models::train::{
-    build_model, train_mlm, AdamWConfig, BuiltModel, Dataset, Decay, ModelSource, RunOptions,
-    TrainConfig, TrainRun, VocabSpec,
+    build_model, train_mlm, BuiltModel, ModelSource, RunOptions, TrainRun, VocabSpec,
 };
-use mavuno_stages::curriculum::pacing::PacingFn;
-use mavuno_stages::curriculum::VocabMap;
-use mavuno_stages::mask::plan::{MaskSpec, ReplaceProbs, Strategy};
+use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::StageConfig;
+use mavuno_stages::mask::plan::Strategy;
+use mavuno_stages::mask::spec::Masking;
 use mavuno_stages::tokenize::{corpus, ModelType, Tok};
 
-/// `mavuno pretrain`.
+/// `mavuno pretrain`. Training options are overrides on the `train_mlm` stage's config
+/// ([`TrainMlmConfig`]): an option not given keeps that stage's default, so the verb and the
+/// stage train the same way from the same defaults.
 #[derive(clap::Args, Debug)]
 pub struct PretrainArgs {
     /// Training text: plain text (a sentence a line), JSONL (`text` or `tokens`, optional
-    /// `pos_tags`, `ner_tags`, `difficulty`), CoNLL-U or CoNLL.
+    /// `pos_tags`, `ner_tags`), CoNLL-U or CoNLL. With --tlm: JSONL translation pairs.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output model directory (HF layout, plus checkpoints and metrics).
@@ -42,88 +46,195 @@ pub struct PretrainArgs {
     #[arg(long, default_value = "unigram")]
     pub tokenizer_type: String,
     /// Model size: tiny (2×128), small (CLIMB: 8×256 pre-LN), base (12×768).
-    #[arg(long, default_value = "tiny")]
-    pub size: String,
+    #[arg(long)]
+    pub size: Option<String>,
     /// Model family: roberta or bert (default: bert for WordPiece tokenizers, else roberta).
     #[arg(long)]
     pub arch: Option<String>,
     /// Continue pre-training from this HF directory (config.json + model.safetensors).
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Masking: token, whole_word, span, spanbert, lem.
-    #[arg(long, default_value = "token")]
-    pub masking: String,
+    /// Masking preset (token, whole_word, span, spanbert, lem = lem_ne, lem_ne_verb, lem_all,
+    /// lem_random_word, lem_quirk) or a TOML inline table
+    /// (`{ strategy = "lem", p_ne = 1.0, p_verb = 1.0 }`).
+    #[arg(long)]
+    pub masking: Option<String>,
+    /// Selection rate of the masking.
+    #[arg(long)]
+    pub mask_rate: Option<f64>,
+    /// LEM p_NE.
+    #[arg(long)]
+    pub lem_p_ne: Option<f64>,
+    /// LEM p_verb.
+    #[arg(long)]
+    pub lem_p_verb: Option<f64>,
+    /// LEM p_noun.
+    #[arg(long)]
+    pub lem_p_noun: Option<f64>,
+    /// LEM: reproduce the released pass-2 counter quirk.
+    #[arg(long)]
+    pub lem_quirk: Option<bool>,
+    /// POS tags whose words count as NEs where no NER tag is present (e.g. PROPN).
+    #[arg(long, value_delimiter = ',')]
+    pub entity_pos: Option<Vec<String>>,
     /// Replacement of selected tokens: bert (80/10/10) or climb (90/10/0).
-    #[arg(long, default_value = "bert")]
-    pub replace: String,
+    #[arg(long)]
+    pub replace: Option<String>,
     /// Optimizer steps.
-    #[arg(long, default_value_t = 300)]
-    pub steps: u64,
+    #[arg(long)]
+    pub steps: Option<u64>,
     /// Sequences per micro-batch.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     /// Micro-batches per step.
-    #[arg(long, default_value_t = 1)]
-    pub grad_accum: usize,
+    #[arg(long)]
+    pub grad_accum: Option<usize>,
     /// Longest sequence in tokens, specials included.
-    #[arg(long, default_value_t = 128)]
-    pub max_len: usize,
-    /// Peak learning rate (default 5e-4 from scratch, 5e-5 with --init).
+    #[arg(long)]
+    pub max_len: Option<usize>,
+    /// Peak learning rate (stage default: 5e-4 from scratch, 5e-5 with --init).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Warmup steps (default 10% of --steps).
+    /// Warmup steps (stage default: 10% of the steps).
     #[arg(long)]
     pub warmup: Option<u64>,
     /// LR decay after warmup: linear, cosine or constant.
-    #[arg(long, default_value = "linear")]
-    pub decay: String,
+    #[arg(long)]
+    pub decay: Option<String>,
     /// AdamW weight decay (not on biases and LayerNorms).
-    #[arg(long, default_value_t = 0.01)]
-    pub weight_decay: f64,
-    /// Seed.
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Optimisers: per_unit (CLIMB) or shared.
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// per_unit: warm-up share of each objective unit's active steps.
+    #[arg(long)]
+    pub unit_warmup: Option<f64>,
+    /// Seed (the pipeline's run seed plays this part in `train_mlm`).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Device: auto, cpu, cuda, cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
+    #[arg(long)]
+    pub device: Option<String>,
     /// libtorch intra-op threads (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<i32>,
     /// Evaluate held-out MLM loss every N steps.
-    #[arg(long, default_value_t = 100)]
-    pub eval_every: u64,
+    #[arg(long)]
+    pub eval_every: Option<u64>,
     /// Checkpoint every N steps.
-    #[arg(long, default_value_t = 100)]
-    pub checkpoint_every: u64,
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
     /// Share of sentences held out for evaluation (at most 1000).
-    #[arg(long, default_value_t = 0.05)]
-    pub eval_fraction: f64,
+    #[arg(long)]
+    pub eval_fraction: Option<f64>,
     /// CLIMB objective schedule (base_mlm, multitask_pos_all_mlm_0, pos_nv_mlm, ...).
-    #[arg(long, default_value = "base_mlm")]
-    pub objectives: String,
+    #[arg(long)]
+    pub objectives: Option<String>,
     /// CLIMB vocabulary curriculum: token_ids, pos_tags or pos_tags_and_token_ids.
     #[arg(long)]
     pub vocab_curriculum: Option<String>,
-    /// CLIMB join_sentences: concatenate the tokenized sentences (specials included) and cut
-    /// them into blocks of exactly --max-len tokens, dropping the last partial block.
+    /// CLIMB join_sentences: concatenate the tokenized sentences (specials included) in input
+    /// order, cut them into blocks of exactly --max-len tokens (the last partial block
+    /// dropped) and score each block by its unigram perplexity.
     #[arg(long)]
     pub join_sentences: bool,
-    /// CLIMB data curriculum (percentile sampler over `difficulty`, else sentence length).
+    /// CLIMB data curriculum (percentile sampler over block/sentence difficulty).
     #[arg(long)]
     pub data_curriculum: bool,
     /// CLIMB self_perplexity: re-score all training examples with the model's MLM
-    /// pseudo-perplexity every N steps (0 = never; needs --data-curriculum).
-    #[arg(long, default_value_t = 0)]
-    pub rescore_every: u64,
+    /// pseudo-perplexity every N steps (needs --data-curriculum).
+    #[arg(long)]
+    pub rescore_every: Option<u64>,
     /// Pacing of the curricula: linear, quad, root, log, exp, step.
-    #[arg(long, default_value = "linear")]
-    pub pacing: String,
+    #[arg(long)]
+    pub pacing: Option<String>,
+    /// TLM: the inputs are JSONL translation pairs, one sequence per pair.
+    #[arg(long)]
+    pub tlm: bool,
+    /// TLM: the field holding the target side.
+    #[arg(long)]
+    pub target_field: Option<String>,
     /// Start over instead of resuming from the newest checkpoint in --output.
     #[arg(long)]
     pub no_resume: bool,
     /// Stop after this many steps as if killed (the next run resumes).
     #[arg(long, hide = true)]
     pub stop_after: Option<u64>,
+}
+
+/// A string value as the serde value of a config field (enums spelled as in configs).
+fn enum_value<T: serde::de::DeserializeOwned>(flag: &str, v: &str) -> anyhow::Result<T> {
+    serde_json::from_value(serde_json::json!(v)).with_context(|| format!("{flag} {v:?}"))
+}
+
+/// The `train_mlm` config these arguments describe: the stage's serde defaults, then every
+/// option given. Errors name the flag (validation messages name the config field).
+pub fn config(a: &PretrainArgs) -> anyhow::Result<TrainMlmConfig> {
+    let mut c = TrainMlmConfig::defaults()?;
+    c.init = a.init.as_ref().map(|p| p.display().to_string());
+    c.tokenizer = a.tokenizer.as_ref().map(|p| p.display().to_string());
+    macro_rules! set {
+        ($($field:ident),*) => { $( if let Some(v) = &a.$field { c.$field = v.clone(); } )* };
+    }
+    set!(
+        size,
+        replace,
+        steps,
+        batch_size,
+        grad_accum,
+        max_len,
+        decay,
+        weight_decay
+    );
+    set!(
+        eval_every,
+        checkpoint_every,
+        eval_fraction,
+        objectives,
+        rescore_every,
+        device
+    );
+    set!(target_field);
+    c.arch = a.arch.clone().or(c.arch);
+    c.lr = a.lr.or(c.lr);
+    c.warmup = a.warmup.or(c.warmup);
+    c.threads = a.threads.or(c.threads);
+    c.unit_warmup = a.unit_warmup.or(c.unit_warmup);
+    if let Some(e) = &a.entity_pos {
+        c.entity_pos = e.clone();
+    }
+    if let Some(m) = &a.masking {
+        c.masking = Masking::parse_cli(m).map_err(|e| anyhow::anyhow!("--masking: {e}"))?;
+    }
+    c.masking.override_rate(a.mask_rate);
+    c.masking
+        .override_lem(a.lem_p_ne, a.lem_p_verb, a.lem_p_noun, a.lem_quirk)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(v) = &a.vocab_curriculum {
+        c.vocab_curriculum = Some(enum_value("--vocab-curriculum", v)?);
+    }
+    if let Some(p) = &a.pacing {
+        c.pacing = enum_value("--pacing", p)?;
+    }
+    if let Some(o) = &a.optimizer {
+        c.optimizer = enum_value("--optimizer", o)?;
+    }
+    c.join_sentences |= a.join_sentences;
+    c.data_curriculum |= a.data_curriculum;
+    c.tlm |= a.tlm;
+    c.seed = Some(a.seed);
+    // The tokenizer is found or trained later; validate the rest.
+    let mut probe = c.clone();
+    probe
+        .tokenizer
+        .get_or_insert_with(|| "tokenizer.json".into());
+    let mut v = Validator::default();
+    probe.validate(&mut v);
+    if let Some(f) = v.errors.first() {
+        bail!("{}: {}", f.field, f.message);
+    }
+    Ok(c)
 }
 
 /// Finds or trains the tokenizer; returns its path.
@@ -167,25 +278,22 @@ fn tokenizer_path(a: &PretrainArgs) -> anyhow::Result<PathBuf> {
     Ok(out)
 }
 
-fn parse_or<T>(v: Option<T>, what: &str, got: &str) -> anyhow::Result<T> {
-    v.with_context(|| format!("unknown {what} {got:?}"))
-}
-
 /// Runs `mavuno pretrain`.
 pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
-    if let Some(n) = a.threads {
+    let cfg = config(&a)?;
+    if let Some(n) = cfg.threads {
         tch::set_num_threads(n);
     }
-    let device = mavuno_models::pick_device(&a.device)?;
+    let device = mavuno_models::pick_device(&cfg.device)?;
     let tok_path = tokenizer_path(&a)?;
     let mut tok = Tok::from_file(&tok_path)?;
-    tok.max_len = Some(a.max_len);
+    tok.max_len = Some(cfg.max_len);
     let source = match &a.init {
         Some(dir) => ModelSource::Init(dir),
         None => ModelSource::Fresh(
-            parse_or(SizePreset::parse(&a.size), "--size", &a.size)?,
-            match &a.arch {
-                Some(s) => Some(parse_or(Family::parse(s), "--arch", s)?),
+            SizePreset::parse(&cfg.size).with_context(|| format!("--size {:?}", cfg.size))?,
+            match &cfg.arch {
+                Some(s) => Some(Family::parse(s).with_context(|| format!("--arch {s:?}"))?),
                 None => None,
             },
         ),
@@ -203,60 +311,37 @@ pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
     }
     let vocab = VocabSpec::from_tok(&tok)?;
 
-    let data = if a.join_sentences {
-        mavuno_models::train::join::tokenize_joined(&mut tok, |t| Dataset::read(&a.inputs, t))?
+    let mut ne = NeSource::default();
+    let data = if cfg.tlm {
+        let mut pairs = read_pairs(&a.inputs, &cfg.target_field)?;
+        for (s, t) in &mut pairs {
+            ne.mark(s, &cfg.entity_pos);
+            ne.mark(t, &cfg.entity_pos);
+        }
+        cfg.dataset(Vec::new(), pairs, &mut tok)?
     } else {
-        Dataset::read(&a.inputs, &tok)?
+        let mut sentences = read_sentences(&a.inputs)?;
+        for (s, _) in &mut sentences {
+            ne.mark(s, &cfg.entity_pos);
+        }
+        cfg.dataset(sentences, Vec::new(), &mut tok)?
     };
-    let strategy = parse_or(Strategy::by_name(&a.masking), "--masking", &a.masking)?;
-    if matches!(strategy, Strategy::Lem(_)) && !data.tagged {
-        tracing::warn!("No pos_tags/ner_tags in the input: LEM masking falls back to random single-subword word masking.");
+    let config = cfg
+        .train_config(a.seed)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if matches!(config.mask.strategy, Strategy::Lem(_)) {
+        tracing::info!(
+            ne_source = ne.label(),
+            ne_words_ner = ne.ner,
+            ne_words_pos_proxy = ne.pos_proxy,
+            "LEM entities."
+        );
+        if !data.tagged {
+            tracing::warn!("No pos_tags/ner_tags in the input: LEM masking falls back to random single-subword word masking.");
+        }
     }
-    let (train, eval) = data.split_eval(a.eval_fraction, 1000, a.seed);
+    let (train, eval) = data.split_eval(cfg.eval_fraction, 1000, a.seed);
     tracing::info!(train = train.len(), eval = eval.len(), "Read the corpus.");
-    let replace = match a.replace.as_str() {
-        "bert" => ReplaceProbs::BERT,
-        "climb" => ReplaceProbs::CLIMB,
-        other => bail!("--replace must be bert or climb, got {other:?}"),
-    };
-    let decay = match a.decay.as_str() {
-        "linear" => Decay::Linear,
-        "cosine" => Decay::Cosine,
-        "constant" => Decay::Constant,
-        other => bail!("--decay must be linear, cosine or constant, got {other:?}"),
-    };
-    let vocab_curriculum = match a.vocab_curriculum.as_deref() {
-        None => None,
-        Some("token_ids") => Some(VocabMap::TokenIds),
-        Some("pos_tags") => Some(VocabMap::PosTags),
-        Some("pos_tags_and_token_ids") => Some(VocabMap::PosTagsAndTokenIds),
-        Some(other) => bail!("--vocab-curriculum must be token_ids, pos_tags or pos_tags_and_token_ids, got {other:?}"),
-    };
-    let config = TrainConfig {
-        seed: a.seed,
-        steps: a.steps,
-        batch_size: a.batch_size,
-        grad_accum: a.grad_accum,
-        lr: a.lr.unwrap_or(if a.init.is_some() { 5e-5 } else { 5e-4 }),
-        warmup_steps: a.warmup.unwrap_or(a.steps / 10),
-        decay,
-        adamw: AdamWConfig {
-            weight_decay: a.weight_decay,
-            ..AdamWConfig::default()
-        },
-        max_grad_norm: 1.0,
-        mask: MaskSpec { strategy, replace },
-        log_every: 10,
-        eval_every: a.eval_every,
-        checkpoint_every: a.checkpoint_every,
-        keep_checkpoints: 2,
-        vocab_curriculum,
-        data_curriculum: a.data_curriculum,
-        rescore_every: a.rescore_every,
-        pacing: parse_or(PacingFn::parse(&a.pacing), "--pacing", &a.pacing)?,
-        objectives: a.objectives.clone(),
-        amp: true,
-    };
     let run = TrainRun {
         model: &model,
         vs: &vs,

@@ -1,14 +1,18 @@
 //! The MLM synonym attack (SEEDS.md §3.1, Alshahrani et al. 2024), generalised and batched.
 //!
 //! Per example: (1) query the victim; skip it when already misclassified (TextAttack's
-//! "skipped"). (2) Word importance by deletion (or by replacing the word with a fixed token):
-//! all variants go to the victim in ONE call; importance = drop of the gold-class probability;
-//! words whose deletion flips the label rank first, then by importance. (3) For each ranked word
-//! (at most `try_words`): top-K fill-mask candidates, the filters of [`super::filters`] in order
-//! (counted), then ALL survivors go to the victim in ONE call; the survivor that lowers the gold
-//! probability most is chosen. Stop at the first flip, when `max_words` substitutions are made,
-//! or when the query budget is spent. With the defaults (`max_words = try_words = 1`) this is
-//! the paper's algorithm: exactly one word is ever attacked.
+//! "skipped"), unless `attack_all` (the paper), which attacks it against the victim's own
+//! prediction. (2) Word importance by deletion (or by replacing the word with a fixed token):
+//! all variants go to the victim in ONE call; importance = drop of the target-class
+//! probability; words whose deletion flips the label rank first, then by importance. (3) For
+//! each ranked word (at most `try_words`): top-K fill-mask candidates (with
+//! `mask_all_occurrences`, every occurrence of the word masked in the MLM's input), the filters
+//! of [`super::filters`] in order (counted), then the survivors go to the victim: `first_flip`
+//! (the paper, default) takes the first flipping candidate in MLM rank order, `min_prob` (BAE)
+//! the flipping one with the lowest target probability; success means some queried candidate
+//! flipped. Stop at the first flip, when `max_words` substitutions are made, or when the query
+//! budget is spent. With the defaults (`max_words = try_words = 1`) this is the paper's
+//! algorithm: exactly one word is ever attacked.
 //!
 //! Victim calls per example are therefore ≤ 1 (deletions) + words tried, independent of K;
 //! the original prediction is batched across examples by [`Attacker::attack_all`].
@@ -16,15 +20,17 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_stages::tag::Tagger;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::filters::{is_word, normalize, string_filter, FilterCounts};
-use super::traits::{cosine, CandidateGenerator, SentenceEncoder, Victim};
+use super::traits::{cosine, CandidateGenerator, SentenceEncoder, Victim, MASK_SENTINEL};
 use crate::ModelError;
 
-/// How a word's importance is measured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a word's importance is measured. In configs: `"delete"` or the replacement token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum Importance {
     /// Delete the word (the paper's choice).
     Delete,
@@ -32,40 +38,146 @@ pub enum Importance {
     Replace(String),
 }
 
-/// Attack hyperparameters; `Default` is the paper's setting with a 0.8 similarity floor.
-#[derive(Debug, Clone)]
+impl From<String> for Importance {
+    fn from(s: String) -> Self {
+        if s == "delete" {
+            Importance::Delete
+        } else {
+            Importance::Replace(s)
+        }
+    }
+}
+
+impl From<Importance> for String {
+    fn from(i: Importance) -> Self {
+        match i {
+            Importance::Delete => "delete".into(),
+            Importance::Replace(t) => t,
+        }
+    }
+}
+
+/// How the candidates of one word are searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+#[serde(rename_all = "snake_case")]
+pub enum Search {
+    /// The paper's: walk the surviving candidates in MLM rank order and take the first that
+    /// flips the label. Candidates go to the victim in batches of `flip_batch` (all at once by
+    /// default), so every candidate of a batch counts as a query even after the flip.
+    #[default]
+    FirstFlip,
+    /// BAE / TextAttack greedy: query all survivors, take a flipping one with the lowest gold
+    /// probability, else (with room for more words) the lowest gold probability.
+    MinProb,
+}
+
+fn d_one() -> usize {
+    1
+}
+fn d_importance() -> Importance {
+    Importance::Delete
+}
+
+/// Attack hyperparameters (the search; candidate generation and filters are
+/// [`CandidateConfig`]). Defaults: the paper's setting. One struct for the `synonym_attack`
+/// stage (flattened into its table) and `mavuno attack` (flags override these defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
 pub struct AttackConfig {
-    /// Fill-mask candidates per word (paper: 50).
-    pub top_k: usize,
     /// Maximum words substituted in one adversarial example (paper: 1).
+    #[serde(default = "d_one")]
     pub max_words: usize,
-    /// Maximum ranked words tried (paper: 1, it breaks after the first word). Raising it keeps
-    /// the perturbation at `max_words` but lets the attack move on when a word has no flip.
-    pub try_words: usize,
-    /// Minimum cosine between original and adversarial sentence embeddings (paper: 0.8).
-    pub min_sim: f32,
-    /// Maximum victim queries per example (texts, the original included); `None` = unlimited.
+    /// Maximum ranked words tried (paper: 1, it breaks after the first word); default
+    /// `max_words`. Raising it keeps the perturbation at `max_words` but lets the attack move
+    /// on when a word has no flip.
+    #[serde(default)]
+    pub try_words: Option<usize>,
+    /// Maximum victim queries per example (texts, the original included); unlimited by default.
+    #[serde(default)]
     pub query_budget: Option<usize>,
-    /// Maximum character edit distance between a word and its replacement; `None` = no limit.
-    pub max_edit: Option<usize>,
-    /// Importance scoring.
+    /// Word importance by `delete` (paper) or by replacing the word with this token
+    /// (e.g. `<unk>`).
+    #[serde(default = "d_importance")]
+    #[schemars(with = "String")]
     pub importance: Importance,
-    /// Words shorter than this (in chars) are neither scored nor attacked, nor inserted
-    /// (paper: 2, for attacked words).
-    pub min_word_chars: usize,
+    /// Candidate search: `first_flip` (paper, default) or `min_prob` (BAE/TextAttack).
+    #[serde(default)]
+    pub search: Search,
+    /// `first_flip`: candidates per victim call (all survivors of a word in one call by
+    /// default; 1 reproduces the paper's one-at-a-time query count).
+    #[serde(default)]
+    pub flip_batch: Option<usize>,
+    /// Attack every example, misclassified ones included, against the victim's original
+    /// prediction (the paper: success is then reported over all N); otherwise misclassified
+    /// examples are skipped (TextAttack). Both success rates are reported either way.
+    #[serde(default)]
+    pub attack_all: bool,
+    /// Mask every occurrence of the attacked word when asking the MLM for candidates (the
+    /// paper's `re.sub(w, "[MASK]", text)`); only the attacked position is substituted.
+    #[serde(default)]
+    pub mask_all_occurrences: bool,
 }
 
 impl Default for AttackConfig {
     fn default() -> Self {
         Self {
-            top_k: 50,
             max_words: 1,
-            try_words: 1,
-            min_sim: 0.8,
+            try_words: None,
             query_budget: None,
-            max_edit: None,
             importance: Importance::Delete,
-            min_word_chars: 2,
+            search: Search::FirstFlip,
+            flip_batch: None,
+            attack_all: false,
+            mask_all_occurrences: false,
+        }
+    }
+}
+
+impl AttackConfig {
+    /// Ranked words tried: `try_words`, else `max_words`.
+    pub fn words_tried(&self) -> usize {
+        self.try_words.unwrap_or(self.max_words)
+    }
+}
+
+fn d_top_k() -> usize {
+    50
+}
+fn d_sim() -> f32 {
+    0.8
+}
+fn d_min_chars() -> usize {
+    2
+}
+
+/// Candidate generation and filtering, shared by the attack and augmentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub struct CandidateConfig {
+    /// Fill-mask candidates per word (paper: 50).
+    #[serde(default = "d_top_k")]
+    pub top_k: usize,
+    /// Minimum cosine between original and adversarial sentence embeddings (paper: 0.8;
+    /// needs a sentence encoder).
+    #[serde(default = "d_sim")]
+    pub min_sim: f32,
+    /// Maximum character edit distance between a word and its replacement; none by default.
+    #[serde(default)]
+    pub max_edit: Option<usize>,
+    /// Words shorter than this (in chars) are neither scored nor attacked, nor inserted
+    /// (paper: 2, for attacked words).
+    #[serde(default = "d_min_chars")]
+    pub min_word_chars: usize,
+}
+
+impl Default for CandidateConfig {
+    fn default() -> Self {
+        Self {
+            top_k: d_top_k(),
+            min_sim: d_sim(),
+            max_edit: None,
+            min_word_chars: d_min_chars(),
         }
     }
 }
@@ -104,10 +216,13 @@ pub struct ExampleResult {
     pub queries: usize,
     /// Victim calls (batches) for this example, the original's batch excluded.
     pub victim_calls: usize,
-    /// The adversarial text is misclassified and the original was not.
+    /// Some queried candidate changed the victim's label from its original prediction (the
+    /// gold label, unless `attack_all` attacked a misclassified example).
     pub success: bool,
-    /// Not attacked: the original was already misclassified.
+    /// Not attacked: the original was already misclassified (and `attack_all` was off).
     pub skipped: bool,
+    /// The victim's original prediction was the gold label.
+    pub orig_correct: bool,
     /// Words in `text`.
     pub words: usize,
     /// Ranked words for which candidates were generated.
@@ -123,19 +238,23 @@ pub struct Summary {
     pub examples: usize,
     /// Misclassified before the attack (not attacked).
     pub skipped: usize,
-    /// Successful attacks.
+    /// Successful attacks (with `attack_all`, misclassified examples included).
     pub successes: usize,
+    /// Successful attacks on examples the victim originally classified correctly.
+    pub successes_on_correct: usize,
     /// Attacked but not flipped.
     pub failures: usize,
     /// Correct / examples.
     pub original_accuracy: f64,
-    /// (correct − successes) / examples.
+    /// TextAttack: (correct − successes on correct) / examples.
     pub accuracy_under_attack: f64,
-    /// TextAttack's definition: successes / (successes + failures) = successes / originally
-    /// correct.
+    /// TextAttack's definition: successes on correct / originally correct.
     pub attack_success_rate: f64,
-    /// Alshahrani et al.'s definition: successes / examples (skipped included in the denominator).
+    /// Alshahrani et al.'s definition: successes / examples (every sampled example in the
+    /// denominator; with `attack_all` misclassified examples can succeed too).
     pub attack_success_rate_over_all: f64,
+    /// Alshahrani et al.'s "accuracy after attack": (examples − successes) / examples.
+    pub accuracy_after_attack_over_all: f64,
     /// Mean % of words substituted, over successful attacks (TextAttack's "avg perturbed word %").
     pub mean_perturbed_word_pct: f64,
     /// Mean words per input, over all examples.
@@ -247,7 +366,9 @@ pub struct Attacker<'a> {
     pub encoder: Option<&'a dyn SentenceEncoder>,
     /// Lowercased stopwords: never attacked, never inserted.
     pub stopwords: HashSet<String>,
-    /// Hyperparameters.
+    /// Candidate generation and filters.
+    pub candidates: CandidateConfig,
+    /// Search hyperparameters.
     pub config: AttackConfig,
 }
 
@@ -264,9 +385,45 @@ impl Attacker<'_> {
 
     /// Words that may be scored and attacked: real words, long enough, not stopwords.
     fn eligible(&self, word: &str) -> bool {
-        word.chars().count() >= self.config.min_word_chars
+        word.chars().count() >= self.candidates.min_word_chars
             && is_word(word)
             && !self.stopwords.contains(&normalize(word))
+    }
+
+    /// Queries the candidate texts of one word (in MLM rank order) and returns the chosen one
+    /// and its probabilities, or `None` when nothing could be queried. `first_flip` sends them
+    /// in batches of `flip_batch` and returns the first that flips `target` in rank order
+    /// (every text of a sent batch counts as a query); with no flip, the lowest `target`
+    /// probability. `min_prob` sends all and returns the flipping candidate with the lowest
+    /// `target` probability, else the lowest overall. Either way a flip among the queried
+    /// candidates is never missed.
+    fn search(
+        &self,
+        victim: &mut Counted<'_>,
+        texts: &[String],
+        target: usize,
+    ) -> Result<Option<(usize, Vec<f32>)>, ModelError> {
+        let batch = match self.config.search {
+            Search::FirstFlip => self.config.flip_batch.unwrap_or(texts.len()).max(1),
+            Search::MinProb => texts.len().max(1),
+        };
+        let mut all: Vec<Vec<f32>> = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(batch) {
+            let start = all.len();
+            all.extend(victim.query(chunk)?);
+            if self.config.search == Search::FirstFlip {
+                if let Some(k) = (start..all.len()).find(|&k| argmax(&all[k]) != target) {
+                    return Ok(Some((k, all[k].clone())));
+                }
+            }
+        }
+        let lowest = |ks: &mut dyn Iterator<Item = usize>| {
+            ks.min_by(|&a, &b| all[a][target].total_cmp(&all[b][target]))
+        };
+        let flipping = lowest(&mut (0..all.len()).filter(|&k| argmax(&all[k]) != target));
+        Ok(flipping
+            .or_else(|| lowest(&mut (0..all.len())))
+            .map(|k| (k, all[k].clone())))
     }
 
     /// Attacks every `(text, gold label)`; original predictions are batched across examples.
@@ -297,6 +454,7 @@ impl Attacker<'_> {
         orig_probs: Option<Vec<f32>>,
     ) -> Result<ExampleResult, ModelError> {
         let cfg = &self.config;
+        let cand = &self.candidates;
         let labels = self.victim.labels();
         let name = |i: usize| labels.get(i).cloned().unwrap_or_default();
         let mut victim = Counted {
@@ -316,6 +474,9 @@ impl Attacker<'_> {
         let spans = mavuno_stages::text::segment::words(text);
         let words: Vec<String> = spans.iter().map(|&(s, e)| text[s..e].to_string()).collect();
         let pred0 = argmax(&probs0);
+        // The class the attack pushes away from: gold, or with `attack_all` the victim's own
+        // original prediction (what the paper flips, misclassified examples included).
+        let target = if cfg.attack_all { pred0 } else { gold };
         let mut result = ExampleResult {
             text: text.to_string(),
             adversarial: text.to_string(),
@@ -328,7 +489,8 @@ impl Attacker<'_> {
             queries: 1,
             victim_calls: 0,
             success: false,
-            skipped: pred0 != gold,
+            skipped: pred0 != gold && !cfg.attack_all,
+            orig_correct: pred0 == gold,
             words: words.len(),
             words_tried: 0,
             filters: FilterCounts::default(),
@@ -362,7 +524,7 @@ impl Attacker<'_> {
         let mut ranked: Vec<(usize, bool, f32)> = eligible
             .iter()
             .zip(&del_probs)
-            .map(|(&i, p)| (i, argmax(p) != gold, probs0[gold] - p[gold]))
+            .map(|(&i, p)| (i, argmax(p) != target, probs0[target] - p[target]))
             .collect();
         // Flips first, then by importance; the sort is stable, so ties keep text order.
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)));
@@ -370,15 +532,25 @@ impl Attacker<'_> {
         let mut cur: Vec<String> = words.clone();
         let mut cur_probs = probs0.clone();
         let mut orig_emb: Option<Vec<f32>> = None;
-        for &(i, _, _) in ranked.iter().take(cfg.try_words) {
+        for &(i, _, _) in ranked.iter().take(cfg.words_tried()) {
             if budget_left(victim.queries) == 0 || result.substitutions.len() >= cfg.max_words {
                 break;
             }
             result.words_tried += 1;
-            let request = vec![(cur.clone(), i)];
+            let mut context = cur.clone();
+            if cfg.mask_all_occurrences {
+                // The paper masks every occurrence of the word; only position i is predicted
+                // and substituted.
+                for (j, w) in context.iter_mut().enumerate() {
+                    if j != i && *w == words[i] {
+                        *w = MASK_SENTINEL.to_string();
+                    }
+                }
+            }
+            let request = vec![(context, i)];
             let cands = self
                 .generator
-                .candidates(&request, cfg.top_k)?
+                .candidates(&request, cand.top_k)?
                 .into_iter()
                 .next()
                 .unwrap_or_default();
@@ -390,11 +562,11 @@ impl Attacker<'_> {
                 let c = match_case(&words[i], c.trim());
                 // Candidates shorter than the attacked-word floor (tiny MLMs propose single
                 // letters) count as non-words.
-                let short = c.chars().count() < cfg.min_word_chars;
+                let short = c.chars().count() < cand.min_word_chars;
                 let verdict = if short {
                     Some("not_word")
                 } else {
-                    string_filter(&words[i], &c, &self.stopwords, cfg.max_edit)
+                    string_filter(&words[i], &c, &self.stopwords, cand.max_edit)
                 };
                 if let Some(f) = verdict {
                     counts.reject(f);
@@ -441,7 +613,7 @@ impl Attacker<'_> {
                 let anchor = orig_emb.clone().unwrap_or_default();
                 let keep: Vec<bool> = embs
                     .iter()
-                    .map(|e| cosine(&anchor, e) >= cfg.min_sim)
+                    .map(|e| cosine(&anchor, e) >= cand.min_sim)
                     .collect();
                 counts.similarity += keep.iter().filter(|k| !**k).count();
                 let mut it = keep.iter();
@@ -456,23 +628,20 @@ impl Attacker<'_> {
             if survivors.is_empty() {
                 continue;
             }
-            let probs = victim.query(&texts)?;
-            let Some(best) =
-                (0..probs.len()).min_by(|&a, &b| probs[a][gold].total_cmp(&probs[b][gold]))
-            else {
+            let Some((best, probs)) = self.search(&mut victim, &texts, target)? else {
                 continue;
             };
-            let flips = argmax(&probs[best]) != gold;
+            let flips = argmax(&probs) != target;
             let last_allowed = result.substitutions.len() + 1 >= cfg.max_words;
             // A non-flipping substitution is kept only when it helps and leaves room for more.
-            if flips || (!last_allowed && probs[best][gold] < cur_probs[gold]) {
+            if flips || (!last_allowed && probs[target] < cur_probs[target]) {
                 result.substitutions.push(Substitution {
                     position: i,
                     old: words[i].clone(),
                     new: survivors[best].clone(),
                 });
                 cur[i] = survivors[best].clone();
-                cur_probs = probs[best].clone();
+                cur_probs = probs;
                 result.adversarial = texts[best].clone();
             }
             if flips {
@@ -508,6 +677,11 @@ pub fn summarize(results: &[ExampleResult], seconds: f64) -> Summary {
     let n = results.len();
     let skipped = results.iter().filter(|r| r.skipped).count();
     let successes = results.iter().filter(|r| r.success).count();
+    let successes_on_correct = results
+        .iter()
+        .filter(|r| r.success && r.orig_correct)
+        .count();
+    let correct = results.iter().filter(|r| r.orig_correct).count() as f64;
     let attacked: Vec<&ExampleResult> = results.iter().filter(|r| !r.skipped).collect();
     let failures = attacked.len() - successes;
     let mut filters = FilterCounts::default();
@@ -535,16 +709,17 @@ pub fn summarize(results: &[ExampleResult], seconds: f64) -> Summary {
     .into_iter()
     .map(|(k, v)| (k.to_string(), ratio(v as f64, wt)))
     .collect();
-    let correct = (n - skipped) as f64;
     Summary {
         examples: n,
         skipped,
         successes,
+        successes_on_correct,
         failures,
         original_accuracy: ratio(correct, n as f64),
-        accuracy_under_attack: ratio(correct - successes as f64, n as f64),
-        attack_success_rate: ratio(successes as f64, attacked.len() as f64),
+        accuracy_under_attack: ratio(correct - successes_on_correct as f64, n as f64),
+        attack_success_rate: ratio(successes_on_correct as f64, correct),
         attack_success_rate_over_all: ratio(successes as f64, n as f64),
+        accuracy_after_attack_over_all: ratio((n - successes) as f64, n as f64),
         mean_perturbed_word_pct: ratio(perturbed, successes as f64),
         mean_words_per_input: ratio(
             results.iter().map(|r| r.words).sum::<usize>() as f64,

@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::attack::render;
+use super::attack::{render, CandidateConfig};
 use super::filters::{is_word, normalize, string_filter, FilterCounts};
 use super::traits::{cosine, CandidateGenerator, SentenceEncoder};
 use crate::ModelError;
@@ -23,12 +23,9 @@ pub struct AugmentConfig {
     pub variants: usize,
     /// Fraction of words swapped per variant (at least one word).
     pub swap_frac: f64,
-    /// Fill-mask candidates per word.
-    pub top_k: usize,
-    /// Minimum cosine of each single-word substitution to the original (with an encoder).
-    pub min_sim: f32,
-    /// Maximum char edit distance between a word and its replacement.
-    pub max_edit: Option<usize>,
+    /// Candidate generation and filters, as the attack's (`min_sim` applies to each
+    /// single-word substitution, with an encoder).
+    pub candidates: CandidateConfig,
     /// RNG seed; the output is deterministic given the seed.
     pub seed: u64,
 }
@@ -38,9 +35,7 @@ impl Default for AugmentConfig {
         Self {
             variants: 2,
             swap_frac: 0.1,
-            top_k: 50,
-            min_sim: 0.8,
-            max_edit: None,
+            candidates: CandidateConfig::default(),
             seed: 42,
         }
     }
@@ -75,7 +70,7 @@ impl Augmenter<'_> {
             let words: Vec<String> = spans.iter().map(|&(s, e)| text[s..e].to_string()).collect();
             let eligible: Vec<usize> = (0..words.len())
                 .filter(|&i| {
-                    words[i].chars().count() >= 2
+                    words[i].chars().count() >= cfg.candidates.min_word_chars
                         && is_word(&words[i])
                         && !self.stopwords.contains(&normalize(&words[i]))
                 })
@@ -101,7 +96,7 @@ impl Augmenter<'_> {
             positions.dedup();
             let requests: Vec<(Vec<String>, usize)> =
                 positions.iter().map(|&i| (words.clone(), i)).collect();
-            let cands = self.generator.candidates(&requests, cfg.top_k)?;
+            let cands = self.generator.candidates(&requests, cfg.candidates.top_k)?;
             let refs: Vec<&str> = words.iter().map(String::as_str).collect();
             let tags = self.tagger.map(|t| t.tag(&refs));
             // position → surviving replacements
@@ -114,7 +109,7 @@ impl Augmenter<'_> {
                     let verdict = if c.chars().count() < 2 {
                         Some("not_word")
                     } else {
-                        string_filter(&words[i], &c, &self.stopwords, cfg.max_edit)
+                        string_filter(&words[i], &c, &self.stopwords, cfg.candidates.max_edit)
                     };
                     if let Some(f) = verdict {
                         counts.reject(f);
@@ -147,7 +142,7 @@ impl Augmenter<'_> {
                     let embs = enc.embed(&batch)?;
                     embs[1..]
                         .iter()
-                        .map(|e| cosine(&embs[0], e) >= cfg.min_sim)
+                        .map(|e| cosine(&embs[0], e) >= cfg.candidates.min_sim)
                         .collect()
                 }
                 _ => vec![true; sim_texts.len()],

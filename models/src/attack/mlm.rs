@@ -22,7 +22,7 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 use tokenizers::Tokenizer;
 
-use super::traits::{CandidateGenerator, SentenceEncoder};
+use super::traits::{CandidateGenerator, SentenceEncoder, MASK_SENTINEL};
 use crate::bert::{load_bert, BertModel};
 use crate::mlm::{load_mlm, LoadedMlm};
 use crate::ModelError;
@@ -220,9 +220,11 @@ impl MlmCandidates {
     }
 
     /// `[CLS] left [MASK] right [SEP]`, truncated symmetrically around the mask.
+    /// Ids of `words` with word `i` masked (and every word equal to [`MASK_SENTINEL`]), and
+    /// the position of word `i`'s mask.
     fn masked_ids(&self, words: &[String], i: usize) -> Result<(Vec<i64>, usize), ModelError> {
-        let left = self.text.ids(&words[..i].join(" "))?;
-        let right = self.text.ids(&words[i + 1..].join(" "))?;
+        let left = self.side_ids(&words[..i])?;
+        let right = self.side_ids(&words[i + 1..])?;
         let room = self.text.max_len.saturating_sub(3);
         // Keep at least half the window on the left when both sides overflow it.
         let keep_left = left
@@ -239,6 +241,23 @@ impl MlmCandidates {
         ids.extend_from_slice(right);
         ids.push(self.text.sep);
         Ok((ids, pos))
+    }
+}
+
+impl MlmCandidates {
+    /// Ids of a run of words; runs between [`MASK_SENTINEL`] words are encoded separately and
+    /// the sentinels become mask ids.
+    fn side_ids(&self, words: &[String]) -> Result<Vec<i64>, ModelError> {
+        let mut out = Vec::new();
+        for (k, run) in words.split(|w| w == MASK_SENTINEL).enumerate() {
+            if k > 0 {
+                out.push(self.mask);
+            }
+            if !run.is_empty() {
+                out.extend(self.text.ids(&run.join(" "))?);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -18,7 +18,10 @@ pub mod mlm;
 pub mod traits;
 pub mod transfer;
 
-pub use attack::{AttackConfig, Attacker, ExampleResult, Importance, Substitution, Summary};
+pub use attack::{
+    AttackConfig, Attacker, CandidateConfig, ExampleResult, Importance, Search, Substitution,
+    Summary,
+};
 pub use filters::FilterCounts;
 pub use mlm::{MeanPooledEncoder, MlmCandidates};
-pub use traits::{CandidateGenerator, SentenceEncoder, Victim};
+pub use traits::{CandidateGenerator, SentenceEncoder, Victim, MASK_SENTINEL};

@@ -17,6 +17,11 @@ pub trait Victim {
     fn predict_proba(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError>;
 }
 
+/// A word equal to this in a candidate request stands for a masked position (the attack's
+/// `mask_all_occurrences`): generators that mask (the fill-mask MLM) put their mask token
+/// there; others may treat it as an unknown word.
+pub const MASK_SENTINEL: &str = "\u{0}MASK\u{0}";
+
 /// Proposes replacement words in context.
 pub trait CandidateGenerator {
     /// Top-`k` whole-word fill-mask candidates for word `i` of `words`, batched over several

@@ -22,6 +22,8 @@
 //!
 //! Counters: `variants_total`, `no_variant_total`, `candidates_total`, `candidates_kept_total`.
 
+use std::collections::BTreeMap;
+
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
@@ -29,49 +31,27 @@ use mavuno_pipeline::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{stage_err, ComponentPaths, Components};
+use super::{stage_err, unknown_fields, Components, SynonymSourceConfig};
 use crate::attack::augment::{AugmentConfig, Augmenter};
 
 fn d_label() -> String {
     "label".into()
 }
 fn d_variants() -> usize {
-    2
+    AugmentConfig::default().variants
 }
 fn d_swap() -> f64 {
-    0.1
-}
-fn d_top_k() -> usize {
-    50
-}
-fn d_sim() -> f64 {
-    0.8
-}
-fn d_device() -> String {
-    "cpu".into()
+    AugmentConfig::default().swap_frac
 }
 
 /// Adds synonym-substituted variants after each record.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 pub struct GenSynonymsConfig {
-    /// Fill-mask MLM directory (BERT, RoBERTa or pre-LN RoBERTa with its MLM head and
-    /// `tokenizer.json`), e.g. written by `mavuno pretrain`.
-    pub mlm: String,
-    /// Sentence encoder directory for the similarity filter; none by default.
-    #[serde(default)]
-    pub encoder: Option<String>,
-    /// POS tagger model (`.mvt`) for the POS-equality filter; none by default.
-    #[serde(default)]
-    pub pos_model: Option<String>,
-    /// ISO 639-3 code of the committed stopword list (never replaced, never inserted).
-    #[serde(default)]
-    pub lang: Option<String>,
-    /// More words never attacked nor inserted, besides the stopword list (case-insensitive),
-    /// e.g. `["user"]` for AfriSenti's `@user` mention placeholder.
-    #[serde(default)]
-    pub protect: Vec<String>,
+    /// Candidate source and filters (shared with `synonym_attack` and the CLI); `min_sim`
+    /// applies to each single-word substitution.
+    #[serde(flatten)]
+    pub source: SynonymSourceConfig,
     /// Field copied to the variants (the label; default `label`). Absent is fine.
     #[serde(default = "d_label")]
     pub label_field: String,
@@ -81,31 +61,10 @@ pub struct GenSynonymsConfig {
     /// Share of words replaced per variant, at least one word (0.1).
     #[serde(default = "d_swap")]
     pub swap_frac: f64,
-    /// Fill-mask candidates per word (50).
-    #[serde(default = "d_top_k")]
-    pub top_k: usize,
-    /// Minimum cosine of each substitution to the original (needs `encoder`; 0.8).
-    #[serde(default = "d_sim")]
-    pub min_sim: f64,
-    /// Maximum character edit distance between a word and its replacement; none by default.
-    #[serde(default)]
-    pub max_edit: Option<usize>,
-    /// Device: `cpu` (default), `auto`, `cuda`, `cuda:N`.
-    #[serde(default = "d_device")]
-    pub device: String,
-}
-
-impl GenSynonymsConfig {
-    fn paths(&self) -> ComponentPaths<'_> {
-        ComponentPaths {
-            mlm: &self.mlm,
-            encoder: self.encoder.as_deref(),
-            pos_model: self.pos_model.as_deref(),
-            lang: self.lang.as_deref(),
-            protect: &self.protect,
-            device: &self.device,
-        }
-    }
+    /// Keys no option took: reported by validation.
+    #[serde(flatten, skip_serializing)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
 impl StageConfig for GenSynonymsConfig {
@@ -113,7 +72,8 @@ impl StageConfig for GenSynonymsConfig {
     const KIND: StageKind = StageKind::Streaming;
 
     fn validate(&self, v: &mut Validator) {
-        self.paths().validate(v);
+        unknown_fields::<GenSynonymsConfig>(v, &self.unknown);
+        self.source.validate(v);
         v.at_least("variants", self.variants, 1);
         if !(self.swap_frac > 0.0 && self.swap_frac <= 1.0) {
             v.error(
@@ -121,12 +81,10 @@ impl StageConfig for GenSynonymsConfig {
                 format!("must be in (0, 1], got {}", self.swap_frac),
             );
         }
-        v.at_least("top_k", self.top_k, 1);
-        v.range("min_sim", self.min_sim, -1.0, 1.0);
     }
 
     fn input_files(&self) -> Vec<String> {
-        self.paths().files()
+        self.source.files()
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
@@ -162,7 +120,7 @@ fn variant(rec: &Record, text: String, k: usize, label_field: &str) -> Record {
 impl Stage for GenSynonyms {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
         if self.parts.is_none() {
-            self.parts = Some(self.config.paths().load()?);
+            self.parts = Some(self.config.source.load()?);
         }
         let Some(p) = self.parts.as_ref() else {
             return Err(StageError::msg("models not loaded"));
@@ -176,9 +134,7 @@ impl Stage for GenSynonyms {
             config: AugmentConfig {
                 variants: cfg.variants,
                 swap_frac: cfg.swap_frac,
-                top_k: cfg.top_k,
-                min_sim: cfg.min_sim as f32,
-                max_edit: cfg.max_edit,
+                candidates: cfg.source.candidates.clone(),
                 seed: 0,
             },
         };
@@ -217,16 +173,14 @@ mod tests {
     #[test]
     fn example_validates_and_bad_values_are_named() {
         let c = example();
-        assert_eq!((c.variants, c.top_k), (2, 30));
+        assert_eq!((c.variants, c.source.candidates.top_k), (2, 30));
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);
-        let bad = GenSynonymsConfig {
-            variants: 0,
-            swap_frac: 0.0,
-            mlm: String::new(),
-            ..c
-        };
+        let mut bad = c.clone();
+        bad.variants = 0;
+        bad.swap_frac = 0.0;
+        bad.source.mlm = String::new();
         let mut v = Validator::default();
         bad.validate(&mut v);
         let got: Vec<(&str, &str)> = v

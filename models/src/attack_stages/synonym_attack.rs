@@ -32,6 +32,7 @@
 //!
 //! Counters: `attacked_total`, `successes_total`, `skipped_total`, `queries_total`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -43,31 +44,16 @@ use mavuno_pipeline::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{label_of, stage_err, unit_draw, ComponentPaths, Components};
+use super::{
+    in_char_range, label_of, stage_err, unit_draw, unknown_fields, validate_attack, Components,
+    SynonymSourceConfig,
+};
 use crate::attack::attack::summarize;
-use crate::attack::{AttackConfig, Attacker, ExampleResult, Importance, Victim};
+use crate::attack::{AttackConfig, Attacker, ExampleResult, Victim};
 use crate::victims::load_victim;
 
 fn d_label() -> String {
     "label".into()
-}
-fn d_top_k() -> usize {
-    50
-}
-fn d_one() -> usize {
-    1
-}
-fn d_sim() -> f64 {
-    0.8
-}
-fn d_importance() -> String {
-    "delete".into()
-}
-fn d_min_chars() -> usize {
-    2
-}
-fn d_device() -> String {
-    "cpu".into()
 }
 fn d_summary() -> String {
     "attack_summary.json".into()
@@ -85,106 +71,60 @@ pub enum KeepMode {
     Successes,
 }
 
+/// How an adversarial-training example is labelled (with `replace_text`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+#[serde(rename_all = "snake_case")]
+pub enum AdvLabel {
+    /// The victim's original prediction (the paper's `HARD_BERT_ADV.ipynb`).
+    #[default]
+    OriginalPrediction,
+    /// The gold label.
+    Gold,
+}
+
 /// Attacks each labelled record with MLM synonym substitution.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 pub struct SynonymAttackConfig {
     /// Victim directory: a word-CNN/BiLSTM from `mavuno train-victim` (`victim.json`) or a
     /// classifier from `mavuno finetune --task classify` (`config.json`).
     pub victim: String,
-    /// Fill-mask MLM directory (BERT, RoBERTa or pre-LN RoBERTa with its MLM head and
-    /// `tokenizer.json`), e.g. written by `mavuno pretrain`.
-    pub mlm: String,
-    /// Sentence encoder directory for the similarity filter (mean pooling, e.g.
-    /// all-MiniLM-L6-v2); no similarity filter without it.
-    #[serde(default)]
-    pub encoder: Option<String>,
-    /// POS tagger model (`.mvt`) for the POS-equality filter; none by default.
-    #[serde(default)]
-    pub pos_model: Option<String>,
-    /// ISO 639-3 code of the committed stopword list: stopwords are never attacked nor
-    /// inserted. None by default.
-    #[serde(default)]
-    pub lang: Option<String>,
-    /// More words never attacked nor inserted, besides the stopword list (case-insensitive),
-    /// e.g. `["user"]` for AfriSenti's `@user` mention placeholder.
-    #[serde(default)]
-    pub protect: Vec<String>,
+    /// Candidate source and filters (shared with `gen_synonyms` and the CLI).
+    #[serde(flatten)]
+    pub source: SynonymSourceConfig,
+    /// The search (shared with `mavuno attack`).
+    #[serde(flatten)]
+    pub attack: AttackConfig,
     /// Field holding the gold label (string or number; default `label`).
     #[serde(default = "d_label")]
     pub label_field: String,
-    /// Fill-mask candidates per word (paper: 50).
-    #[serde(default = "d_top_k")]
-    pub top_k: usize,
-    /// Maximum words substituted per example (paper: 1).
-    #[serde(default = "d_one")]
-    pub max_words: usize,
-    /// Maximum ranked words tried (paper: 1); default: `max_words`.
-    #[serde(default)]
-    pub try_words: Option<usize>,
-    /// Minimum cosine between original and adversarial embeddings (needs `encoder`; 0.8).
-    #[serde(default = "d_sim")]
-    pub min_sim: f64,
-    /// Maximum victim queries per example, the original included; unlimited by default.
-    #[serde(default)]
-    pub query_budget: Option<usize>,
-    /// Maximum character edit distance between a word and its replacement; none by default.
-    #[serde(default)]
-    pub max_edit: Option<usize>,
-    /// Word importance by `delete` (paper) or by replacing the word with this token
-    /// (e.g. `<unk>`).
-    #[serde(default = "d_importance")]
-    pub importance: String,
-    /// Words shorter than this (characters) are neither scored, attacked nor inserted (2).
-    #[serde(default = "d_min_chars")]
-    pub min_word_chars: usize,
     /// `all` (default) or `successes`: which attacked records leave the stage.
     #[serde(default)]
     pub keep: KeepMode,
     /// Put the adversarial text in `text` and the original in `original_text` (false).
     #[serde(default)]
     pub replace_text: bool,
+    /// With `replace_text`: label the adversarial example with the victim's
+    /// `original_prediction` (the paper, default) or the `gold` label, written to
+    /// `label_field` (the gold label goes to `gold_label`). Recorded in the summary.
+    #[serde(default)]
+    pub adv_label: AdvLabel,
     /// Attack this seeded random share of the records (0 < sample ≤ 1); all by default.
     #[serde(default)]
     pub sample: Option<f64>,
-    /// Device: `cpu` (default), `auto`, `cuda`, `cuda:N`.
-    #[serde(default = "d_device")]
-    pub device: String,
+    /// The paper's sampling: attack only texts whose length (the sum of their words'
+    /// characters) is within `[min, max]`, e.g. `[30, 300]`; others are dropped as
+    /// `length_out_of_range`. All lengths by default.
+    #[serde(default)]
+    pub char_range: Option<[usize; 2]>,
     /// Summary JSON, relative to the run directory (`attack_summary.json`).
     #[serde(default = "d_summary")]
     pub summary: String,
-}
-
-impl SynonymAttackConfig {
-    fn paths(&self) -> ComponentPaths<'_> {
-        ComponentPaths {
-            mlm: &self.mlm,
-            encoder: self.encoder.as_deref(),
-            pos_model: self.pos_model.as_deref(),
-            lang: self.lang.as_deref(),
-            protect: &self.protect,
-            device: &self.device,
-        }
-    }
-
-    /// The attack's hyperparameters.
-    pub fn attack_config(&self) -> AttackConfig {
-        AttackConfig {
-            top_k: self.top_k,
-            max_words: self.max_words,
-            try_words: self.try_words.unwrap_or(self.max_words),
-            min_sim: self.min_sim as f32,
-            query_budget: self.query_budget,
-            max_edit: self.max_edit,
-            importance: if self.importance == "delete" {
-                Importance::Delete
-            } else {
-                Importance::Replace(self.importance.clone())
-            },
-            min_word_chars: self.min_word_chars,
-        }
-    }
+    /// Keys no option took: reported by validation.
+    #[serde(flatten, skip_serializing)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
 impl StageConfig for SynonymAttackConfig {
@@ -192,26 +132,21 @@ impl StageConfig for SynonymAttackConfig {
     const KIND: StageKind = StageKind::Streaming;
 
     fn validate(&self, v: &mut Validator) {
+        unknown_fields::<SynonymAttackConfig>(v, &self.unknown);
         if self.victim.is_empty() {
             v.error("victim", "must not be empty");
         }
-        self.paths().validate(v);
-        v.at_least("top_k", self.top_k, 1);
-        v.at_least("max_words", self.max_words, 1);
-        if let Some(t) = self.try_words {
-            v.at_least("try_words", t, self.max_words);
-        }
-        v.range("min_sim", self.min_sim, -1.0, 1.0);
-        if let Some(q) = self.query_budget {
-            v.at_least("query_budget", q, 2);
+        self.source.validate(v);
+        validate_attack(&self.attack, v);
+        if let Some([lo, hi]) = self.char_range {
+            if lo > hi {
+                v.error("char_range", format!("min {lo} is above max {hi}"));
+            }
         }
         if let Some(s) = self.sample {
             if !(s > 0.0 && s <= 1.0) {
                 v.error("sample", format!("must be in (0, 1], got {s}"));
             }
-        }
-        if self.importance.is_empty() {
-            v.error("importance", "must be \"delete\" or a replacement token");
         }
         if self.summary.is_empty() {
             v.error("summary", "must not be empty");
@@ -219,7 +154,7 @@ impl StageConfig for SynonymAttackConfig {
     }
 
     fn input_files(&self) -> Vec<String> {
-        let mut f = self.paths().files();
+        let mut f = self.source.files();
         // Word victims keep their weights in model.safetensors too; victim.json or
         // config.json tells which kind, and a change to either must invalidate the cache.
         f.push(format!("{}/model.safetensors", self.victim));
@@ -257,8 +192,10 @@ pub struct SynonymAttack {
     busy: f64,
 }
 
-/// Copies the attack's outcome into the record.
-fn annotate(rec: &mut mavuno_pipeline::Record, r: &ExampleResult, replace_text: bool) {
+/// Copies the attack's outcome into the record; with `replace_text` the adversarial text
+/// becomes `text`, labelled as `adv_label` says.
+fn annotate(rec: &mut mavuno_pipeline::Record, r: &ExampleResult, cfg: &SynonymAttackConfig) {
+    let replace_text = cfg.replace_text;
     rec.set("adversarial", r.adversarial.clone());
     rec.set("orig_pred", r.orig_pred.clone());
     rec.set("adv_pred", r.adv_pred.clone());
@@ -271,6 +208,14 @@ fn annotate(rec: &mut mavuno_pipeline::Record, r: &ExampleResult, replace_text: 
     if replace_text {
         let original = std::mem::replace(&mut rec.text, r.adversarial.clone());
         rec.set("original_text", original);
+        if cfg.adv_label == AdvLabel::OriginalPrediction {
+            rec.set("gold_label", r.label.clone());
+            rec.set(&cfg.label_field, r.orig_pred.clone());
+        }
+        rec.set(
+            "adv_label",
+            serde_json::to_value(cfg.adv_label).unwrap_or_default(),
+        );
     }
 }
 
@@ -278,12 +223,12 @@ impl Stage for SynonymAttack {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
         if self.loaded.is_none() {
             let victim = load_victim(std::path::Path::new(&self.config.victim), {
-                crate::pick_device(&self.config.device).map_err(stage_err)?
+                crate::pick_device(&self.config.source.device).map_err(stage_err)?
             })
             .map_err(stage_err)?;
             self.loaded = Some(Loaded {
                 victim,
-                parts: self.config.paths().load()?,
+                parts: self.config.source.load()?,
             });
         }
         let Some(l) = self.loaded.as_ref() else {
@@ -310,6 +255,9 @@ impl Stage for SynonymAttack {
                     format!("label {l:?} is not one of the victim's labels {labels:?}"),
                 )),
                 Some(_) if !sampled => Some(Outcome::Drop(rec, "not_sampled")),
+                Some(_) if cfg.char_range.is_some_and(|r| !in_char_range(&rec.text, r)) => {
+                    Some(Outcome::Drop(rec, "length_out_of_range"))
+                }
                 Some(_) if mavuno_stages::text::segment::words(&rec.text).is_empty() => {
                     Some(Outcome::Drop(rec, "no_words"))
                 }
@@ -328,7 +276,8 @@ impl Stage for SynonymAttack {
             tagger: l.parts.tagger.as_ref().map(|t| t as _),
             encoder: l.parts.encoder.as_ref().map(|e| e as _),
             stopwords: l.parts.stopwords.clone(),
-            config: cfg.attack_config(),
+            candidates: cfg.source.candidates.clone(),
+            config: cfg.attack.clone(),
         };
         let (results, _) = attacker.attack_all(&examples).map_err(stage_err)?;
         self.busy += start.elapsed().as_secs_f64();
@@ -337,7 +286,7 @@ impl Stage for SynonymAttack {
             succ += u64::from(r.success);
             skip += u64::from(r.skipped);
             queries += r.queries as u64;
-            annotate(&mut rec, &r, cfg.replace_text);
+            annotate(&mut rec, &r, cfg);
             slots[slot] = Some(match (cfg.keep, r.success, r.skipped) {
                 (KeepMode::Successes, false, true) => Outcome::Drop(rec, "misclassified"),
                 (KeepMode::Successes, false, false) => Outcome::Drop(rec, "attack_failed"),
@@ -381,6 +330,7 @@ impl Stage for SynonymAttack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attack::Importance;
 
     fn example() -> SynonymAttackConfig {
         super::super::testutil::doc_example(include_str!("synonym_attack.rs"))
@@ -389,20 +339,19 @@ mod tests {
     #[test]
     fn example_validates_and_errors_name_the_field() {
         let c = example();
-        assert_eq!(c.top_k, 50);
+        assert_eq!(c.source.candidates.top_k, 50);
         assert_eq!(c.keep, KeepMode::All);
+        assert_eq!(c.attack.search, crate::attack::Search::FirstFlip);
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);
-        let bad = SynonymAttackConfig {
-            top_k: 0,
-            sample: Some(1.5),
-            try_words: Some(0),
-            max_words: 2,
-            device: "gpu".into(),
-            lang: Some("xxx".into()),
-            ..c
-        };
+        let mut bad = c.clone();
+        bad.source.candidates.top_k = 0;
+        bad.sample = Some(1.5);
+        bad.attack.try_words = Some(0);
+        bad.attack.max_words = 2;
+        bad.source.device = "gpu".into();
+        bad.source.lang = Some("xxx".into());
         let mut v = Validator::default();
         bad.validate(&mut v);
         let fields: Vec<&str> = v.errors.iter().map(|e| e.field.as_str()).collect();
@@ -417,7 +366,35 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused() {
         let t: toml::Value = toml::from_str("victim = \"v\"\nmlm = \"m\"\ntop_kk = 3\n").unwrap();
-        let e = t.try_into::<SynonymAttackConfig>().unwrap_err();
-        assert!(e.to_string().contains("top_kk"), "{e}");
+        let c = t.try_into::<SynonymAttackConfig>().unwrap();
+        let mut v = Validator::default();
+        c.validate(&mut v);
+        assert_eq!(v.errors.len(), 1, "{:?}", v.errors);
+        assert_eq!(v.errors[0].field, "top_kk");
+        assert_eq!(v.errors[0].message, "unknown field `top_kk`");
+    }
+
+    #[test]
+    fn shared_options_parse_flat_and_round_trip() {
+        let t: toml::Value = toml::from_str(
+            "victim = \"v\"\nmlm = \"m\"\ntop_k = 7\nmin_sim = 0.5\nsearch = \"min_prob\"\n\
+             attack_all = true\nmask_all_occurrences = true\nchar_range = [30, 300]\n\
+             adv_label = \"gold\"\nimportance = \"<unk>\"\n",
+        )
+        .unwrap();
+        let c = t.try_into::<SynonymAttackConfig>().unwrap();
+        let mut v = Validator::default();
+        c.validate(&mut v);
+        assert!(v.errors.is_empty(), "{:?}", v.errors);
+        assert_eq!(c.source.candidates.top_k, 7);
+        assert_eq!(c.attack.search, crate::attack::Search::MinProb);
+        assert!(c.attack.attack_all && c.attack.mask_all_occurrences);
+        assert_eq!(c.attack.importance, Importance::Replace("<unk>".into()));
+        assert_eq!(c.char_range, Some([30, 300]));
+        assert_eq!(c.adv_label, AdvLabel::Gold);
+        let back: SynonymAttackConfig =
+            serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back.attack, c.attack);
+        assert_eq!(back.source, c.source);
     }
 }

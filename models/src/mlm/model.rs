@@ -79,8 +79,19 @@ impl MlmModel {
         attention_mask: Option<&Tensor>,
         train: bool,
     ) -> Result<Tensor, ModelError> {
+        self.hidden_typed(input_ids, attention_mask, None, train)
+    }
+
+    /// [`MlmModel::hidden`] with token type (segment) ids, for BERT-layout sentence pairs.
+    pub fn hidden_typed(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: Option<&Tensor>,
+        token_type_ids: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor, ModelError> {
         self.encoder
-            .forward_t(input_ids, attention_mask, None, train)
+            .forward_t(input_ids, attention_mask, token_type_ids, train)
     }
 
     /// The head on hidden states: `[.., hidden]` → `[.., vocab]`.

@@ -1,6 +1,7 @@
 //! Checkpoints: `run_dir/ckpt/step_N/` with `model.safetensors` (the model VarStore, HF names),
-//! `aux_heads.safetensors` (CLIMB word-class heads), `optimizer.safetensors` (AdamW moments and
-//! step), with `rescore_every` the data curriculum's current scores
+//! `aux_heads.safetensors` (CLIMB word-class heads), the AdamW moments and step of each
+//! optimiser group (`optimizer.safetensors` when shared, else `optimizer.<group>.safetensors`,
+//! see `units.rs`), with `rescore_every` the data curriculum's current scores
 //! (`difficulty_scores.json`, see `rescore.rs`), and `trainer_state.json`. The state file is written last, so a directory without it is
 //! an interrupted save and is ignored when resuming.
 
@@ -11,7 +12,7 @@ use tch::nn;
 
 use crate::hf::{named_variables, write_atomic, write_safetensors_atomic, WEIGHTS_FILE};
 use crate::mlm::{load_exact, AuxHeads};
-use crate::train::optim::AdamW;
+use crate::train::units::Optimizers;
 use crate::ModelError;
 
 /// `trainer_state.json`.
@@ -27,10 +28,13 @@ pub struct TrainerState {
     pub last_loss: Option<f64>,
     /// Last held-out loss.
     pub eval_loss: Option<f64>,
+    /// Masking counts since the last evaluation (logged at the next one), so a resumed run
+    /// logs the same realised rates as an uninterrupted one.
+    #[serde(default)]
+    pub mask_window: crate::train::data::MaskCounts,
 }
 
 const STATE_FILE: &str = "trainer_state.json";
-const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 
 fn ckpt_root(run_dir: &Path) -> PathBuf {
     run_dir.join("ckpt")
@@ -66,7 +70,7 @@ pub fn save(
     state: &TrainerState,
     vs: &nn::VarStore,
     aux: &AuxHeads,
-    opt: &AdamW,
+    opt: &Optimizers,
     scores: Option<&[f64]>,
     keep: usize,
 ) -> Result<PathBuf, ModelError> {
@@ -80,7 +84,7 @@ pub fn save(
     if !aux.is_empty() {
         write_safetensors_atomic(&named_variables(&aux.vs), &AuxHeads::file(&dir))?;
     }
-    opt.save(&dir.join(OPTIMIZER_FILE))?;
+    opt.save(&dir)?;
     if let Some(scores) = scores {
         crate::train::rescore::save_scores(&dir, scores)?;
     }
@@ -102,7 +106,7 @@ pub fn load(
     dir: &Path,
     vs: &nn::VarStore,
     aux: &AuxHeads,
-    opt: &mut AdamW,
+    opt: &mut Optimizers,
 ) -> Result<TrainerState, ModelError> {
     let state_path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&state_path).map_err(|source| ModelError::Io {
@@ -117,7 +121,7 @@ pub fn load(
     if !aux.is_empty() {
         load_exact(&aux.vs, &AuxHeads::file(dir))?;
     }
-    opt.load(&dir.join(OPTIMIZER_FILE))?;
+    opt.load(dir)?;
     Ok(state)
 }
 

@@ -8,11 +8,16 @@
 //!
 //! Per-word annotations stay aligned: a block gets its own word list (LEM class and CLIMB POS
 //! index per word, what masking and the word-class units read), renumbered from 0, and a word
-//! cut by a block boundary appears in both blocks. A block's difficulty (for the data
-//! curriculum) is the token-weighted mean of the difficulties of the sentences its tokens come
-//! from; CLIMB scores blocks directly (unigram perplexity of the block), which for a
-//! perplexity would be the token-weighted *geometric* mean, so the two orders can differ
-//! slightly. Model-based rescoring (`rescore_every`) scores the blocks themselves.
+//! cut by a block boundary appears in both blocks.
+//!
+//! Blocks are built in corpus order first and only then scored, as CLIMB does
+//! (`ngram_perplexity`, n = 1): a unigram MLE model over the subword ids of all blocks,
+//! specials included, and each block's difficulty is its perplexity under that model
+//! ([`unigram_block_scores`]). The data curriculum therefore samples the very blocks the
+//! baseline trains on; sentence-level difficulties (e.g. `order_curriculum` output, sorted
+//! easiest first) must not reach a joined run, since joining sorted sentences would give the
+//! curriculum arm different blocks with a sharper difficulty spread than the baseline's.
+//! Model-based rescoring (`rescore_every`) scores the blocks themselves.
 //!
 //! The input sentences must not have been truncated (tokenize with `tok.max_len = None`),
 //! otherwise the tail of every long sentence would be lost before joining.
@@ -24,6 +29,9 @@ use crate::ModelError;
 
 /// Tokenizes with `tokenize` while `tok.max_len` is lifted (so no sentence is truncated),
 /// restores it, and joins the sentences into blocks of that length (128 when unset).
+/// Each block's difficulty is then its unigram perplexity ([`unigram_block_scores`]).
+/// Errors when a sentence carries a difficulty: joined blocks are scored on their own tokens,
+/// and sentence scores mean the input was reordered (see the module docs).
 pub fn tokenize_joined(
     tok: &mut Tok,
     tokenize: impl FnOnce(&Tok) -> Result<Dataset, ModelError>,
@@ -32,7 +40,51 @@ pub fn tokenize_joined(
     tok.max_len = None;
     let sentences = tokenize(tok);
     tok.max_len = Some(block_len);
-    sentences?.join_blocks(block_len)
+    let sentences = sentences?;
+    if sentences.examples.iter().any(|e| e.difficulty.is_some()) {
+        return Err(ModelError::Data(
+            "join_sentences: the input sentences carry a `difficulty` (order_curriculum output, \
+             sorted easiest first); blocks must be joined in corpus order and are scored on \
+             their own tokens, so feed the unsorted sentences"
+                .into(),
+        ));
+    }
+    let mut blocks = sentences.join_blocks(block_len)?;
+    let scores = unigram_block_scores(&blocks.examples);
+    for (b, s) in blocks.examples.iter_mut().zip(scores) {
+        b.difficulty = Some(s);
+    }
+    Ok(blocks)
+}
+
+/// CLIMB's `ngram_perplexity` with n = 1 over blocks: an MLE unigram model of the subword
+/// ids of all `blocks` (specials included; no smoothing is needed since every id scored was
+/// counted), and per block `exp(−mean log p(id))`. Summation runs in block order, so the
+/// scores are the same on every run.
+pub fn unigram_block_scores(blocks: &[Example]) -> Vec<f64> {
+    let mut counts: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    let mut total = 0u64;
+    for b in blocks {
+        for &id in &b.ids {
+            *counts.entry(id).or_default() += 1;
+            total += 1;
+        }
+    }
+    let log_total = (total.max(1) as f64).ln();
+    blocks
+        .iter()
+        .map(|b| {
+            if b.ids.is_empty() {
+                return 1.0;
+            }
+            let nll: f64 = b
+                .ids
+                .iter()
+                .map(|id| log_total - (counts.get(id).copied().unwrap_or(1) as f64).ln())
+                .sum();
+            (nll / b.ids.len() as f64).exp()
+        })
+        .collect()
 }
 
 /// A block being filled.
@@ -41,17 +93,6 @@ struct Block {
     ex: Example,
     /// `(sentence, word)` of the block's last word, so a word's subwords share one entry.
     last_word: Option<(usize, u32)>,
-    difficulty_sum: f64,
-    difficulty_tokens: usize,
-}
-
-impl Block {
-    fn finish(self) -> Example {
-        let mut ex = self.ex;
-        ex.difficulty = (self.difficulty_tokens > 0)
-            .then(|| self.difficulty_sum / self.difficulty_tokens as f64);
-        ex
-    }
 }
 
 impl Dataset {
@@ -85,12 +126,8 @@ impl Dataset {
                 };
                 cur.ex.ids.push(id);
                 cur.ex.word_ids.push(new_word);
-                if let Some(d) = ex.difficulty {
-                    cur.difficulty_sum += d;
-                    cur.difficulty_tokens += 1;
-                }
                 if cur.ex.ids.len() == block_len {
-                    blocks.push(std::mem::take(&mut cur).finish());
+                    blocks.push(std::mem::take(&mut cur).ex);
                 }
             }
         }
@@ -142,6 +179,7 @@ mod tests {
                 .collect(),
             pos: (0..parts.len()).map(|w| Some(pos + w as u8)).collect(),
             difficulty,
+            type_ids: Vec::new(),
         }
     }
 
@@ -208,13 +246,22 @@ mod tests {
     }
 
     #[test]
-    fn block_difficulty_is_the_token_weighted_mean() -> Result<(), ModelError> {
+    fn blocks_carry_no_sentence_difficulty_and_are_scored_on_their_own_tokens(
+    ) -> Result<(), ModelError> {
         let joined = data().join_blocks(5)?;
-        assert_eq!(joined.examples[0].difficulty, Some(1.0));
-        // 1 token of sentence 0 (1.0) and 4 of sentence 1 (3.0).
-        assert_eq!(joined.examples[1].difficulty, Some((1.0 + 12.0) / 5.0));
-        // 3 tokens of sentence 1 (3.0), 2 of the undifficult sentence 2.
-        assert_eq!(joined.examples[2].difficulty, Some(3.0));
+        assert!(joined.examples.iter().all(|b| b.difficulty.is_none()));
+        let scores = unigram_block_scores(&joined.examples);
+        // 15 tokens in 3 blocks; `<s>` (0) occurs 3 times, `</s>` (2) twice, others once.
+        let p = |c: f64| c / 15.0;
+        let ppl = |ps: &[f64]| (-ps.iter().map(|x| x.ln()).sum::<f64>() / ps.len() as f64).exp();
+        let want = [
+            ppl(&[p(3.0), p(1.0), p(1.0), p(1.0), p(1.0)]),
+            ppl(&[p(2.0), p(3.0), p(1.0), p(1.0), p(1.0)]),
+            ppl(&[p(1.0), p(1.0), p(2.0), p(3.0), p(1.0)]),
+        ];
+        for (s, w) in scores.iter().zip(want) {
+            assert!((s - w).abs() < 1e-9, "{s} vs {w}");
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! - `join.rs`: CLIMB's `join_sentences` (fixed-length blocks of concatenated sentences).
 //! - `rescore.rs`: CLIMB's model-based difficulty (`rescore_every`).
 //! - `optim.rs`: AdamW with saveable state, LR schedule, clipping.
+//! - `units.rs`: the optimisers of a run (CLIMB's per-unit AdamW and warm-up, or shared).
 //! - `checkpoint.rs`: `ckpt/step_N/` directories.
 //! - `setup.rs`: the model of a run (fresh preset or continued from an HF directory).
 //!
@@ -14,7 +15,10 @@
 //! (`tch::manual_seed(seed + step)` before each step). A checkpoint holds the weights, the AdamW
 //! moments and the step, so continuing from it replays exactly what the uninterrupted run does.
 //! Layout of `run_dir`: `train_config.toml` (written before step 0), `metrics.jsonl`
-//! (`step, loss, lr, tokens_per_s, grad_norm[, eval_loss]`), `ckpt/step_N/`.
+//! (`step, loss, lr, tokens_per_s, grad_norm`; at every evaluation also `eval_loss` and the
+//! realised masking of the MLM unit since the previous evaluation: `mask_rate`, `masked`,
+//! `masked_ne`, `masked_verb`, `masked_noun` (LEM entity pass), `masked_fill`,
+//! `masked_on_ne_words`), `ckpt/step_N/`.
 
 pub mod checkpoint;
 pub mod data;
@@ -22,6 +26,7 @@ pub mod join;
 pub mod optim;
 pub mod rescore;
 pub mod setup;
+pub mod units;
 
 use std::io::Write;
 use std::path::Path;
@@ -40,9 +45,11 @@ use crate::hf::{named_variables, write_atomic};
 use crate::mlm::{masked_loss, AuxHeads, MlmModel};
 use crate::ModelError;
 pub use checkpoint::{latest_checkpoint, TrainerState};
-pub use data::{collate, Batch, Dataset, Example, UnitMasking, VocabSpec};
+pub use data::{collate, Batch, Dataset, Example, MaskCounts, UnitMasking, VocabSpec};
 pub use optim::{lr_at, AdamW, AdamWConfig, Decay};
 pub use setup::{build_model, BuiltModel, ModelSource};
+pub use units::{OptimizerLayout, Optimizers};
+use units::{Schedule as LrSchedule, Span};
 
 /// Everything that decides a training run; saved as `run_dir/train_config.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +98,16 @@ pub struct TrainConfig {
     pub objectives: String,
     /// Mixed precision (libtorch autocast) on CUDA; ignored on CPU.
     pub amp: bool,
+    /// Optimiser layout: CLIMB's per-unit AdamW (default) or one shared AdamW (`units.rs`).
+    #[serde(default)]
+    pub optimizer: OptimizerLayout,
+    /// Per-unit layout: warm-up share of each unit's active steps (CLIMB: 0.1).
+    #[serde(default = "d_unit_warmup")]
+    pub unit_warmup: f64,
+}
+
+fn d_unit_warmup() -> f64 {
+    0.1
 }
 
 impl Default for TrainConfig {
@@ -119,6 +136,8 @@ impl Default for TrainConfig {
             pacing: PacingFn::Linear,
             objectives: "base_mlm".into(),
             amp: true,
+            optimizer: OptimizerLayout::default(),
+            unit_warmup: d_unit_warmup(),
         }
     }
 }
@@ -234,8 +253,11 @@ impl Sampler {
 struct Unit {
     name: String,
     masking: UnitMasking,
+    span: Option<Span>,
 }
 
+/// The schedule's distinct units and, per unit name, its active span in steps (the first
+/// and last step of any of its schedule entries).
 fn units_of(config: &TrainConfig) -> Result<(ObjectiveSchedule, Vec<Unit>), ModelError> {
     let schedule = ObjectiveSchedule::climb(&config.objectives).ok_or_else(|| {
         ModelError::Data(format!(
@@ -245,7 +267,15 @@ fn units_of(config: &TrainConfig) -> Result<(ObjectiveSchedule, Vec<Unit>), Mode
     })?;
     let mut units: Vec<Unit> = Vec::new();
     for u in &schedule.units {
-        if units.iter().any(|x| x.name == u.unit) {
+        let span = Span::of(u.start, u.end, config.steps);
+        if let Some(x) = units.iter_mut().find(|x| x.name == u.unit) {
+            x.span = match (x.span, span) {
+                (Some(a), Some(b)) => Some(Span {
+                    first: a.first.min(b.first),
+                    last: a.last.max(b.last),
+                }),
+                (a, b) => a.or(b),
+            };
             continue;
         }
         let masking = match unit_tags(&u.unit) {
@@ -267,6 +297,7 @@ fn units_of(config: &TrainConfig) -> Result<(ObjectiveSchedule, Vec<Unit>), Mode
         units.push(Unit {
             name: u.unit.clone(),
             masking,
+            span,
         });
     }
     Ok((schedule, units))
@@ -304,12 +335,13 @@ pub fn eval_mlm(
             |i| (base + i) as u64,
             device,
         )?;
-        let (loss, n) = model.mlm_loss(
+        let hidden = model.hidden_typed(
             &batch.input_ids,
-            &batch.attention_mask,
-            &batch.labels,
+            Some(&batch.attention_mask),
+            batch.token_type_ids.as_ref(),
             false,
         )?;
+        let (loss, n) = masked_loss(&hidden, &batch.labels, |rows| model.head_logits(rows))?;
         if n > 0 {
             sum += f64::try_from(&loss)? * n as f64;
             count += n;
@@ -349,7 +381,15 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
     let aux = AuxHeads::new(&run.model.config, &pos_units, run.device)?;
     let mut params = named_variables(run.vs);
     params.extend(named_variables(&aux.vs));
-    let mut opt = AdamW::new(params, cfg.adamw)?;
+    let spans: Vec<(String, Option<Span>)> =
+        units.iter().map(|u| (u.name.clone(), u.span)).collect();
+    let mut opt = Optimizers::new(cfg.optimizer, params, &spans, cfg.unit_warmup, cfg.adamw)?;
+    let schedule_lr = LrSchedule {
+        total: cfg.steps,
+        warmup: cfg.warmup_steps,
+        peak: cfg.lr,
+        decay: cfg.decay,
+    };
 
     let mut pacing = Pacing::climb(cfg.pacing);
     pacing.total_steps = cfg.steps;
@@ -396,11 +436,13 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
 
     let mut start_step = 0;
     let mut eval_loss = None;
+    let mut mask_window = MaskCounts::default();
     if options.resume {
         if let Some((step, dir)) = latest_checkpoint(run.run_dir)? {
             let state = checkpoint::load(&dir, run.vs, &aux, &mut opt)?;
             start_step = step;
             eval_loss = state.eval_loss;
+            mask_window = state.mask_window;
             if cfg.rescore_every > 0 {
                 // Checkpoints always carry the scores of a rescoring run; one without them
                 // would silently continue on the initial scores.
@@ -472,10 +514,16 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
                     window_tokens += batch.tokens;
                     total_tokens += batch.tokens;
                 }
+                if unit.masking.tags.is_none() {
+                    mask_window.add(&batch.counts);
+                }
                 let (loss, _) = tch::autocast(use_amp, || -> Result<(Tensor, i64), ModelError> {
-                    let hidden =
-                        run.model
-                            .hidden(&batch.input_ids, Some(&batch.attention_mask), true)?;
+                    let hidden = run.model.hidden_typed(
+                        &batch.input_ids,
+                        Some(&batch.attention_mask),
+                        batch.token_type_ids.as_ref(),
+                        true,
+                    )?;
                     match unit.masking.tags {
                         None => {
                             masked_loss(&hidden, &batch.labels, |rows| run.model.head_logits(rows))
@@ -493,8 +541,7 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
             total.f_div_scalar(cfg.grad_accum as f64)?.backward();
         }
         let grad_norm = opt.clip_grad_norm(cfg.max_grad_norm)?;
-        let lr = lr_at(step, cfg.steps, cfg.warmup_steps, cfg.lr, cfg.decay);
-        opt.step(lr)?;
+        let lr = opt.step(step, &schedule_lr)?;
         let done = step + 1;
         first_loss.get_or_insert(step_loss);
         last_loss = Some(step_loss);
@@ -518,6 +565,12 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
                 run.device,
             )?;
             line["eval_loss"] = serde_json::json!(eval_loss);
+            if let (Some(obj), serde_json::Value::Object(m)) =
+                (line.as_object_mut(), mask_window.to_json())
+            {
+                obj.extend(m);
+            }
+            mask_window = MaskCounts::default();
         }
         if done % cfg.log_every.max(1) == 0 || eval_due || done == end || rescored.is_some() {
             let secs = window_t.elapsed().as_secs_f64().max(1e-9);
@@ -544,6 +597,7 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
                 samples_seen: done * (cfg.batch_size * cfg.grad_accum) as u64,
                 last_loss: Some(step_loss),
                 eval_loss,
+                mask_window,
             };
             checkpoint::save(
                 run.run_dir,

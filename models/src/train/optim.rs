@@ -103,10 +103,15 @@ impl AdamW {
     /// Scales gradients so their global L2 norm is at most `max_norm` (PyTorch
     /// `clip_grad_norm_`); returns the norm before clipping. `max_norm <= 0` only measures.
     pub fn clip_grad_norm(&mut self, max_norm: f64) -> Result<f64, ModelError> {
+        Self::clip_global(&mut [self], max_norm)
+    }
+
+    /// [`AdamW::clip_grad_norm`] over the parameters of several optimisers together.
+    pub fn clip_global(opts: &mut [&mut AdamW], max_norm: f64) -> Result<f64, ModelError> {
         let _guard = tch::no_grad_guard();
-        let grads: Vec<Tensor> = self
-            .params
+        let grads: Vec<Tensor> = opts
             .iter()
+            .flat_map(|o| o.params.iter())
             .map(|p| p.tensor.grad())
             .filter(Tensor::defined)
             .collect();

@@ -5,9 +5,11 @@
 //! p = b before `start`; then linear `b + (1−b)·t'/T`, quad `b + (1−b)·(t'/T)²`,
 //! root `b + (1−b)·√(t'/T)`, log `b + (1−b)·(1 + ln(t'/T + e^−c)/c)`, exp
 //! `b + (1−b)·(e^{c·t'/T} − 1)/(e^c − 1)` (c = 10), step `b` until `end` then 1; all
-//! capped at 1. These reproduce the test vectors of SEEDS §2.3. (The stored revision
-//! of CLIMB's `pacing_fn.py` evaluates the formulas at `step` rather than `t'`; set
-//! `offset_start = false` for that behaviour.)
+//! capped at 1. These reproduce the test vectors of SEEDS §2.3. CLIMB's
+//! `src/data_curriculum/pacing_fn.py` exists in two revisions that differ here: the one at
+//! commit `e6d4d8f5` measures growth from the start (`step_diff = step − step_start`, what
+//! the default `offset_start = true` does), the one at commit `43b3d17e` evaluates the
+//! formulas at the raw `step` (set `offset_start = false` for that behaviour).
 use serde::{Deserialize, Serialize};
 
 /// The pacing function's shape.

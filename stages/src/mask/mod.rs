@@ -1,8 +1,9 @@
 //! Masking: pure masking plans ([`plan`]) and the glue that turns a tagged sentence and
 //! a tokenizer into a plan ([`plan_sentence`]), used by the `plan_masks` stage and the
-//! `mavuno mask` command.
+//! `mavuno mask` command; [`spec::Masking`] is the masking spec every config and verb shares.
 pub mod plan;
 pub mod plan_masks;
+pub mod spec;
 
 use crate::curriculum::climb_pos_index;
 use crate::tokenize::corpus::TaggedSentence;
@@ -86,7 +87,8 @@ impl PlannedSentence {
 pub fn annotate(s: &TaggedSentence, unit_tags: &[String]) -> (Vec<WordClass>, Vec<Option<u16>>) {
     let classes = (0..s.words.len())
         .map(|i| {
-            WordClass::from_tags(
+            WordClass::of_word(
+                &s.words[i],
                 s.ner.get(i).and_then(|x| x.as_deref()),
                 s.pos.get(i).and_then(|x| x.as_deref()),
             )

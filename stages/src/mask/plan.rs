@@ -84,6 +84,16 @@ impl WordClass {
         ["NE", "VERB", "NOUN", "OTHER"][self.index()]
     }
 
+    /// The LEM class of `word`: as [`WordClass::from_tags`], except that a word matching a
+    /// number pattern ([`is_number_like`]) is never an NE, as the released scripts exclude
+    /// NER hits that match their number regex (it then takes its POS class).
+    pub fn of_word(word: &str, ner: Option<&str>, pos: Option<&str>) -> WordClass {
+        match WordClass::from_tags(ner, pos) {
+            WordClass::Ne if is_number_like(word) => WordClass::from_tags(None, pos),
+            c => c,
+        }
+    }
+
     /// The LEM class of a word from its (optional) NER label and POS tag. UPOS `NOUN`
     /// and `PROPN` and the LEM dictionaries' noun tags (`NN*`, `NNC`, `NNP`) are nouns;
     /// `VERB`, PTB `VB*` and the Sinhala `VNN VFM VNF VP` are verbs; `AUX` is not.
@@ -105,6 +115,20 @@ impl WordClass {
             _ => WordClass::Other,
         }
     }
+}
+
+/// Whether `word` is a number: digits (any script) with optional sign, separators
+/// (`.`, `,`, `:`, `/`, `-`) and a trailing `%`, e.g. `2024`, `3.5`, `12/05/2024`, `-7`,
+/// `50%`, `١٢`. The released LEM scripts drop NER hits matching such a pattern.
+pub fn is_number_like(word: &str) -> bool {
+    let w = word.trim();
+    let w = w.strip_prefix(['+', '-']).unwrap_or(w);
+    let w = w.strip_suffix('%').unwrap_or(w);
+    w.chars().any(char::is_numeric)
+        && w.chars().next().is_some_and(char::is_numeric)
+        && w.chars().last().is_some_and(char::is_numeric)
+        && w.chars()
+            .all(|c| c.is_numeric() || matches!(c, '.' | ',' | ':' | '/' | '-'))
 }
 
 /// What happens to a selected position.
@@ -177,25 +201,42 @@ pub enum SpanLength {
     },
 }
 
-/// A masking strategy and its parameters.
+fn d_rate() -> f64 {
+    0.15
+}
+fn d_tagged_rate() -> f64 {
+    0.4
+}
+fn d_span_length() -> SpanLength {
+    SpanLength::Ngram { max_n: 3 }
+}
+
+/// A masking strategy and its parameters: the one masking spec that `plan_masks`,
+/// `train_mlm`, `mavuno mask` and `mavuno pretrain` share (in configs through
+/// [`crate::mask::spec::Masking`], which also accepts a preset name). Every field has the
+/// default of its paper, so `{ strategy = "lem" }` is the LEM default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "strategy", deny_unknown_fields)]
 pub enum Strategy {
     /// Independent per-token selection (BERT).
     Token {
         /// Selection probability per selectable token (0.15).
+        #[serde(default = "d_rate")]
         rate: f64,
     },
     /// Whole-word masking (BERT wwm).
     WholeWord {
         /// Target share of the sequence's tokens (0.15).
+        #[serde(default = "d_rate")]
         rate: f64,
     },
     /// Contiguous word spans (ERNIE-Gram n-grams or SpanBERT).
     Span {
         /// Target share of the sequence's tokens (0.15).
+        #[serde(default = "d_rate")]
         rate: f64,
-        /// How span lengths are drawn.
+        /// How span lengths are drawn (ERNIE-Gram n ≤ 3 by default).
+        #[serde(default = "d_span_length")]
         length: SpanLength,
     },
     /// Linguistic Entity Masking (SEEDS §1.3).
@@ -203,15 +244,21 @@ pub enum Strategy {
     /// CLIMB's POS objective unit (SEEDS §2.4); needs `word_tags`.
     PosObjective {
         /// Selection probability of tokens whose word has a tag in the unit's list (0.40).
+        #[serde(default = "d_tagged_rate")]
         tagged_rate: f64,
         /// Selection probability of every other non-special token (0.15).
+        #[serde(default = "d_rate")]
         other_rate: f64,
     },
 }
 
-/// LEM parameters (defaults: the released scripts with all classes on, the quirk fixed).
+/// LEM parameters. Defaults: the variant the authors report as best (NE only: p_NE = 1,
+/// p_verb = p_noun = 0, as in their released Ta-En MLM script), 15 %, the pass-2 counter
+/// quirk fixed so the realised rate is the nominal one (see docs/EXPERIMENTS.md §0). With
+/// every class rate 0 the same collator masks random words, one subword each, at `rate`:
+/// the authors' matched MLM baseline (preset `lem_random_word`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct LemParams {
     /// Global rate p_global (0.15).
     pub rate: f64,
@@ -219,13 +266,14 @@ pub struct LemParams {
     pub max_masks: usize,
     /// p_NE (1.0; 0 turns NE priority off).
     pub p_ne: f64,
-    /// p_verb (1.0).
+    /// p_verb (0.0).
     pub p_verb: f64,
-    /// p_noun (1.0).
+    /// p_noun (0.0).
     pub p_noun: f64,
     /// Reproduce the released code's pass-2 counter quirk (the counter advances on words
     /// already covered in pass 1, so the realised rate falls below p_global).
-    pub fill_quirk: bool,
+    #[serde(alias = "fill_quirk")]
+    pub quirk: bool,
 }
 
 impl Default for LemParams {
@@ -234,9 +282,23 @@ impl Default for LemParams {
             rate: 0.15,
             max_masks: 512,
             p_ne: 1.0,
-            p_verb: 1.0,
-            p_noun: 1.0,
-            fill_quirk: false,
+            p_verb: 0.0,
+            p_noun: 0.0,
+            quirk: false,
+        }
+    }
+}
+
+impl LemParams {
+    /// LEM with these class rates and every other parameter at its default.
+    pub const fn with_classes(p_ne: f64, p_verb: f64, p_noun: f64) -> LemParams {
+        LemParams {
+            rate: 0.15,
+            max_masks: 512,
+            p_ne,
+            p_verb,
+            p_noun,
+            quirk: false,
         }
     }
 }
@@ -253,31 +315,42 @@ impl Strategy {
         }
     }
 
+    /// Preset names accepted by [`Strategy::by_name`], for messages.
+    pub const PRESETS: &'static str = "token, whole_word, span, spanbert, lem (= lem_ne), \
+lem_ne, lem_ne_verb, lem_all, lem_random_word, lem_quirk, pos_objective";
+
     /// The strategy with its default parameters, from its name (`span` is ERNIE-Gram,
-    /// `spanbert` the geometric variant).
+    /// `spanbert` the geometric variant). The LEM presets are the released scripts'
+    /// class-rate combinations: `lem_ne` (the default `lem`, the authors' best), `lem_ne_verb`,
+    /// `lem_all` (NE, verb and noun), and `lem_random_word`, every class rate 0: random words,
+    /// one subword each, at 15 % — the authors' MLM baseline, which differs from LEM in
+    /// entity priority only. `lem_quirk` is `lem_all` with the released pass-2 counter quirk.
     pub fn by_name(name: &str) -> Option<Strategy> {
         Some(match name {
-            "token" => Strategy::Token { rate: 0.15 },
-            "whole_word" => Strategy::WholeWord { rate: 0.15 },
+            "token" => Strategy::Token { rate: d_rate() },
+            "whole_word" => Strategy::WholeWord { rate: d_rate() },
             "span" | "ngram" | "ernie_gram" => Strategy::Span {
-                rate: 0.15,
-                length: SpanLength::Ngram { max_n: 3 },
+                rate: d_rate(),
+                length: d_span_length(),
             },
             "spanbert" => Strategy::Span {
-                rate: 0.15,
+                rate: d_rate(),
                 length: SpanLength::Geometric {
                     p: 0.2,
                     max_len: 10,
                 },
             },
-            "lem" => Strategy::Lem(LemParams::default()),
+            "lem" | "lem_ne" => Strategy::Lem(LemParams::default()),
+            "lem_ne_verb" => Strategy::Lem(LemParams::with_classes(1.0, 1.0, 0.0)),
+            "lem_all" => Strategy::Lem(LemParams::with_classes(1.0, 1.0, 1.0)),
+            "lem_random_word" => Strategy::Lem(LemParams::with_classes(0.0, 0.0, 0.0)),
             "lem_quirk" => Strategy::Lem(LemParams {
-                fill_quirk: true,
-                ..LemParams::default()
+                quirk: true,
+                ..LemParams::with_classes(1.0, 1.0, 1.0)
             }),
             "pos_objective" => Strategy::PosObjective {
-                tagged_rate: 0.4,
-                other_rate: 0.15,
+                tagged_rate: d_tagged_rate(),
+                other_rate: d_rate(),
             },
             _ => return None,
         })
@@ -384,6 +457,10 @@ pub struct MaskPlan {
     pub pos_labels: Vec<u16>,
     /// Number of selectable (non-special) tokens in the sequence.
     pub selectable: usize,
+    /// LEM: positions selected by the entity pass, per class (NE, verb, noun); every other
+    /// selected position is a fill mask. All zero for other strategies.
+    #[serde(default)]
+    pub priority: [u32; 3],
 }
 
 impl MaskPlan {
@@ -495,13 +572,18 @@ pub fn plan_masks(
 ) -> MaskPlan {
     let n = input.token_ids.len().min(input.word_ids.len());
     let selectable = (0..n).filter(|&i| is_selectable(input, vocab, i)).count();
+    let mut priority = [0u32; 3];
     let mut selected: Vec<usize> = match &spec.strategy {
         Strategy::Token { rate } => (0..n)
             .filter(|&i| is_selectable(input, vocab, i) && rng.random::<f64>() < *rate)
             .collect(),
         Strategy::WholeWord { rate } => plan_whole_word(input, vocab, *rate, rng),
         Strategy::Span { rate, length } => plan_spans(input, vocab, *rate, *length, rng),
-        Strategy::Lem(p) => plan_lem(input, vocab, p, rng),
+        Strategy::Lem(p) => {
+            let (sel, pri) = plan_lem(input, vocab, p, rng);
+            priority = pri;
+            sel
+        }
         Strategy::PosObjective {
             tagged_rate,
             other_rate,
@@ -521,6 +603,7 @@ pub fn plan_masks(
     selected.dedup();
     let mut plan = MaskPlan {
         selectable,
+        priority,
         ..MaskPlan::default()
     };
     for &p in &selected {
@@ -638,13 +721,15 @@ fn plan_spans(
 ///    noun) word with budget left gets one random subword masked and is marked covered;
 /// 4. pass 2: `N_rand = N_global − #masked`; walk the same order and mask one random
 ///    subword of each uncovered word until `N_rand` are used. With `fill_quirk` the
-///    counter also advances on covered words, as in the released scripts.
+///    counter also advances on covered words, as in the released scripts (`quirk`).
+///
+/// Returns the selected positions and how many of them the entity pass chose per class.
 pub fn plan_lem(
     input: &MaskInput,
     vocab: &VocabInfo,
     p: &LemParams,
     rng: &mut ChaCha8Rng,
-) -> Vec<usize> {
+) -> (Vec<usize>, [u32; 3]) {
     let mut words = word_groups(input, vocab);
     words.shuffle(rng);
     let n_global = py_round(p.rate * input.token_ids.len() as f64)
@@ -664,6 +749,7 @@ pub fn plan_lem(
     }
     let mut covered = vec![false; words.len()];
     let mut out = Vec::new();
+    let mut priority = [0u32; 3];
     for (k, (w, pos)) in words.iter().enumerate() {
         if out.len() >= n_global {
             break;
@@ -672,6 +758,7 @@ pub fn plan_lem(
         if c < 3 && budget[c] > 0 {
             out.push(pos[rng.random_range(0..pos.len())]);
             budget[c] -= 1;
+            priority[c] += 1;
             covered[k] = true;
         }
     }
@@ -682,7 +769,7 @@ pub fn plan_lem(
             break;
         }
         if covered[k] {
-            if p.fill_quirk {
+            if p.quirk {
                 counter += 1;
             }
             continue;
@@ -691,7 +778,7 @@ pub fn plan_lem(
         covered[k] = true;
         counter += 1;
     }
-    out
+    (out, priority)
 }
 
 /// Aggregate statistics over many plans: realised rate, masks per class, replacement
@@ -710,6 +797,9 @@ pub struct MaskStats {
     pub tokens_per_class: [u64; 4],
     /// Selected positions per class (NE, VERB, NOUN, OTHER).
     pub masks_per_class: [u64; 4],
+    /// LEM entity-pass selections per class (NE, VERB, NOUN); the rest are fill masks.
+    #[serde(default)]
+    pub priority: [u64; 3],
     /// Replacement counts: mask, random, keep.
     pub replacements: [u64; 3],
     /// Sequences with two or more selected positions in one word (LEM must have none).
@@ -740,6 +830,9 @@ impl MaskStats {
         }
         for c in &plan.word_classes {
             self.masks_per_class[c.index()] += 1;
+        }
+        for (a, b) in self.priority.iter_mut().zip(plan.priority) {
+            *a += u64::from(b);
         }
         for r in &plan.replacements {
             self.replacements[match r {
@@ -782,6 +875,7 @@ impl MaskStats {
         }
         for i in 0..3 {
             self.replacements[i] += o.replacements[i];
+            self.priority[i] += o.priority[i];
         }
         for (a, b) in self.rate_histogram.iter_mut().zip(&o.rate_histogram) {
             *a += b;
@@ -831,6 +925,8 @@ impl MaskStats {
             "realised_rate": self.realised_rate(),
             "realised_rate_of_selectable": ratio(self.masked, self.selectable),
             "masks_per_class": counts,
+            "entity_pass_masks": {"NE": self.priority[0], "VERB": self.priority[1], "NOUN": self.priority[2]},
+            "fill_masks": self.masked - self.priority.iter().sum::<u64>(),
             "mask_share_per_class": share(&self.masks_per_class),
             "corpus_share_per_class": share(&self.tokens_per_class),
             "replacement_share": {"mask": ratio(self.replacements[0], r), "random": ratio(self.replacements[1], r), "keep": ratio(self.replacements[2], r)},
@@ -887,7 +983,10 @@ mod tests {
             word_classes: &classes,
             word_tags: &[],
         };
-        let spec = MaskSpec::default();
+        let spec = MaskSpec {
+            strategy: Strategy::by_name("lem_ne_verb").unwrap(),
+            replace: ReplaceProbs::BERT,
+        };
         for s in 0..50 {
             let plan = plan_masks(&input, &spec, &vocab(), &mut example_rng(s, 0));
             // 21 tokens → round(3.15) = 3 masks.
@@ -901,6 +1000,136 @@ mod tests {
             assert_eq!(words.len(), 3);
             assert!(plan.positions.iter().all(|&p| wid[p].is_some()));
         }
+    }
+
+    /// Random sentences of 8–30 words, 1–3 subwords each, with 0–2 NE words and some
+    /// verbs and nouns.
+    /// Token ids, word ids and word classes of one test sentence.
+    type Sentence = (Vec<u32>, Vec<Option<u32>>, Vec<WordClass>);
+
+    fn random_sentences(n: usize) -> Vec<Sentence> {
+        let mut rng = example_rng(99, 0);
+        (0..n)
+            .map(|_| {
+                let words = rng.random_range(8..=30);
+                let sizes: Vec<usize> = (0..words).map(|_| rng.random_range(1..=3)).collect();
+                let (ids, wid) = seq(&sizes);
+                let classes = (0..words)
+                    .map(|_| match rng.random_range(0..10) {
+                        0 => WordClass::Ne,
+                        1 | 2 => WordClass::Verb,
+                        3..=5 => WordClass::Noun,
+                        _ => WordClass::Other,
+                    })
+                    .collect();
+                (ids, wid, classes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ne_only_lem_masks_an_ne_whenever_one_has_budget() {
+        let spec = |name: &str| MaskSpec {
+            strategy: Strategy::by_name(name).unwrap(),
+            replace: ReplaceProbs::BERT,
+        };
+        let (ne_only, baseline) = (spec("lem_ne"), spec("lem_random_word"));
+        assert_eq!(spec("lem"), ne_only, "the default LEM is NE only");
+        let (mut with_ne, mut baseline_missed) = (0, 0);
+        for (k, (ids, wid, classes)) in random_sentences(300).iter().enumerate() {
+            let input = MaskInput {
+                token_ids: ids,
+                word_ids: wid,
+                word_classes: classes,
+                word_tags: &[],
+            };
+            if !classes.contains(&WordClass::Ne) {
+                continue;
+            }
+            with_ne += 1;
+            let plan = plan_masks(&input, &ne_only, &vocab(), &mut example_rng(5, k as u64));
+            assert!(plan.word_classes.contains(&WordClass::Ne), "sentence {k}");
+            // NE only: verbs and nouns get no priority, so every other mask is a fill mask
+            // and the count is the global budget.
+            assert_eq!(
+                plan.positions.len(),
+                py_round(0.15 * ids.len() as f64).max(1)
+            );
+            let b = plan_masks(&input, &baseline, &vocab(), &mut example_rng(5, k as u64));
+            baseline_missed += usize::from(!b.word_classes.contains(&WordClass::Ne));
+        }
+        assert!(with_ne > 50, "{with_ne}");
+        // Without priority, entities are hit only at random: the test above can fail.
+        assert!(
+            baseline_missed > with_ne / 4,
+            "{baseline_missed} of {with_ne}"
+        );
+    }
+
+    #[test]
+    fn all_class_rates_zero_masks_one_subword_per_word_at_the_global_rate() {
+        let spec = MaskSpec {
+            strategy: Strategy::Lem(LemParams::with_classes(0.0, 0.0, 0.0)),
+            replace: ReplaceProbs::BERT,
+        };
+        assert_eq!(spec.strategy, Strategy::by_name("lem_random_word").unwrap());
+        let (mut masked, mut tokens) = (0usize, 0usize);
+        let mut per_class = [0usize; 4];
+        let mut words_per_class = [0usize; 4];
+        for (k, (ids, wid, classes)) in random_sentences(400).iter().enumerate() {
+            let input = MaskInput {
+                token_ids: ids,
+                word_ids: wid,
+                word_classes: classes,
+                word_tags: &[],
+            };
+            let plan = plan_masks(&input, &spec, &vocab(), &mut example_rng(8, k as u64));
+            let want = py_round(0.15 * ids.len() as f64).max(1);
+            assert_eq!(plan.positions.len(), want, "sentence {k}");
+            let mut words: Vec<_> = plan.positions.iter().map(|&p| wid[p]).collect();
+            words.sort_unstable();
+            words.dedup();
+            assert_eq!(words.len(), want, "one subword per masked word");
+            masked += want;
+            tokens += ids.len();
+            for c in &plan.word_classes {
+                per_class[c.index()] += 1;
+            }
+            for c in classes {
+                words_per_class[c.index()] += 1;
+            }
+        }
+        let rate = masked as f64 / tokens as f64;
+        assert!((rate - 0.15).abs() < 0.01, "{rate}");
+        // Masks fall on classes in proportion to their words (no priority): NE is 10 % of the
+        // words, so its share of the masks stays near 10 % rather than LEM's ~100 %.
+        let share = |c: usize, xs: &[usize; 4]| xs[c] as f64 / xs.iter().sum::<usize>() as f64;
+        for c in 0..4 {
+            let (m, w) = (share(c, &per_class), share(c, &words_per_class));
+            assert!((m - w).abs() < 0.05, "class {c}: {m} vs {w}");
+        }
+    }
+
+    #[test]
+    fn number_like_words_are_not_entities() {
+        for w in ["2024", "3.5", "12/05/2024", "-7", "50%", "1,000", "١٢"] {
+            assert!(is_number_like(w), "{w}");
+            assert_eq!(
+                WordClass::of_word(w, Some("B-MISC"), None),
+                WordClass::Other
+            );
+        }
+        assert_eq!(
+            WordClass::of_word("2024", Some("B-DATE"), Some("NOUN")),
+            WordClass::Noun
+        );
+        for w in ["Accra", "COVID-19", "A4", "-", "%", "1st"] {
+            assert!(!is_number_like(w), "{w}");
+        }
+        assert_eq!(
+            WordClass::of_word("Accra", Some("B-LOC"), None),
+            WordClass::Ne
+        );
     }
 
     #[test]

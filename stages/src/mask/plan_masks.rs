@@ -3,6 +3,9 @@
 //! / SpanBERT spans, CLIMB POS objective). Adds `input_ids`, `word_ids`, `mask`,
 //! `replacement`, `replacement_ids`, `word_class` (and `pos_labels`) to every record.
 //!
+//! `masking` is the spec `train_mlm` and the CLI share ([`crate::mask::spec::Masking`]): a
+//! preset name (`lem`, `lem_ne_verb`, `lem_all`, `lem_random_word`, `token`, ...) or a table.
+//!
 //! Words come from the `tokens` field (else the whitespace words of `text`); classes from
 //! `ner_tags` (non-O → NE) and `pos_tags` (NOUN/PROPN → NOUN, VERB → VERB). The plan of
 //! the k-th record (in input order) uses the RNG of (run seed, k), so output does not
@@ -14,15 +17,15 @@
 //! type = "plan_masks"
 //! inputs = ["tagged"]
 //! tokenizer = "tokenizer.json"
-//! strategy = "lem"
-//! lem_fill_quirk = false
+//! masking = { strategy = "lem", p_ne = 1.0, p_verb = 0.0, p_noun = 0.0, quirk = false }
 //! max_len = 100
 //! ```
 //!
 //! Counters: `masked_tokens_total`, `tokens_total`, `masked_ne_total`,
 //! `masked_verb_total`, `masked_noun_total`, `masked_other_total`.
-use crate::mask::plan::{LemParams, MaskSpec, ReplaceProbs, SpanLength, Strategy};
+use crate::mask::plan::{LemParams, MaskSpec, ReplaceProbs, Strategy};
 use crate::mask::plan_sentence;
+use crate::mask::spec::Masking;
 use crate::tokenize::corpus::tagged_from_json;
 use crate::tokenize::Tok;
 use mavuno_pipeline::config::Validator;
@@ -34,35 +37,17 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-fn d_rate() -> f64 {
-    0.15
-}
 fn d_mask() -> f64 {
-    0.8
+    ReplaceProbs::BERT.mask
 }
 fn d_random() -> f64 {
-    0.1
-}
-fn d_one() -> f64 {
-    1.0
-}
-fn d_max_n() -> usize {
-    3
-}
-fn d_span_p() -> f64 {
-    0.2
-}
-fn d_span_max() -> usize {
-    10
-}
-fn d_tagged() -> f64 {
-    0.4
+    ReplaceProbs::BERT.random
 }
 fn d_tags() -> Vec<String> {
     vec!["NOUN".into(), "VERB".into()]
 }
-fn d_strategy() -> String {
-    "lem".into()
+fn d_masking() -> Masking {
+    Masking(Strategy::Lem(LemParams::default()))
 }
 
 /// Plans masked-LM corruption per sentence.
@@ -72,47 +57,18 @@ fn d_strategy() -> String {
 pub struct PlanMasksConfig {
     /// `tokenizer.json` to encode with (relative paths under the run directory).
     pub tokenizer: String,
-    /// `token`, `whole_word`, `span` (ERNIE-Gram n-grams), `spanbert`, `lem` or
-    /// `pos_objective` (default `lem`).
-    #[serde(default = "d_strategy")]
-    pub strategy: String,
-    /// Selection rate: per token for `token`, `other_rate` for `pos_objective`, the
-    /// target share otherwise (default 0.15).
-    #[serde(default = "d_rate")]
-    pub rate: f64,
+    /// The masking spec: a preset name or a table (default: LEM, NE only).
+    #[serde(default = "d_masking")]
+    pub masking: Masking,
     /// Share of selected positions replaced by the mask token (0.8; CLIMB MLM 0.9).
     #[serde(default = "d_mask")]
     pub mask_prob: f64,
     /// Share replaced by a random vocabulary id (0.1); the rest is kept.
     #[serde(default = "d_random")]
     pub random_prob: f64,
-    /// LEM: reproduce the released pass-2 counter quirk (default false).
-    #[serde(default)]
-    pub lem_fill_quirk: bool,
-    /// LEM p_NE (1.0).
-    #[serde(default = "d_one")]
-    pub lem_p_ne: f64,
-    /// LEM p_verb (1.0).
-    #[serde(default = "d_one")]
-    pub lem_p_verb: f64,
-    /// LEM p_noun (1.0).
-    #[serde(default = "d_one")]
-    pub lem_p_noun: f64,
-    /// `span`: longest n-gram in words (3).
-    #[serde(default = "d_max_n")]
-    pub span_max_n: usize,
-    /// `spanbert`: geometric parameter (0.2).
-    #[serde(default = "d_span_p")]
-    pub span_p: f64,
-    /// `spanbert`: longest span in words (10).
-    #[serde(default = "d_span_max")]
-    pub span_max_len: usize,
     /// `pos_objective`: the unit's tag list (default `["NOUN", "VERB"]`).
     #[serde(default = "d_tags")]
     pub pos_tags: Vec<String>,
-    /// `pos_objective`: selection rate of tokens with a listed tag (0.4).
-    #[serde(default = "d_tagged")]
-    pub tagged_rate: f64,
     /// Truncate to this many tokens, specials included (none by default; LEM used 100).
     #[serde(default)]
     pub max_len: Option<usize>,
@@ -121,25 +77,9 @@ pub struct PlanMasksConfig {
 impl PlanMasksConfig {
     /// The masking spec this config describes.
     pub fn spec(&self) -> Result<MaskSpec, String> {
-        let strategy = match self.strategy.as_str() {
-            "token" => Strategy::Token { rate: self.rate },
-            "whole_word" => Strategy::WholeWord { rate: self.rate },
-            "span" => Strategy::Span { rate: self.rate, length: SpanLength::Ngram { max_n: self.span_max_n } },
-            "spanbert" => Strategy::Span { rate: self.rate, length: SpanLength::Geometric { p: self.span_p, max_len: self.span_max_len } },
-            "lem" => Strategy::Lem(LemParams {
-                rate: self.rate,
-                max_masks: 512,
-                p_ne: self.lem_p_ne,
-                p_verb: self.lem_p_verb,
-                p_noun: self.lem_p_noun,
-                fill_quirk: self.lem_fill_quirk,
-            }),
-            "pos_objective" => Strategy::PosObjective { tagged_rate: self.tagged_rate, other_rate: self.rate },
-            other => return Err(format!("unknown strategy \"{other}\" (expected token, whole_word, span, spanbert, lem, pos_objective)")),
-        };
-        strategy.check()?;
+        self.masking.0.check()?;
         Ok(MaskSpec {
-            strategy,
+            strategy: self.masking.0.clone(),
             replace: ReplaceProbs {
                 mask: self.mask_prob,
                 random: self.random_prob,
@@ -149,7 +89,7 @@ impl PlanMasksConfig {
 
     /// The POS-unit tag list in effect (empty unless `pos_objective`).
     pub fn unit_tags(&self) -> Vec<String> {
-        if self.strategy == "pos_objective" {
+        if matches!(self.masking.0, Strategy::PosObjective { .. }) {
             self.pos_tags.clone()
         } else {
             Vec::new()
@@ -163,7 +103,7 @@ impl StageConfig for PlanMasksConfig {
 
     fn validate(&self, v: &mut Validator) {
         if let Err(e) = self.spec() {
-            v.error("strategy", e);
+            v.error("masking", e);
         }
         v.range("mask_prob", self.mask_prob, 0.0, 1.0);
         v.range("random_prob", self.random_prob, 0.0, 1.0);
@@ -292,15 +232,16 @@ mod tests {
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);
+        assert_eq!(c.masking, Masking::preset("lem").unwrap());
         let bad = PlanMasksConfig {
-            strategy: "lemm".into(),
+            masking: Masking(Strategy::Token { rate: 1.5 }),
             mask_prob: 0.95,
             random_prob: 0.1,
             ..c
         };
         let mut v = Validator::default();
         bad.validate(&mut v);
-        assert_eq!(v.errors[0].message, "unknown strategy \"lemm\" (expected token, whole_word, span, spanbert, lem, pos_objective)");
+        assert_eq!(v.errors[0].message, "rate must be in [0, 1], got 1.5");
         assert_eq!(
             v.errors[1].message,
             "mask_prob + random_prob must be at most 1, got 1.050"

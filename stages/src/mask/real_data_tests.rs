@@ -75,7 +75,7 @@ fn lem_on_real_data() {
         strategy: Strategy::by_name(name).unwrap(),
         replace: ReplaceProbs::BERT,
     };
-    let lem = stats(&tok, &sents, &spec("lem"), &[], 1);
+    let lem = stats(&tok, &sents, &spec("lem_all"), &[], 1);
     let quirk = stats(&tok, &sents, &spec("lem_quirk"), &[], 1);
     let base = stats(&tok, &sents, &spec("token"), &[], 1);
     let corpus_share = entity_share(&lem.tokens_per_class);

@@ -506,13 +506,7 @@ mod tests {
 
     #[test]
     fn loads_with_pandas_when_available() {
-        let py =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../main/.venv/bin/python");
-        let py = if py.exists() {
-            py
-        } else {
-            PathBuf::from("/work/main/.venv/bin/python")
-        };
+        let py = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
         if !py.exists() {
             eprintln!("skipped: no python at {}", py.display());
             return;
