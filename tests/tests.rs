@@ -12,6 +12,8 @@ mod bad_input;
 mod cli;
 mod config_errors;
 mod determinism;
+mod registry;
 mod resume;
 mod roundtrip;
 mod train_stages;
+mod verbs;
