@@ -176,6 +176,68 @@ fn doctor_reports_cuda_either_way() {
         v["torch"]["cuda_available"].is_boolean(),
         "doctor --json has torch.cuda_available: {v:#}"
     );
+    // Run outside the repository, every shipped model is found beside the binary.
+    let models = v["models"].as_array().expect("doctor --json lists models");
+    assert!(
+        models.len() > 1
+            && models[0]["model"] == "models/lid/mavuno-lid-v1.bin"
+            && models
+                .iter()
+                .all(|m| m["found"]["beside_binary"].is_string()),
+        "{v:#}"
+    );
+    assert!(
+        r.stdout
+            .contains("models/tag/pos-yor.mvt: beside the binary"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// See: #14. `mavuno lid FILE` works from `/`: the default model is found beside the
+/// binary, and the verb labels exactly as the `langid` stage does (retry included).
+#[test]
+fn issue_14_lid_works_from_root_and_matches_the_stage() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A Yoruba sentence drowned in capitalised foreign names (`und` on a first look),
+    // and a Hausa one.
+    let text = "Ọmọ mi lọ Zbigniew Kowalczyk Przemysław Wojciechowski Grzegorz Szczepański Krzysztof Jabłoński\n\
+                Yaron ya tafi kasuwa da safe yau domin ya sayi abinci\n";
+    let input = write(tmp.path(), "in.txt", text);
+    let input_s = input.display().to_string();
+    let root = Path::new("/");
+    for retry in [false, true] {
+        let mut args = vec!["lid", input_s.as_str()];
+        if retry {
+            args.push("--retry-without-names");
+        }
+        let verb = run_in(root, &args);
+        verb.expect_code(0, "mavuno lid from /");
+        // The same texts through a one-stage langid config.
+        let cfg = format!(
+            "[run]\nname = \"lid{retry}\"\n[stages.raw]\ntype = \"text_reader\"\npaths = [{}]\n\
+             [stages.lid]\ntype = \"langid\"\ninputs = [\"raw\"]\nretry_without_names = {retry}\n\
+             [stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"lid\"]\npath = \"out.jsonl\"\n",
+            lit(&input)
+        );
+        let cfg_path = write(tmp.path(), &format!("lid{retry}.toml"), &cfg);
+        let work = tmp.path().join("runs");
+        run_config(root, &cfg_path, &work, &[]).expect_code(0, "one-stage langid config");
+        let recs = read_jsonl(&work.join(format!("lid{retry}")).join("out.jsonl"));
+        let staged: String = recs
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}\t{:.4}\n",
+                    r["lang"].as_str().unwrap_or(""),
+                    r["lang_confidence"].as_f64().unwrap_or(-1.0)
+                )
+            })
+            .collect();
+        assert_eq!(verb.stdout, staged, "retry={retry}");
+        let first = verb.stdout.lines().next().unwrap_or("");
+        assert_eq!(first.starts_with("yor\t"), retry, "{}", verb.stdout);
+    }
 }
 
 #[test]

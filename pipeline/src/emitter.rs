@@ -241,18 +241,8 @@ impl Emitter {
                 return;
             }
             let start = Instant::now();
-            let n = senders.len();
-            let mut batch = Some(batch);
-            for (i, s) in senders.iter().enumerate() {
-                // Clone for all but the last receiver: fan-out costs one copy per extra edge.
-                let b = if i + 1 == n {
-                    batch.take().unwrap_or_default()
-                } else {
-                    batch.clone().unwrap_or_default()
-                };
-                if s.send(b).is_err() {
-                    self.cancelled = true;
-                }
+            if !send_all(senders, batch) {
+                self.cancelled = true;
             }
             self.blocked += start.elapsed();
         }
@@ -290,6 +280,24 @@ impl Emitter {
     pub(crate) fn into_counts(self) -> Counts {
         self.counts
     }
+}
+
+/// Sends a batch to every channel, in order; false when a consumer has gone. Clones for
+/// all but the last receiver: fan-out costs one copy per extra edge.
+pub(crate) fn send_all(outs: &[Sender<Batch>], batch: Batch) -> bool {
+    let n = outs.len();
+    let mut batch = Some(batch);
+    for (k, tx) in outs.iter().enumerate() {
+        let b = if k + 1 == n {
+            batch.take().unwrap_or_default()
+        } else {
+            batch.clone().unwrap_or_default()
+        };
+        if tx.send(b).is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// The first 200 characters of a text, for reject logs.

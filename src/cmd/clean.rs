@@ -11,9 +11,10 @@
 //! the inputs and the output, so two different clean jobs never share cached stages while a
 //! rerun of the same job resumes.
 
+use crate::verb::absolute;
 use anyhow::{anyhow, bail, Context, Result};
-use mavuno_pipeline::config;
-use mavuno_pipeline::run::{self, RunOptions, RunSummary};
+use mavuno_pipeline::run::{RunOptions, RunSummary};
+use mavuno_stages::read::format::FileFormat;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::io::IsTerminal;
@@ -71,6 +72,10 @@ pub struct CleanArgs {
     /// must have a reader stage `raw` and a writer stage `out`.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Read the inputs as this format instead of guessing from extension and content
+    /// (text, jsonl, parquet, tsv, csv, conll, conllu).
+    #[arg(long)]
+    pub input_format: Option<FileFormat>,
     /// Text column/key for .jsonl, .parquet and .tsv/.csv inputs.
     #[arg(long, default_value = "text")]
     pub text_field: String,
@@ -105,8 +110,11 @@ pub fn run(a: CleanArgs) -> Result<i32> {
             }
         },
     };
-    let cwd = std::env::current_dir().context("current directory")?;
-    let inputs: Vec<PathBuf> = a.inputs.iter().map(|p| absolute(&cwd, p)).collect();
+    let inputs: Vec<PathBuf> = a
+        .inputs
+        .iter()
+        .map(|p| absolute(p))
+        .collect::<Result<_>>()?;
     for p in &inputs {
         if !p.is_file() {
             eprintln!(
@@ -116,7 +124,7 @@ pub fn run(a: CleanArgs) -> Result<i32> {
             return Ok(2);
         }
     }
-    let output = absolute(&cwd, &a.output);
+    let output = absolute(&a.output)?;
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
@@ -130,50 +138,26 @@ pub fn run(a: CleanArgs) -> Result<i32> {
         }
     };
     let run_name = run_name(&a.lang, &inputs, &output, &config_text);
-    if let Err(e) = rewrite(&mut table, &a, &inputs, &output, &run_name, &cwd) {
+    if let Err(e) = rewrite(&mut table, &a, &inputs, &output, &run_name) {
         eprintln!("error: {}: {e:#}", config_name.display());
         return Ok(2);
     }
     let text = toml::to_string(&table).context("serialising the clean config")?;
-
-    let registry = mavuno_stages::registry();
-    let plan = match config::parse(&text, &config_name, &a.set, &registry) {
+    let plan = match super::run::parse(&text, &config_name, &a.set) {
         Ok(p) => p,
-        Err(errs) => {
-            for e in &errs {
-                eprintln!("error: {e}");
-            }
-            eprintln!(
-                "{} error(s) in the clean config; nothing was run.",
-                errs.len()
-            );
-            return Ok(2);
-        }
+        Err(code) => return Ok(code),
     };
-    for w in &plan.warnings {
-        eprintln!("warning: {w}");
-    }
     let opts = RunOptions {
         workdir: a.workdir.clone(),
         shard: None,
         progress: !a.quiet && std::io::stderr().is_terminal(),
     };
-    // The engine skips a completed writer on rerun even when its file has since been
-    // deleted; the user asked for OUTPUT, so a missing OUTPUT means start afresh.
-    let dir = run::run_dir(&plan, &opts);
-    if !output.exists() && dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    let summary = match run::execute(&plan, &opts) {
+    let summary = match super::run::execute(&plan, &opts, Some(&output))? {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Ok(e.exit_code());
-        }
+        Err(code) => return Ok(code),
     };
-    crate::report::write_run_report(&summary.run_dir);
     if let Some(r) = &a.report {
-        copy_report(&summary.run_dir, &absolute(&cwd, r))?;
+        copy_report(&summary.run_dir, &absolute(r)?)?;
     }
     if !a.quiet {
         print_summary(&summary, &output, a.report.as_deref());
@@ -184,14 +168,6 @@ pub fn run(a: CleanArgs) -> Result<i32> {
 /// The embedded config for `lang`.
 fn embedded(lang: &str) -> Option<&'static str> {
     CONFIGS.iter().find(|(l, _)| *l == lang).map(|(_, t)| *t)
-}
-
-fn absolute(cwd: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        cwd.join(p)
-    }
 }
 
 /// `clean-<lang>-<16 hex>`: stable for the same job, different for different jobs.
@@ -206,71 +182,34 @@ fn run_name(lang: &str, inputs: &[PathBuf], output: &Path, config: &str) -> Stri
     format!("clean-{lang}-{:016x}", h.finish())
 }
 
-/// What kind of file a path is, by its extension (compression suffixes looked through).
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
-enum Format {
-    Text,
-    Jsonl,
-    Parquet,
-    Tsv,
-    Csv,
-}
-
-fn format_of(p: &Path) -> Option<Format> {
-    let name = p.file_name()?.to_str()?.to_ascii_lowercase();
-    let base = name
-        .strip_suffix(".zst")
-        .or_else(|| name.strip_suffix(".gz"))
-        .unwrap_or(&name);
-    let ext = base.rsplit_once('.').map(|(_, e)| e)?;
-    Some(match ext {
-        "txt" | "text" => Format::Text,
-        "jsonl" | "ndjson" => Format::Jsonl,
-        "parquet" => Format::Parquet,
-        "tsv" => Format::Tsv,
-        "csv" => Format::Csv,
-        _ => return None,
-    })
-}
-
 fn s(v: &str) -> Value {
     Value::String(v.to_string())
 }
 
-/// Replaces the reader and writer, points langid at a model that exists, sets threads.
+/// Replaces the reader and writer, sets threads. (Stages find the shipped models from
+/// any directory themselves: `mavuno_stages::shipped`.)
 fn rewrite(
     table: &mut Table,
     a: &CleanArgs,
     inputs: &[PathBuf],
     output: &Path,
     run_name: &str,
-    cwd: &Path,
 ) -> Result<()> {
     // All inputs go to one reader, so they must share a format.
     let mut fmt = None;
     for p in inputs {
-        let f = format_of(p).ok_or_else(|| {
-            anyhow!(
-                "input {}: unknown extension (use .txt, .jsonl, .parquet, .tsv or .csv, optionally .zst/.gz)",
-                p.display()
-            )
-        })?;
+        let f = FileFormat::of_input(p, a.input_format);
         match fmt {
             None => fmt = Some(f),
             Some(g) if g != f => bail!(
-                "inputs mix formats ({g:?} and {f:?} for {}); clean one format per call",
+                "inputs mix formats ({g} and {f} for {}); clean one format per call",
                 p.display()
             ),
             _ => {}
         }
     }
     let fmt = fmt.ok_or_else(|| anyhow!("no inputs"))?;
-    let out_fmt = format_of(output).ok_or_else(|| {
-        anyhow!(
-            "output {}: unknown extension (use .txt, .jsonl, .jsonl.zst or .parquet)",
-            output.display()
-        )
-    })?;
+    let wty = FileFormat::writer_type(output).map_err(|e| anyhow!(e))?;
 
     let run = table
         .entry("run")
@@ -292,35 +231,18 @@ fn rewrite(
         }
     }
 
-    // Reader: paths are globs, so escape characters such as `[` in real file names.
-    let paths: Vec<Value> = inputs
-        .iter()
-        .map(|p| s(&glob::Pattern::escape(&p.to_string_lossy())))
-        .collect();
+    // Reader: by the shared format rule, over every input.
     let old_reader = stages
         .get(READER_ID)
         .and_then(Value::as_table)
         .cloned()
         .unwrap_or_default();
-    let mut reader = Table::new();
-    let ty = match fmt {
-        Format::Text => "text_reader",
-        Format::Jsonl => "jsonl_reader",
-        Format::Parquet => "parquet_reader",
-        Format::Tsv | Format::Csv => "tsv_reader",
-    };
-    reader.insert("type".into(), s(ty));
-    reader.insert("paths".into(), Value::Array(paths));
+    let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let mut reader = fmt.reader_table(&paths, Some(&a.text_field));
     reader.insert("lang".into(), s(&a.lang));
     // Keep the config's error policy when it set one (the defaults say `reject`).
     if let Some(v) = old_reader.get("on_error") {
         reader.insert("on_error".into(), v.clone());
-    }
-    if fmt != Format::Text {
-        reader.insert("text_field".into(), s(&a.text_field));
-    }
-    if fmt == Format::Csv {
-        reader.insert("delimiter".into(), s(","));
     }
     stages.insert(READER_ID.into(), Value::Table(reader));
 
@@ -331,15 +253,6 @@ fn rewrite(
         .cloned()
         .unwrap_or_default();
     let mut writer = Table::new();
-    let wty = match out_fmt {
-        Format::Text => "text_writer",
-        Format::Jsonl => "jsonl_writer",
-        Format::Parquet => "parquet_writer",
-        Format::Tsv | Format::Csv => bail!(
-            "output {}: .tsv/.csv output is not supported (use .txt, .jsonl, .jsonl.zst or .parquet)",
-            output.display()
-        ),
-    };
     writer.insert("type".into(), s(wty));
     if let Some(i) = old_writer.get("inputs") {
         writer.insert("inputs".into(), i.clone());
@@ -347,40 +260,7 @@ fn rewrite(
     writer.insert("path".into(), s(&output.to_string_lossy()));
     stages.insert(WRITER_ID.into(), Value::Table(writer));
 
-    // The committed LID model path is relative to the repository; find it from elsewhere.
-    for (_, st) in stages.iter_mut() {
-        let Some(st) = st.as_table_mut() else {
-            continue;
-        };
-        if st.get("type").and_then(Value::as_str) != Some("langid") {
-            continue;
-        }
-        let model = st
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or(mavuno_stages::langid::DEFAULT_MODEL)
-            .to_string();
-        if let Some(found) = locate_model(&model, cwd) {
-            st.insert("model".into(), s(&found.to_string_lossy()));
-        }
-    }
     Ok(())
-}
-
-/// A relative model path: the current directory, then the repository the binary was
-/// built from (the binary's `target/<profile>/` ancestors, then the build-time manifest
-/// directory). `None` leaves the path as written, so validation names it.
-fn locate_model(model: &str, cwd: &Path) -> Option<PathBuf> {
-    let p = Path::new(model);
-    if p.is_absolute() {
-        return None;
-    }
-    let mut roots = vec![cwd.to_path_buf()];
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).take(4).map(Path::to_path_buf));
-    }
-    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    roots.into_iter().map(|r| r.join(p)).find(|c| c.is_file())
 }
 
 /// Copies the run's report files into `dest` (files that a run did not write are skipped).
@@ -485,15 +365,5 @@ mod tests {
                 "{lang}"
             );
         }
-    }
-
-    #[test]
-    fn formats_by_extension() {
-        assert_eq!(format_of(Path::new("a/b.txt.zst")), Some(Format::Text));
-        assert_eq!(format_of(Path::new("b.jsonl.gz")), Some(Format::Jsonl));
-        assert_eq!(format_of(Path::new("b.parquet")), Some(Format::Parquet));
-        assert_eq!(format_of(Path::new("b.CSV")), Some(Format::Csv));
-        assert_eq!(format_of(Path::new("b.zst")), None);
-        assert_eq!(format_of(Path::new("b")), None);
     }
 }

@@ -1,11 +1,13 @@
 //! `mavuno inspect PATH`: rows, schema and first records of any file a reader takes.
 //!
-//! The reader is chosen by extension and run exactly as in a pipeline (same parsing, same
+//! The reader is chosen by the shared format rule (`mavuno_stages::read::format`: extension,
+//! then a look at the content; `--input-format` overrides) and run exactly as in a pipeline (same parsing, same
 //! errors), so what `inspect` shows is what a config would read.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mavuno_pipeline::{BuildContext, Emitter, Record, StageImpl};
+use mavuno_stages::read::format::FileFormat;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,27 +21,13 @@ pub struct InspectArgs {
     /// Records to print.
     #[arg(short = 'n', long, default_value_t = 3)]
     pub head: usize,
-    /// Reader stage type to use instead of guessing from the extension.
+    /// Read as this format instead of guessing (text, jsonl, parquet, tsv, csv, conll,
+    /// conllu).
+    #[arg(long)]
+    pub input_format: Option<FileFormat>,
+    /// Reader stage type to use instead of the format's (e.g. `parallel_reader`).
     #[arg(long)]
     pub reader: Option<String>,
-}
-
-/// Guesses the reader stage type from a file name.
-pub fn reader_for(path: &str) -> &'static str {
-    let p = path.trim_end_matches(".zst").trim_end_matches(".gz");
-    if p.ends_with(".jsonl") || p.ends_with(".json") || p.ends_with(".ndjson") {
-        "jsonl_reader"
-    } else if p.ends_with(".parquet") {
-        "parquet_reader"
-    } else if p.ends_with(".tsv") || p.ends_with(".csv") {
-        "tsv_reader"
-    } else if p.ends_with(".conllu") {
-        "conllu_reader"
-    } else if p.ends_with(".conll") {
-        "conll_reader"
-    } else {
-        "text_reader"
-    }
 }
 
 #[derive(Default)]
@@ -55,27 +43,24 @@ pub fn run(args: InspectArgs) -> Result<i32> {
     if !args.path.is_file() {
         bail!("{path}: no such file");
     }
-    let ty = args
-        .reader
-        .clone()
-        .unwrap_or_else(|| reader_for(&path).to_string());
+    let fmt = FileFormat::of_input(&args.path, args.input_format);
+    let mut t = fmt.reader_table(&[args.path.as_path()], None);
+    if let Some(r) = &args.reader {
+        t = toml::Table::new();
+        t.insert(
+            "paths".into(),
+            toml::Value::Array(vec![toml::Value::String(glob::Pattern::escape(&path))]),
+        );
+        t.insert("type".into(), toml::Value::String(r.clone()));
+    }
+    let ty = t
+        .remove("type")
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
     let reg = crate::registry::registry();
     let entry = reg
         .get(&ty)
         .with_context(|| format!("unknown reader \"{ty}\""))?;
-    let mut t = toml::Table::new();
-    t.insert(
-        "paths".into(),
-        toml::Value::Array(vec![toml::Value::String(glob_escape(&path))]),
-    );
-    if ty == "tsv_reader"
-        && path
-            .trim_end_matches(".zst")
-            .trim_end_matches(".gz")
-            .ends_with(".csv")
-    {
-        t.insert("delimiter".into(), toml::Value::String(",".into()));
-    }
     let cfg = entry
         .parse(toml::Value::Table(t))
         .map_err(|(f, e)| anyhow::anyhow!("{ty}: {f}: {e}"))?;
@@ -143,10 +128,6 @@ pub fn run(args: InspectArgs) -> Result<i32> {
         println!("{}", serde_json::to_string(&r.to_json())?);
     }
     Ok(0)
-}
-
-fn glob_escape(p: &str) -> String {
-    glob::Pattern::escape(p)
 }
 
 fn type_name(v: &Value) -> &'static str {

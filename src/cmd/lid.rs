@@ -7,9 +7,13 @@
 //!   precision/recall/F1/support, macro-F1, confusable-pair counts and the confusion matrix.
 
 use anyhow::{bail, Context};
+use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::StageConfig;
 use mavuno_stages::langid::eval::{confusion_summary, evaluate};
-use mavuno_stages::langid::model::{train, FeatureConfig, Features, Thresholds, TrainConfig};
-use mavuno_stages::langid::{Backend, Identifier, DEFAULT_MODEL};
+use mavuno_stages::langid::langid::{Langid, LangidConfig};
+use mavuno_stages::langid::model::{train, FeatureConfig, Features, TrainConfig};
+use mavuno_stages::langid::Backend;
+use mavuno_stages::read::format::FileFormat;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,10 +29,11 @@ pub struct LidArgs {
     pub predict: PredictArgs,
 }
 
-/// Which model to use.
+/// Which model to use and how to label: each flag overrides one field of the `langid`
+/// stage's config ([`LangidConfig`]); unset flags keep the stage's defaults.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// Model file (default: models/lid/mavuno-lid-v1.bin).
+    /// Model file (default: the shipped models/lid/mavuno-lid-v1.bin, found beside the binary).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// `mavuno` or `fasttext` (.bin/.ftz).
@@ -37,10 +42,35 @@ pub struct ModelArgs {
     /// `und` below this confidence (default: the model's).
     #[arg(long)]
     pub min_confidence: Option<f32>,
+    /// Label `und` lines again without their capitalised words (the stage's
+    /// `retry_without_names`).
+    #[arg(long)]
+    pub retry_without_names: bool,
     /// After mavuno's model, ask lingua about text it cannot place: labels Zulu, Xhosa,
     /// Somali and Luganda, which mavuno's model has no data for (docs/LID.md).
     #[arg(long)]
     pub lingua: bool,
+    /// lingua's confidence bar in [0, 1] (default 0.5).
+    #[arg(long)]
+    pub lingua_min_confidence: Option<f64>,
+}
+
+impl ModelArgs {
+    /// The `langid` stage config these flags describe (mode `annotate`).
+    pub fn config(&self) -> LangidConfig {
+        LangidConfig {
+            model: self.model.as_ref().map(|p| p.display().to_string()),
+            backend: match self.backend {
+                BackendArg::Mavuno => Backend::Mavuno,
+                BackendArg::Fasttext => Backend::Fasttext,
+            },
+            min_confidence: self.min_confidence,
+            retry_without_names: self.retry_without_names,
+            lingua: self.lingua,
+            lingua_min_confidence: self.lingua_min_confidence,
+            ..LangidConfig::default()
+        }
+    }
 }
 
 /// Backend names on the command line.
@@ -64,19 +94,6 @@ pub struct PredictArgs {
     pub explain: bool,
 }
 
-/// How `--data` files are read.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataFormat {
-    /// One sentence per line.
-    Text,
-    /// CoNLL: token in the first column, sentences separated by blank lines.
-    Conll,
-    /// CoNLL-U: the `# text = …` lines.
-    Conllu,
-    /// TSV with a header row; `--column` names the text column.
-    Tsv,
-}
-
 /// `mavuno lid train|eval`.
 #[derive(clap::Subcommand, Debug)]
 pub enum LidCmd {
@@ -88,10 +105,11 @@ pub enum LidCmd {
         /// Output model file.
         #[arg(short = 'o', long)]
         output: PathBuf,
-        /// How to read the data files.
-        #[arg(long, value_enum, default_value = "text")]
-        format: DataFormat,
-        /// Text column for `--format tsv`.
+        /// Read the data files as text, conll, conllu or tsv (default: guessed per file
+        /// from extension and content).
+        #[arg(long = "input-format", alias = "format")]
+        format: Option<FileFormat>,
+        /// Text column for TSV files.
         #[arg(long)]
         column: Option<String>,
         /// Shuffle seed.
@@ -117,10 +135,11 @@ pub enum LidCmd {
         /// `LANG=PATH`, repeatable.
         #[arg(long = "data", required = true)]
         data: Vec<String>,
-        /// How to read the data files.
-        #[arg(long, value_enum, default_value = "text")]
-        format: DataFormat,
-        /// Text column for `--format tsv`.
+        /// Read the data files as text, conll, conllu or tsv (default: guessed per file
+        /// from extension and content).
+        #[arg(long = "input-format", alias = "format")]
+        format: Option<FileFormat>,
+        /// Text column for TSV files.
         #[arg(long)]
         column: Option<String>,
         /// Also write `gold<TAB>pred<TAB>confidence<TAB>text` lines here.
@@ -180,7 +199,7 @@ pub fn run(args: LidArgs) -> anyhow::Result<()> {
             column,
             predictions,
         }) => {
-            let (id, t) = load(&model)?;
+            let stage = load(&model)?;
             let mut gold = Vec::new();
             for spec in &data {
                 let (lang, path) = parse_spec(spec)?;
@@ -194,7 +213,7 @@ pub fn run(args: LidArgs) -> anyhow::Result<()> {
             let mut f = Features::default();
             let preds: Vec<_> = gold
                 .iter()
-                .map(|(_, text)| id.predict_with(text, &t, &mut f))
+                .map(|(_, text)| stage.label(text, &mut f).0)
                 .collect();
             let secs = start.elapsed().as_secs_f64();
             if let Some(p) = predictions {
@@ -228,33 +247,19 @@ pub fn run(args: LidArgs) -> anyhow::Result<()> {
     }
 }
 
-fn load(m: &ModelArgs) -> anyhow::Result<(Identifier, Thresholds)> {
-    let backend = match m.backend {
-        BackendArg::Mavuno => Backend::Mavuno,
-        BackendArg::Fasttext => Backend::Fasttext,
-    };
-    let path = match (&m.model, backend) {
-        (Some(p), _) => p.clone(),
-        (None, Backend::Mavuno) => PathBuf::from(DEFAULT_MODEL),
-        (None, Backend::Fasttext) => {
-            bail!("--backend fasttext needs --model (a .bin or .ftz file)")
-        }
-    };
-    let mut id = Identifier::load(backend, &path).map_err(anyhow::Error::msg)?;
-    if m.lingua {
-        id = id.with_lingua(None).map_err(anyhow::Error::msg)?;
+/// The `langid` stage's runtime for these flags, after the stage's own validation.
+fn load(m: &ModelArgs) -> anyhow::Result<Langid> {
+    let cfg = m.config();
+    let mut v = Validator::default();
+    StageConfig::validate(&cfg, &mut v);
+    if let Some(e) = v.errors.first() {
+        bail!("--{}: {}", e.field.replace('_', "-"), e.message);
     }
-    Ok((
-        id,
-        Thresholds {
-            default: m.min_confidence,
-            ..Thresholds::default()
-        },
-    ))
+    Ok(cfg.runtime()?)
 }
 
 fn predict(a: &PredictArgs) -> anyhow::Result<()> {
-    let (id, t) = load(&a.model)?;
+    let stage = load(&a.model)?;
     let input: Box<dyn BufRead> = match a.file.as_deref() {
         None => bail!("usage: mavuno lid [--model M] FILE (or `-` for standard input)"),
         Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),
@@ -267,9 +272,9 @@ fn predict(a: &PredictArgs) -> anyhow::Result<()> {
     let mut f = Features::default();
     for line in input.lines() {
         let line = line?;
-        let p = id.predict_with(&line, &t, &mut f);
+        let (p, _) = stage.label(&line, &mut f);
         write!(out, "{}\t{:.4}", p.label, p.confidence)?;
-        if let (true, Some(m)) = (a.explain, id.mavuno_model()) {
+        if let (true, Some(m)) = (a.explain, stage.identifier().mavuno_model()) {
             for (l, sm, cov, fac) in m.explain(&line) {
                 write!(out, "\t{l}:{sm:.3}/{cov:.3}/{fac:.3}")?;
             }
@@ -293,13 +298,14 @@ fn parse_spec(spec: &str) -> anyhow::Result<(String, PathBuf)> {
 /// Reads texts from a data file in the given format.
 pub fn read_lines(
     path: &Path,
-    format: DataFormat,
+    format: Option<FileFormat>,
     column: Option<&str>,
 ) -> anyhow::Result<Vec<String>> {
+    let format = FileFormat::of_input(path, format);
     let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
     Ok(match format {
-        DataFormat::Text => text.lines().map(str::to_string).collect(),
-        DataFormat::Conllu => text
+        FileFormat::Text => text.lines().map(str::to_string).collect(),
+        FileFormat::Conllu => text
             .lines()
             .filter_map(|l| {
                 l.strip_prefix("# text = ")
@@ -307,7 +313,7 @@ pub fn read_lines(
             })
             .map(|s| s.trim().to_string())
             .collect(),
-        DataFormat::Conll => {
+        FileFormat::Conll => {
             let mut out = Vec::new();
             let mut cur: Vec<&str> = Vec::new();
             for l in text.lines().chain(std::iter::once("")) {
@@ -324,10 +330,10 @@ pub fn read_lines(
             }
             out
         }
-        DataFormat::Tsv => {
+        FileFormat::Tsv => {
             let mut lines = text.lines();
             let header = lines.next().unwrap_or_default();
-            let col = column.context("--format tsv needs --column NAME")?;
+            let col = column.context("TSV data needs --column NAME")?;
             let Some(i) = header.split('\t').position(|h| h == col) else {
                 bail!(
                     "{}: no column `{col}` in the header ({header})",
@@ -339,6 +345,10 @@ pub fn read_lines(
                 .map(|s| s.trim_matches('"').to_string())
                 .collect()
         }
+        other => bail!(
+            "{}: reads as {other}; LID data is text, conll, conllu or tsv (--input-format)",
+            path.display()
+        ),
     })
 }
 
@@ -352,14 +362,14 @@ mod tests {
         let p = dir.path().join("a.conll");
         std::fs::write(&p, "Bàbá O\ntó O\n\nỌmọ O\n").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            read_lines(&p, DataFormat::Conll, None).unwrap_or_default(),
+            read_lines(&p, None, None).unwrap_or_default(),
             ["Bàbá tó", "Ọmọ"]
         );
         let p = dir.path().join("a.tsv");
         std::fs::write(&p, "tweet\tlabel\nsannu da zuwa\tpositive\n")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            read_lines(&p, DataFormat::Tsv, Some("tweet")).unwrap_or_default(),
+            read_lines(&p, None, Some("tweet")).unwrap_or_default(),
             ["sannu da zuwa"]
         );
         assert!(parse_spec("yor").is_err());

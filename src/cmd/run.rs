@@ -1,11 +1,11 @@
 //! `mavuno run` and `mavuno plan`: load a config, validate it, run or describe it.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use mavuno_pipeline::config::{self, ConfigError, Plan};
 use mavuno_pipeline::run::{self, RunOptions};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options shared by `run` and `plan`.
 #[derive(Args, Debug, Clone)]
@@ -56,7 +56,22 @@ pub fn load(args: &ConfigArgs) -> std::result::Result<Plan, i32> {
     let registry = crate::registry::registry();
     // `mavuno` hands configs with libtorch stage types to `mavuno-torch` (no-op there).
     crate::delegate::for_config(&args.config, &args.set, &registry);
-    match config::load(&args.config, &args.set, &registry) {
+    checked(config::load(&args.config, &args.set, &registry))
+}
+
+/// Validates a config a command generated (`clean`, the plan verbs), as [`load`] does.
+pub fn parse(text: &str, name: &Path, sets: &[String]) -> std::result::Result<Plan, i32> {
+    checked(config::parse(
+        text,
+        name,
+        sets,
+        &crate::registry::registry(),
+    ))
+}
+
+/// Prints the warnings of a plan, or every error and exit code 2.
+fn checked(r: std::result::Result<Plan, Vec<ConfigError>>) -> std::result::Result<Plan, i32> {
+    match r {
         Ok(plan) => {
             for w in &plan.warnings {
                 eprintln!("warning: {w}");
@@ -64,21 +79,17 @@ pub fn load(args: &ConfigArgs) -> std::result::Result<Plan, i32> {
             Ok(plan)
         }
         Err(errs) => {
-            print_config_errors(&errs);
+            for e in &errs {
+                eprintln!("error: {e}");
+            }
+            eprintln!(
+                "{} error{} in the config; nothing was run.",
+                errs.len(),
+                if errs.len() == 1 { "" } else { "s" }
+            );
             Err(2)
         }
     }
-}
-
-fn print_config_errors(errs: &[ConfigError]) {
-    for e in errs {
-        eprintln!("error: {e}");
-    }
-    eprintln!(
-        "{} error{} in the config; nothing was run.",
-        errs.len(),
-        if errs.len() == 1 { "" } else { "s" }
-    );
 }
 
 fn options(args: &ConfigArgs, progress: bool) -> RunOptions {
@@ -89,6 +100,31 @@ fn options(args: &ConfigArgs, progress: bool) -> RunOptions {
     }
 }
 
+/// Runs a validated plan with the ordinary engine and writes its report.html. When the
+/// `output` the user asked for is missing, a finished run of the same job is cleared
+/// first (a completed writer would otherwise be skipped). `Err(code)`: the run failed,
+/// already reported.
+pub fn execute(
+    plan: &Plan,
+    opts: &RunOptions,
+    output: Option<&Path>,
+) -> Result<std::result::Result<run::RunSummary, i32>> {
+    let dir = run::run_dir(plan, opts);
+    if output.is_some_and(|o| !o.exists()) && dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    match run::execute(plan, opts) {
+        Ok(summary) => {
+            crate::report::write_run_report(&summary.run_dir);
+            Ok(Ok(summary))
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Ok(Err(e.exit_code()))
+        }
+    }
+}
+
 /// Runs a config. Returns the process exit code.
 pub fn run(args: RunArgs) -> Result<i32> {
     let plan = match load(&args.cfg) {
@@ -96,22 +132,19 @@ pub fn run(args: RunArgs) -> Result<i32> {
         Err(code) => return Ok(code),
     };
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    match run::execute(&plan, &options(&args.cfg, progress)) {
+    Ok(match execute(&plan, &options(&args.cfg, progress), None)? {
         Ok(summary) => {
             if !args.quiet {
                 print_summary(&summary);
             }
-            crate::report::write_run_report(&summary.run_dir);
-            Ok(0)
+            0
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            Ok(e.exit_code())
-        }
-    }
+        Err(code) => code,
+    })
 }
 
-fn print_summary(s: &run::RunSummary) {
+/// The per-stage table of a finished run.
+pub fn print_summary(s: &run::RunSummary) {
     eprintln!(
         "{:<20} {:<10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8}",
         "stage", "status", "in", "kept", "dropped", "rejected", "out", "busy s"

@@ -2,6 +2,8 @@
 //! test-only treebanks; measure tagging speed. See docs/TAGGING.md.
 
 use anyhow::{bail, Context, Result};
+use mavuno_stages::read::format::FileFormat;
+use mavuno_stages::shipped;
 use mavuno_stages::tag::data::{self, Format, Sentence, TagColumn};
 use mavuno_stages::tag::features::Gazetteer;
 use mavuno_stages::tag::lexicon::{build_entries, entries_to_tsv};
@@ -9,6 +11,7 @@ use mavuno_stages::tag::metrics;
 use mavuno_stages::tag::perceptron::{Perceptron, Task, TrainOptions};
 use mavuno_stages::tag::words::segment;
 use mavuno_stages::tag::Tagger;
+use mavuno_stages::tokenize::corpus::read_tagged;
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,9 +25,9 @@ pub enum TagCmd {
         /// `pos` or `ner` (NER data must be IOB2).
         #[arg(long)]
         task: Task,
-        /// `conll` (`token TAG` columns) or `conllu`.
-        #[arg(long)]
-        format: Format,
+        /// `conll` (`token TAG` columns) or `conllu`; default: guessed per file.
+        #[arg(long = "input-format", alias = "format")]
+        format: Option<FileFormat>,
         /// Training files.
         #[arg(long, num_args = 1.., required = true)]
         train: Vec<PathBuf>,
@@ -61,9 +64,9 @@ pub enum TagCmd {
         /// Test file.
         #[arg(long)]
         test: PathBuf,
-        /// `conll` or `conllu`; default from the extension (`.conllu` → conllu, else conll).
-        #[arg(long)]
-        format: Option<Format>,
+        /// `conll` or `conllu`; default: guessed from extension and content.
+        #[arg(long = "input-format", alias = "format")]
+        format: Option<FileFormat>,
         /// CoNLL-U tag column: `upos` or `xpos`.
         #[arg(long, default_value = "upos")]
         column: String,
@@ -73,14 +76,15 @@ pub enum TagCmd {
         /// The model.
         #[arg(long)]
         model: PathBuf,
-        /// Input; format from `--input-format` or the extension (`.conll`, `.conllu`, else raw text).
+        /// Input: plain text (one sentence per line), CoNLL, CoNLL-U or JSONL (`tokens` or
+        /// `text`); format guessed from extension and content.
         input: PathBuf,
         /// Output: `.conll`, `.conllu` or JSONL (anything else).
         #[arg(short = 'o', long)]
         output: PathBuf,
-        /// `raw`, `conll` or `conllu`.
+        /// Read the input as `text`, `conll`, `conllu` or `jsonl` instead of guessing.
         #[arg(long)]
-        input_format: Option<String>,
+        input_format: Option<FileFormat>,
     },
     /// Type-level dictionaries.
     #[command(subcommand)]
@@ -111,9 +115,9 @@ pub enum TagCmd {
         /// A tagged file whose words are tagged.
         #[arg(long)]
         test: PathBuf,
-        /// `conll` or `conllu`; default from the extension.
-        #[arg(long)]
-        format: Option<Format>,
+        /// `conll` or `conllu`; default: guessed from extension and content.
+        #[arg(long = "input-format", alias = "format")]
+        format: Option<FileFormat>,
         /// Passes over the file.
         #[arg(long, default_value_t = 5)]
         repeat: usize,
@@ -125,9 +129,9 @@ pub enum TagCmd {
 pub enum LexiconCmd {
     /// Majority tag per word type, as TSV `word tag count total`.
     Build {
-        /// `conll` or `conllu`.
-        #[arg(long)]
-        format: Format,
+        /// `conll` or `conllu`; default: guessed from the first file.
+        #[arg(long = "input-format", alias = "format")]
+        format: Option<FileFormat>,
         /// Tagged files.
         #[arg(long, num_args = 1.., required = true)]
         train: Vec<PathBuf>,
@@ -148,16 +152,20 @@ fn column(s: &str) -> Result<TagColumn> {
     }
 }
 
-fn format_of(p: &Path, f: Option<Format>) -> Format {
-    f.unwrap_or(if p.extension().is_some_and(|e| e == "conllu") {
-        Format::Conllu
-    } else {
-        Format::Conll
-    })
+/// The tagged-data format of `p` by the shared rule ([`FileFormat::of_input`]).
+fn format_of(p: &Path, forced: Option<FileFormat>) -> Result<Format> {
+    match FileFormat::of_input(p, forced) {
+        FileFormat::Conll => Ok(Format::Conll),
+        FileFormat::Conllu => Ok(Format::Conllu),
+        f => bail!(
+            "{}: reads as {f}, not tagged text; pass --input-format conll or conllu if it is",
+            p.display()
+        ),
+    }
 }
 
-fn read(p: &Path, f: Format, c: TagColumn, task: Task) -> Result<Vec<Sentence>> {
-    let s = data::read_file(p, f, c)?;
+fn read(p: &Path, f: Option<FileFormat>, c: TagColumn, task: Task) -> Result<Vec<Sentence>> {
+    let s = data::read_file(p, format_of(p, f)?, c)?;
     if task == Task::Ner {
         data::check_iob2(&s, &p.display().to_string())?;
     }
@@ -232,8 +240,9 @@ pub fn run(cmd: TagCmd) -> Result<()> {
             format,
             column: col,
         } => {
-            let m = Perceptron::load(&model).map_err(anyhow::Error::msg)?;
-            let sents = read(&test, format_of(&test, format), column(&col)?, m.task)?;
+            let m = Perceptron::load(&shipped::resolve(&model.to_string_lossy()))
+                .map_err(anyhow::Error::msg)?;
+            let sents = read(&test, format, column(&col)?, m.task)?;
             let gold: Vec<Vec<String>> = sents.iter().map(|s| s.tags.clone()).collect();
             let t0 = Instant::now();
             let pred: Vec<Vec<String>> = sents.iter().map(|s| m.tag(&words(s))).collect();
@@ -252,14 +261,15 @@ pub fn run(cmd: TagCmd) -> Result<()> {
             input,
             output,
             input_format,
-        } => apply(&model, &input, &output, input_format.as_deref())?,
+        } => apply(&model, &input, &output, input_format)?,
         TagCmd::Lexicon(LexiconCmd::Build {
             format,
             train,
             column: col,
             output,
         }) => {
-            let sents = data::read_files(&train, format, column(&col)?)?;
+            let first = train.first().context("--train needs a file")?;
+            let sents = data::read_files(&train, format_of(first, format)?, column(&col)?)?;
             let e = build_entries(&sents);
             std::fs::write(&output, entries_to_tsv(&e))
                 .with_context(|| output.display().to_string())?;
@@ -295,9 +305,10 @@ pub fn run(cmd: TagCmd) -> Result<()> {
             repeat,
         } => {
             let t0 = Instant::now();
-            let m = Perceptron::load(&model).map_err(anyhow::Error::msg)?;
+            let m = Perceptron::load(&shipped::resolve(&model.to_string_lossy()))
+                .map_err(anyhow::Error::msg)?;
             let load_s = t0.elapsed().as_secs_f64();
-            let sents = data::read_file(&test, format_of(&test, format), TagColumn::Upos)?;
+            let sents = data::read_file(&test, format_of(&test, format)?, TagColumn::Upos)?;
             let ws: Vec<Vec<&str>> = sents.iter().map(words).collect();
             let n: usize = ws.iter().map(Vec::len).sum::<usize>() * repeat.max(1);
             let t0 = Instant::now();
@@ -318,22 +329,11 @@ pub fn run(cmd: TagCmd) -> Result<()> {
     Ok(())
 }
 
-fn apply(model: &Path, input: &Path, output: &Path, fmt: Option<&str>) -> Result<()> {
-    let m = Perceptron::load(model).map_err(anyhow::Error::msg)?;
-    let ext = |p: &Path| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    let fmt = fmt
-        .map(String::from)
-        .unwrap_or_else(|| match ext(input).as_str() {
-            "conll" | "conllu" => ext(input),
-            _ => "raw".into(),
-        });
-    let sents: Vec<Vec<String>> = match fmt.as_str() {
-        "raw" => {
+fn apply(model: &Path, input: &Path, output: &Path, forced: Option<FileFormat>) -> Result<()> {
+    let m = Perceptron::load(&shipped::resolve(&model.to_string_lossy()))
+        .map_err(anyhow::Error::msg)?;
+    let sents: Vec<Vec<String>> = match FileFormat::of_input(input, forced) {
+        FileFormat::Text => {
             let text =
                 std::fs::read_to_string(input).with_context(|| input.display().to_string())?;
             text.lines()
@@ -345,14 +345,15 @@ fn apply(model: &Path, input: &Path, output: &Path, fmt: Option<&str>) -> Result
                 })
                 .collect()
         }
-        "conll" | "conllu" => {
-            let f: Format = fmt.parse().map_err(anyhow::Error::msg)?;
-            data::read_file(input, f, TagColumn::Upos)?
-                .into_iter()
-                .map(|s| s.words)
-                .collect()
+        FileFormat::Jsonl => {
+            let mut out = Vec::new();
+            read_tagged(input, |s| out.push(s.words))?;
+            out
         }
-        other => bail!("unknown --input-format `{other}` (expected raw, conll or conllu)"),
+        f => data::read_file(input, format_of(input, Some(f))?, TagColumn::Upos)?
+            .into_iter()
+            .map(|s| s.words)
+            .collect(),
     };
     let key = match m.task {
         Task::Pos => "pos_tags",
@@ -363,14 +364,14 @@ fn apply(model: &Path, input: &Path, output: &Path, fmt: Option<&str>) -> Result
     for s in &sents {
         let ws: Vec<&str> = s.iter().map(String::as_str).collect();
         let tags = m.tag(&ws);
-        match ext(output).as_str() {
-            "conll" => {
+        match FileFormat::from_extension(output) {
+            Some(FileFormat::Conll) => {
                 for (a, b) in ws.iter().zip(&tags) {
                     writeln!(w, "{a} {b}")?;
                 }
                 writeln!(w)?;
             }
-            "conllu" => {
+            Some(FileFormat::Conllu) => {
                 for (i, (a, b)) in ws.iter().zip(&tags).enumerate() {
                     let (upos, misc) = match m.task {
                         Task::Pos => (b.as_str(), "_".to_string()),

@@ -1,12 +1,13 @@
 //! `mavuno tokenizer`: train a BPE/WordPiece/Unigram tokenizer, or encode with one.
-use anyhow::{bail, Context};
-use mavuno_stages::tokenize::{corpus, train, ModelType, Tok};
+use crate::verb::{Verb, VerbArgs};
+use mavuno_stages::tokenize::Tok;
 use std::path::PathBuf;
+use toml::{Table, Value};
 
 /// Tokenizer commands.
 #[derive(clap::Subcommand, Debug)]
 pub enum TokenizerCmd {
-    /// Train a tokenizer on text, JSONL (`text`/`tokens`), CoNLL-U or CoNLL files.
+    /// Train a tokenizer (the `train_tokenizer` stage) on text, JSONL, CoNLL-U or CoNLL files.
     Train(TrainArgs),
     /// Encode words with a tokenizer.json and print tokens with their word indices.
     Encode {
@@ -18,56 +19,64 @@ pub enum TokenizerCmd {
     },
 }
 
-/// `mavuno tokenizer train`.
+/// `mavuno tokenizer train`: the `train_tokenizer` stage as a one-stage plan
+/// ([`crate::verb`]); unset flags take the stage's defaults.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// Model type: bpe, wordpiece or unigram.
+    /// Model type: bpe, wordpiece or unigram (the stage's `model`).
     #[arg(long = "type", default_value = "unigram")]
     pub model: String,
-    /// Vocabulary size, special tokens included.
-    #[arg(long, default_value_t = 8000)]
-    pub vocab_size: usize,
-    /// Minimum frequency for BPE/WordPiece merges.
-    #[arg(long, default_value_t = 2)]
-    pub min_frequency: u64,
+    /// Vocabulary size, special tokens included (the stage's default: 8000).
+    #[arg(long)]
+    pub vocab_size: Option<usize>,
+    /// Minimum frequency for BPE/WordPiece merges (the stage's default: 2).
+    #[arg(long)]
+    pub min_frequency: Option<u64>,
     /// Output tokenizer.json.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Input files.
+    /// Input files: text, JSONL (`text`), CoNLL, CoNLL-U, TSV or Parquet.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+    /// The text column of JSONL, Parquet and TSV inputs (default `text`).
+    #[arg(long)]
+    pub text_field: Option<String>,
+    /// No summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub verb: VerbArgs,
+}
+
+impl TrainArgs {
+    /// The verb's plan.
+    pub fn plan(&self) -> anyhow::Result<Verb<'_>> {
+        let mut stage = Table::new();
+        stage.insert("type".into(), Value::String("train_tokenizer".into()));
+        stage.insert("model".into(), Value::String(self.model.clone()));
+        if let Some(v) = self.vocab_size {
+            stage.insert("vocab_size".into(), Value::Integer(v as i64));
+        }
+        if let Some(m) = self.min_frequency {
+            stage.insert("min_frequency".into(), Value::Integer(m as i64));
+        }
+        let out = crate::verb::absolute(&self.output)?;
+        stage.insert("path".into(), Value::String(out.display().to_string()));
+        Ok(Verb {
+            verb: "tokenizer-train",
+            stage,
+            inputs: &self.inputs,
+            text_field: self.text_field.as_deref(),
+            output: None,
+            args: &self.verb,
+        })
+    }
 }
 
 /// Runs a tokenizer command.
-pub fn run(cmd: TokenizerCmd) -> anyhow::Result<()> {
+pub fn run(cmd: TokenizerCmd) -> anyhow::Result<i32> {
     match cmd {
-        TokenizerCmd::Train(a) => {
-            let Some(model) = ModelType::parse(&a.model) else {
-                bail!(
-                    "--type must be bpe, wordpiece or unigram, got {:?}",
-                    a.model
-                )
-            };
-            let mut texts = Vec::new();
-            for p in &a.inputs {
-                corpus::read_texts(p, |t| texts.push(t))
-                    .with_context(|| format!("reading {}", p.display()))?;
-            }
-            let start = std::time::Instant::now();
-            let n = texts.len();
-            let tk = train(model, a.vocab_size, a.min_frequency, texts.into_iter())?;
-            tk.save(&a.output, true)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", a.output.display()))?;
-            eprintln!(
-                "Trained {:?} tokenizer: {} sentences, vocab {}, {:.2}s -> {}",
-                model,
-                n,
-                tk.get_vocab_size(true),
-                start.elapsed().as_secs_f64(),
-                a.output.display()
-            );
-            Ok(())
-        }
+        TokenizerCmd::Train(a) => a.plan()?.run(a.quiet),
         TokenizerCmd::Encode { tokenizer, text } => {
             let tok = Tok::from_file(&tokenizer)?;
             let words: Vec<&str> = text.split_whitespace().collect();
@@ -78,7 +87,7 @@ pub fn run(cmd: TokenizerCmd) -> anyhow::Result<()> {
                     w.map(|w| w.to_string()).unwrap_or_else(|| "-".into())
                 );
             }
-            Ok(())
+            Ok(0)
         }
     }
 }

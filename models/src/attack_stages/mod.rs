@@ -218,15 +218,9 @@ fn parse_device(s: &str) -> Result<(), String> {
     }
 }
 
-/// Uniform `[0, 1)` draw for record `index` under `seed`: sampling decisions do not depend on
-/// batch size (SplitMix64 finaliser over the pair).
-pub(crate) fn unit_draw(seed: u64, index: u64) -> f64 {
-    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
+// Uniform `[0, 1)` draw for record `index` under `seed`: sampling decisions do not depend
+// on batch size (the shared SplitMix64 finaliser over the pair).
+pub(crate) use mavuno_stages::util::splitmix::unit_draw;
 
 /// The label of a record's `field` as a string (numbers allowed, as `read_labeled` does).
 pub(crate) fn label_of(rec: &mavuno_pipeline::Record, field: &str) -> Option<String> {

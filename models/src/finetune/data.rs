@@ -49,7 +49,8 @@ fn pick_column(header: &[String], wanted: Option<&str>, fallbacks: &[&str]) -> O
     }
 }
 
-/// Reads labelled texts from `.jsonl` (keys) or TSV (header row). `text_col`/`label_col`
+/// Reads labelled texts from `.jsonl` (keys), TSV (header row) or plain text (one
+/// unlabelled text per line), by the shared format rule. `text_col`/`label_col`
 /// override the defaults ([`TEXT_COLUMNS`], [`LABEL_COLUMNS`]). A missing label column is
 /// fine (prediction input); a missing text column is an error.
 pub fn read_labelled(
@@ -61,7 +62,26 @@ pub fn read_labelled(
         path: path.to_path_buf(),
         source,
     };
-    if Format::guess(path) == Format::Jsonl {
+    let fmt = Format::guess(path);
+    if fmt == Format::Text {
+        // Plain text (the shared format rule): one unlabelled text per non-blank line.
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        return Ok(text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| LabelledText {
+                text: l.to_string(),
+                label: None,
+            })
+            .collect());
+    }
+    if matches!(fmt, Format::Parquet | Format::Conll | Format::Conllu) {
+        return Err(data_err(
+            path,
+            format!("reads as {fmt}; labelled texts come from .jsonl, .tsv or plain text"),
+        ));
+    }
+    if fmt == Format::Jsonl {
         let text = std::fs::read_to_string(path).map_err(io)?;
         let mut out = Vec::new();
         for (n, line) in text.lines().enumerate() {

@@ -364,7 +364,7 @@ impl Stage for Eval {
             "metrics": metrics,
         });
         let text =
-            serde_json::to_string_pretty(&doc).map_err(|e| StageError::msg(e.to_string()))?;
+            serde_json::to_string_pretty(&doc).map_err(|e| StageError::context("metrics", e))?;
         if let Some(parent) = self.metrics_path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| StageError::io(parent, e))?;
         }

@@ -35,7 +35,7 @@ pub fn register(r: &mut Registry) {
 }
 
 pub(crate) fn model_err(e: ModelError) -> StageError {
-    StageError::msg(e.to_string())
+    StageError::context("model", e)
 }
 
 /// Whether `r` is a summary record written by one of these stages.

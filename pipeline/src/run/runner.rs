@@ -14,7 +14,7 @@
 
 use crate::cache::{self, CachePaths, RecordFileWriter};
 use crate::config::Plan;
-use crate::emitter::{Counts, Emitter, Sink};
+use crate::emitter::{send_all, Counts, Emitter, Sink};
 use crate::error::{RunError, StageError};
 use crate::record::Batch;
 use crate::run::roles::{Role, Roles};
@@ -207,32 +207,18 @@ fn replay(
     cancel: &AtomicBool,
 ) -> Result<u64, StageError> {
     let mut sent = 0;
-    cache::read_record_file(path, batch_size, |batch| {
+    let r = cache::read_record_file(path, batch_size, |batch| {
         if cancel.load(Ordering::Relaxed) {
             return false;
         }
         sent += batch.len() as u64;
         send_all(&outs, batch)
-    })?;
-    Ok(sent)
-}
-
-/// Sends a batch to every channel (a clone to all but the last); false when a consumer
-/// has gone.
-fn send_all(outs: &[Sender<Batch>], batch: Batch) -> bool {
-    let n = outs.len();
-    let mut batch = Some(batch);
-    for (k, tx) in outs.iter().enumerate() {
-        let b = if k + 1 == n {
-            batch.take().unwrap_or_default()
-        } else {
-            batch.clone().unwrap_or_default()
-        };
-        if tx.send(b).is_err() {
-            return false;
-        }
+    });
+    if r.is_err() {
+        // Before `outs` close: consumers must see a failure, not an end of input.
+        cancel.store(true, Ordering::SeqCst);
     }
-    true
+    r.map(|()| sent)
 }
 
 /// One stage's thread: see the module docs.
@@ -255,9 +241,15 @@ impl StageRunner<'_> {
         outs: Vec<Sender<Batch>>,
         ins: Vec<Receiver<Batch>>,
     ) -> Result<(StageResult, Vec<u64>), RunError> {
-        let stage_err = |e: StageError| RunError::Stage {
-            stage: self.id.to_string(),
-            source: e,
+        // Every error stops the other stages *before* this one's channels close (they
+        // close when `outs`/`em` drop at the return), so downstream writers see the
+        // failure instead of a normal end of input and commit nothing.
+        let stage_err = |e: StageError| {
+            self.cancel.store(true, Ordering::SeqCst);
+            RunError::Stage {
+                stage: self.id.to_string(),
+                source: e,
+            }
         };
         if let Some(p) = self.rejects.parent() {
             std::fs::create_dir_all(p).map_err(|e| stage_err(StageError::io(p, e)))?;
@@ -305,11 +297,9 @@ impl StageRunner<'_> {
         }
         em.finish_rejects()
             .map_err(|e| stage_err(StageError::io(&self.rejects, e)))?;
-        let blocked = em.blocked();
-        let counts = em.into_counts();
-        self.pb
-            .finish_with_message(progress_msg(&counts, t0.elapsed()));
-        if !counts.balances() {
+        if !em.counts().balances() {
+            self.cancel.store(true, Ordering::SeqCst);
+            let counts = em.counts();
             return Err(RunError::Accounting {
                 stage: self.id.into(),
                 records_in: counts.records_in,
@@ -318,6 +308,10 @@ impl StageRunner<'_> {
                 rejected: counts.rejected,
             });
         }
+        let blocked = em.blocked();
+        let counts = em.into_counts();
+        self.pb
+            .finish_with_message(progress_msg(&counts, t0.elapsed()));
         tracing::info!(
             stage = self.id,
             records_in = counts.records_in,

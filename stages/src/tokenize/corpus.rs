@@ -12,7 +12,7 @@ pub use crate::read::format::FileFormat as Format;
 /// An error for a format these sentence readers do not take.
 fn unsupported(path: &Path, fmt: Format) -> StageError {
     DataError::new(
-        &path.display().to_string(),
+        path.display().to_string(),
         0,
         format!("{fmt} files hold no sentences to read here (use text, jsonl, conll or conllu)"),
     )
