@@ -164,11 +164,11 @@ for l in amh hau ibo pcm swa; do cat "$M/en-$l/dev.en" >> "$R/eng.raw"; done
 for l in zul lug; do cat "$M/en-$l/train.en" >> "$R/eng.raw"; done
 awk 'NR>1{ sub(/^[0-9]+,/, ""); sub(/,[a-z]+$/, ""); gsub(/"/, ""); print }' "$DATA/sinhala_hate_speech/sinhala_tweets_racism_sexism.csv" > "$R/sin.raw"
 conllu "$DATA/ud/UD_Tamil-TTB/ta_ttb-ud-train.conllu" > "$R/tam.raw"
+for l in $SKIP_LANGS; do rm -f "$R/$l.raw"; done
 for spec in $EXTRA; do
   l=${spec%%=*}
   awk 'NR % 10 != 0' "${spec#*=}" >> "$R/$l.raw"
 done
-for l in $SKIP_LANGS; do rm -f "$R/$l.raw"; done
 
 train_args() { # dir heldout → --data l=file … (held-out lines removed)
   local f l

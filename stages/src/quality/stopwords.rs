@@ -57,7 +57,10 @@ macro_rules! lists {
         }
     };
 }
-lists!("yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng");
+lists!(
+    "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng", "zul", "xho", "lug",
+    "som", "kin"
+);
 
 /// Parses a stopword file: one word per line, `#` comments.
 pub fn parse_list(src: &str) -> Vec<String> {
@@ -82,7 +85,8 @@ mod tests {
     #[test]
     fn committed_lists_parse() {
         for l in [
-            "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng",
+            "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng", "zul", "xho",
+            "lug", "som", "kin",
         ] {
             let words = parse_list(stopword_list(l).unwrap_or_default());
             assert!(words.len() >= 20, "{l}: {}", words.len());
@@ -106,8 +110,10 @@ mod tests {
                 .map(|s| s.lines().map(str::to_string).collect())
                 .unwrap_or_default()
         };
-        let news = |l: &str| -> Vec<String> {
-            std::fs::read_to_string(format!("{base}masakhanews/{l}/dev.tsv"))
+        // A split of a MasakhaNEWS language. xho lug som were added with train and dev only;
+        // their dev splits are held out for LID and cleaning, so their lists come from train.
+        let news_split = |l: &str, split: &str| -> Vec<String> {
+            std::fs::read_to_string(format!("{base}masakhanews/{l}/{split}.tsv"))
                 .map(|s| {
                     s.lines()
                         .skip(1)
@@ -117,6 +123,7 @@ mod tests {
                 })
                 .unwrap_or_default()
         };
+        let news = |l: &str| news_split(l, "dev");
         let mut srcs: Vec<String> = Vec::new();
         let mut texts: Vec<String> = Vec::new();
         let mut add = |name: String, t: Vec<String>| {
@@ -158,6 +165,37 @@ mod tests {
                 add("masakhanews/ibo dev".into(), news("ibo"));
                 add("mafand_mt/en-ibo".into(), lines("mafand_mt/en-ibo/dev.ibo"));
             }
+            // Train splits only (the dev splits are held out for LID and cleaning).
+            "zul" => add(
+                "mafand_mt/en-zul train".into(),
+                lines("mafand_mt/en-zul/train.zul"),
+            ),
+            "lug" => {
+                add(
+                    "mafand_mt/en-lug train".into(),
+                    lines("mafand_mt/en-lug/train.lug"),
+                );
+                add("masakhanews/lug train".into(), news_split("lug", "train"));
+            }
+            "xho" | "som" => add(
+                format!("masakhanews/{lang} train"),
+                news_split(lang, "train"),
+            ),
+            "kin" => {
+                // Tweets: `@user` handles and links are not words of the language.
+                let tweets = lines("afrisenti/kin/train.tsv")
+                    .iter()
+                    .skip(1)
+                    .filter_map(|r| r.split('\t').next())
+                    .map(|t| {
+                        t.split_whitespace()
+                            .filter(|w| !w.starts_with('@') && !w.starts_with("http"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .collect();
+                add("afrisenti/kin train".into(), tweets);
+            }
             l => {
                 add(
                     format!("masakhane_raw_text/{l}.txt"),
@@ -175,7 +213,8 @@ mod tests {
         let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/stopwords/");
         std::fs::create_dir_all(out).unwrap();
         for l in [
-            "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng",
+            "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng", "zul", "xho",
+            "lug", "som", "kin",
         ] {
             let (srcs, texts) = read_texts(l);
             if texts.is_empty() {
