@@ -234,7 +234,7 @@ mod tests {
             C4Outcome::Drop("lorem_ipsum")
         ));
         assert!(matches!(
-            apply(&r, "function f() { return 1; }\nOk then."),
+            apply(&r, "A line with a { in the middle.\nOk then."),
             C4Outcome::Drop("curly_bracket")
         ));
         // A `{` on a line already removed does not drop the text.
