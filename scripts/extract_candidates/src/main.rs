@@ -5,6 +5,34 @@
 //! `$DROP` (comma-separated; default: script,style,svg,noscript,template) and comments,
 //! as mavuno's `extract_html` does with its own list (stages/src/web/extract.rs).
 use std::io::Read;
+
+mod web;
+
+/// `read FILE`: mavuno's per-record WARC work; prints records, bytes, wall and CPU time.
+fn read_warc(path: &str) {
+    let (t0, w0) = (cpu(), Instant::now());
+    let (mut n, mut html) = (0u64, 0u64);
+    let end = web::records::for_each_record(std::path::Path::new(path), |_, rec| {
+        n += 1;
+        if rec.warc_type == "response" {
+            if let Ok(resp) = web::http::parse_response(&rec.block, 8 << 20) {
+                let ct = resp.content_type.as_deref().unwrap_or("");
+                let charset = web::http::charset_param(ct);
+                html += web::charset::decode(&resp.body, charset.as_deref())
+                    .text
+                    .len() as u64;
+            }
+        }
+        Ok(true)
+    })
+    .expect("readable file");
+    eprintln!(
+        "read: {n} records, {html} HTML bytes decoded, {:.2} s wall, {:.2} CPU-s, errors: {:?}",
+        w0.elapsed().as_secs_f64(),
+        cpu() - t0,
+        end.err()
+    );
+}
 use std::time::Instant;
 /// CPU seconds of this process (user + sys): `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`,
 /// which is clock id 2 on Linux.
@@ -27,6 +55,9 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = &args[1];
     let dir = &args[2];
+    if which == "read" {
+        return read_warc(dir);
+    }
     let mut pages = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -47,13 +78,19 @@ fn main() {
             .next()
             .unwrap()
             .to_string();
-        pages.push((id, String::from_utf8_lossy(&s).into_owned()));
+        pages.push((id, String::from_utf8_lossy(&s).into_owned(), s));
     }
     let mut out = serde_json::Map::new();
     let t0 = cpu();
     let w0 = Instant::now();
-    for (id, html) in &pages {
+    for (id, html, bytes) in &pages {
         let text = match which.as_str() {
+            "mavuno" => {
+                let page = web::charset::decode(bytes, None);
+                web::extract::extract(&page.text, 25)
+                    .map(|e| e.text)
+                    .unwrap_or_default()
+            }
             "rs_trafilatura" => rs_trafilatura::extract(html)
                 .map(|r| r.content_text)
                 .unwrap_or_default(),
