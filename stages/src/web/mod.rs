@@ -25,15 +25,43 @@ pub mod wet_reader;
 pub mod test_warc;
 
 use crate::read::{file_name, OnError};
-use mavuno_pipeline::{DataError, Emitter, StageError};
+use mavuno_pipeline::io::expand_globs;
+use mavuno_pipeline::{BuildContext, DataError, Emitter, StageError};
 use records::{for_each_record, WarcRecord};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The files a WARC/WET reader reads under `--shard i/n`, and whether it splits records.
+pub(crate) struct WarcInputs {
+    files: Vec<PathBuf>,
+    shard: Option<(u64, u64)>,
+}
+
+impl WarcInputs {
+    /// Expands the globs and picks this shard's files (or all files, split by record).
+    pub(crate) fn new(paths: &[String], ctx: &BuildContext) -> Result<WarcInputs, StageError> {
+        let files = expand_globs(paths)?;
+        let shard = ctx.record_shard(files.len());
+        let files = ctx.shard_files(files);
+        Ok(WarcInputs { files, shard })
+    }
+
+    /// Reads the files (see [`run_warc_files`]).
+    pub(crate) fn run(
+        &self,
+        on_error: OnError,
+        out: &mut Emitter,
+        each: impl FnMut(&Arc<str>, u64, WarcRecord, &mut Emitter) -> Result<(), StageError>,
+    ) -> Result<(), StageError> {
+        out.set_record_shard(self.shard);
+        run_warc_files(&self.files, on_error, out, each)
+    }
+}
+
 /// Reads WARC files in order, handing each record that belongs to this shard to `each`
 /// (which must keep, drop or reject it). A truncated or corrupt file is reported through
 /// `on_error` (one reject, then the next file) as a [`DataError`] at the bad record.
-pub(crate) fn run_warc_files(
+fn run_warc_files(
     files: &[PathBuf],
     on_error: OnError,
     out: &mut Emitter,

@@ -29,17 +29,15 @@
 use super::charset;
 use super::http::{charset_param, mime_type, parse_response, HttpProblem};
 use super::records::WarcRecord;
-use super::{drop_other_type, run_warc_files};
+use super::{drop_other_type, WarcInputs};
 use crate::read::{validate_common, OnError};
 use mavuno_pipeline::config::Validator;
-use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, Emitter, Provenance, Record, Source, StageConfig, StageError, StageImpl,
     StageKind,
 };
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Reads HTML pages from WARC files: one record per `response` record with an HTML payload.
@@ -81,13 +79,9 @@ impl StageConfig for WarcReaderConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        let files = expand_globs(&self.paths)?;
-        let shard = ctx.record_shard(files.len());
-        let files = ctx.shard_files(files);
         Ok(StageImpl::Source(Box::new(WarcReader {
             cfg: self.clone(),
-            files,
-            shard,
+            inputs: WarcInputs::new(&self.paths, ctx)?,
         })))
     }
 }
@@ -95,8 +89,7 @@ impl StageConfig for WarcReaderConfig {
 /// The runtime reader.
 pub struct WarcReader {
     cfg: WarcReaderConfig,
-    files: Vec<PathBuf>,
-    shard: Option<(u64, u64)>,
+    inputs: WarcInputs,
 }
 
 /// What a `response` record became.
@@ -164,9 +157,7 @@ fn is_html(mime: &str, identified: Option<&str>, body: &[u8]) -> bool {
 
 impl Source for WarcReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
-        out.set_record_shard(self.shard);
-        let files = self.files.clone();
-        run_warc_files(&files, self.cfg.on_error, out, |file, n, w, out| {
+        self.inputs.run(self.cfg.on_error, out, |file, n, w, out| {
             if w.warc_type != "response" {
                 drop_other_type(out, &w, "not_response");
                 return Ok(());

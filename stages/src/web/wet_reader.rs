@@ -20,17 +20,15 @@
 //! ```
 
 use super::records::WarcRecord;
-use super::{drop_other_type, run_warc_files};
+use super::{drop_other_type, WarcInputs};
 use crate::read::{lossy_excerpt, validate_common, OnError};
 use mavuno_pipeline::config::Validator;
-use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
     StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Reads Common Crawl WET files: one record per `conversion` record (url + text).
@@ -62,13 +60,9 @@ impl StageConfig for WetReaderConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        let files = expand_globs(&self.paths)?;
-        let shard = ctx.record_shard(files.len());
-        let files = ctx.shard_files(files);
         Ok(StageImpl::Source(Box::new(WetReader {
             cfg: self.clone(),
-            files,
-            shard,
+            inputs: WarcInputs::new(&self.paths, ctx)?,
         })))
     }
 }
@@ -76,8 +70,7 @@ impl StageConfig for WetReaderConfig {
 /// The runtime reader.
 pub struct WetReader {
     cfg: WetReaderConfig,
-    files: Vec<PathBuf>,
-    shard: Option<(u64, u64)>,
+    inputs: WarcInputs,
 }
 
 impl WetReader {
@@ -132,9 +125,7 @@ impl WetReader {
 
 impl Source for WetReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
-        out.set_record_shard(self.shard);
-        let files = self.files.clone();
-        run_warc_files(&files, self.cfg.on_error, out, |file, n, w, out| {
+        self.inputs.run(self.cfg.on_error, out, |file, n, w, out| {
             self.record(file, n, w, out)
         })
     }
