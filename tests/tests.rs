@@ -15,3 +15,4 @@ mod determinism;
 mod resume;
 mod roundtrip;
 mod train_stages;
+mod web;

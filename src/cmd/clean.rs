@@ -14,6 +14,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use mavuno_pipeline::config;
 use mavuno_pipeline::run::{self, RunOptions, RunSummary};
+use mavuno_stages::web::clean_front::{put_web_front, WebInput};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::io::IsTerminal;
@@ -50,7 +51,8 @@ pub struct CleanArgs {
     #[arg(long)]
     pub lang: String,
     /// Input files: .txt/.txt.zst/.txt.gz (one record per line), .jsonl(.zst/.gz),
-    /// .parquet, .tsv/.csv (with a header naming `--text-field`).
+    /// .parquet, .tsv/.csv (with a header naming `--text-field`), .warc(.gz) (HTML pages:
+    /// main text extracted) or .wet(.gz) (Common Crawl text).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output file: .txt, .jsonl, .jsonl.zst (also .txt.zst, .jsonl.gz) or .parquet; one
@@ -214,10 +216,17 @@ enum Format {
     Parquet,
     Tsv,
     Csv,
+    Warc,
+    Wet,
 }
 
 fn format_of(p: &Path) -> Option<Format> {
     let name = p.file_name()?.to_str()?.to_ascii_lowercase();
+    match mavuno_stages::web::clean_front::web_input_of(&name) {
+        Some(WebInput::Warc) => return Some(Format::Warc),
+        Some(WebInput::Wet) => return Some(Format::Wet),
+        None => {}
+    }
     let base = name
         .strip_suffix(".zst")
         .or_else(|| name.strip_suffix(".gz"))
@@ -251,7 +260,7 @@ fn rewrite(
     for p in inputs {
         let f = format_of(p).ok_or_else(|| {
             anyhow!(
-                "input {}: unknown extension (use .txt, .jsonl, .parquet, .tsv or .csv, optionally .zst/.gz)",
+                "input {}: unknown extension (use .txt, .jsonl, .parquet, .tsv, .csv, optionally .zst/.gz, or .warc/.wet, optionally .gz)",
                 p.display()
             )
         })?;
@@ -308,6 +317,8 @@ fn rewrite(
         Format::Jsonl => "jsonl_reader",
         Format::Parquet => "parquet_reader",
         Format::Tsv | Format::Csv => "tsv_reader",
+        Format::Warc => "warc_reader",
+        Format::Wet => "wet_reader",
     };
     reader.insert("type".into(), s(ty));
     reader.insert("paths".into(), Value::Array(paths));
@@ -316,7 +327,7 @@ fn rewrite(
     if let Some(v) = old_reader.get("on_error") {
         reader.insert("on_error".into(), v.clone());
     }
-    if fmt != Format::Text {
+    if !matches!(fmt, Format::Text | Format::Warc | Format::Wet) {
         reader.insert("text_field".into(), s(&a.text_field));
     }
     if fmt == Format::Csv {
@@ -335,8 +346,8 @@ fn rewrite(
         Format::Text => "text_writer",
         Format::Jsonl => "jsonl_writer",
         Format::Parquet => "parquet_writer",
-        Format::Tsv | Format::Csv => bail!(
-            "output {}: .tsv/.csv output is not supported (use .txt, .jsonl, .jsonl.zst or .parquet)",
+        Format::Tsv | Format::Csv | Format::Warc | Format::Wet => bail!(
+            "output {}: this output format is not supported (use .txt, .jsonl, .jsonl.zst or .parquet)",
             output.display()
         ),
     };
@@ -346,6 +357,10 @@ fn rewrite(
     }
     writer.insert("path".into(), s(&output.to_string_lossy()));
     stages.insert(WRITER_ID.into(), Value::Table(writer));
+    if matches!(fmt, Format::Warc | Format::Wet) {
+        // Web input: extraction and URL stages in front, the site report before the writer.
+        put_web_front(stages, READER_ID, WRITER_ID).map_err(|e| anyhow!(e))?;
+    }
 
     // The committed LID model path is relative to the repository; find it from elsewhere.
     for (_, st) in stages.iter_mut() {
@@ -493,6 +508,8 @@ mod tests {
         assert_eq!(format_of(Path::new("b.jsonl.gz")), Some(Format::Jsonl));
         assert_eq!(format_of(Path::new("b.parquet")), Some(Format::Parquet));
         assert_eq!(format_of(Path::new("b.CSV")), Some(Format::Csv));
+        assert_eq!(format_of(Path::new("CC-1.warc.gz")), Some(Format::Warc));
+        assert_eq!(format_of(Path::new("CC-1.warc.wet.gz")), Some(Format::Wet));
         assert_eq!(format_of(Path::new("b.zst")), None);
         assert_eq!(format_of(Path::new("b")), None);
     }
