@@ -18,3 +18,4 @@ mod roundtrip;
 mod sweep;
 mod train_stages;
 mod verbs;
+mod web;

@@ -15,6 +15,7 @@ use crate::verb::absolute;
 use anyhow::{anyhow, bail, Context, Result};
 use mavuno_pipeline::run::{RunOptions, RunSummary};
 use mavuno_stages::read::format::FileFormat;
+use mavuno_stages::web::clean_front::put_web_front;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::io::IsTerminal;
@@ -51,7 +52,8 @@ pub struct CleanArgs {
     #[arg(long)]
     pub lang: String,
     /// Input files: .txt/.txt.zst/.txt.gz (one record per line), .jsonl(.zst/.gz),
-    /// .parquet, .tsv/.csv (with a header naming `--text-field`).
+    /// .parquet, .tsv/.csv (with a header naming `--text-field`), .warc(.gz) (HTML pages:
+    /// main text extracted) or .wet(.gz) (Common Crawl text).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output file: .txt, .jsonl, .jsonl.zst (also .txt.zst, .jsonl.gz) or .parquet; one
@@ -259,6 +261,10 @@ fn rewrite(
     }
     writer.insert("path".into(), s(&output.to_string_lossy()));
     stages.insert(WRITER_ID.into(), Value::Table(writer));
+    if fmt.is_web() {
+        // Web input: extraction and URL stages in front, the site report before the writer.
+        put_web_front(stages, READER_ID, WRITER_ID).map_err(|e| anyhow!(e))?;
+    }
 
     Ok(())
 }

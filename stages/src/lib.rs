@@ -27,6 +27,7 @@ pub mod testutil;
 pub mod text;
 pub mod tokenize;
 pub mod util;
+pub mod web;
 pub mod write;
 
 use mavuno_pipeline::Registry;
@@ -40,6 +41,10 @@ pub fn register_all(r: &mut Registry) {
     r.add::<read::conll_reader::ConllReaderConfig>();
     r.add::<read::conllu_reader::ConlluReaderConfig>();
     r.add::<read::parallel_reader::ParallelReaderConfig>();
+    r.add::<web::warc_reader::WarcReaderConfig>();
+    r.add::<web::wet_reader::WetReaderConfig>();
+    r.add::<web::extract_html::ExtractHtmlConfig>();
+    r.add::<web::url_filter::UrlFilterConfig>();
     r.add::<text::normalize::NormalizeConfig>();
     r.add::<text::split_sentences::SplitSentencesConfig>();
     r.add::<quality::filter::FilterConfig>();

@@ -35,10 +35,14 @@ pub enum FileFormat {
     Conll,
     /// CoNLL-U: ten tab-separated columns, `#` comments.
     Conllu,
+    /// WARC 1.0/1.1 (`.warc`, `.warc.gz`): web pages.
+    Warc,
+    /// Common Crawl WET (`.wet`, `.wet.gz`, `.warc.wet.gz`): extracted page text.
+    Wet,
 }
 
 /// Every format, in the order error messages list them.
-pub const ALL: [FileFormat; 7] = [
+pub const ALL: [FileFormat; 9] = [
     FileFormat::Text,
     FileFormat::Jsonl,
     FileFormat::Parquet,
@@ -46,6 +50,8 @@ pub const ALL: [FileFormat; 7] = [
     FileFormat::Csv,
     FileFormat::Conll,
     FileFormat::Conllu,
+    FileFormat::Warc,
+    FileFormat::Wet,
 ];
 
 /// Lines the content sniff looks at.
@@ -62,6 +68,8 @@ impl FileFormat {
             FileFormat::Csv => "csv",
             FileFormat::Conll => "conll",
             FileFormat::Conllu => "conllu",
+            FileFormat::Warc => "warc",
+            FileFormat::Wet => "wet",
         }
     }
 
@@ -74,7 +82,10 @@ impl FileFormat {
             .or_else(|| name.strip_suffix(".gz"))
             .unwrap_or(&name);
         let ext = base.rsplit_once('.').map(|(_, e)| e)?;
+        // `.warc.wet.gz` is WET: the last extension decides.
         Some(match ext {
+            "warc" => FileFormat::Warc,
+            "wet" => FileFormat::Wet,
             "txt" | "text" => FileFormat::Text,
             "jsonl" | "json" | "ndjson" => FileFormat::Jsonl,
             "parquet" => FileFormat::Parquet,
@@ -110,6 +121,8 @@ impl FileFormat {
             FileFormat::Tsv | FileFormat::Csv => "tsv_reader",
             FileFormat::Conll => "conll_reader",
             FileFormat::Conllu => "conllu_reader",
+            FileFormat::Warc => "warc_reader",
+            FileFormat::Wet => "wet_reader",
         }
     }
 
@@ -136,6 +149,11 @@ impl FileFormat {
             t.insert("text_field".into(), s(f));
         }
         t
+    }
+
+    /// Whether this is web input (pages or WET text) that needs the web stages in front.
+    pub fn is_web(self) -> bool {
+        matches!(self, FileFormat::Warc | FileFormat::Wet)
     }
 
     /// The writer stage type for an output path, by its extension.
@@ -265,6 +283,10 @@ mod tests {
         assert_eq!(f("b.tsv"), Some(FileFormat::Tsv));
         assert_eq!(f("b.conll"), Some(FileFormat::Conll));
         assert_eq!(f("b.conllu.zst"), Some(FileFormat::Conllu));
+        assert_eq!(f("x/CC-MAIN-1.warc.gz"), Some(FileFormat::Warc));
+        assert_eq!(f("a.WARC"), Some(FileFormat::Warc));
+        assert_eq!(f("CC-MAIN-1.warc.wet.gz"), Some(FileFormat::Wet));
+        assert_eq!(f("a.wet"), Some(FileFormat::Wet));
         assert_eq!(f("b.zst"), None);
         assert_eq!(f("b"), None);
         // A .jsonl is JSONL whatever it holds: no sniff.

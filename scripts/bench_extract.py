@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""HTML main text and WARC input, measured side by side with Python trafilatura.
+
+1. Writes test WARC files with `warcio` (into --dir, default target/bench-web; nothing is
+   committed): the 121 pages of ../shared/data/article_extraction_benchmark and the 12
+   UDHR pages of ../shared/data/udhr/html as `response` records (with a warcinfo and a
+   request record per page, as crawlers write them).
+2. Extraction: Python trafilatura 2.3 (`trafilatura.extract` on each page's bytes) and
+   `mavuno run configs/examples/bench-extract.toml` (warc_reader -> extract_html -> JSONL,
+   one thread) on the same pages. Score: the benchmark's token-bag metric, whitespace
+   tokens per page, precision/recall/F1 per page averaged over the 121 pages. Speed:
+   pages per CPU-second (user + sys; mavuno's includes reading the WARC, charset
+   decoding and writing JSONL, trafilatura's only the extract calls).
+3. WARC throughput on a bigger file (the pages repeated --copies times): `zcat FILE >
+   /dev/null` against the reader alone (configs/examples/bench-warc-read.toml), and the
+   whole `mavuno clean --lang eng` pipeline (warc_reader -> extract_html -> url_filter ->
+   normalize -> split_sentences -> langid -> filter -> dedup -> stats -> writer) with its
+   peak RSS.
+
+Setup (scratch venv, outside the repository):
+    python3 -m venv /tmp/venv-web && /tmp/venv-web/bin/pip install 'trafilatura==2.3.*' lxml_html_clean warcio
+    cargo build --release --bin mavuno
+    /tmp/venv-web/bin/python scripts/bench_extract.py
+Needs /usr/bin/time (apt-get install -y time) and zcat.
+"""
+import argparse
+import collections
+import gzip
+import io
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "..", "shared", "data")
+BENCH = os.path.join(DATA, "article_extraction_benchmark")
+UDHR = os.path.join(DATA, "udhr", "html")
+
+
+def load_pages():
+    gt = json.load(open(os.path.join(BENCH, "ground-truth.json")))
+    pages = []
+    for key in sorted(gt):
+        with gzip.open(os.path.join(BENCH, "html", key + ".html.gz")) as f:
+            pages.append((key, gt[key]["url"], f.read()))
+    udhr = []
+    for name in sorted(os.listdir(UDHR)):
+        with open(os.path.join(UDHR, name), "rb") as f:
+            code = name.rsplit(".", 1)[0]
+            udhr.append((code, f"https://udhr.invalid/{code}.html", f.read()))
+    return gt, pages, udhr
+
+
+def write_warc(path, pages, copies=1):
+    """One gzip member per record, as Common Crawl writes them."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as out:
+        w = WARCWriter(out, gzip=True)
+        w.write_record(w.create_warcinfo_record(os.path.basename(path), {"software": "bench_extract.py"}))
+        for c in range(copies):
+            for key, url, html in pages:
+                u = url if c == 0 else f"{url}#copy{c}"
+                req = StatusAndHeaders("GET / HTTP/1.1", [("Host", "bench.invalid")], protocol="HTTP/1.1")
+                w.write_record(w.create_warc_record(u, "request", http_headers=req))
+                http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(html)))], protocol="HTTP/1.1")
+                rid = f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, u)}>"
+                rec = w.create_warc_record(u, "response", payload=io.BytesIO(html), http_headers=http,
+                                           warc_headers_dict={"WARC-Record-ID": rid})
+                w.write_record(rec)
+
+
+def f1(true, pred):
+    t, p = collections.Counter(true.split()), collections.Counter(pred.split())
+    tp, nt, np_ = sum((t & p).values()), sum(t.values()), sum(p.values())
+    if nt == 0 and np_ == 0:
+        return 1.0, 1.0, 1.0
+    if tp == 0:
+        return 0.0, 0.0, 0.0
+    prec, rec = tp / np_, tp / nt
+    return prec, rec, 2 * prec * rec / (prec + rec)
+
+
+def score(gt, pred):
+    s = [f1(gt[k]["articleBody"], pred.get(k, "")) for k in gt]
+    n = len(s)
+    return tuple(sum(x[i] for x in s) / n for i in range(3))
+
+
+def timed(cmd, **kw):
+    """Runs cmd under /usr/bin/time: (wall s, CPU s, peak RSS MiB)."""
+    tf = os.path.join(ARGS.dir, "time.txt")
+    t0 = time.time()
+    subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", tf] + cmd, check=True, **kw)
+    wall = time.time() - t0
+    u, s, m = open(tf).read().split()[-3:]
+    return wall, float(u) + float(s), int(m) / 1024
+
+
+def mavuno(*args):
+    return [ARGS.mavuno, *args]
+
+
+def main():
+    os.makedirs(ARGS.dir, exist_ok=True)
+    gt, pages, udhr = load_pages()
+    by_url = {url: key for key, url, _ in pages}
+    bench = os.path.join(ARGS.dir, "bench.warc.gz")
+    write_warc(bench, pages + udhr)
+
+    # Python trafilatura on the page bytes.
+    import trafilatura
+    pred_t = {}
+    t0 = time.process_time()
+    for key, _, html in pages:
+        pred_t[key] = trafilatura.extract(html) or ""
+    cpu_t = time.process_time() - t0
+
+    # mavuno: warc_reader -> extract_html -> JSONL, one thread.
+    runs = os.path.join(ARGS.dir, "runs")
+    shutil.rmtree(runs, ignore_errors=True)
+    wall_m, cpu_m, _ = timed(mavuno("run", os.path.join(ROOT, "configs/examples/bench-extract.toml"), "--quiet",
+                                    "--workdir", runs, "--set", f'stages.pages.paths=["{bench}"]'))
+    pred_m, udhr_m = {}, {}
+    with open(os.path.join(runs, "bench-extract", "extracted.jsonl")) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["url"] in by_url:
+                pred_m[by_url[r["url"]]] = r["text"]
+            else:
+                udhr_m[r["url"]] = r
+    n = len(pages)
+    pt, rt, ft = score(gt, pred_t)
+    pm, rm, fm = score(gt, pred_m)
+    print(f"extraction, {n} benchmark pages (token-bag P / R / F1 averaged per page; pages per CPU-second):")
+    print(f"  trafilatura {trafilatura.__version__:8} P {pt:.3f} R {rt:.3f} F1 {ft:.3f}  {n / cpu_t:7.1f} pages/CPU-s ({cpu_t:.2f} CPU-s)")
+    print(f"  mavuno               P {pm:.3f} R {rm:.3f} F1 {fm:.3f}  {n / cpu_m:7.1f} pages/CPU-s ({cpu_m:.2f} CPU-s, "
+          f"{len(pages) + len(udhr)} pages read from WARC, {len(pred_m)} benchmark pages with text)")
+    print(f"  speed ratio: {(n / cpu_m) / (n / cpu_t):.1f}x")
+    langs = ", ".join(f"{r['url'].rsplit('/', 1)[1][:-5]}={r.get('html_lang', '?')}" for r in udhr_m.values())
+    print(f"  UDHR pages with text: {len(udhr_m)}/{len(udhr)} ({langs})")
+
+    # WARC throughput.
+    big = os.path.join(ARGS.dir, "big.warc.gz")
+    write_warc(big, pages + udhr, copies=ARGS.copies)
+    raw = 0
+    with gzip.open(big) as f:
+        while chunk := f.read(1 << 24):
+            raw += len(chunk)
+    wall_z, cpu_z, _ = timed(["sh", "-c", f"zcat '{big}' > /dev/null"])
+    shutil.rmtree(runs, ignore_errors=True)
+    wall_r, cpu_r, rss_r = timed(mavuno("run", os.path.join(ROOT, "configs/examples/bench-warc-read.toml"), "--quiet",
+                                        "--workdir", runs, "--set", f'stages.pages.paths=["{big}"]'))
+    mb = raw / 1e6
+    print(f"WARC throughput, {os.path.getsize(big) / 1e6:.0f} MB gzip / {mb:.0f} MB WARC, {ARGS.copies * (len(pages) + len(udhr))} pages:")
+    print(f"  zcat > /dev/null       {wall_z:6.2f} s wall {mb / wall_z:6.0f} MB/s | {cpu_z:6.2f} CPU-s")
+    print(f"  mavuno warc_reader     {wall_r:6.2f} s wall {mb / wall_r:6.0f} MB/s | {cpu_r:6.2f} CPU-s | "
+          f"{(mb / wall_r) / (mb / wall_z):.2f}x zcat speed | peak RSS {rss_r:.0f} MiB")
+    out = os.path.join(ARGS.dir, "clean-eng.jsonl")
+    if os.path.exists(out):
+        os.remove(out)
+    wall_c, cpu_c, rss_c = timed(mavuno("clean", "--lang", "eng", big, "-o", out, "--quiet", "--workdir", runs,
+                                        "--threads", str(ARGS.threads)))
+    kept = sum(1 for _ in open(out))
+    print(f"  mavuno clean --lang eng (warc -> extract_html -> langid -> filter -> dedup, {ARGS.threads} threads): "
+          f"{wall_c:.2f} s wall, {cpu_c:.2f} CPU-s, {ARGS.copies * (len(pages) + len(udhr)) / cpu_c:.0f} pages/CPU-s, "
+          f"peak RSS {rss_c:.0f} MiB, {kept} sentences kept")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mavuno", default=os.environ.get("MAVUNO", os.path.join(ROOT, "target/release/mavuno")))
+    ap.add_argument("--dir", default=os.path.join(ROOT, "target", "bench-web"))
+    ap.add_argument("--copies", type=int, default=10, help="repeats of the pages in the throughput WARC")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--score", metavar="PRED.json",
+                    help="only score a {page id: text} JSON file (scripts/extract_candidates) and exit")
+    ARGS = ap.parse_args()
+    if ARGS.score:
+        gt = json.load(open(os.path.join(BENCH, "ground-truth.json")))
+        p, r, f = score(gt, json.load(open(ARGS.score)))
+        print(f"{ARGS.score}: P {p:.3f} R {r:.3f} F1 {f:.3f} ({len(gt)} pages)")
+        sys.exit(0)
+    if not os.path.exists(ARGS.mavuno):
+        sys.exit(f"bench_extract: {ARGS.mavuno} not found (cargo build --release --bin mavuno)")
+    main()
