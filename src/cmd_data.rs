@@ -11,6 +11,8 @@ pub mod inspect;
 pub mod lid;
 #[path = "cmd/mask.rs"]
 pub mod mask;
+#[path = "cmd/masking_args.rs"]
+pub mod masking_args;
 #[path = "cmd/run.rs"]
 pub mod run;
 #[path = "cmd/sweep.rs"]

@@ -1,10 +1,10 @@
 //! `mavuno mask`: plan masked-LM corruption for tagged sentences and write one JSON
 //! object per sentence, plus a summary (realised rate, masks per class, histogram).
+use crate::cmd::masking_args::MaskingArgs;
 use anyhow::Context;
 use mavuno_stages::mask::plan::MaskStats;
 use mavuno_stages::mask::plan_masks::PlanMasksConfig;
 use mavuno_stages::mask::plan_sentence;
-use mavuno_stages::mask::spec::Masking;
 use mavuno_stages::tokenize::{corpus, Tok};
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,11 +13,9 @@ use std::path::PathBuf;
 /// whatever is not given keeps that stage's default, so the verb and the stage cannot drift.
 #[derive(clap::Args, Debug)]
 pub struct MaskArgs {
-    /// Masking preset (token, whole_word, span, spanbert, lem = lem_ne, lem_ne_verb, lem_all,
-    /// lem_random_word, lem_quirk, pos_objective), or a TOML inline table such as
-    /// `{ strategy = "lem", p_ne = 1.0, p_verb = 1.0 }` (default: the stage's, LEM NE only).
-    #[arg(long, alias = "strategy")]
-    pub masking: Option<String>,
+    /// Masking spec and its overrides (shared with `mavuno pretrain`).
+    #[command(flatten)]
+    pub masking: MaskingArgs,
     /// tokenizer.json.
     #[arg(long)]
     pub tokenizer: PathBuf,
@@ -33,27 +31,12 @@ pub struct MaskArgs {
     /// Write the summary JSON here instead of stderr.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Selection rate of the masking (its default: 0.15).
-    #[arg(long)]
-    pub rate: Option<f64>,
     /// Share of selected positions replaced by the mask token.
     #[arg(long)]
     pub mask_prob: Option<f64>,
     /// Share replaced by a random id.
     #[arg(long)]
     pub random_prob: Option<f64>,
-    /// LEM: reproduce the released pass-2 counter quirk.
-    #[arg(long)]
-    pub lem_quirk: Option<bool>,
-    /// LEM p_NE (0 turns NE priority off).
-    #[arg(long)]
-    pub lem_p_ne: Option<f64>,
-    /// LEM p_verb.
-    #[arg(long)]
-    pub lem_p_verb: Option<f64>,
-    /// LEM p_noun.
-    #[arg(long)]
-    pub lem_p_noun: Option<f64>,
     /// pos_objective: the unit's tags (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub pos_tags: Option<Vec<String>>,
@@ -68,13 +51,7 @@ pub fn config(a: &MaskArgs) -> anyhow::Result<PlanMasksConfig> {
     let mut cfg: PlanMasksConfig = serde_json::from_value(
         serde_json::json!({"tokenizer": a.tokenizer.display().to_string()}),
     )?;
-    if let Some(m) = &a.masking {
-        cfg.masking = Masking::parse_cli(m).map_err(|e| anyhow::anyhow!("--masking: {e}"))?;
-    }
-    cfg.masking.override_rate(a.rate);
-    cfg.masking
-        .override_lem(a.lem_p_ne, a.lem_p_verb, a.lem_p_noun, a.lem_quirk)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    a.masking.apply(&mut cfg.masking)?;
     cfg.mask_prob = a.mask_prob.unwrap_or(cfg.mask_prob);
     cfg.random_prob = a.random_prob.unwrap_or(cfg.random_prob);
     if let Some(t) = &a.pos_tags {

@@ -9,6 +9,7 @@ pub mod finetune;
 pub mod inspect;
 pub mod lid;
 pub mod mask;
+pub mod masking_args;
 pub mod predict;
 pub mod pretrain;
 pub mod run;

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cmd::masking_args::MaskingArgs;
 use anyhow::{bail, Context};
 use mavuno_models::mlm::{Family, MlmModel, SizePreset};
 use mavuno_models::stages::train_mlm::{NeSource, TrainMlmConfig};
@@ -21,7 +22,6 @@ use mavuno_models::train::{
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::StageConfig;
 use mavuno_stages::mask::plan::Strategy;
-use mavuno_stages::mask::spec::Masking;
 use mavuno_stages::tokenize::{corpus, ModelType, Tok};
 
 /// `mavuno pretrain`. Training options are overrides on the `train_mlm` stage's config
@@ -54,26 +54,9 @@ pub struct PretrainArgs {
     /// Continue pre-training from this HF directory (config.json + model.safetensors).
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Masking preset (token, whole_word, span, spanbert, lem = lem_ne, lem_ne_verb, lem_all,
-    /// lem_random_word, lem_quirk) or a TOML inline table
-    /// (`{ strategy = "lem", p_ne = 1.0, p_verb = 1.0 }`).
-    #[arg(long)]
-    pub masking: Option<String>,
-    /// Selection rate of the masking.
-    #[arg(long)]
-    pub mask_rate: Option<f64>,
-    /// LEM p_NE.
-    #[arg(long)]
-    pub lem_p_ne: Option<f64>,
-    /// LEM p_verb.
-    #[arg(long)]
-    pub lem_p_verb: Option<f64>,
-    /// LEM p_noun.
-    #[arg(long)]
-    pub lem_p_noun: Option<f64>,
-    /// LEM: reproduce the released pass-2 counter quirk.
-    #[arg(long)]
-    pub lem_quirk: Option<bool>,
+    /// Masking spec and its overrides (shared with `mavuno mask`).
+    #[command(flatten)]
+    pub masking: MaskingArgs,
     /// POS tags whose words count as NEs where no NER tag is present (e.g. PROPN).
     #[arg(long, value_delimiter = ',')]
     pub entity_pos: Option<Vec<String>>,
@@ -204,13 +187,7 @@ pub fn config(a: &PretrainArgs) -> anyhow::Result<TrainMlmConfig> {
     if let Some(e) = &a.entity_pos {
         c.entity_pos = e.clone();
     }
-    if let Some(m) = &a.masking {
-        c.masking = Masking::parse_cli(m).map_err(|e| anyhow::anyhow!("--masking: {e}"))?;
-    }
-    c.masking.override_rate(a.mask_rate);
-    c.masking
-        .override_lem(a.lem_p_ne, a.lem_p_verb, a.lem_p_noun, a.lem_quirk)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    a.masking.apply(&mut c.masking)?;
     if let Some(v) = &a.vocab_curriculum {
         c.vocab_curriculum = Some(enum_value("--vocab-curriculum", v)?);
     }

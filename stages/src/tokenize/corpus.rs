@@ -45,7 +45,10 @@ fn io_err(path: &Path, e: std::io::Error) -> StageError {
 /// `tokens` fall back to the whitespace words of `text` (untagged).
 pub fn read_tagged(path: &Path, mut f: impl FnMut(TaggedSentence)) -> Result<(), StageError> {
     let fmt = Format::guess(path);
-    if matches!(fmt, Format::Parquet | Format::Tsv | Format::Csv) {
+    if matches!(
+        fmt,
+        Format::Parquet | Format::Tsv | Format::Csv | Format::Warc | Format::Wet
+    ) {
         return Err(unsupported(path, fmt));
     }
     let reader = mavuno_pipeline::io::open_read(path)?;
@@ -75,7 +78,9 @@ pub fn read_tagged(path: &Path, mut f: impl FnMut(TaggedSentence)) -> Result<(),
                     .map_err(|e| DataError::new(&file, line_no, format!("invalid JSON: {e}")))?;
                 f(tagged_from_json(&v).map_err(|m| DataError::new(&file, line_no, m))?);
             }
-            Format::Parquet | Format::Tsv | Format::Csv => return Err(unsupported(path, fmt)),
+            Format::Parquet | Format::Tsv | Format::Csv | Format::Warc | Format::Wet => {
+                return Err(unsupported(path, fmt))
+            }
             Format::Conllu | Format::Conll => {
                 let t = line.trim_end();
                 if t.is_empty() {
@@ -218,7 +223,9 @@ pub fn read_texts(path: &Path, mut f: impl FnMut(String)) -> Result<(), StageErr
             Ok(())
         }
         Format::Conllu | Format::Conll => read_tagged(path, |s| f(s.text())),
-        fmt @ (Format::Parquet | Format::Tsv | Format::Csv) => Err(unsupported(path, fmt)),
+        fmt @ (Format::Parquet | Format::Tsv | Format::Csv | Format::Warc | Format::Wet) => {
+            Err(unsupported(path, fmt))
+        }
     }
 }
 

@@ -300,7 +300,7 @@ mod tests {
             let StageImpl::Source(mut s) = cfg(&p, OnError::Fail).build(&ctx).unwrap() else {
                 panic!()
             };
-            let mut out = Emitter::collecting_source(2);
+            let mut out = Emitter::collecting(2);
             s.run(&mut out).unwrap();
             got.push((out.counts().records_in, out.take_collected().len()));
         }
