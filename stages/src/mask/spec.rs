@@ -1,7 +1,7 @@
 //! [`Masking`]: the masking spec as configs and the CLI spell it, shared by `plan_masks`,
 //! `train_mlm`, `mavuno mask` and `mavuno pretrain`. Either a preset name or a table:
 //!
-//! ```toml
+//! ```text
 //! masking = "lem_ne"                       # a preset (Strategy::PRESETS)
 //! masking = { strategy = "lem", p_ne = 1.0, p_verb = 1.0, p_noun = 0.0, quirk = false }
 //! masking = { strategy = "token", rate = 0.15 }

@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(
             "xml".parse::<FileFormat>(),
             Err(
-                "unknown format `xml` (expected one of text, jsonl, parquet, tsv, csv, conll, conllu)"
+                "unknown format `xml` (expected one of text, jsonl, parquet, tsv, csv, conll, conllu, warc, wet)"
                     .into()
             )
         );
