@@ -42,9 +42,12 @@ mkdir -p /etc/munge /var/run/munge /var/log/munge /var/lib/munge
 chown -R munge:munge /etc/munge /var/run/munge /var/log/munge /var/lib/munge
 chmod 0700 /etc/munge; chmod 0400 /etc/munge/munge.key; chmod 0755 /var/run/munge
 if ! pgrep -x munged >/dev/null; then
-  su -s /bin/sh munge -c "/usr/sbin/munged --pid-file=$WORK/munged.pid"
-  for _ in $(seq 50); do [ -s "$WORK/munged.pid" ] && break; sleep 0.1; done
-  PIDS+=("$(cat "$WORK/munged.pid")")
+  # munged runs as munge, which cannot write to $WORK: its pid file lives in /var/run/munge.
+  MPID=/var/run/munge/mavuno-munged.pid
+  rm -f "$MPID"
+  su -s /bin/sh munge -c "/usr/sbin/munged --pid-file=$MPID"
+  for _ in $(seq 50); do [ -s "$MPID" ] && break; sleep 0.1; done
+  PIDS+=("$(cat "$MPID")")
 fi
 
 # --- slurm.conf: one node with this machine's CPUs, linuxproc tracking, no cgroups ------
