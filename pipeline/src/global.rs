@@ -300,13 +300,34 @@ pub struct MapRow {
     pub payload: Vec<u8>,
 }
 
+type ZstFile = zstd::stream::write::Encoder<'static, AtomicFile>;
+
+/// A zstd stream into an atomic file (map and decision files).
+fn zst_create(path: &Path) -> Result<ZstFile, StageError> {
+    let f = AtomicFile::create(path)?;
+    zstd::stream::write::Encoder::new(f, 1).map_err(|e| StageError::io(path, e))
+}
+
+/// Opens a zstd file for reading.
+fn zst_open(
+    path: &Path,
+) -> Result<zstd::stream::read::Decoder<'static, BufReader<std::fs::File>>, StageError> {
+    let f = std::fs::File::open(path).map_err(|e| StageError::io(path, e))?;
+    zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(path, e))
+}
+
+/// Ends the zstd stream and renames the file into place.
+fn zst_commit(enc: ZstFile, path: &Path) -> Result<PathBuf, StageError> {
+    enc.finish().map_err(|e| StageError::io(path, e))?.commit()
+}
+
 const TAG_FILE: u8 = 0;
 const TAG_ROW: u8 = 1;
 
 /// Writes a shard's map file (zstd): a file name each time the source file changes,
 /// then rows. Committed atomically by [`MapWriter::commit`].
 pub struct MapWriter {
-    enc: zstd::stream::write::Encoder<'static, AtomicFile>,
+    enc: ZstFile,
     last_file: Option<Arc<str>>,
     path: PathBuf,
 }
@@ -314,10 +335,8 @@ pub struct MapWriter {
 impl MapWriter {
     /// Creates the file under its temporary name.
     pub fn create(path: &Path) -> Result<MapWriter, StageError> {
-        let f = AtomicFile::create(path)?;
-        let enc = zstd::stream::write::Encoder::new(f, 1).map_err(|e| StageError::io(path, e))?;
         Ok(MapWriter {
-            enc,
+            enc: zst_create(path)?,
             last_file: None,
             path: path.to_path_buf(),
         })
@@ -347,11 +366,7 @@ impl MapWriter {
 
     /// Finishes and renames the file into place; returns its path.
     pub fn commit(self) -> Result<PathBuf, StageError> {
-        let f = self
-            .enc
-            .finish()
-            .map_err(|e| StageError::io(&self.path, e))?;
-        f.commit()
+        zst_commit(self.enc, &self.path)
     }
 }
 
@@ -365,10 +380,8 @@ pub struct MapReader {
 impl MapReader {
     /// Opens a map file.
     pub fn open(path: &Path) -> Result<MapReader, StageError> {
-        let f = std::fs::File::open(path).map_err(|e| StageError::io(path, e))?;
-        let dec = zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(path, e))?;
         Ok(MapReader {
-            dec,
+            dec: zst_open(path)?,
             file: Arc::from(""),
             path: path.to_path_buf(),
         })
@@ -454,7 +467,7 @@ pub fn merge_global(
 /// Writes one shard's decision list for one range of a reduce: entries in increasing
 /// ordinal, each naming the record's id (checked when applied) and the stage's decision.
 pub struct DecisionWriter {
-    enc: zstd::stream::write::Encoder<'static, AtomicFile>,
+    enc: ZstFile,
     last: Option<u64>,
     path: PathBuf,
 }
@@ -462,10 +475,8 @@ pub struct DecisionWriter {
 impl DecisionWriter {
     /// Creates the file under its temporary name.
     pub fn create(path: &Path) -> Result<DecisionWriter, StageError> {
-        let f = AtomicFile::create(path)?;
-        let enc = zstd::stream::write::Encoder::new(f, 1).map_err(|e| StageError::io(path, e))?;
         Ok(DecisionWriter {
-            enc,
+            enc: zst_create(path)?,
             last: None,
             path: path.to_path_buf(),
         })
@@ -488,11 +499,7 @@ impl DecisionWriter {
 
     /// Finishes and renames the file into place.
     pub fn commit(self) -> Result<PathBuf, StageError> {
-        let f = self
-            .enc
-            .finish()
-            .map_err(|e| StageError::io(&self.path, e))?;
-        f.commit()
+        zst_commit(self.enc, &self.path)
     }
 }
 
@@ -539,10 +546,8 @@ impl Decisions {
     pub fn open(files: &[PathBuf]) -> Result<Decisions, StageError> {
         let mut streams = Vec::new();
         for p in files {
-            let f = std::fs::File::open(p).map_err(|e| StageError::io(p, e))?;
-            let dec = zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(p, e))?;
             let mut s = DecisionStream {
-                dec,
+                dec: zst_open(p)?,
                 path: p.clone(),
                 head: None,
             };
