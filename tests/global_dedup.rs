@@ -1,7 +1,8 @@
 //! Global dedup across shards: a config with `dedup_exact` and `dedup_near` run as
 //! n = 1, 3 and 7 shards (map, `mavuno reduce`, apply) keeps exactly what the single run
 //! keeps, finds the same near-duplicate pairs and drops as many records per reason, on
-//! real text (Masakhane raw Hausa and Yoruba) with duplicates injected across files.
+//! real text (Masakhane raw Hausa and Yoruba) with duplicates injected across files, by
+//! file and by record, and with `verify = true` (shingles in the map files).
 
 use crate::support::*;
 use std::collections::BTreeMap;
@@ -54,16 +55,16 @@ fn corpus(d: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn config(d: &Path, files: &[PathBuf], shard_by: &str) -> PathBuf {
+fn config(d: &Path, files: &[PathBuf], shard_by: &str, verify: bool) -> PathBuf {
     let paths: Vec<String> = files.iter().map(|p| lit(p)).collect();
     write(
         d,
-        &format!("g-{shard_by}.toml"),
+        &format!("g-{shard_by}-{verify}.toml"),
         &format!(
             "[run]\nname = \"g\"\nshard_by = \"{shard_by}\"\n\n\
              [stages.raw]\ntype = \"text_reader\"\npaths = [{}]\n\n\
              [stages.exact]\ntype = \"dedup_exact\"\ninputs = [\"raw\"]\n\n\
-             [stages.near]\ntype = \"dedup_near\"\ninputs = [\"exact\"]\nthreshold = 0.7\n\n\
+             [stages.near]\ntype = \"dedup_near\"\ninputs = [\"exact\"]\nthreshold = 0.7\nverify = {verify}\n\n\
              [stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"near\"]\npath = \"out.jsonl\"\n",
             paths.join(", ")
         ),
@@ -171,9 +172,11 @@ fn sharded_global_dedup_equals_the_single_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();
     let files = corpus(d);
-    for shard_by in ["file", "record"] {
-        let cfg = config(d, &files, shard_by);
-        let single_runs = d.join(format!("single-{shard_by}"));
+    // The record split is also run with `verify = true` (exact Jaccard of shingles, which
+    // then travel in the map files).
+    for (shard_by, verify) in [("file", false), ("record", false), ("record", true)] {
+        let cfg = config(d, &files, shard_by, verify);
+        let single_runs = d.join(format!("single-{shard_by}-{verify}"));
         run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
         let mut single = empty();
         add(&mut single, &single_runs.join("g"));
@@ -192,7 +195,7 @@ fn sharded_global_dedup_equals_the_single_run() {
         );
         let counts: &[u64] = if shard_by == "file" { &[1, 3, 7] } else { &[3] };
         for &n in counts {
-            let runs = d.join(format!("runs-{shard_by}-{n}"));
+            let runs = d.join(format!("runs-{shard_by}-{verify}-{n}"));
             let reduced = run_sharded(d, &cfg, &runs, n);
             assert_eq!(
                 reduced,
@@ -247,7 +250,7 @@ fn reduce_names_missing_shards_and_wrong_stages() {
     let files: Vec<PathBuf> = (0..3)
         .map(|k| write(d, &format!("in/{k}.txt"), &synthetic_lines(200, k + 1)))
         .collect();
-    let cfg = config(d, &files, "file");
+    let cfg = config(d, &files, "file", false);
     let (cfgs, runs) = (
         cfg.display().to_string(),
         d.join("runs").display().to_string(),
