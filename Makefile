@@ -7,7 +7,7 @@ VENV := .venv
 SETUP_MARKER := $(VENV)/.mavuno-setup-v2
 BIN := target/release/mavuno
 
-.PHONY: all setup build demo test lint fmt bench models clean
+.PHONY: all setup build demo test lint fmt bench models clean slurm-test
 
 all: build
 
@@ -32,6 +32,12 @@ lint: setup
 
 fmt:
 	$(CARGO) fmt --all
+
+# A single-node Slurm cluster on this machine runs a sharded dedup and compares it with
+# the single-machine run (needs root: installs slurm-wlm and munge).
+slurm-test:
+	$(CARGO) build --release --bin mavuno
+	bash scripts/slurm_local.sh
 
 bench: build
 	bash scripts/bench_io.sh

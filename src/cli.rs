@@ -30,6 +30,10 @@ pub enum DataCommand {
     Clean(crate::cmd::clean::CleanArgs),
     /// Show the validated DAG and which stages are cached.
     Plan(crate::cmd::run::ConfigArgs),
+    /// Global decision of a global stage (dedup) over every shard's map (sharded runs).
+    Reduce(crate::cmd::reduce::ReduceArgs),
+    /// Submit a sharded run as Slurm array jobs with its reduce jobs (or print the scripts).
+    Slurm(crate::cmd::slurm::SlurmArgs),
     /// Run a config per combination of --vary values and seed; paired statistics.
     Sweep(crate::cmd::sweep::SweepArgs),
     /// Rows, schema and first records of a data file.
@@ -67,6 +71,8 @@ pub fn run_data(cmd: DataCommand) -> anyhow::Result<i32> {
         DataCommand::Run(a) => crate::cmd::run::run(a),
         DataCommand::Clean(a) => crate::cmd::clean::run(a),
         DataCommand::Plan(a) => crate::cmd::run::plan(a),
+        DataCommand::Reduce(a) => crate::cmd::reduce::run(a),
+        DataCommand::Slurm(a) => crate::cmd::slurm::run(a),
         DataCommand::Sweep(a) => crate::cmd::sweep::run(a),
         DataCommand::Inspect(a) => crate::cmd::inspect::run(a),
         DataCommand::Lid(a) => ok(crate::cmd::lid::run(a)),

@@ -13,8 +13,12 @@ pub mod lid;
 pub mod mask;
 #[path = "cmd/masking_args.rs"]
 pub mod masking_args;
+#[path = "cmd/reduce.rs"]
+pub mod reduce;
 #[path = "cmd/run.rs"]
 pub mod run;
+#[path = "cmd/slurm.rs"]
+pub mod slurm;
 #[path = "cmd/sweep.rs"]
 pub mod sweep;
 #[path = "cmd/tag.rs"]

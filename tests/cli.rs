@@ -248,7 +248,7 @@ fn plan_shows_stages_cached_after_a_run() {
     let cfg = write(
         d,
         "p.toml",
-        &format!("[run]\nname = \"p\"\n\n[stages.raw]\ntype = \"text_reader\"\npaths = [{}]\n\n[stages.exact]\ntype = \"dedup_exact\"\ninputs = [\"raw\"]\n\n[stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"exact\"]\npath = \"out.jsonl\"\n", lit(&input)),
+        &format!("[run]\nname = \"p\"\n\n[stages.raw]\ntype = \"text_reader\"\npaths = [{}]\n\n[stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"raw\"]\npath = \"out.jsonl\"\n", lit(&input)),
     );
     let runs = d.join("runs").display().to_string();
     let cfgs = cfg.display().to_string();
@@ -332,7 +332,7 @@ fn shards_cover_the_unsharded_run(shard_by: &str, files: usize) {
         d,
         "s.toml",
         &format!(
-            "[run]\nname = \"s\"\nshard_by = \"{shard_by}\"\n\n[stages.raw]\ntype = \"text_reader\"\npaths = [{}]\n\n[stages.exact]\ntype = \"dedup_exact\"\ninputs = [\"raw\"]\n\n[stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"exact\"]\npath = \"out.jsonl\"\n",
+            "[run]\nname = \"s\"\nshard_by = \"{shard_by}\"\n\n[stages.raw]\ntype = \"text_reader\"\npaths = [{}]\n\n[stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"raw\"]\npath = \"out.jsonl\"\n",
             paths.join(", ")
         ),
     );

@@ -12,6 +12,7 @@ mod bad_input;
 mod cli;
 mod config_errors;
 mod determinism;
+mod global_dedup;
 mod registry;
 mod resume;
 mod roundtrip;

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod config;
 pub mod emitter;
 pub mod error;
+pub mod global;
 pub mod io;
 pub mod record;
 pub mod record_json;

@@ -7,6 +7,7 @@
 
 use crate::config::Validator;
 use crate::error::StageError;
+use crate::global::ReduceContext;
 use crate::stage::{BuildContext, StageConfig, StageImpl, StageKind};
 use serde_json::Value;
 use std::fmt::Debug;
@@ -25,6 +26,10 @@ pub trait AnyStageConfig: Debug + Send + Sync {
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError>;
     /// The config as JSON with defaults filled in: part of the cache key and manifest.
     fn to_json(&self) -> Value;
+    /// Whether the stage runs in three phases in a sharded run ([`StageConfig::global`]).
+    fn global(&self) -> bool;
+    /// The reduce of a global stage ([`StageConfig::reduce`]).
+    fn reduce(&self, ctx: &ReduceContext) -> Result<Value, StageError>;
 }
 
 impl<T: StageConfig> AnyStageConfig for T {
@@ -45,6 +50,12 @@ impl<T: StageConfig> AnyStageConfig for T {
     }
     fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+    fn global(&self) -> bool {
+        StageConfig::global(self)
+    }
+    fn reduce(&self, ctx: &ReduceContext) -> Result<Value, StageError> {
+        StageConfig::reduce(self, ctx)
     }
 }
 

@@ -8,6 +8,7 @@
 use crate::config::Validator;
 use crate::emitter::Emitter;
 use crate::error::StageError;
+use crate::global::{GlobalPhase, ReduceContext};
 use crate::record::Batch;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -90,6 +91,9 @@ pub struct BuildContext {
     pub scratch_dir: PathBuf,
     /// The shard this run processes, if any.
     pub shard: Option<Shard>,
+    /// For a global stage in a sharded run: its phase (map or apply). `None` in a single
+    /// run, where the stage decides on its own.
+    pub global: Option<GlobalPhase>,
 }
 
 impl BuildContext {
@@ -102,6 +106,7 @@ impl BuildContext {
             run_dir: dir.to_path_buf(),
             scratch_dir: dir.join("scratch"),
             shard: None,
+            global: None,
         }
     }
 
@@ -160,4 +165,21 @@ pub trait StageConfig:
 
     /// Builds the runtime object. May load models and open files.
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError>;
+
+    /// Whether the stage needs the whole corpus to decide, so that a sharded run runs it
+    /// in three phases (map, `mavuno reduce`, apply; see [`crate::global`]). Such a stage
+    /// must honour [`BuildContext::global`] and implement [`StageConfig::reduce`].
+    fn global(&self) -> bool {
+        false
+    }
+
+    /// The reduce of a global stage: reads every shard's map file, decides with the same
+    /// rule as a single run, writes each shard's decisions for `ctx.range` and returns
+    /// statistics for the completion marker.
+    fn reduce(&self, _ctx: &ReduceContext) -> Result<serde_json::Value, StageError> {
+        Err(StageError::msg(format!(
+            "stage type {} is not a global stage: it has no reduce",
+            Self::TYPE
+        )))
+    }
 }

@@ -33,7 +33,8 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+/// Parses `I/N` (shards, band ranges).
+pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
     let i: u64 = i
         .trim()
@@ -172,6 +173,11 @@ pub fn print_summary(s: &run::RunSummary) {
             "{} record(s) rejected: see {}",
             s.rejected_total,
             s.run_dir.join("rejects.jsonl").display()
+        );
+    }
+    if let Some(g) = &s.pending_reduce {
+        eprintln!(
+            "Map phase of global stage \"{g}\" written. When every shard got here, run `mavuno reduce CONFIG --stage {g}`, then rerun this shard to continue."
         );
     }
 }

@@ -30,8 +30,9 @@ type ParsedStage = (
 /// Keys every stage table may have besides its own fields; the engine owns them.
 pub const ENGINE_KEYS: [&str; 4] = ["type", "inputs", "checkpoint", "seed"];
 
-/// One stage of a validated plan.
-#[derive(Debug)]
+/// One stage of a validated plan. Cheap to clone (the config is shared), so the engine
+/// can derive the plan of one phase of a sharded run from it.
+#[derive(Clone, Debug)]
 pub struct PlannedStage {
     /// Stage id (table key).
     pub id: String,
@@ -46,11 +47,11 @@ pub struct PlannedStage {
     /// shared base training).
     pub seed: u64,
     /// The parsed config.
-    pub config: Box<dyn AnyStageConfig>,
+    pub config: std::sync::Arc<dyn AnyStageConfig>,
 }
 
 /// A validated run: settings plus stages in topological order.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     /// The config file.
     pub path: PathBuf,
@@ -338,7 +339,7 @@ pub fn parse(
                 inputs,
                 checkpoint: ck.unwrap_or(default_ck),
                 seed: seed.unwrap_or(run.seed),
-                config,
+                config: config.into(),
             })
         })
         .collect();

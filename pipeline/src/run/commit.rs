@@ -68,6 +68,7 @@ impl Commit<'_> {
             run_dir: self.dir.to_path_buf(),
             stages: reports,
             rejected_total,
+            pending_reduce: None,
         })
     }
 

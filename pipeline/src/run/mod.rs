@@ -21,6 +21,8 @@
 
 mod commit;
 mod lock;
+mod phases;
+pub use phases::reduce;
 mod roles;
 mod runner;
 mod wiring;
@@ -53,6 +55,9 @@ pub struct RunSummary {
     pub stages: Vec<StageReport>,
     /// Records rejected over all stages.
     pub rejected_total: u64,
+    /// In a sharded run, the global stage whose map this run wrote: the shard continues
+    /// after `mavuno reduce --stage <id>`.
+    pub pending_reduce: Option<String>,
 }
 
 /// What `mavuno plan` shows per stage.
@@ -77,11 +82,7 @@ pub struct StagePlan {
 
 /// The run directory for a plan and options.
 pub fn run_dir(plan: &Plan, opts: &RunOptions) -> PathBuf {
-    let base = opts
-        .workdir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&plan.run.workdir))
-        .join(&plan.run.name);
+    let base = phases::base_dir(plan, opts);
     match opts.shard {
         Some((i, n)) => base.join(format!("shard-{i}-of-{n}")),
         None => base,
@@ -91,11 +92,12 @@ pub fn run_dir(plan: &Plan, opts: &RunOptions) -> PathBuf {
 /// The plan with keys and cache status, for `mavuno plan`.
 pub fn describe(plan: &Plan, opts: &RunOptions) -> Vec<StagePlan> {
     let dir = run_dir(plan, opts);
-    let keys = roles::keys(plan, opts);
+    let phased = phases::phase(plan, opts);
+    let keys = roles::keys(plan, opts, &phased.phases);
     plan.stages
         .iter()
         .map(|s| {
-            let key = keys[&s.id].clone();
+            let key = keys.get(&s.id).cloned().unwrap_or_default();
             let cached = s.checkpoint && CachePaths::new(&dir, &s.id, &key).completed().is_some();
             StagePlan {
                 id: s.id.clone(),
@@ -121,7 +123,8 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
     })?;
     // Held until the run ends; another run's directory is never written to.
     let _lock = lock::RunLock::acquire(&dir)?;
-    let r = execute_locked(plan, opts, &dir, started);
+    let phased = phases::phase(plan, opts);
+    let r = execute_locked(&phased, opts, &dir, started);
     if let Err(e) = &r {
         let _ = commit::write_manifest(plan, opts, &dir, &[], started, Some(&e.to_string()));
     }
@@ -129,16 +132,17 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunSummary, RunError> {
 }
 
 fn execute_locked(
-    plan: &Plan,
+    phased: &phases::Phased,
     opts: &RunOptions,
     dir: &std::path::Path,
     started: Instant,
 ) -> Result<RunSummary, RunError> {
-    let keys = roles::keys(plan, opts);
+    let plan = &phased.plan;
+    let keys = roles::keys(plan, opts, &phased.phases);
     let paths: HashMap<String, CachePaths> = roles::cache_paths(plan, dir, &keys);
     let roles = roles::Roles::decide(plan, &paths);
     init_pool(plan.run.threads);
-    let built = build(plan, opts, &roles, dir)?;
+    let built = build(plan, opts, &roles, dir, &phased.phases)?;
     let wiring = wiring::Wiring::new(plan, &roles, plan.run.channel_capacity);
     let ran = runner::run_all(plan, &roles, &paths, built, wiring, opts.progress, dir)?;
     wiring::check_edges(plan, &roles, &ran.flow)?;
@@ -152,6 +156,10 @@ fn execute_locked(
         started,
     }
     .run(ran)
+    .map(|mut summary| {
+        summary.pending_reduce = phased.pending_reduce.clone();
+        summary
+    })
 }
 
 /// Builds every stage that runs, each with an emptied scratch directory.
@@ -160,6 +168,7 @@ fn build(
     opts: &RunOptions,
     roles: &roles::Roles,
     dir: &std::path::Path,
+    phases: &HashMap<String, crate::global::GlobalPhase>,
 ) -> Result<HashMap<String, StageImpl>, RunError> {
     let shard = opts.shard.map(|(index, count)| Shard {
         index,
@@ -184,6 +193,7 @@ fn build(
             run_dir: dir.to_path_buf(),
             scratch_dir: scratch,
             shard,
+            global: phases.get(&s.id).cloned(),
         };
         let st = s.config.build(&ctx).map_err(|e| RunError::Stage {
             stage: s.id.clone(),

@@ -7,6 +7,7 @@
 
 use crate::cache::{self, CachePaths, StageReport};
 use crate::config::{Plan, PlannedStage};
+use crate::global::GlobalPhase;
 use crate::run::RunOptions;
 use crate::stage::StageKind;
 use std::collections::{BTreeSet, HashMap};
@@ -25,7 +26,12 @@ pub(crate) enum Role {
 
 /// The content key of every stage: its type, config, seed, shard, input keys and input
 /// files ([`cache::stage_key`]).
-pub(crate) fn keys(plan: &Plan, opts: &RunOptions) -> HashMap<String, String> {
+/// A global stage's phase goes into its key, so map and apply are separate completions.
+pub(crate) fn keys(
+    plan: &Plan,
+    opts: &RunOptions,
+    phases: &HashMap<String, GlobalPhase>,
+) -> HashMap<String, String> {
     let mut keys: HashMap<String, String> = HashMap::new();
     for s in &plan.stages {
         let inputs: Vec<String> = s
@@ -33,9 +39,13 @@ pub(crate) fn keys(plan: &Plan, opts: &RunOptions) -> HashMap<String, String> {
             .iter()
             .map(|i| keys.get(i).cloned().unwrap_or_default())
             .collect();
+        let mut config = s.config.to_json();
+        if let Some(p) = phases.get(&s.id) {
+            config = serde_json::json!({"config": config, "global_phase": p.key_tag()});
+        }
         let k = cache::stage_key(
             s.config.type_name(),
-            &s.config.to_json(),
+            &config,
             s.seed,
             opts.shard,
             &inputs,

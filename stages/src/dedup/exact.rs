@@ -3,7 +3,8 @@
 //! The key is xxh3-128 of the normalised `field` (see [`super::key`]); only the 16-byte
 //! hashes are kept, so memory is about 30 bytes per distinct record whatever the text
 //! length. Drop reason: `exact_duplicate`. Records without the field (or with a non-string
-//! one) are rejected. Under `--shard i/n` each shard dedups its own slice.
+//! one) are rejected. Under `--shard i/n` the stage is global: map, `mavuno reduce`,
+//! apply (see `exact_global`), and the shards together keep what a single run keeps.
 //!
 //! Counters: `exact_dup_total`, and per language `lang_in_<lang>_total` /
 //! `lang_dropped_<lang>_total` ([`super::by_lang`]).
@@ -19,6 +20,7 @@
 use super::by_lang::ByLang;
 use super::key::{key128, Normalize};
 use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::global::ReduceContext;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
@@ -64,8 +66,40 @@ impl StageConfig for DedupExactConfig {
         }
     }
 
-    fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(DedupExact::new(self.clone()))))
+    fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        match &ctx.global {
+            None => Ok(StageImpl::Stage(Box::new(DedupExact::new(self.clone())))),
+            Some(phase) => super::exact_global::build(self, phase),
+        }
+    }
+
+    fn global(&self) -> bool {
+        true
+    }
+
+    fn reduce(&self, ctx: &ReduceContext) -> Result<serde_json::Value, StageError> {
+        super::exact_global::reduce(ctx)
+    }
+}
+
+/// The keep-first rule of exact dedup, shared by the single run and the reduce of a
+/// sharded run: a key is kept the first time it is seen.
+#[derive(Debug, Default)]
+pub struct FirstSeen {
+    seen: HashSet<u128>,
+}
+
+impl FirstSeen {
+    /// Whether `key` is seen for the first time (then it is remembered).
+    pub fn first(&mut self, key: u128) -> bool {
+        self.seen.insert(key)
+    }
+
+    /// Approximate heap bytes of the key set (16-byte keys plus the table's control
+    /// bytes and spare capacity).
+    pub fn bytes(&self) -> usize {
+        // hashbrown allocates buckets = capacity * 8 / 7, each a key plus a control byte.
+        self.seen.capacity() * 8 / 7 * (std::mem::size_of::<u128>() + 1)
     }
 }
 
@@ -81,7 +115,7 @@ pub(crate) fn field_text<'a>(rec: &'a Record, field: &str) -> Result<&'a str, St
 /// The runtime stage: a set of 128-bit keys of the records kept so far.
 pub struct DedupExact {
     cfg: DedupExactConfig,
-    seen: HashSet<u128>,
+    seen: FirstSeen,
     by_lang: ByLang,
 }
 
@@ -90,7 +124,7 @@ impl DedupExact {
     pub fn new(cfg: DedupExactConfig) -> DedupExact {
         DedupExact {
             cfg,
-            seen: HashSet::new(),
+            seen: FirstSeen::default(),
             by_lang: ByLang::default(),
         }
     }
@@ -98,8 +132,7 @@ impl DedupExact {
     /// Approximate heap bytes of the key set (16-byte keys plus the table's control
     /// bytes and spare capacity).
     pub fn index_bytes(&self) -> usize {
-        // hashbrown allocates buckets = capacity * 8 / 7, each a key plus a control byte.
-        self.seen.capacity() * 8 / 7 * (std::mem::size_of::<u128>() + 1)
+        self.seen.bytes()
     }
 }
 
@@ -115,7 +148,7 @@ impl Stage for DedupExact {
             self.by_lang.seen(rec.lang.as_deref());
             match key {
                 Err(e) => out.reject(rec, e),
-                Ok(k) if self.seen.insert(k) => out.keep(rec),
+                Ok(k) if self.seen.first(k) => out.keep(rec),
                 Ok(_) => {
                     dups += 1;
                     self.by_lang.dropped(rec.lang.as_deref());

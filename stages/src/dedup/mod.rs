@@ -13,6 +13,8 @@
 pub mod by_lang;
 pub mod decontaminate;
 pub mod exact;
+mod exact_global;
+pub(crate) mod global;
 pub mod key;
 pub mod minhash;
 pub mod near;

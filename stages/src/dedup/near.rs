@@ -22,8 +22,9 @@
 //! `lang_dropped_<lang>_total` ([`super::by_lang`]).
 //!
 //! Memory: about [`LshIndex::bytes_per_doc`] bytes (≈700 for 16 × 7; ≈1150 measured with
-//! the slack of growing tables) plus the id per kept record. Under `--shard i/n` each shard
-//! dedups its own slice.
+//! the slack of growing tables) plus the id per kept record. Under `--shard i/n` the stage
+//! is global: it runs in three phases (map, `mavuno reduce`, apply; see [`global`]) and the
+//! shards together keep exactly what a single run keeps.
 //!
 //! ```toml
 //! [stages.near]
@@ -39,8 +40,10 @@
 use super::by_lang::ByLang;
 use super::exact::field_text;
 use super::key::{normalize, Normalize};
-use super::minhash::{candidate_probability, jaccard, LshIndex, MinHasher, ShingleKind};
+use super::minhash::{candidate_probability, LshIndex, MinHasher, ShingleKind};
+use index::{NearIndex, Prepared, Verdict};
 use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::global::ReduceContext;
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
@@ -48,9 +51,11 @@ use mavuno_pipeline::{
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::PathBuf;
+
+pub(crate) mod global;
+mod index;
 
 /// Largest signature length accepted (`bands * rows`).
 pub const MAX_PERM: usize = 1024;
@@ -179,122 +184,107 @@ impl StageConfig for DedupNearConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(DedupNear::new(
-            self.clone(),
-            ctx,
-        )?)))
-    }
-}
-
-/// Kept records' shingle sets, appended to a scratch file (for `verify = true`).
-struct ShingleSpill {
-    path: PathBuf,
-    file: File,
-    /// Start of each kept record's shingles, plus the end: `offsets[d]..offsets[d + 1]`.
-    offsets: Vec<u64>,
-}
-
-impl ShingleSpill {
-    fn create(path: PathBuf) -> Result<ShingleSpill, StageError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StageError::io(dir, e))?;
+        match &ctx.global {
+            None => Ok(StageImpl::Stage(Box::new(DedupNear::new(
+                self.clone(),
+                ctx,
+            )?))),
+            Some(phase) => global::build(self, ctx, phase),
         }
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(|e| StageError::io(&path, e))?;
-        Ok(ShingleSpill {
-            path,
-            file,
-            offsets: vec![0],
-        })
     }
 
-    fn push(&mut self, shingles: &[u64]) -> Result<(), StageError> {
-        let bytes: Vec<u8> = shingles.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let end = self.offsets.last().copied().unwrap_or(0);
-        self.file
-            .seek(SeekFrom::Start(end))
-            .and_then(|_| self.file.write_all(&bytes))
-            .map_err(|e| StageError::io(&self.path, e))?;
-        self.offsets.push(end + bytes.len() as u64);
-        Ok(())
+    fn global(&self) -> bool {
+        true
     }
 
-    fn get(&mut self, doc: u32) -> Result<Vec<u64>, StageError> {
-        let d = doc as usize;
-        let (Some(&start), Some(&end)) = (self.offsets.get(d), self.offsets.get(d + 1)) else {
-            return Ok(Vec::new());
-        };
-        let mut bytes = vec![0u8; (end - start) as usize];
-        self.file
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| self.file.read_exact(&mut bytes))
-            .map_err(|e| StageError::io(&self.path, e))?;
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-            .collect())
+    fn reduce(&self, ctx: &ReduceContext) -> Result<serde_json::Value, StageError> {
+        global::reduce(self, ctx)
     }
 }
 
-/// Per-record work done in parallel before the in-order decision.
-struct Prepared {
-    shingles: Vec<u64>,
-    sig: Vec<u64>,
-    keys: Vec<u64>,
-}
-
-/// The runtime stage.
+/// The runtime stage of a single run (or of a shard without global phases).
 pub struct DedupNear {
     cfg: DedupNearConfig,
     hasher: MinHasher,
-    index: LshIndex,
-    /// Ids of indexed (kept) records, concatenated; `id_ends[d]` ends record `d`'s id.
-    ids: String,
-    id_ends: Vec<usize>,
-    /// One bit per kept record: whether it already has a near duplicate.
-    has_dup: Vec<u64>,
-    spill: Option<ShingleSpill>,
+    index: NearIndex,
     clusters: Option<AtomicFile>,
     written: Vec<PathBuf>,
     by_lang: ByLang,
 }
 
+/// The shingles, signature and band keys of a record's field, or why it has none.
+pub(crate) fn prepare(
+    cfg: &DedupNearConfig,
+    hasher: &MinHasher,
+    rec: &Record,
+) -> Result<Prepared, String> {
+    let text = normalize(field_text(rec, &cfg.field)?, cfg.normalize);
+    let shingles = hasher.shingles(&text);
+    let sig = hasher.signature(&shingles);
+    let keys = if shingles.is_empty() {
+        Vec::new()
+    } else {
+        LshIndex::new(cfg.bands, cfg.rows).band_keys(&sig)
+    };
+    Ok(Prepared {
+        shingles,
+        sig,
+        keys,
+    })
+}
+
+impl DedupNearConfig {
+    /// The hash family: from the run seed.
+    pub(crate) fn hasher(&self, seed: u64) -> MinHasher {
+        MinHasher::new(
+            self.shingle,
+            self.shingle_len(),
+            self.bands * self.rows,
+            seed,
+        )
+    }
+
+    /// The clusters file, if one is configured.
+    pub(crate) fn clusters_file(
+        &self,
+        ctx: &BuildContext,
+    ) -> Result<Option<AtomicFile>, StageError> {
+        if self.clusters_path.is_empty() {
+            Ok(None)
+        } else {
+            Ok(Some(AtomicFile::create(
+                &ctx.output_path(&self.clusters_path),
+            )?))
+        }
+    }
+}
+
+/// Writes one line of the clusters file.
+pub(crate) fn write_cluster_line(
+    f: &mut Option<AtomicFile>,
+    cfg: &DedupNearConfig,
+    id: &str,
+    dup_of: &str,
+    sim: f64,
+) -> Result<(), StageError> {
+    if let Some(f) = f.as_mut() {
+        let line = serde_json::json!({"id": id, "dup_of": dup_of, "similarity": sim});
+        writeln!(f, "{line}").map_err(|e| StageError::io(PathBuf::from(&cfg.clusters_path), e))?;
+    }
+    Ok(())
+}
+
 impl DedupNear {
     /// Builds the stage: the hash family comes from the run seed.
     pub fn new(cfg: DedupNearConfig, ctx: &BuildContext) -> Result<DedupNear, StageError> {
-        let hasher = MinHasher::new(
-            cfg.shingle,
-            cfg.shingle_len(),
-            cfg.bands * cfg.rows,
-            ctx.seed,
-        );
-        let spill = if cfg.verify {
-            Some(ShingleSpill::create(
-                ctx.scratch_dir.join("dedup_near_shingles.bin"),
-            )?)
-        } else {
-            None
-        };
-        let clusters = if cfg.clusters_path.is_empty() {
-            None
-        } else {
-            Some(AtomicFile::create(&ctx.output_path(&cfg.clusters_path))?)
-        };
-        let index = LshIndex::new(cfg.bands, cfg.rows);
+        let spill = cfg
+            .verify
+            .then(|| ctx.scratch_dir.join("dedup_near_shingles.bin"));
         Ok(DedupNear {
+            hasher: cfg.hasher(ctx.seed),
+            index: NearIndex::new(cfg.bands, cfg.rows, cfg.threshold, spill)?,
+            clusters: cfg.clusters_file(ctx)?,
             cfg,
-            hasher,
-            index,
-            ids: String::new(),
-            id_ends: Vec::new(),
-            has_dup: Vec::new(),
-            spill,
-            clusters,
             written: Vec::new(),
             by_lang: ByLang::default(),
         })
@@ -302,48 +292,7 @@ impl DedupNear {
 
     /// The LSH index (for reporting its size).
     pub fn index(&self) -> &LshIndex {
-        &self.index
-    }
-
-    fn kept_id(&self, doc: u32) -> &str {
-        let d = doc as usize;
-        let start = if d == 0 { 0 } else { self.id_ends[d - 1] };
-        &self.ids[start..self.id_ends[d]]
-    }
-
-    fn prepare(&self, rec: &Record) -> Result<Prepared, String> {
-        let text = normalize(field_text(rec, &self.cfg.field)?, self.cfg.normalize);
-        let shingles = self.hasher.shingles(&text);
-        let sig = self.hasher.signature(&shingles);
-        let keys = if shingles.is_empty() {
-            Vec::new()
-        } else {
-            self.index.band_keys(&sig)
-        };
-        Ok(Prepared {
-            shingles,
-            sig,
-            keys,
-        })
-    }
-
-    /// The earliest kept record similar enough to `p`, with the similarity.
-    fn find_dup(
-        &mut self,
-        p: &Prepared,
-        checks: &mut u64,
-    ) -> Result<Option<(u32, f64)>, StageError> {
-        for c in self.index.candidates(&p.keys) {
-            *checks += 1;
-            let sim = match self.spill.as_mut() {
-                Some(spill) => jaccard(&spill.get(c)?, &p.shingles),
-                None => self.index.estimated_jaccard_with(c, &p.sig),
-            };
-            if sim >= self.cfg.threshold {
-                return Ok(Some((c, sim)));
-            }
-        }
-        Ok(None)
+        self.index.lsh()
     }
 
     fn decide(
@@ -353,62 +302,40 @@ impl DedupNear {
         out: &mut Emitter,
         n: &mut [u64; 3],
     ) -> Result<(), StageError> {
-        if p.shingles.is_empty() {
-            // Nothing to compare (empty after normalisation): kept, never indexed.
-            if self.cfg.action == Action::Mark {
-                let id = rec.id.clone();
-                rec.set("dup_cluster", id);
-            }
-            out.keep(rec);
-            return Ok(());
-        }
-        if let Some((doc, sim)) = self.find_dup(&p, &mut n[2])? {
-            n[0] += 1;
-            let (word, bit) = (doc as usize / 64, 1u64 << (doc % 64));
-            if self.has_dup[word] & bit == 0 {
-                self.has_dup[word] |= bit;
-                n[1] += 1;
-            }
-            let dup_of = self.kept_id(doc).to_string();
-            if let Some(f) = self.clusters.as_mut() {
-                let line = serde_json::json!({"id": rec.id, "dup_of": dup_of, "similarity": sim});
-                writeln!(f, "{line}")
-                    .map_err(|e| StageError::io(PathBuf::from(&self.cfg.clusters_path), e))?;
-            }
-            match self.cfg.action {
-                Action::Drop => {
-                    self.by_lang.dropped(rec.lang.as_deref());
-                    out.drop(rec, "near_duplicate")
-                }
-                Action::Mark => {
-                    rec.set("dup_cluster", dup_of);
-                    out.keep(rec);
+        match self.index.decide(&rec.id, &p, &mut n[2])? {
+            Verdict::Dup { doc, sim, first } => {
+                n[0] += 1;
+                n[1] += first as u64;
+                let dup_of = self.index.kept_id(doc).to_string();
+                write_cluster_line(&mut self.clusters, &self.cfg, &rec.id, &dup_of, sim)?;
+                match self.cfg.action {
+                    Action::Drop => {
+                        self.by_lang.dropped(rec.lang.as_deref());
+                        out.drop(rec, "near_duplicate")
+                    }
+                    Action::Mark => {
+                        rec.set("dup_cluster", dup_of);
+                        out.keep(rec);
+                    }
                 }
             }
-            return Ok(());
+            Verdict::Kept(_) | Verdict::Unindexed => {
+                if self.cfg.action == Action::Mark {
+                    let id = rec.id.clone();
+                    rec.set("dup_cluster", id);
+                }
+                out.keep(rec);
+            }
         }
-        let doc = self.index.insert(&p.keys, &p.sig);
-        if doc as usize / 64 >= self.has_dup.len() {
-            self.has_dup.push(0);
-        }
-        self.ids.push_str(&rec.id);
-        self.id_ends.push(self.ids.len());
-        if let Some(spill) = self.spill.as_mut() {
-            spill.push(&p.shingles)?;
-        }
-        if self.cfg.action == Action::Mark {
-            let id = rec.id.clone();
-            rec.set("dup_cluster", id);
-        }
-        out.keep(rec);
         Ok(())
     }
 }
 
 impl Stage for DedupNear {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
+        let (cfg, hasher) = (&self.cfg, &self.hasher);
         let prepared: Vec<Result<Prepared, String>> =
-            batch.par_iter().map(|r| self.prepare(r)).collect();
+            batch.par_iter().map(|r| prepare(cfg, hasher, r)).collect();
         // [pairs, clusters, candidate checks]
         let mut n = [0u64; 3];
         for (rec, p) in batch.into_iter().zip(prepared) {
@@ -429,9 +356,7 @@ impl Stage for DedupNear {
         if let Some(f) = self.clusters.take() {
             self.written.push(f.commit()?);
         }
-        if let Some(spill) = self.spill.take() {
-            let _ = std::fs::remove_file(&spill.path);
-        }
+        self.index.close();
         Ok(())
     }
 

@@ -1,0 +1,153 @@
+//! Phases of a sharded run with global stages (see [`crate::global`]).
+//!
+//! Before a sharded run starts, each global stage in plan order gets its phase: `Apply`
+//! when the reduce of its decisions is complete for this shard count, else `Map`, and
+//! the first stage in `Map` ends this run: the plan is cut to that stage and its
+//! ancestors, and the stage becomes terminal. Every stage that feeds a global stage is
+//! checkpointed, so the next run replays it instead of computing it again. Without a
+//! shard, or without global stages, the plan is unchanged.
+
+use crate::config::Plan;
+use crate::global::{GlobalDir, GlobalPhase};
+use crate::run::RunOptions;
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+/// The plan of this run, each global stage's phase, and the stage whose map this run
+/// writes (the run's output then waits for `mavuno reduce --stage` of it).
+pub(crate) struct Phased {
+    pub(crate) plan: Plan,
+    pub(crate) phases: HashMap<String, GlobalPhase>,
+    pub(crate) pending_reduce: Option<String>,
+}
+
+/// The unsharded run directory, under which `global/` lives.
+pub(crate) fn base_dir(plan: &Plan, opts: &RunOptions) -> PathBuf {
+    opts.workdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&plan.run.workdir))
+        .join(&plan.run.name)
+}
+
+/// Decides the phases (see the module docs).
+pub(crate) fn phase(plan: &Plan, opts: &RunOptions) -> Phased {
+    let mut phases = HashMap::new();
+    let Some((i, n)) = opts.shard else {
+        return Phased {
+            plan: plan.clone(),
+            phases,
+            pending_reduce: None,
+        };
+    };
+    let base = base_dir(plan, opts);
+    let mut pending = None;
+    for s in plan.stages.iter().filter(|s| s.config.global()) {
+        let g = GlobalDir::new(&base, &s.id);
+        match g.decisions_for((i, n)) {
+            Some(decisions) => {
+                phases.insert(s.id.clone(), GlobalPhase::Apply { decisions });
+            }
+            None => {
+                let file = g.map_file(i, n);
+                phases.insert(s.id.clone(), GlobalPhase::Map { file });
+                pending = Some(s.id.clone());
+                break;
+            }
+        }
+    }
+    let mut p = plan.clone();
+    let feeds_global: BTreeSet<String> = p
+        .stages
+        .iter()
+        .filter(|s| s.config.global())
+        .flat_map(|s| s.inputs.iter().cloned())
+        .collect();
+    for s in &mut p.stages {
+        if feeds_global.contains(&s.id) {
+            s.checkpoint = true;
+        }
+    }
+    if let Some(g) = &pending {
+        let by_id: HashMap<&str, &Vec<String>> = plan
+            .stages
+            .iter()
+            .map(|s| (s.id.as_str(), &s.inputs))
+            .collect();
+        let mut keep: BTreeSet<String> = BTreeSet::new();
+        let mut stack = vec![g.clone()];
+        while let Some(id) = stack.pop() {
+            if keep.insert(id.clone()) {
+                stack.extend(by_id[id.as_str()].iter().cloned());
+            }
+        }
+        p.stages.retain(|s| keep.contains(&s.id));
+        for s in &mut p.stages {
+            s.consumers.retain(|c| keep.contains(c));
+            if &s.id == g {
+                // Its records only pass through to the map file: nothing to checkpoint.
+                s.consumers.clear();
+                s.checkpoint = false;
+            }
+        }
+    }
+    Phased {
+        plan: p,
+        phases,
+        pending_reduce: pending,
+    }
+}
+
+/// `mavuno reduce`: runs the reduce of global stage `stage` for `range` over the map
+/// files of every shard, and returns its statistics.
+pub fn reduce(
+    plan: &Plan,
+    opts: &RunOptions,
+    stage: &str,
+    range: (u64, u64),
+) -> Result<serde_json::Value, crate::error::RunError> {
+    use crate::error::{RunError, StageError};
+    let err = |e: StageError| RunError::Stage {
+        stage: stage.to_string(),
+        source: e,
+    };
+    let s = plan.stage(stage).ok_or_else(|| {
+        err(StageError::msg(format!(
+            "no stage \"{stage}\" in the config"
+        )))
+    })?;
+    if !s.config.global() {
+        return Err(err(StageError::msg(format!(
+            "stage \"{stage}\" ({}) is not a global stage; global stages: {}",
+            s.config.type_name(),
+            plan.stages
+                .iter()
+                .filter(|s| s.config.global())
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))));
+    }
+    if range.1 == 0 || range.0 >= range.1 {
+        return Err(err(StageError::msg(format!(
+            "band range {}/{}: the index must be below the count",
+            range.0, range.1
+        ))));
+    }
+    let dir = GlobalDir::new(&base_dir(plan, opts), stage);
+    let maps = dir.map_files().map_err(err)?;
+    let scratch = dir
+        .path()
+        .join(".tmp")
+        .join(format!("range-{}-of-{}", range.0, range.1));
+    let ctx = crate::global::ReduceContext {
+        stage_id: stage.to_string(),
+        seed: s.seed,
+        dir,
+        maps,
+        range,
+        scratch_dir: scratch.clone(),
+    };
+    let r = s.config.reduce(&ctx).map_err(err);
+    let _ = std::fs::remove_dir_all(&scratch);
+    r
+}

@@ -1,0 +1,52 @@
+//! `mavuno reduce`: the middle phase of a global stage in a sharded run. After every
+//! shard's `mavuno run --shard i/n` wrote its map file, the reduce decides globally and
+//! writes each shard's decisions; each shard then reruns and continues.
+
+use anyhow::Result;
+use clap::Args;
+use mavuno_pipeline::run::{self, RunOptions};
+
+/// `mavuno reduce`.
+#[derive(Args, Debug)]
+pub struct ReduceArgs {
+    #[command(flatten)]
+    pub cfg: crate::cmd::run::ConfigArgs,
+    /// The global stage (dedup_exact, dedup_near) to reduce.
+    #[arg(long)]
+    pub stage: String,
+    /// Part k of K of the stage's keys (dedup_exact: keys mod K), so K tasks share the
+    /// work and memory; dedup_near takes 0/1. Default 0/1.
+    #[arg(long, value_name = "K/N", value_parser = crate::cmd::run::parse_shard, default_value = "0/1")]
+    pub band_range: (u64, u64),
+}
+
+/// Runs the reduce; prints its statistics as JSON on stdout.
+pub fn run(args: ReduceArgs) -> Result<i32> {
+    let plan = match crate::cmd::run::load(&args.cfg) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let opts = RunOptions {
+        workdir: args.cfg.workdir.clone(),
+        shard: None,
+        progress: false,
+    };
+    let t = std::time::Instant::now();
+    match run::reduce(&plan, &opts, &args.stage, args.band_range) {
+        Ok(stats) => {
+            println!("{}", serde_json::to_string_pretty(&stats)?);
+            eprintln!(
+                "Reduce of {} range {}/{} done in {:.2} s; rerun every shard to continue.",
+                args.stage,
+                args.band_range.0,
+                args.band_range.1,
+                t.elapsed().as_secs_f64()
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Ok(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! `mavuno slurm`: runs a config as Slurm jobs, with no scheduler of our own.
+//!
+//! For a config with global stages g1 … gm (dedup) and N shards it writes m + 1 array
+//! jobs of N tasks (`mavuno run --shard $SLURM_ARRAY_TASK_ID/N`) and m reduce jobs
+//! (`mavuno reduce --stage gk`), chained with `--dependency=afterok`: shards run to g1's
+//! map, the reduce of g1 decides, shards continue to g2's map, … and the last array runs
+//! every shard to the end. A failed task is resubmitted alone (`sbatch --array=i
+//! SCRIPT`) and resumes: stages it completed are cached.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use mavuno_pipeline::run::{self, RunOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `mavuno slurm`.
+#[derive(Args, Debug)]
+pub struct SlurmArgs {
+    #[command(flatten)]
+    pub cfg: crate::cmd::run::ConfigArgs,
+    /// Number of shards (array tasks per phase).
+    #[arg(long)]
+    pub shards: u64,
+    /// Slurm partition (`--partition`); the cluster's default when absent.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// CPUs per task (`--cpus-per-task`; also `run.threads` of each task).
+    #[arg(long, default_value_t = 1)]
+    pub cpus_per_task: u32,
+    /// Memory per task (`--mem`, e.g. 4G); the cluster's default when absent.
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Print the scripts and the sbatch commands instead of submitting.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// One job of the chain.
+struct Job {
+    name: String,
+    script: String,
+}
+
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn abs(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(p))
+    }
+}
+
+/// Writes the scripts, then submits them (or prints them with `--dry-run`).
+pub fn run(args: SlurmArgs) -> Result<i32> {
+    if args.shards == 0 {
+        bail!("--shards must be at least 1");
+    }
+    let plan = match crate::cmd::run::load(&args.cfg) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let config = abs(&args.cfg.config)?
+        .canonicalize()
+        .with_context(|| format!("config {}", args.cfg.config.display()))?;
+    let workdir = abs(&args
+        .cfg
+        .workdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&plan.run.workdir)))?;
+    let base = run::run_dir(
+        &plan,
+        &RunOptions {
+            workdir: Some(workdir.clone()),
+            shard: None,
+            progress: false,
+        },
+    );
+    let exe = std::env::current_exe().context("locating the mavuno binary")?;
+    let cwd = std::env::current_dir()?;
+    let slurm_dir = base.join("slurm");
+    let logs = slurm_dir.join("logs");
+    let n = args.shards;
+    let mut common = format!(
+        "{} --workdir {}",
+        sh_quote(&config.display().to_string()),
+        sh_quote(&workdir.display().to_string())
+    );
+    common.push_str(&format!(" --set run.threads={}", args.cpus_per_task));
+    for s in &args.cfg.set {
+        common.push_str(&format!(" --set {}", sh_quote(s)));
+    }
+    let header = |name: &str, array: bool| {
+        let mut h = String::from("#!/bin/bash\n");
+        h.push_str(&format!(
+            "#SBATCH --job-name=mavuno-{}-{name}\n",
+            plan.run.name
+        ));
+        if array {
+            h.push_str(&format!("#SBATCH --array=0-{}\n", n - 1));
+            h.push_str(&format!("#SBATCH --output={}/%x-%a.out\n", logs.display()));
+        } else {
+            h.push_str(&format!("#SBATCH --output={}/%x.out\n", logs.display()));
+        }
+        h.push_str("#SBATCH --ntasks=1\n");
+        h.push_str(&format!("#SBATCH --cpus-per-task={}\n", args.cpus_per_task));
+        if let Some(p) = &args.partition {
+            h.push_str(&format!("#SBATCH --partition={p}\n"));
+        }
+        if let Some(m) = &args.mem {
+            h.push_str(&format!("#SBATCH --mem={m}\n"));
+        }
+        h.push_str("set -euo pipefail\n");
+        h.push_str(&format!("cd {}\n", sh_quote(&cwd.display().to_string())));
+        h
+    };
+    let shards_job = |k: usize| Job {
+        name: format!("shards-{k}"),
+        script: format!(
+            "{}exec {} run {common} --quiet --shard \"$SLURM_ARRAY_TASK_ID/{n}\"\n",
+            header(&format!("shards-{k}"), true),
+            sh_quote(&exe.display().to_string())
+        ),
+    };
+    let mut jobs = vec![shards_job(0)];
+    let globals: Vec<&str> = plan
+        .stages
+        .iter()
+        .filter(|s| s.config.global())
+        .map(|s| s.id.as_str())
+        .collect();
+    for (k, g) in globals.iter().enumerate() {
+        let name = format!("reduce-{g}");
+        jobs.push(Job {
+            script: format!(
+                "{}exec {} reduce {common} --stage {}\n",
+                header(&name, false),
+                sh_quote(&exe.display().to_string()),
+                sh_quote(g)
+            ),
+            name,
+        });
+        jobs.push(shards_job(k + 1));
+    }
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+    let mut paths = Vec::new();
+    for (k, j) in jobs.iter().enumerate() {
+        let p = slurm_dir.join(format!("{k:02}-{}.sbatch", j.name));
+        std::fs::write(&p, &j.script).with_context(|| format!("writing {}", p.display()))?;
+        paths.push(p);
+    }
+    if args.dry_run {
+        for (j, p) in jobs.iter().zip(&paths) {
+            println!("# {}\n{}", p.display(), j.script);
+        }
+        println!("# submitted in this order, each with --dependency=afterok:<previous job id>:");
+        for p in &paths {
+            println!(
+                "sbatch --parsable [--dependency=afterok:<id>] {}",
+                p.display()
+            );
+        }
+        return Ok(0);
+    }
+    let mut prev: Option<String> = None;
+    let mut ids = Vec::new();
+    for (j, p) in jobs.iter().zip(&paths) {
+        let mut c = Command::new("sbatch");
+        c.arg("--parsable");
+        if let Some(id) = &prev {
+            c.arg(format!("--dependency=afterok:{id}"));
+        }
+        c.arg(p);
+        let o = c
+            .output()
+            .context("running sbatch (is Slurm installed and on PATH?)")?;
+        if !o.status.success() {
+            bail!(
+                "sbatch {} failed: {}",
+                p.display(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+        }
+        let out = String::from_utf8_lossy(&o.stdout);
+        let id = out.trim().split(';').next().unwrap_or("").to_string();
+        if id.is_empty() {
+            bail!("sbatch {} printed no job id", p.display());
+        }
+        println!("{id}\t{}\t{}", j.name, p.display());
+        prev = Some(id.clone());
+        ids.push(id);
+    }
+    eprintln!(
+        "Submitted {} jobs ({} shards). Follow them with `squeue -j {}` or `sacct -j {}`; logs in {}.",
+        ids.len(),
+        n,
+        ids.join(","),
+        ids.join(","),
+        logs.display()
+    );
+    eprintln!(
+        "A failed array task resumes when resubmitted alone: `sbatch --array=I SCRIPT`, then point the next job at it: `scontrol update JobId=NEXT Dependency=afterok:NEWID`."
+    );
+    Ok(0)
+}

@@ -1,0 +1,277 @@
+//! Global dedup across shards: a config with `dedup_exact` and `dedup_near` run as
+//! n = 1, 3 and 7 shards (map, `mavuno reduce`, apply) keeps exactly what the single run
+//! keeps, finds the same near-duplicate pairs and drops as many records per reason, on
+//! real text (Masakhane raw Hausa and Yoruba) with duplicates injected across files, by
+//! file and by record, and with `verify = true` (shingles in the map files).
+
+use crate::support::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Eight input files of real lines, with exact copies (changed in case and punctuation)
+/// and one-word edits of lines of other files injected.
+fn corpus(d: &Path) -> Vec<PathBuf> {
+    let mut lines = Vec::new();
+    for lang in ["hau", "yor"] {
+        let p = data_file("global_dedup", &format!("masakhane_raw_text/{lang}.txt"))
+            .expect("the shared Masakhane raw text is needed by this test");
+        let t = std::fs::read_to_string(&p).expect("read corpus");
+        lines.extend(
+            t.lines()
+                .filter(|l| l.chars().count() >= 60)
+                .take(1200)
+                .map(str::to_string),
+        );
+    }
+    let files = 8;
+    let per = lines.len() / files;
+    let mut parts: Vec<Vec<String>> = lines
+        .chunks(per)
+        .take(files)
+        .map(<[String]>::to_vec)
+        .collect();
+    // Duplicates of file f's lines land in file (f + 3) mod 8 and (f + 5) mod 8, so they
+    // cross shards for every shard count tested.
+    for f in 0..files {
+        for j in (0..per).step_by(17) {
+            let src = parts[f][j].clone();
+            let exact = format!("  {}!! ", src.to_uppercase());
+            let mut words: Vec<&str> = src.split(' ').collect();
+            let k = words.len() / 2;
+            words[k] = "kalmaa";
+            let near = words.join(" ");
+            parts[(f + 3) % files].insert(j / 2, exact);
+            parts[(f + 5) % files].push(near.clone());
+            if j % 34 == 0 {
+                // A near duplicate of a near duplicate, in a third file.
+                parts[(f + 6) % files].push(format!("{near} ni"));
+            }
+        }
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(f, p)| write(d, &format!("in/part-{f}.txt"), &(p.join("\n") + "\n")))
+        .collect()
+}
+
+fn config(d: &Path, files: &[PathBuf], shard_by: &str, verify: bool) -> PathBuf {
+    let paths: Vec<String> = files.iter().map(|p| lit(p)).collect();
+    write(
+        d,
+        &format!("g-{shard_by}-{verify}.toml"),
+        &format!(
+            "[run]\nname = \"g\"\nshard_by = \"{shard_by}\"\n\n\
+             [stages.raw]\ntype = \"text_reader\"\npaths = [{}]\n\n\
+             [stages.exact]\ntype = \"dedup_exact\"\ninputs = [\"raw\"]\n\n\
+             [stages.near]\ntype = \"dedup_near\"\ninputs = [\"exact\"]\nthreshold = 0.7\nverify = {verify}\n\n\
+             [stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"near\"]\npath = \"out.jsonl\"\n",
+            paths.join(", ")
+        ),
+    )
+}
+
+/// What a run (or the union of a sharded run's shards) produced.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    /// (id, text) → count of records written.
+    records: BTreeMap<(String, String), usize>,
+    /// Near-duplicate pairs (id, dup_of).
+    pairs: BTreeMap<(String, String), usize>,
+    /// (stage, reason) → records dropped.
+    dropped: BTreeMap<(String, String), u64>,
+}
+
+fn add(o: &mut Outcome, dir: &Path) {
+    for r in read_jsonl(&dir.join("out.jsonl")) {
+        let k = (
+            r["id"].as_str().unwrap_or("").to_string(),
+            r["text"].as_str().unwrap_or("").to_string(),
+        );
+        *o.records.entry(k).or_insert(0) += 1;
+    }
+    for r in read_jsonl(&dir.join("dedup_near_clusters.jsonl")) {
+        let k = (
+            r["id"].as_str().unwrap_or("").to_string(),
+            r["dup_of"].as_str().unwrap_or("").to_string(),
+        );
+        *o.pairs.entry(k).or_insert(0) += 1;
+    }
+    let m = manifest(dir);
+    for id in ["exact", "near"] {
+        let s = stage(&m, id);
+        // `near` ran in the last phase; `exact` ran in the one before and is replayed
+        // from its checkpoint (counts of its apply phase).
+        let status = s["status"].as_str().unwrap_or("");
+        let ok = status == "ran" || (id == "exact" && status == "replayed");
+        assert!(ok, "{}: stage {id} status {status}", dir.display());
+        if let Some(d) = s["counts"]["dropped"].as_object() {
+            for (reason, n) in d {
+                *o.dropped.entry((id.into(), reason.clone())).or_insert(0) +=
+                    n.as_u64().unwrap_or(0);
+            }
+        }
+    }
+}
+
+fn empty() -> Outcome {
+    Outcome {
+        records: BTreeMap::new(),
+        pairs: BTreeMap::new(),
+        dropped: BTreeMap::new(),
+    }
+}
+
+/// Runs every shard, reduces whatever stage they stopped at, and again, until every
+/// shard ran to the end; returns the stages reduced, in order.
+fn run_sharded(d: &Path, cfg: &Path, runs: &Path, n: u64) -> Vec<String> {
+    let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
+    let mut reduced = Vec::new();
+    for _phase in 0..4 {
+        let mut pending = None;
+        for i in 0..n {
+            let r = run_in(
+                d,
+                &[
+                    "run",
+                    &cfgs,
+                    "--workdir",
+                    &runss,
+                    "--shard",
+                    &format!("{i}/{n}"),
+                ],
+            );
+            r.expect_code(0, &format!("shard {i}/{n}"));
+            let p = r
+                .stderr
+                .split("Map phase of global stage \"")
+                .nth(1)
+                .and_then(|t| t.split('"').next())
+                .map(str::to_string);
+            assert!(
+                i == 0 || p == pending,
+                "shards disagree on the phase: {p:?} vs {pending:?}"
+            );
+            pending = p;
+        }
+        let Some(stage) = pending else {
+            return reduced;
+        };
+        run_in(
+            d,
+            &["reduce", &cfgs, "--workdir", &runss, "--stage", &stage],
+        )
+        .expect_code(0, &format!("reduce {stage}"));
+        reduced.push(stage);
+    }
+    panic!("shards did not finish after 4 phases");
+}
+
+#[test]
+fn sharded_global_dedup_equals_the_single_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let files = corpus(d);
+    // The record split is also run with `verify = true` (exact Jaccard of shingles, which
+    // then travel in the map files).
+    for (shard_by, verify) in [("file", false), ("record", false), ("record", true)] {
+        let cfg = config(d, &files, shard_by, verify);
+        let single_runs = d.join(format!("single-{shard_by}-{verify}"));
+        run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
+        let mut single = empty();
+        add(&mut single, &single_runs.join("g"));
+        let exact = single
+            .dropped
+            .get(&("exact".into(), "exact_duplicate".into()))
+            .copied();
+        let near = single
+            .dropped
+            .get(&("near".into(), "near_duplicate".into()))
+            .copied();
+        assert!(
+            exact.unwrap_or(0) >= 100 && near.unwrap_or(0) >= 100,
+            "injected duplicates found: {:?}",
+            single.dropped
+        );
+        let counts: &[u64] = if shard_by == "file" { &[1, 3, 7] } else { &[3] };
+        for &n in counts {
+            let runs = d.join(format!("runs-{shard_by}-{verify}-{n}"));
+            let reduced = run_sharded(d, &cfg, &runs, n);
+            assert_eq!(
+                reduced,
+                ["exact", "near"],
+                "n = {n}: both global stages reduced"
+            );
+            let mut union = empty();
+            let mut shard_of: BTreeMap<String, u64> = BTreeMap::new();
+            for i in 0..n {
+                let dir = runs.join(format!("g/shard-{i}-of-{n}"));
+                add(&mut union, &dir);
+                for r in read_jsonl(&dir.join("out.jsonl")) {
+                    shard_of.insert(r["id"].as_str().unwrap_or("").into(), i);
+                }
+                for r in read_jsonl(&dir.join("dedup_near_clusters.jsonl")) {
+                    shard_of
+                        .entry(r["id"].as_str().unwrap_or("").into())
+                        .or_insert(i);
+                }
+            }
+            assert_eq!(
+                union.records, single.records,
+                "n = {n} ({shard_by}): records kept"
+            );
+            assert_eq!(
+                union.pairs, single.pairs,
+                "n = {n} ({shard_by}): near-duplicate pairs"
+            );
+            assert_eq!(
+                union.dropped, single.dropped,
+                "n = {n} ({shard_by}): drops per reason"
+            );
+            if n > 1 {
+                let cross = union
+                    .pairs
+                    .keys()
+                    .filter(|(id, of)| shard_of.get(id) != shard_of.get(of))
+                    .count();
+                assert!(
+                    cross > 10,
+                    "n = {n}: near duplicates across shards were found ({cross})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn reduce_names_missing_shards_and_wrong_stages() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let files: Vec<PathBuf> = (0..3)
+        .map(|k| write(d, &format!("in/{k}.txt"), &synthetic_lines(200, k + 1)))
+        .collect();
+    let cfg = config(d, &files, "file", false);
+    let (cfgs, runs) = (
+        cfg.display().to_string(),
+        d.join("runs").display().to_string(),
+    );
+    run_in(d, &["run", &cfgs, "--workdir", &runs, "--shard", "0/3"]).expect_code(0, "shard 0/3");
+    let r = run_in(
+        d,
+        &["reduce", &cfgs, "--workdir", &runs, "--stage", "exact"],
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("1/3, 2/3"),
+        "names the missing shards:\n{}",
+        r.stderr
+    );
+    let r = run_in(d, &["reduce", &cfgs, "--workdir", &runs, "--stage", "out"]);
+    assert!(
+        r.code != 0 && r.stderr.contains("not a global stage"),
+        "{}",
+        r.stderr
+    );
+    // The shard stopped at the map of `exact`: its output is not written yet.
+    assert!(!d.join("runs/g/shard-0-of-3/out.jsonl").exists());
+}
