@@ -25,6 +25,8 @@ mod roles;
 mod runner;
 mod wiring;
 
+pub(crate) use runner::partial as partial_path;
+
 use crate::cache::{CachePaths, StageReport};
 use crate::config::{Plan, ShardBy};
 use crate::error::RunError;

@@ -13,6 +13,7 @@
 //! are drained into spill files on disk while the first is read.
 
 use crate::cache::{self, CachePaths, RecordFileWriter};
+use crate::dropped::DropKeeper;
 use crate::config::Plan;
 use crate::emitter::{send_all, Counts, Emitter, Sink};
 use crate::error::{RunError, StageError};
@@ -142,6 +143,13 @@ pub(crate) fn run_all(
                     pb.enable_steady_tick(Duration::from_millis(200));
                     let runner = StageRunner {
                         id,
+                        dropped: Some(DropKeeper::new(
+                            plan.run.keep_dropped,
+                            plan.run.dropped_per_reason,
+                            s.seed,
+                            id,
+                            dir,
+                        )),
                         batch_size: bs,
                         rejects: partial(&paths[id].rejects),
                         spill_dir: dir.join(".tmp").join(id),
@@ -224,6 +232,8 @@ fn replay(
 /// One stage's thread: see the module docs.
 struct StageRunner<'a> {
     id: &'a str,
+    /// Keeps the stage's dropped records ([`crate::dropped`]).
+    dropped: Option<DropKeeper>,
     batch_size: usize,
     /// The stage's rejects file, under its temporary name until the commit.
     rejects: PathBuf,
@@ -236,7 +246,7 @@ struct StageRunner<'a> {
 impl StageRunner<'_> {
     /// Runs the stage to its end; returns its result and the records received per input.
     fn run(
-        self,
+        mut self,
         stage: StageImpl,
         outs: Vec<Sender<Batch>>,
         ins: Vec<Receiver<Batch>>,
@@ -268,6 +278,9 @@ impl StageRunner<'_> {
             Some(Box::new(BufWriter::new(f))),
         )
         .with_cancel(self.cancel.clone());
+        if let Some(k) = self.dropped.take() {
+            em = em.with_dropped(k);
+        }
         let t0 = Instant::now();
         let mut busy = Duration::ZERO;
         let mut received = vec![0; ins.len()];
@@ -297,6 +310,7 @@ impl StageRunner<'_> {
         }
         em.finish_rejects()
             .map_err(|e| stage_err(StageError::io(&self.rejects, e)))?;
+        em.finish_dropped().map_err(stage_err)?;
         if !em.counts().balances() {
             self.cancel.store(true, Ordering::SeqCst);
             let counts = em.counts();
