@@ -263,7 +263,10 @@ mod tests {
         );
         let with = a.iter().find(|l| l["reason"] == "a").unwrap();
         assert_eq!(with["threshold"], 0.5);
-        assert!(a.iter().filter(|l| l["reason"] == "b").all(|l| l.get("value").is_none()));
+        assert!(a
+            .iter()
+            .filter(|l| l["reason"] == "b")
+            .all(|l| l.get("value").is_none()));
     }
 
     #[test]

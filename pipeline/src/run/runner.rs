@@ -13,8 +13,8 @@
 //! are drained into spill files on disk while the first is read.
 
 use crate::cache::{self, CachePaths, RecordFileWriter};
-use crate::dropped::DropKeeper;
 use crate::config::Plan;
+use crate::dropped::DropKeeper;
 use crate::emitter::{send_all, Counts, Emitter, Sink};
 use crate::error::{RunError, StageError};
 use crate::record::Batch;

@@ -3,6 +3,7 @@
 //! - [`stats`] (`stats`): a sink that passes records through and writes `report.json` and
 //!   `report.html` (per-language counts, length histograms, duplicate clusters, religious
 //!   share, labels).
+//! - [`histogram`]: fixed-size mergeable histograms of filter measures (run report).
 //! - [`html::render_run_report`]: the run report (per-stage accounting from
 //!   `manifest.json`), optionally with a `stats` report embedded.
 //!
@@ -11,6 +12,7 @@
 //! stage ids and numbers anyway.
 
 pub mod corpus;
+pub mod histogram;
 pub mod html;
 #[allow(clippy::module_inception)]
 pub mod stats;
