@@ -39,7 +39,9 @@ pub enum DataCommand {
     Plan(crate::cmd::run::ConfigArgs),
     /// Run a config per combination of --vary values and seed; paired statistics.
     Sweep(crate::cmd::sweep::SweepArgs),
-    /// Rows, schema and first records of a data file.
+    /// Re-render a run directory's report.html (funnel, filter measures, dropped samples).
+    Report(crate::report::ReportArgs),
+    /// Rows, schema and first records of a data file, or a run's dropped records (`--dropped`).
     Inspect(crate::cmd::inspect::InspectArgs),
     /// Language identification: predict, train, eval.
     Lid(crate::cmd::lid::LidArgs),
@@ -65,6 +67,7 @@ pub fn run_data(cmd: DataCommand) -> anyhow::Result<i32> {
         DataCommand::Plan(a) => crate::cmd::run::plan(a),
         DataCommand::Sweep(a) => crate::cmd::sweep::run(a),
         DataCommand::Inspect(a) => crate::cmd::inspect::run(a),
+        DataCommand::Report(a) => crate::report::run(a),
         DataCommand::Lid(a) => ok(crate::cmd::lid::run(a)),
         DataCommand::Tag(c) => ok(crate::cmd::tag::run(c)),
         DataCommand::Tokenizer(c) => crate::cmd::tokenizer::run(c),

@@ -960,7 +960,7 @@ mod tests {
         assert_eq!(hau["words"].hist.kept(Some(4.0), None), 2);
         assert_eq!(m.langs["yor"]["words"].fired, 0);
         // The drop carries the measure into the dropped sample.
-        let mut f2 = Filter::new(c.resolved().unwrap());
+        let f2 = Filter::new(c.resolved().unwrap());
         let mut r = Record::new("x", "12 345 678 x");
         let (fired, _) = f2.check_measured(&mut r, &mut Vec::new());
         let (why, d) = fired.unwrap();

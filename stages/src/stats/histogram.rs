@@ -124,22 +124,18 @@ impl Histogram {
         self.max = self.max.max(o.max);
     }
 
-    /// Values a rule `keep if min ≤ v ≤ max` would keep, at bin resolution: a bin counts as
-    /// kept when its midpoint passes (exact for counts, within 0.005 for fractions).
+    /// Values a rule `keep if min ≤ v ≤ max` would keep, at bin resolution: a bin `[lo,
+    /// hi)` counts as kept when `lo` passes. Exact for integer counts below 128; for shares
+    /// a bin of 0.01 that starts at `max` counts as kept (values equal to a threshold are
+    /// kept, and thresholds usually sit on bin edges).
     pub fn kept(&self, min: Option<f64>, max: Option<f64>) -> u64 {
         self.counts
             .iter()
             .enumerate()
             .filter(|(_, &c)| c > 0)
             .filter(|&(i, _)| {
-                let (lo, hi) = self.scale.edges(i);
-                let mid = if hi.is_finite() { (lo + hi) / 2.0 } else { lo };
-                let mid = if self.scale == Scale::Count && i < 128 {
-                    lo
-                } else {
-                    mid
-                };
-                min.is_none_or(|m| mid >= m) && max.is_none_or(|m| mid <= m)
+                let lo = self.scale.edges(i).0;
+                min.is_none_or(|m| lo + 1e-9 >= m) && max.is_none_or(|m| lo <= m + 1e-9)
             })
             .map(|(_, &c)| c)
             .sum()

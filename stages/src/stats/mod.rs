@@ -4,6 +4,7 @@
 //!   `report.html` (per-language counts, length histograms, duplicate clusters, religious
 //!   share, labels).
 //! - [`histogram`]: fixed-size mergeable histograms of filter measures (run report).
+//! - [`run_sections`]: the run report's funnel, filter measures and dropped samples.
 //! - [`html::render_run_report`]: the run report (per-stage accounting from
 //!   `manifest.json`), optionally with a `stats` report embedded.
 //!
@@ -13,6 +14,7 @@
 
 pub mod corpus;
 pub mod histogram;
+pub mod run_sections;
 pub mod html;
 #[allow(clippy::module_inception)]
 pub mod stats;
