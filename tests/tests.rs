@@ -13,6 +13,7 @@ mod cli;
 mod config_errors;
 mod determinism;
 mod registry;
+mod report;
 mod resume;
 mod roundtrip;
 mod sweep;

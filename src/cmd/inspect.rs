@@ -164,10 +164,12 @@ fn dropped(args: &InspectArgs, stage: &str) -> Result<i32> {
     use std::io::BufRead;
     let dir = args.path.join("dropped");
     if !args.path.join("manifest.json").is_file() {
-        bail!("{}: not a run directory (no manifest.json)", args.path.display());
+        bail!(
+            "{}: not a run directory (no manifest.json)",
+            args.path.display()
+        );
     }
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(args.path.join("manifest.json"))?)?;
+    let manifest: Value = serde_json::from_slice(&std::fs::read(args.path.join("manifest.json"))?)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -196,7 +198,11 @@ fn dropped(args: &InspectArgs, stage: &str) -> Result<i32> {
         bail!(
             "no dropped records kept in {}{} (run.keep_dropped = \"none\", or nothing was dropped)",
             dir.display(),
-            if stage.is_empty() { String::new() } else { format!(" for stage `{stage}`") }
+            if stage.is_empty() {
+                String::new()
+            } else {
+                format!(" for stage `{stage}`")
+            }
         );
     }
     let limit = args.head.unwrap_or(20);

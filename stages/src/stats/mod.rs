@@ -14,8 +14,8 @@
 
 pub mod corpus;
 pub mod histogram;
-pub mod run_sections;
 pub mod html;
+pub mod run_sections;
 #[allow(clippy::module_inception)]
 pub mod stats;
 pub mod svg;

@@ -40,7 +40,12 @@ pub fn funnel(stages: &[Value]) -> String {
         .fold(0.0, f64::max);
     let mut reasons: Vec<String> = Vec::new();
     for s in &rows {
-        for k in s["counts"]["dropped"].as_object().into_iter().flatten().map(|(k, _)| k) {
+        for k in s["counts"]["dropped"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
             if !reasons.contains(k) {
                 reasons.push(k.clone());
             }
@@ -57,7 +62,11 @@ pub fn funnel(stages: &[Value]) -> String {
 <text x=\"0\" y=\"15\" font-weight=\"bold\" font-size=\"13\">Records into each stage: kept, dropped by reason, rejected</text>"
     );
     if rows.is_empty() {
-        let _ = write!(s, "<text x=\"{LABEL}\" y=\"{}\" font-size=\"12\" fill=\"#777\">no data</text>", TOP + 13.0);
+        let _ = write!(
+            s,
+            "<text x=\"{LABEL}\" y=\"{}\" font-size=\"12\" fill=\"#777\">no data</text>",
+            TOP + 13.0
+        );
     }
     let span = W - LABEL - 110.0;
     let scale = |v: f64| if max > 0.0 { v / max * span } else { 0.0 };
@@ -84,12 +93,32 @@ pub fn funnel(stages: &[Value]) -> String {
                 x += w.max(1.0);
             }
         };
-        seg(scale(num(&c["kept"])), "#4a7ebb", format!("kept {}", fmt_num(num(&c["kept"]))), &mut s);
+        seg(
+            scale(num(&c["kept"])),
+            "#4a7ebb",
+            format!("kept {}", fmt_num(num(&c["kept"]))),
+            &mut s,
+        );
         for (k, v) in c["dropped"].as_object().into_iter().flatten() {
-            seg(scale(num(v)), colour(k), format!("{k}: {}", fmt_num(num(v))), &mut s);
+            seg(
+                scale(num(v)),
+                colour(k),
+                format!("{k}: {}", fmt_num(num(v))),
+                &mut s,
+            );
         }
-        seg(scale(num(&c["rejected"])), "#222", format!("rejected {}", fmt_num(num(&c["rejected"]))), &mut s);
-        let dropped: f64 = c["dropped"].as_object().into_iter().flatten().map(|(_, v)| num(v)).sum();
+        seg(
+            scale(num(&c["rejected"])),
+            "#222",
+            format!("rejected {}", fmt_num(num(&c["rejected"]))),
+            &mut s,
+        );
+        let dropped: f64 = c["dropped"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, v)| num(v))
+            .sum();
         let _ = write!(
             s,
             "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\">{} in, {} dropped</text>",
@@ -100,10 +129,13 @@ pub fn funnel(stages: &[Value]) -> String {
         );
     }
     let ly = TOP + ROW * rows.len().max(1) as f64 + 10.0;
-    let items: Vec<(String, &str)> = [("kept".to_string(), "#4a7ebb"), ("rejected".to_string(), "#222")]
-        .into_iter()
-        .chain(reasons.iter().map(|r| (r.clone(), colour(r))))
-        .collect();
+    let items: Vec<(String, &str)> = [
+        ("kept".to_string(), "#4a7ebb"),
+        ("rejected".to_string(), "#222"),
+    ]
+    .into_iter()
+    .chain(reasons.iter().map(|r| (r.clone(), colour(r))))
+    .collect();
     for (i, (label, fill)) in items.iter().enumerate() {
         let (lx, ly) = (LABEL + (i % 4) as f64 * 180.0, ly + 18.0 * (i / 4) as f64);
         let _ = write!(
@@ -182,7 +214,11 @@ fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
     let x_of = |v: f64| {
         let b = sc.bin(v.max(0.0));
         let (a, z) = sc.edges(b);
-        let frac = if z.is_finite() && z > a { ((v - a) / (z - a)).clamp(0.0, 1.0) } else { 0.0 };
+        let frac = if z.is_finite() && z > a {
+            ((v - a) / (z - a)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         PAD + ((b.saturating_sub(lo)) as f64 + frac) * bw
     };
     let (a, _) = sc.edges(lo);
@@ -224,7 +260,9 @@ fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
 fn keep_table(h: &Histogram, def: &MetricDef) -> String {
     let now = h.kept(def.min, def.max) as f64;
     let n = h.n.max(1) as f64;
-    let mut s = String::from("<table><tr><th>threshold</th><th>keep</th><th>records kept</th><th>vs now</th></tr>");
+    let mut s = String::from(
+        "<table><tr><th>threshold</th><th>keep</th><th>records kept</th><th>vs now</th></tr>",
+    );
     let mut row = |label: String, kept: f64, current: bool| {
         let delta = kept - now;
         let _ = write!(
@@ -296,9 +334,16 @@ pub fn metrics_section(run_dir: &Path) -> String {
             );
         }
         for (lang, per) in &m.langs {
-            let _ = write!(s, "<details open><summary>{} · language <b>{}</b></summary>\n", escape(stage), escape(lang));
+            let _ = write!(
+                s,
+                "<details open><summary>{} · language <b>{}</b></summary>\n",
+                escape(stage),
+                escape(lang)
+            );
             for def in &m.metrics {
-                let Some(st) = per.get(&def.name) else { continue };
+                let Some(st) = per.get(&def.name) else {
+                    continue;
+                };
                 let pct = 100.0 * st.fired as f64 / st.hist.n.max(1) as f64;
                 let _ = write!(
                     s,
@@ -335,10 +380,14 @@ pub fn dropped_section(run_dir: &Path, per_reason: usize) -> String {
     }
     let mut s = String::from("<h2>What was dropped</h2>\n<p>Samples from <code>dropped/</code> (see <code>run.keep_dropped</code>; <code>mavuno inspect RUN --dropped STAGE --reason R</code> shows more).</p>\n");
     for p in files {
-        let Ok(r) = mavuno_pipeline::io::open_read(&p) else { continue };
+        let Ok(r) = mavuno_pipeline::io::open_read(&p) else {
+            continue;
+        };
         let mut by: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
         for line in r.lines().map_while(Result::ok) {
-            let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
             let reason = v["reason"].as_str().unwrap_or("").to_string();
             let e = by.entry(reason).or_default();
             if e.len() < per_reason {
@@ -403,10 +452,16 @@ mod tests {
 
     #[test]
     fn funnel_has_a_segment_per_reason_and_escapes() {
-        let stages = vec![json!({"id": "f<1>", "counts": {"records_in": 10, "kept": 6, "dropped": {"too_few_words": 3, "symbol_ratio": 1}, "rejected": 0}})];
+        let stages = vec![
+            json!({"id": "f<1>", "counts": {"records_in": 10, "kept": 6, "dropped": {"too_few_words": 3, "symbol_ratio": 1}, "rejected": 0}}),
+        ];
         let s = funnel(&stages);
         assert!(s.contains("f&lt;1&gt;"));
-        assert_eq!(s.matches("<rect").count(), 3 + 4, "3 segments + 4 legend boxes");
+        assert_eq!(
+            s.matches("<rect").count(),
+            3 + 4,
+            "3 segments + 4 legend boxes"
+        );
         assert!(funnel(&[]).contains("no data"));
     }
 
@@ -416,9 +471,18 @@ mod tests {
         for x in [0.1, 0.2, 0.3, 0.45, 0.55, 0.62] {
             h.add(x);
         }
-        let def = MetricDef { name: "symbol_ratio".into(), field: "max_symbol_ratio".into(), scale: Scale::Fraction, min: None, max: Some(0.5) };
+        let def = MetricDef {
+            name: "symbol_ratio".into(),
+            field: "max_symbol_ratio".into(),
+            scale: Scale::Fraction,
+            min: None,
+            max: Some(0.5),
+        };
         let t = keep_table(&h, &def);
-        assert!(t.contains("<td>max 0.5</td><td class=\"n\">66.7 %</td>"), "{t}");
+        assert!(
+            t.contains("<td>max 0.5</td><td class=\"n\">66.7 %</td>"),
+            "{t}"
+        );
         assert!(t.contains("<td>max 0.75</td><td class=\"n\">100.0 %</td><td class=\"n\">6</td><td class=\"n\">+2</td>"), "{t}");
         let svg = hist_svg("x", &h, &def);
         assert!(svg.contains("class=\"threshold\""));
