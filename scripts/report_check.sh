@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders the demo run's report.html in headless Chromium and fails on a console error, on a
 # figure that drew nothing, or on a blank screenshot. Screenshots are left for people to look
-# at: $OUT/report-top.png (funnel and stages) and $OUT/report-full.png (the whole page).
+# at: $OUT/report-top.png (funnel, stages), report-measures.png (filter measures and
+# thresholds) and report-dropped.png (dropped samples).
 #
 #   bash scripts/report_check.sh [RUN_DIR]
 #
@@ -31,8 +32,19 @@ flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=
 "$CHROME" "${flags[@]}" --screenshot="$OUT/report-top.png" --window-size=1300,2000 "$PAGE" \
   2>"$OUT/chromium.log" >/dev/null
 "$CHROME" "${flags[@]}" --dump-dom "$PAGE" 2>>"$OUT/chromium.log" >"$OUT/dom.html"
-"$CHROME" "${flags[@]}" --screenshot="$OUT/report-full.png" --window-size=1300,12000 "$PAGE" \
-  2>>"$OUT/chromium.log" >/dev/null
+# Headless screenshots ignore #fragments: each later section is shot from a copy of the
+# page that starts at it (same <head> and style).
+for part in measures dropped; do
+  python3 - "$RUN/report.html" "$part" >"$OUT/$part.html" <<'PY'
+import sys
+html = open(sys.argv[1], encoding="utf-8").read()
+head, _, _ = html.partition("<body>")
+at = html.find(f'<h2 id="{sys.argv[2]}"')
+print(head + "<body>" + (html[at:] if at >= 0 else ""))
+PY
+  "$CHROME" "${flags[@]}" --screenshot="$OUT/report-$part.png" --window-size=1300,2000 \
+    "file://$OUT/$part.html" 2>>"$OUT/chromium.log" >/dev/null
+done
 python3 - "$OUT" <<'PY'
 import re, sys, zlib, struct, pathlib
 out = pathlib.Path(sys.argv[1])

@@ -14,8 +14,9 @@ use std::io::BufRead;
 use std::path::Path;
 
 /// Colours for drop reasons, in order of first appearance.
-const PALETTE: [&str; 8] = [
+const PALETTE: [&str; 16] = [
     "#d1495b", "#edae49", "#66a182", "#8d96a3", "#00798c", "#a05195", "#f95d6a", "#2f4b7c",
+    "#ff7c43", "#665191", "#9acd32", "#8b4513", "#ff69b4", "#20b2aa", "#b8860b", "#708090",
 ];
 
 fn num(v: &Value) -> f64 {
@@ -234,15 +235,24 @@ fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
     );
     for (t, label) in [(def.min, "min"), (def.max, "max")] {
         if let Some(t) = t {
-            let x = x_of(t);
+            // A threshold beyond the values seen is drawn at the edge, marked off scale.
+            let x = x_of(t).clamp(PAD, W - PAD);
+            let off = if x_of(t) > W - PAD || x_of(t) < PAD {
+                " (off scale)"
+            } else {
+                ""
+            };
+            let (tx, anchor) = if x > W / 2.0 {
+                (x - 3.0, "end")
+            } else {
+                (x + 3.0, "start")
+            };
             let _ = write!(
                 s,
                 "<line class=\"threshold\" x1=\"{x:.1}\" y1=\"20\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#d00\" stroke-width=\"2\"/>\
-<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" fill=\"#d00\">{label} {}</text>",
+<text x=\"{tx:.1}\" y=\"{}\" font-size=\"10\" fill=\"#d00\" text-anchor=\"{anchor}\">{label} {t}{off}</text>",
                 H - PAD,
-                x + 3.0,
-                30.0,
-                fmt_num(t)
+                if label == "min" { 30.0 } else { 42.0 },
             );
         }
     }
@@ -313,7 +323,7 @@ pub fn metrics_section(run_dir: &Path) -> String {
     if all.is_empty() {
         return String::new();
     }
-    let mut s = String::from("<h2>Filter measures and thresholds</h2>\n<p>Each measure's distribution over the records that reached its rule (rules run in order; the first that fires drops the record), per language. Red lines: thresholds. The tables say how many of those records other thresholds would keep (bin resolution: 0.01 for shares, 1 for counts).</p>\n");
+    let mut s = String::from("<h2 id=\"measures\">Filter measures and thresholds</h2>\n<p>Each measure's distribution over the records that reached its rule (rules run in order; the first that fires drops the record), per language. Red lines: thresholds. The tables say how many of those records other thresholds would keep (bin resolution: 0.01 for shares, 1 for counts).</p>\n");
     for (stage, m) in &all {
         let mut never = Vec::new();
         for (lang, per) in &m.langs {
@@ -378,7 +388,7 @@ pub fn dropped_section(run_dir: &Path, per_reason: usize) -> String {
     if files.is_empty() {
         return String::new();
     }
-    let mut s = String::from("<h2>What was dropped</h2>\n<p>Samples from <code>dropped/</code> (see <code>run.keep_dropped</code>; <code>mavuno inspect RUN --dropped STAGE --reason R</code> shows more).</p>\n");
+    let mut s = String::from("<h2 id=\"dropped\">What was dropped</h2>\n<p>Samples from <code>dropped/</code> (see <code>run.keep_dropped</code>; <code>mavuno inspect RUN --dropped STAGE --reason R</code> shows more).</p>\n");
     for p in files {
         let Ok(r) = mavuno_pipeline::io::open_read(&p) else {
             continue;
@@ -401,7 +411,7 @@ pub fn dropped_section(run_dir: &Path, per_reason: usize) -> String {
             .unwrap_or("");
         let _ = write!(s, "<h3>Stage <code>{}</code></h3>\n", escape(stage));
         for (reason, recs) in by {
-            let _ = write!(s, "<details><summary><b>{}</b> ({} shown)</summary><table><tr><th>lang</th><th>value</th><th>threshold</th><th>text</th></tr>", escape(&reason), recs.len());
+            let _ = write!(s, "<details open><summary><b>{}</b> ({} shown)</summary><table><tr><th>lang</th><th>value</th><th>threshold</th><th>text</th></tr>", escape(&reason), recs.len());
             for v in recs {
                 let f = |k: &str| v[k].as_f64().map(|x| format!("{x:.3}")).unwrap_or_default();
                 let text: String = v["text"].as_str().unwrap_or("").chars().take(300).collect();
