@@ -638,7 +638,7 @@ mod tests {
             .replace("and", "And")
             .replace("with", "With");
         let (kept, dropped) = run(&c, &[&ok, &prose(30, 1), &bullets, &numbers, &capitals]);
-        assert_eq!(kept, [ok.clone()]);
+        assert_eq!(kept, std::slice::from_ref(&ok));
         assert_eq!(
             dropped,
             [

@@ -335,18 +335,18 @@ pub fn metrics_section(run_dir: &Path) -> String {
                 }
             }
         }
-        let _ = write!(s, "<h3>Stage <code>{}</code></h3>\n", escape(stage));
+        let _ = writeln!(s, "<h3>Stage <code>{}</code></h3>", escape(stage));
         if !never.is_empty() {
-            let _ = write!(
+            let _ = writeln!(
                 s,
-                "<p class=\"warn\">Never fired on this corpus: {}</p>\n",
+                "<p class=\"warn\">Never fired on this corpus: {}</p>",
                 escape(&never.join(", "))
             );
         }
         for (lang, per) in &m.langs {
-            let _ = write!(
+            let _ = writeln!(
                 s,
-                "<details open><summary>{} · language <b>{}</b></summary>\n",
+                "<details open><summary>{} · language <b>{}</b></summary>",
                 escape(stage),
                 escape(lang)
             );
@@ -409,7 +409,7 @@ pub fn dropped_section(run_dir: &Path, per_reason: usize) -> String {
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_suffix(".jsonl.zst"))
             .unwrap_or("");
-        let _ = write!(s, "<h3>Stage <code>{}</code></h3>\n", escape(stage));
+        let _ = writeln!(s, "<h3>Stage <code>{}</code></h3>", escape(stage));
         for (reason, recs) in by {
             let _ = write!(s, "<details open><summary><b>{}</b> ({} shown)</summary><table><tr><th>lang</th><th>value</th><th>threshold</th><th>text</th></tr>", escape(&reason), recs.len());
             for v in recs {
