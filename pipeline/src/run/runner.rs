@@ -325,7 +325,7 @@ impl StageRunner<'_> {
         let blocked = em.blocked();
         let counts = em.into_counts();
         self.pb
-            .finish_with_message(progress_msg(&counts, t0.elapsed()));
+            .finish_with_message(progress_msg(&counts, t0.elapsed(), None));
         tracing::info!(
             stage = self.id,
             records_in = counts.records_in,
@@ -368,14 +368,20 @@ impl StageRunner<'_> {
             })
             .collect();
         let t0 = Instant::now();
+        let mut bytes_in = 0u64;
         let mut process = |batch: Batch, em: &mut Emitter| -> Result<(), StageError> {
             em.add_records_in(batch.len() as u64);
+            // Text bytes in, for the progress line's MB/s (only while a bar is drawn).
+            if !self.pb.is_hidden() {
+                bytes_in += batch.iter().map(|r| r.text.len() as u64).sum::<u64>();
+            }
             let (t, b0) = (Instant::now(), em.blocked());
             st.process(batch, em)?;
             // Sends inside `process` can block on a full channel: that is back-pressure, not work.
             *busy += t.elapsed().saturating_sub(em.blocked() - b0);
             em.flush();
-            self.pb.set_message(progress_msg(em.counts(), t0.elapsed()));
+            self.pb
+                .set_message(progress_msg(em.counts(), t0.elapsed(), Some(bytes_in)));
             Ok(())
         };
         if let Some(rx) = first {
@@ -421,15 +427,20 @@ impl StageRunner<'_> {
     }
 }
 
-fn progress_msg(c: &Counts, elapsed: Duration) -> String {
-    let rate = c.records_in as f64 / elapsed.as_secs_f64().max(1e-9);
+/// The progress line: counts, records/s and, while the stage runs, text MB/s.
+fn progress_msg(c: &Counts, elapsed: Duration, bytes_in: Option<u64>) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let mb = bytes_in
+        .map(|b| format!(", {:.1} MB/s", b as f64 / 1e6 / secs))
+        .unwrap_or_default();
     format!(
-        "in {} out {} dropped {} rejected {} ({:.0} rec/s)",
+        "in {} out {} dropped {} rejected {} ({:.0} rec/s{mb}, {:.0} s)",
         c.records_in,
         c.records_out,
         c.dropped_total(),
         c.rejected,
-        rate
+        c.records_in as f64 / secs,
+        secs
     )
 }
 
