@@ -221,6 +221,7 @@ fn report_draws_funnel_measures_thresholds_and_dropped_text() {
         "<td>max 0.45</td><td class=\"n\">100.0 %</td><td class=\"n\">420</td><td class=\"n\">+90</td>",
         "Never fired on this corpus: longest_char_run (yor, 330 records)",
         "&lt;b&gt;19&lt;/b&gt;",
+        "<td>quality</td><td>yor</td><td class=\"n\">600</td><td>words 180 (30.0 %), digit_ratio 90 (15.0 %)</td>",
     ] {
         assert!(html.contains(needle), "report lacks {needle}");
     }

@@ -430,28 +430,43 @@ pub fn dropped_section(run_dir: &Path, per_reason: usize) -> String {
     s
 }
 
-/// Records in and out per language, before and after the run, from the first and last
-/// `stats`-like counters the engine knows: the `lang_in_<l>_total` counters of dedup stages
-/// and the per-language histograms of the filter (records that reached its first rule).
+/// Per filter stage and language: records measured, and the measures that dropped the
+/// most (answers "which rule removed the most Hausa text"; the figures below show how).
 pub fn languages_section(run_dir: &Path) -> String {
     let all = read_metrics(run_dir);
     let mut rows = String::new();
     for (stage, m) in &all {
         for (lang, per) in &m.langs {
             let reached = per.values().map(|s| s.hist.n).max().unwrap_or(0);
-            let fired: u64 = per.values().map(|s| s.fired).sum();
+            let mut top: Vec<(&String, u64)> = per
+                .iter()
+                .filter(|(_, s)| s.fired > 0)
+                .map(|(k, s)| (k, s.fired))
+                .collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            let top: Vec<String> = top
+                .iter()
+                .take(3)
+                .map(|(k, n)| {
+                    format!(
+                        "{k} {n} ({:.1} %)",
+                        100.0 * *n as f64 / reached.max(1) as f64
+                    )
+                })
+                .collect();
             let _ = write!(
                 rows,
-                "<tr><td>{}</td><td>{}</td><td class=\"n\">{reached}</td><td class=\"n\">≤ {fired}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{reached}</td><td>{}</td></tr>",
                 escape(stage),
-                escape(lang)
+                escape(lang),
+                escape(&top.join(", "))
             );
         }
     }
     if rows.is_empty() {
         return String::new();
     }
-    format!("<h2>Filters by language</h2>\n<table><tr><th>stage</th><th>lang</th><th>records measured</th><th>dropped by a measure</th></tr>{rows}</table>\n")
+    format!("<h2>Filters by language</h2>\n<table><tr><th>stage</th><th>lang</th><th>records measured</th><th>measures that dropped the most (share of records measured)</th></tr>{rows}</table>\n")
 }
 
 #[cfg(test)]
