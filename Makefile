@@ -25,6 +25,9 @@ demo: build
 
 test: setup
 	$(CARGO) test --workspace --no-fail-fast
+	@if command -v chromium >/dev/null && [ -d ../shared/data ]; then \
+		MAVUNO=target/debug/mavuno bash scripts/report_check.sh; \
+	else echo "report_check skipped: needs chromium (apt-get install -y chromium) and ../shared/data"; fi
 
 lint: setup
 	$(CARGO) fmt --all -- --check

@@ -16,6 +16,13 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "mavuno", bin_name = "mavuno", version, about, long_about = None)]
 pub struct Cli<T: Subcommand> {
+    /// Also print info log lines on the terminal (`-vv`: debug). They always go to the
+    /// run's log file (`<run>/run.log`).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Print only errors: no warnings, progress bars or summaries.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     /// The subcommand.
     #[command(subcommand)]
     pub command: T,
@@ -36,7 +43,9 @@ pub enum DataCommand {
     Slurm(crate::cmd::slurm::SlurmArgs),
     /// Run a config per combination of --vary values and seed; paired statistics.
     Sweep(crate::cmd::sweep::SweepArgs),
-    /// Rows, schema and first records of a data file.
+    /// Re-render a run directory's report.html (funnel, filter measures, dropped samples).
+    Report(crate::report::ReportArgs),
+    /// Rows, schema and first records of a data file, or a run's dropped records (`--dropped`).
     Inspect(crate::cmd::inspect::InspectArgs),
     /// Language identification: predict, train, eval.
     Lid(crate::cmd::lid::LidArgs),
@@ -53,17 +62,6 @@ pub enum DataCommand {
     Curriculum(crate::cmd::curriculum::CurriculumCmd),
 }
 
-impl DataCommand {
-    /// Whether the command asked for no progress bars and summaries.
-    pub fn quiet(&self) -> bool {
-        match self {
-            DataCommand::Run(a) => a.quiet,
-            DataCommand::Clean(a) => a.quiet,
-            _ => false,
-        }
-    }
-}
-
 /// Runs a data command; the exit code, or an error for `process::exit` to print.
 pub fn run_data(cmd: DataCommand) -> anyhow::Result<i32> {
     use crate::process::ok;
@@ -75,11 +73,19 @@ pub fn run_data(cmd: DataCommand) -> anyhow::Result<i32> {
         DataCommand::Slurm(a) => crate::cmd::slurm::run(a),
         DataCommand::Sweep(a) => crate::cmd::sweep::run(a),
         DataCommand::Inspect(a) => crate::cmd::inspect::run(a),
+        DataCommand::Report(a) => crate::report::run(a),
         DataCommand::Lid(a) => ok(crate::cmd::lid::run(a)),
         DataCommand::Tag(c) => ok(crate::cmd::tag::run(c)),
         DataCommand::Tokenizer(c) => crate::cmd::tokenizer::run(c),
         DataCommand::Mask(a) => ok(crate::cmd::mask::run(a)),
         DataCommand::Curriculum(c) => crate::cmd::curriculum::run(c),
+    }
+}
+
+impl<T: Subcommand> Cli<T> {
+    /// The terminal's verbosity from `-q` / `-v`.
+    pub fn verbosity(&self) -> crate::process::Verbosity {
+        crate::process::Verbosity::from_flags(self.quiet, self.verbose)
     }
 }
 

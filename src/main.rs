@@ -21,6 +21,6 @@ fn main() {
     process::restore_sigpipe();
     delegate::for_command();
     let cli = cli::parse::<cli::DataCommand>();
-    process::init_logging(cli.command.quiet());
+    process::init_logging(cli.verbosity());
     process::exit(cli::run_data(cli.command))
 }

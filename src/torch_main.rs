@@ -51,8 +51,7 @@ enum Command {
 fn main() {
     process::restore_sigpipe();
     let cli = cli::parse::<Command>();
-    let quiet = matches!(&cli.command, Command::Data(d) if d.quiet());
-    process::init_logging(quiet);
+    process::init_logging(cli.verbosity());
     let result = match cli.command {
         Command::Data(d) => cli::run_data(d),
         Command::Stages(a) => cmd::stages::run(a),

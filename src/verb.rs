@@ -19,7 +19,6 @@ use anyhow::{anyhow, Context, Result};
 use mavuno_pipeline::run::RunOptions;
 use mavuno_stages::one_stage::OneStage;
 use mavuno_stages::read::format::FileFormat;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use toml::Table;
 
@@ -81,7 +80,7 @@ impl Verb<'_> {
     }
 
     /// Runs the plan; prints config errors (exit 2) or the run's summary.
-    pub fn run(&self, quiet: bool) -> Result<i32> {
+    pub fn run(&self) -> Result<i32> {
         let text = match self.config_text() {
             Ok(t) => t,
             Err(e) => {
@@ -107,11 +106,11 @@ impl Verb<'_> {
         let opts = RunOptions {
             workdir: self.args.workdir.clone(),
             shard: None,
-            progress: !quiet && std::io::stderr().is_terminal(),
+            progress: crate::process::progress(),
         };
         Ok(match cmd_run::execute(&plan, &opts, self.output)? {
             Ok(s) => {
-                if !quiet {
+                if !crate::process::quiet() {
                     cmd_run::print_summary(&s);
                 }
                 0

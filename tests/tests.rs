@@ -14,6 +14,7 @@ mod config_errors;
 mod determinism;
 mod global_dedup;
 mod registry;
+mod report;
 mod resume;
 mod roundtrip;
 mod sweep;

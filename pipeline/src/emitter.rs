@@ -6,6 +6,7 @@
 //! stage. Output is buffered into batches of `batch_size` and sent downstream; a full
 //! channel blocks the send (back-pressure), and the time spent blocked is measured.
 
+use crate::dropped::{DropDetail, DropKeeper};
 use crate::record::{Batch, Provenance, Record};
 use crossbeam_channel::Sender;
 use serde_json::{json, Value};
@@ -72,6 +73,8 @@ pub struct Emitter {
     ordinal: u64,
     /// Set by the engine when any stage fails.
     cancel: Option<Arc<AtomicBool>>,
+    /// Keeps (a sample of) dropped records for `<run>/dropped/` ([`crate::dropped`]).
+    dropped: Option<DropKeeper>,
 }
 
 impl Emitter {
@@ -93,6 +96,7 @@ impl Emitter {
             shard: None,
             ordinal: 0,
             cancel: None,
+            dropped: None,
         }
     }
 
@@ -105,6 +109,11 @@ impl Emitter {
     /// outside a run, such as `mavuno inspect`).
     pub fn with_callback(batch_size: usize, f: Box<dyn FnMut(Record) + Send>) -> Emitter {
         Emitter::new("inspect", batch_size, Sink::Callback(f), None)
+    }
+
+    pub(crate) fn with_dropped(mut self, keeper: DropKeeper) -> Emitter {
+        self.dropped = Some(keeper);
+        self
     }
 
     pub(crate) fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Emitter {
@@ -164,8 +173,26 @@ impl Emitter {
     }
 
     /// Drops a record on purpose, with a named reason (`too_short`, `near_duplicate` …).
-    pub fn drop(&mut self, _rec: Record, reason: &str) {
-        *self.counts.dropped.entry(reason.to_string()).or_insert(0) += 1;
+    pub fn drop(&mut self, rec: Record, reason: &str) {
+        self.drop_inner(rec, reason, None);
+    }
+
+    /// Drops a record, saying which measure fired: its value and the threshold it crossed
+    /// (kept with the record in `<run>/dropped/`, see [`crate::dropped`]).
+    pub fn drop_measured(&mut self, rec: Record, reason: &str, detail: DropDetail) {
+        self.drop_inner(rec, reason, Some(detail));
+    }
+
+    fn drop_inner(&mut self, rec: Record, reason: &str, detail: Option<DropDetail>) {
+        match self.counts.dropped.get_mut(reason) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.dropped.insert(reason.to_string(), 1);
+            }
+        }
+        if let Some(k) = self.dropped.as_mut() {
+            k.offer(&rec, reason, detail);
+        }
     }
 
     /// Rejects a record: bad data. It is written to `rejects.jsonl` with its provenance.
@@ -269,6 +296,14 @@ impl Emitter {
         Ok(())
     }
 
+    /// Writes the kept dropped records to their temporary file (the commit renames it).
+    pub(crate) fn finish_dropped(&mut self) -> Result<(), crate::StageError> {
+        match self.dropped.take() {
+            Some(k) => k.finish(),
+            None => Ok(()),
+        }
+    }
+
     /// Takes what a collecting emitter gathered (tests).
     pub fn take_collected(&mut self) -> Vec<Record> {
         match &mut self.sink {
@@ -318,6 +353,8 @@ pub enum Outcome {
     KeepMany(Vec<Record>),
     /// Drop with a reason.
     Drop(Record, &'static str),
+    /// Drop with a reason and the measure that fired ([`Emitter::drop_measured`]).
+    DropMeasured(Record, &'static str, DropDetail),
     /// Reject with an error message.
     Reject(Record, String),
 }
@@ -329,6 +366,7 @@ impl Emitter {
             Outcome::Keep(r) => self.keep(r),
             Outcome::KeepMany(rs) => self.keep_many(rs),
             Outcome::Drop(r, why) => self.drop(r, why),
+            Outcome::DropMeasured(r, why, d) => self.drop_measured(r, why, d),
             Outcome::Reject(r, e) => self.reject(r, e),
         }
     }

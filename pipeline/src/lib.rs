@@ -11,6 +11,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod dropped;
 pub mod emitter;
 pub mod error;
 pub mod global;
@@ -22,6 +23,7 @@ pub mod run;
 pub mod stage;
 pub mod sweep;
 
+pub use dropped::DropDetail;
 pub use emitter::{Counts, Emitter, Outcome};
 pub use error::{DataError, RunError, StageError};
 pub use record::{Batch, Provenance, Record, Span};

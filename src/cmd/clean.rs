@@ -18,7 +18,6 @@ use mavuno_stages::read::format::FileFormat;
 use mavuno_stages::web::clean_front::put_web_front;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
@@ -84,9 +83,6 @@ pub struct CleanArgs {
     /// Override any config key, e.g. `--set stages.filter.min_words=3`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// No progress bars and no summary (errors are still printed).
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Runs `mavuno clean`. Returns the process exit code (2 for usage/config errors).
@@ -152,7 +148,7 @@ pub fn run(a: CleanArgs) -> Result<i32> {
     let opts = RunOptions {
         workdir: a.workdir.clone(),
         shard: None,
-        progress: !a.quiet && std::io::stderr().is_terminal(),
+        progress: crate::process::progress(),
     };
     let summary = match super::run::execute(&plan, &opts, Some(&output))? {
         Ok(s) => s,
@@ -161,7 +157,7 @@ pub fn run(a: CleanArgs) -> Result<i32> {
     if let Some(r) = &a.report {
         copy_report(&summary.run_dir, &absolute(r)?)?;
     }
-    if !a.quiet {
+    if !crate::process::quiet() {
         print_summary(&summary, &output, a.report.as_deref());
     }
     Ok(0)

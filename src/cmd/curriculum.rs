@@ -54,9 +54,6 @@ pub struct OrderArgs {
     /// Source names, easiest first (comma-separated) for the source scorer.
     #[arg(long, value_delimiter = ',')]
     pub source_order: Vec<String>,
-    /// No summary.
-    #[arg(long, short)]
-    pub quiet: bool,
     #[command(flatten)]
     pub verb: VerbArgs,
 }
@@ -113,6 +110,6 @@ pub fn run(cmd: CurriculumCmd) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        CurriculumCmd::Order(a) => a.plan().run(a.quiet),
+        CurriculumCmd::Order(a) => a.plan().run(),
     }
 }

@@ -18,9 +18,16 @@ use std::sync::{Arc, Mutex};
 pub struct InspectArgs {
     /// A data file: .txt, .jsonl, .parquet, .tsv/.csv, .conll, .conllu (optionally .zst/.gz).
     pub path: PathBuf,
-    /// Records to print.
-    #[arg(short = 'n', long, default_value_t = 3)]
-    pub head: usize,
+    /// Records to print (default 3; with `--dropped`, 20).
+    #[arg(short = 'n', long)]
+    pub head: Option<usize>,
+    /// PATH is a run directory: show its dropped records (`dropped/<stage>.jsonl.zst`),
+    /// of every stage or of STAGE.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "STAGE")]
+    pub dropped: Option<String>,
+    /// With `--dropped`: only records dropped for this reason.
+    #[arg(long, requires = "dropped")]
+    pub reason: Option<String>,
     /// Read as this format instead of guessing (text, jsonl, parquet, tsv, csv, conll,
     /// conllu).
     #[arg(long)]
@@ -39,6 +46,9 @@ struct Seen {
 
 /// Runs the inspection.
 pub fn run(args: InspectArgs) -> Result<i32> {
+    if let Some(stage) = &args.dropped {
+        return dropped(&args, stage);
+    }
     let path = args.path.to_string_lossy().to_string();
     if !args.path.is_file() {
         bail!("{path}: no such file");
@@ -71,7 +81,7 @@ pub fn run(args: InspectArgs) -> Result<i32> {
     };
     let seen = Arc::new(Mutex::new(Seen::default()));
     let s2 = seen.clone();
-    let n = args.head;
+    let n = args.head.unwrap_or(3);
     let mut em = Emitter::with_callback(
         1024,
         Box::new(move |r: Record| {
@@ -146,4 +156,74 @@ fn type_name(v: &Value) -> &'static str {
         },
         Value::Object(_) => "object",
     }
+}
+
+/// `inspect RUN --dropped [STAGE] [--reason R]`: counts per stage and reason (from the
+/// manifest: every drop, not only those kept), then the kept records, one JSON line each.
+fn dropped(args: &InspectArgs, stage: &str) -> Result<i32> {
+    use std::io::BufRead;
+    let dir = args.path.join("dropped");
+    if !args.path.join("manifest.json").is_file() {
+        bail!(
+            "{}: not a run directory (no manifest.json)",
+            args.path.display()
+        );
+    }
+    let manifest: Value = serde_json::from_slice(&std::fs::read(args.path.join("manifest.json"))?)?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.strip_suffix(".jsonl.zst")
+                    .is_some_and(|id| stage.is_empty() || id == stage)
+            })
+        })
+        .collect();
+    files.sort();
+    for st in manifest["stages"].as_array().into_iter().flatten() {
+        let id = st["id"].as_str().unwrap_or("");
+        if !stage.is_empty() && id != stage {
+            continue;
+        }
+        for (reason, n) in st["counts"]["dropped"].as_object().into_iter().flatten() {
+            if args.reason.as_ref().is_none_or(|r| r == reason) {
+                println!("{id}\t{reason}\t{n} dropped");
+            }
+        }
+    }
+    if files.is_empty() {
+        bail!(
+            "no dropped records kept in {}{} (run.keep_dropped = \"none\", or nothing was dropped)",
+            dir.display(),
+            if stage.is_empty() {
+                String::new()
+            } else {
+                format!(" for stage `{stage}`")
+            }
+        );
+    }
+    let limit = args.head.unwrap_or(20);
+    let mut shown = 0;
+    for f in files {
+        let r = mavuno_pipeline::io::open_read(&f).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for line in r.lines() {
+            let line = line.with_context(|| format!("reading {}", f.display()))?;
+            if let Some(want) = &args.reason {
+                let v: Value = serde_json::from_str(&line)
+                    .with_context(|| format!("{}: bad line", f.display()))?;
+                if v["reason"].as_str() != Some(want.as_str()) {
+                    continue;
+                }
+            }
+            if shown == limit {
+                return Ok(0);
+            }
+            println!("{line}");
+            shown += 1;
+        }
+    }
+    Ok(0)
 }

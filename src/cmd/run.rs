@@ -4,7 +4,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use mavuno_pipeline::config::{self, ConfigError, Plan};
 use mavuno_pipeline::run::{self, RunOptions};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// Options shared by `run` and `plan`.
@@ -28,9 +27,6 @@ pub struct ConfigArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub cfg: ConfigArgs,
-    /// No progress bars and no log lines (errors are still printed).
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Parses `I/N` (shards, band ranges).
@@ -114,6 +110,8 @@ pub fn execute(
     if output.is_some_and(|o| !o.exists()) && dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
+    // Info lines (stage finished, cached stages) go to the run's log, not the terminal.
+    crate::process::log_to(&dir.join("run.log"));
     match run::execute(plan, opts) {
         Ok(summary) => {
             crate::report::write_run_report(&summary.run_dir);
@@ -132,10 +130,10 @@ pub fn run(args: RunArgs) -> Result<i32> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let progress = crate::process::progress();
     Ok(match execute(&plan, &options(&args.cfg, progress), None)? {
         Ok(summary) => {
-            if !args.quiet {
+            if !crate::process::quiet() {
                 print_summary(&summary);
             }
             0
@@ -165,7 +163,7 @@ pub fn print_summary(s: &run::RunSummary) {
         );
     }
     eprintln!(
-        "Run directory: {} (manifest.json, rejects.jsonl, report.html)",
+        "Run directory: {} (report.html, manifest.json, rejects.jsonl, dropped/, run.log)",
         s.run_dir.display()
     );
     if s.rejected_total > 0 {

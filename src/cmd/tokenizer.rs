@@ -41,9 +41,6 @@ pub struct TrainArgs {
     /// The text column of JSONL, Parquet and TSV inputs (default `text`).
     #[arg(long)]
     pub text_field: Option<String>,
-    /// No summary.
-    #[arg(long, short)]
-    pub quiet: bool,
     #[command(flatten)]
     pub verb: VerbArgs,
 }
@@ -76,7 +73,7 @@ impl TrainArgs {
 /// Runs a tokenizer command.
 pub fn run(cmd: TokenizerCmd) -> anyhow::Result<i32> {
     match cmd {
-        TokenizerCmd::Train(a) => a.plan()?.run(a.quiet),
+        TokenizerCmd::Train(a) => a.plan()?.run(),
         TokenizerCmd::Encode { tokenizer, text } => {
             let tok = Tok::from_file(&tokenizer)?;
             let words: Vec<&str> = text.split_whitespace().collect();

@@ -451,6 +451,13 @@ fn parse_run(v: Option<&toml::Value>, errs: &mut Errors) -> Option<RunSettings> 
                 );
                 bad = true;
             }
+            if r.dropped_per_reason > 100_000 {
+                errs.push(
+                    "run.dropped_per_reason",
+                    format!("must be in [0, 100000], got {}", r.dropped_per_reason),
+                );
+                bad = true;
+            }
             if r.threads > 4096 {
                 errs.push(
                     "run.threads",

@@ -36,6 +36,11 @@ pub struct RunSettings {
     pub checkpoint: Checkpoint,
     /// How `--shard i/n` splits inputs: `file` (whole files, when a reader has at least n files) or `record`.
     pub shard_by: ShardBy,
+    /// Dropped records written to `<run>/dropped/<stage>.jsonl.zst`: `sample` (a seeded
+    /// sample of `dropped_per_reason` per stage and reason), `all` or `none`.
+    pub keep_dropped: crate::dropped::KeepDropped,
+    /// Records kept per stage and drop reason when `keep_dropped = "sample"` (0 to 100000).
+    pub dropped_per_reason: usize,
 }
 
 /// How shards split their input.
@@ -59,6 +64,8 @@ impl Default for RunSettings {
             channel_capacity: 4,
             checkpoint: Checkpoint::Barriers,
             shard_by: ShardBy::File,
+            keep_dropped: crate::dropped::KeepDropped::Sample,
+            dropped_per_reason: 200,
         }
     }
 }

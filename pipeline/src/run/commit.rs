@@ -97,6 +97,14 @@ impl Commit<'_> {
             });
         }
         rename(&partial(&p.rejects), &p.rejects)?;
+        // The dropped sample of this run replaces an earlier one; a run that dropped
+        // nothing (or keeps none) leaves none.
+        let dropped = crate::dropped::dropped_path(self.dir, id);
+        if partial(&dropped).exists() {
+            rename(&partial(&dropped), &dropped)?;
+        } else {
+            let _ = std::fs::remove_file(&dropped);
+        }
         if checkpoints_records(s) {
             rename(&partial(&p.records), &p.records)?;
         }

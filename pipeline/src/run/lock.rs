@@ -22,7 +22,21 @@ fn alive(pid: u32) -> bool {
     };
     // SAFETY: signal 0 performs only the existence and permission check.
     let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    exists && !zombie(pid)
+}
+
+/// Whether `pid` has exited but is not reaped yet (Linux `/proc/<pid>/stat` state `Z` or
+/// `X`). A killed run whose parent died is reparented to pid 1, which may reap it late; until
+/// then `kill(pid, 0)` succeeds, and its lock must still count as stale.
+fn zombie(pid: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which is in parentheses and may contain spaces.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|st| st == "Z" || st == "X")
 }
 
 impl RunLock {
@@ -85,6 +99,22 @@ impl Drop for RunLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exited_unreaped_process_is_not_alive() {
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pid = child.id();
+        // Not reaped: a zombie until `wait`.
+        let t0 = std::time::Instant::now();
+        while alive(pid) && t0.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!alive(pid), "a zombie holds no lock");
+        assert!(alive(std::process::id()));
+        let _ = child.wait();
+    }
 
     #[test]
     fn a_second_lock_on_the_same_directory_fails_with_the_pid() {

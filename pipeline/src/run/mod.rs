@@ -27,6 +27,8 @@ mod roles;
 mod runner;
 mod wiring;
 
+pub(crate) use runner::partial as partial_path;
+
 use crate::cache::{CachePaths, StageReport};
 use crate::config::{Plan, ShardBy};
 use crate::error::RunError;

@@ -14,6 +14,7 @@
 
 use crate::cache::{self, CachePaths, RecordFileWriter};
 use crate::config::Plan;
+use crate::dropped::DropKeeper;
 use crate::emitter::{send_all, Counts, Emitter, Sink};
 use crate::error::{RunError, StageError};
 use crate::record::Batch;
@@ -142,6 +143,13 @@ pub(crate) fn run_all(
                     pb.enable_steady_tick(Duration::from_millis(200));
                     let runner = StageRunner {
                         id,
+                        dropped: Some(DropKeeper::new(
+                            plan.run.keep_dropped,
+                            plan.run.dropped_per_reason,
+                            s.seed,
+                            id,
+                            dir,
+                        )),
                         batch_size: bs,
                         rejects: partial(&paths[id].rejects),
                         spill_dir: dir.join(".tmp").join(id),
@@ -224,6 +232,8 @@ fn replay(
 /// One stage's thread: see the module docs.
 struct StageRunner<'a> {
     id: &'a str,
+    /// Keeps the stage's dropped records ([`crate::dropped`]).
+    dropped: Option<DropKeeper>,
     batch_size: usize,
     /// The stage's rejects file, under its temporary name until the commit.
     rejects: PathBuf,
@@ -236,7 +246,7 @@ struct StageRunner<'a> {
 impl StageRunner<'_> {
     /// Runs the stage to its end; returns its result and the records received per input.
     fn run(
-        self,
+        mut self,
         stage: StageImpl,
         outs: Vec<Sender<Batch>>,
         ins: Vec<Receiver<Batch>>,
@@ -268,6 +278,9 @@ impl StageRunner<'_> {
             Some(Box::new(BufWriter::new(f))),
         )
         .with_cancel(self.cancel.clone());
+        if let Some(k) = self.dropped.take() {
+            em = em.with_dropped(k);
+        }
         let t0 = Instant::now();
         let mut busy = Duration::ZERO;
         let mut received = vec![0; ins.len()];
@@ -297,6 +310,7 @@ impl StageRunner<'_> {
         }
         em.finish_rejects()
             .map_err(|e| stage_err(StageError::io(&self.rejects, e)))?;
+        em.finish_dropped().map_err(stage_err)?;
         if !em.counts().balances() {
             self.cancel.store(true, Ordering::SeqCst);
             let counts = em.counts();
@@ -311,7 +325,7 @@ impl StageRunner<'_> {
         let blocked = em.blocked();
         let counts = em.into_counts();
         self.pb
-            .finish_with_message(progress_msg(&counts, t0.elapsed()));
+            .finish_with_message(progress_msg(&counts, t0.elapsed(), None));
         tracing::info!(
             stage = self.id,
             records_in = counts.records_in,
@@ -354,14 +368,20 @@ impl StageRunner<'_> {
             })
             .collect();
         let t0 = Instant::now();
+        let mut bytes_in = 0u64;
         let mut process = |batch: Batch, em: &mut Emitter| -> Result<(), StageError> {
             em.add_records_in(batch.len() as u64);
+            // Text bytes in, for the progress line's MB/s (only while a bar is drawn).
+            if !self.pb.is_hidden() {
+                bytes_in += batch.iter().map(|r| r.text.len() as u64).sum::<u64>();
+            }
             let (t, b0) = (Instant::now(), em.blocked());
             st.process(batch, em)?;
             // Sends inside `process` can block on a full channel: that is back-pressure, not work.
             *busy += t.elapsed().saturating_sub(em.blocked() - b0);
             em.flush();
-            self.pb.set_message(progress_msg(em.counts(), t0.elapsed()));
+            self.pb
+                .set_message(progress_msg(em.counts(), t0.elapsed(), Some(bytes_in)));
             Ok(())
         };
         if let Some(rx) = first {
@@ -407,15 +427,20 @@ impl StageRunner<'_> {
     }
 }
 
-fn progress_msg(c: &Counts, elapsed: Duration) -> String {
-    let rate = c.records_in as f64 / elapsed.as_secs_f64().max(1e-9);
+/// The progress line: counts, records/s and, while the stage runs, text MB/s.
+fn progress_msg(c: &Counts, elapsed: Duration, bytes_in: Option<u64>) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let mb = bytes_in
+        .map(|b| format!(", {:.1} MB/s", b as f64 / 1e6 / secs))
+        .unwrap_or_default();
     format!(
-        "in {} out {} dropped {} rejected {} ({:.0} rec/s)",
+        "in {} out {} dropped {} rejected {} ({:.0} rec/s{mb}, {:.0} s)",
         c.records_in,
         c.records_out,
         c.dropped_total(),
         c.rejected,
-        rate
+        c.records_in as f64 / secs,
+        secs
     )
 }
 

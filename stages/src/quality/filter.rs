@@ -47,6 +47,9 @@
 //! ([`crate::quality::presets`]): `gopher_quality`, `gopher_repetition`, `c4`, `fineweb`
 //! (datatrove's defaults) or `madlad` (the LEM authors' MADLAD-400 sentence rules). Not
 //! covered here: dropping each document's first two lines (a reader concern), LID, dedup.
+//! Every measure a rule computes is recorded per language in a fixed-size histogram and
+//! written to `<run>/metrics/<stage>.json` ([`crate::quality::measures`]); a drop carries
+//! the measure's value and threshold into `<run>/dropped/<stage>.jsonl.zst`.
 //! Validation warns about thresholds that can never fire (ratios outside [0, 1],
 //! `max_mean_word_length` ≥ 50) or that drop everything (min > max).
 //!
@@ -423,11 +426,14 @@ impl StageConfig for FilterConfig {
         }
     }
 
-    fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
+    fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
         let r = self
             .resolved()
             .map_err(|e| StageError::msg(format!("filter: {e}")))?;
-        Ok(StageImpl::Stage(Box::new(Filter::new(r))))
+        let out = crate::quality::measures::metrics_path(&ctx.run_dir, &ctx.stage_id);
+        Ok(StageImpl::Stage(Box::new(
+            Filter::new(r).with_metrics_file(out),
+        )))
     }
 }
 
@@ -632,7 +638,7 @@ mod tests {
             .replace("and", "And")
             .replace("with", "With");
         let (kept, dropped) = run(&c, &[&ok, &prose(30, 1), &bullets, &numbers, &capitals]);
-        assert_eq!(kept, [ok.clone()]);
+        assert_eq!(kept, std::slice::from_ref(&ok));
         assert_eq!(
             dropped,
             [
@@ -912,5 +918,56 @@ mod tests {
                 mb / seg, mb / norm, mb / sent, mb / filt
             );
         }
+    }
+
+    #[test]
+    fn measures_are_recorded_per_language_with_the_firing_threshold() {
+        let c = cfg("min_words = 3\nmax_digit_ratio = 0.5");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        let mut f = Filter::new(c.resolved().unwrap()).with_metrics_file(path.clone());
+        let recs = |langs: &[(&str, &str)]| -> Vec<Record> {
+            langs
+                .iter()
+                .enumerate()
+                .map(|(i, (l, t))| {
+                    let mut r = Record::new(format!("r{i}"), *t);
+                    r.lang = Some(l.to_string());
+                    r
+                })
+                .collect()
+        };
+        let batch = recs(&[
+            ("hau", "one two"),
+            ("hau", "a b c d"),
+            ("hau", "12 345 678 x"),
+            ("yor", "ẹ kú àárọ̀ o"),
+        ]);
+        let mut out = Emitter::collecting(2);
+        f.process(batch, &mut out).unwrap();
+        f.finish(&mut out).unwrap();
+        assert_eq!(out.take_collected().len(), 2);
+        let m: crate::quality::measures::FilterMetrics =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let hau = &m.langs["hau"];
+        // Every hau record reached the word rule; one fired.
+        assert_eq!((hau["words"].hist.n, hau["words"].fired), (3, 1));
+        // Only the two that passed it reached the digit rule; one fired.
+        assert_eq!(
+            (hau["digit_ratio"].hist.n, hau["digit_ratio"].fired),
+            (2, 1)
+        );
+        assert_eq!(hau["words"].hist.kept(Some(4.0), None), 2);
+        assert_eq!(m.langs["yor"]["words"].fired, 0);
+        // The drop carries the measure into the dropped sample.
+        let f2 = Filter::new(c.resolved().unwrap());
+        let mut r = Record::new("x", "12 345 678 x");
+        let (fired, _) = f2.check_measured(&mut r, &mut Vec::new());
+        let (why, d) = fired.unwrap();
+        assert_eq!(why, "digit_ratio");
+        let d = d.unwrap();
+        assert_eq!(d.threshold, 0.5);
+        assert!((d.value - 8.0 / 9.0).abs() < 1e-9, "{}", d.value);
+        let _ = f2.metrics();
     }
 }

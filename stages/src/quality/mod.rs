@@ -8,6 +8,7 @@ pub mod chars;
 pub mod filter;
 pub mod fineweb;
 pub mod gopher;
+pub mod measures;
 pub mod metrics;
 pub mod presets;
 pub mod redact_pii;

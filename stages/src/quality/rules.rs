@@ -8,6 +8,7 @@ use crate::quality::c4::{self, C4Outcome, C4Rules, LINE_REASONS};
 use crate::quality::filter::FilterConfig;
 use crate::quality::fineweb::{line_stats, newline_ratio};
 use crate::quality::gopher;
+use crate::quality::measures::{defs, m, FilterMetrics, MetricDef, Probe, FIXED};
 use crate::quality::metrics::{longest_char_run, script_share};
 use crate::quality::religious::{has_verse_reference, matcher, ReligiousMatcher};
 use crate::quality::repetition::{dup_lines, dup_paragraphs, Ngrams};
@@ -15,10 +16,11 @@ use crate::quality::stopwords::{parse_list, stopword_list};
 use crate::quality::tokens::{tokens, Token, URL};
 use crate::text::align::{apply_to_record, Aligned};
 use crate::text::segment::Script;
-use mavuno_pipeline::{Batch, Emitter, Outcome, Record, Stage, StageError};
+use mavuno_pipeline::{Batch, DropDetail, Emitter, Outcome, Record, Stage, StageError};
 use rayon::prelude::*;
 use regex::Regex;
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::LazyLock;
 
 static NUMBERING: LazyLock<Regex> = LazyLock::new(|| {
@@ -50,8 +52,17 @@ pub struct Rewrites {
     pub lines_removed: [u64; 5],
 }
 
+/// A drop reason and, where a measure fired, its value and threshold.
+pub type Fired = (&'static str, Option<DropDetail>);
+
 /// The runtime filter with resolved thresholds.
 pub struct Filter {
+    /// Every measure's definition ([`crate::quality::measures`]).
+    metrics: Vec<MetricDef>,
+    /// Distributions of the measures, per language.
+    acc: FilterMetrics,
+    /// Where [`Stage::finish`] writes `acc` (none outside a run).
+    metrics_out: Option<PathBuf>,
     cfg: FilterConfig,
     stopwords: HashSet<String>,
     script: Option<Script>,
@@ -85,12 +96,27 @@ impl Filter {
         };
         let script = cfg.script.as_deref().and_then(Script::parse);
         let c4 = c4_rules(&cfg);
+        let metrics = defs(&cfg);
         Filter {
+            acc: FilterMetrics::new(metrics.clone()),
+            metrics,
+            metrics_out: None,
             cfg,
             stopwords,
             script,
             c4,
         }
+    }
+
+    /// Writes the measures' distributions to `path` when the stage finishes.
+    pub fn with_metrics_file(mut self, path: PathBuf) -> Filter {
+        self.metrics_out = Some(path);
+        self
+    }
+
+    /// The distributions recorded so far.
+    pub fn metrics(&self) -> &FilterMetrics {
+        &self.acc
     }
 
     fn religious(&self, rec: &Record) -> &'static ReligiousMatcher {
@@ -105,16 +131,23 @@ impl Filter {
 
     /// Applies rewrites, then checks; returns the drop reason, if any, and the rewrites.
     pub fn check(&self, rec: &mut Record) -> (Option<&'static str>, Rewrites) {
+        let (fired, done) = self.check_measured(rec, &mut Probe::new());
+        (fired.map(|f| f.0), done)
+    }
+
+    /// [`Filter::check`], also recording every measure computed in `probe` and returning
+    /// the value and threshold of the one that fired.
+    pub fn check_measured(&self, rec: &mut Record, probe: &mut Probe) -> (Option<Fired>, Rewrites) {
         let mut done = Rewrites {
             numbered: self.rewrite(rec),
             ..Rewrites::default()
         };
-        if let Some(why) = self.reason(rec) {
+        if let Some(why) = self.reason(rec, probe) {
             return (Some(why), done);
         }
         if let Some(r) = &self.c4 {
             match c4::apply(r, &rec.text) {
-                C4Outcome::Drop(why) => return (Some(why), done),
+                C4Outcome::Drop(why) => return (Some((why, None)), done),
                 C4Outcome::Keep(a, removed) => {
                     done.lines_removed = removed;
                     if let Some(a) = a {
@@ -182,6 +215,13 @@ impl Filter {
         numbered
     }
 
+    /// Records measure `i`'s value in the probe; the drop detail when it crosses a
+    /// threshold.
+    fn measure(&self, p: &mut Probe, i: usize, v: f64) -> Option<DropDetail> {
+        p.push((i as u16, v));
+        self.metrics.get(i).and_then(|d| d.fires(v))
+    }
+
     /// Rules that look at the text as a whole, before any token is built.
     fn text_reason(&self, rec: &Record) -> Option<&'static str> {
         let c = &self.cfg;
@@ -210,115 +250,128 @@ impl Filter {
     }
 
     /// Gopher quality rules over the tokens.
-    fn gopher_reason(&self, text: &str, toks: &[Token]) -> Option<&'static str> {
+    fn gopher_reason(&self, text: &str, toks: &[Token], p: &mut Probe) -> Option<Fired> {
         let c = &self.cfg;
-        let n = gopher::word_count(toks);
-        if c.min_words.is_some_and(|m| n < m) {
-            return Some("too_few_words");
-        }
-        if c.max_words.is_some_and(|m| n > m) {
-            return Some("too_many_words");
-        }
-        if c.min_mean_word_length.is_some() || c.max_mean_word_length.is_some() {
-            let m = gopher::mean_word_length(text, toks);
-            if c.min_mean_word_length.is_some_and(|x| m < x)
-                || c.max_mean_word_length.is_some_and(|x| m > x)
-            {
-                return Some("mean_word_length");
+        if c.min_words.is_some() || c.max_words.is_some() {
+            let n = gopher::word_count(toks);
+            if let Some(d) = self.measure(p, m::WORDS, n as f64) {
+                let why = if c.min_words.is_some_and(|m| n < m) {
+                    "too_few_words"
+                } else {
+                    "too_many_words"
+                };
+                return Some((why, Some(d)));
             }
         }
-        if let Some(x) = c.max_symbol_ratio {
+        if c.min_mean_word_length.is_some() || c.max_mean_word_length.is_some() {
+            let v = gopher::mean_word_length(text, toks);
+            if let Some(d) = self.measure(p, m::MEAN_WORD_LENGTH, v) {
+                return Some(("mean_word_length", Some(d)));
+            }
+        }
+        if c.max_symbol_ratio.is_some() {
             let (hashes, ellipses) = gopher::symbol_ratios(text, toks);
-            if hashes > x || ellipses > x {
-                return Some("symbol_ratio");
+            if let Some(d) = self.measure(p, m::SYMBOL_RATIO, hashes.max(ellipses)) {
+                return Some(("symbol_ratio", Some(d)));
             }
         }
         if c.max_bullet_line_frac.is_some() || c.max_ellipsis_line_frac.is_some() {
             let (bullet, ell) = gopher::bullet_and_ellipsis_line_fracs(text);
-            if c.max_bullet_line_frac.is_some_and(|x| bullet > x) {
-                return Some("bullet_lines");
+            let b = c
+                .max_bullet_line_frac
+                .and_then(|_| self.measure(p, m::BULLET_LINES, bullet));
+            let e = c
+                .max_ellipsis_line_frac
+                .and_then(|_| self.measure(p, m::ELLIPSIS_LINES, ell));
+            if b.is_some() {
+                return Some(("bullet_lines", b));
             }
-            if c.max_ellipsis_line_frac.is_some_and(|x| ell > x) {
-                return Some("ellipsis_ending");
+            if e.is_some() {
+                return Some(("ellipsis_ending", e));
             }
         }
-        if c.min_alpha_word_frac
-            .is_some_and(|x| gopher::alpha_token_frac(text, toks) < x)
-        {
-            return Some("alpha_words");
+        if c.min_alpha_word_frac.is_some() {
+            let v = gopher::alpha_token_frac(text, toks);
+            if let Some(d) = self.measure(p, m::ALPHA_WORDS, v) {
+                return Some(("alpha_words", Some(d)));
+            }
         }
-        if let Some(m) = c.min_distinct_stopwords.filter(|&m| m > 0) {
-            if gopher::distinct_stopwords(text, toks, &self.stopwords) < m {
-                return Some("no_stopwords");
+        if c.min_distinct_stopwords.is_some_and(|m| m > 0) {
+            let n = gopher::distinct_stopwords(text, toks, &self.stopwords);
+            if let Some(d) = self.measure(p, m::DISTINCT_STOPWORDS, n as f64) {
+                return Some(("no_stopwords", Some(d)));
             }
         }
         None
     }
 
     /// Character-level rules (digits, URLs, script, runs, stopword occurrences).
-    fn char_reason(&self, text: &str, toks: &[Token]) -> Option<&'static str> {
+    fn char_reason(&self, text: &str, toks: &[Token], p: &mut Probe) -> Option<Fired> {
         let c = &self.cfg;
-        if let Some(x) = c.max_digit_ratio {
+        if c.max_digit_ratio.is_some() {
             let (mut d, mut all) = (0usize, 0usize);
             for ch in text.chars().filter(|ch| !ch.is_whitespace()) {
                 all += 1;
                 d += ch.is_numeric() as usize;
             }
-            if all > 0 && d as f64 / all as f64 > x {
-                return Some("digit_ratio");
+            if all > 0 {
+                if let Some(x) = self.measure(p, m::DIGIT_RATIO, d as f64 / all as f64) {
+                    return Some(("digit_ratio", Some(x)));
+                }
             }
         }
-        if let Some(x) = c.max_url_ratio {
+        if c.max_url_ratio.is_some() && !text.is_empty() {
             let u: usize = URL.find_iter(text).map(|m| m.len()).sum();
-            if !text.is_empty() && u as f64 / text.len() as f64 > x {
-                return Some("url_ratio");
+            if let Some(x) = self.measure(p, m::URL_RATIO, u as f64 / text.len() as f64) {
+                return Some(("url_ratio", Some(x)));
             }
         }
-        if let (Some(s), Some(x)) = (self.script, c.min_script_share) {
+        if let (Some(s), Some(_)) = (self.script, c.min_script_share) {
             // Handles, hashtags and URLs are Latin in every script's tweets: not counted.
-            if script_share(&strip_noise(text), s) < x {
-                return Some("script_mismatch");
+            let v = script_share(&strip_noise(text), s);
+            if let Some(x) = self.measure(p, m::SCRIPT_SHARE, v) {
+                return Some(("script_mismatch", Some(x)));
             }
         }
-        if c.max_repeated_chars
-            .is_some_and(|m| longest_char_run(text) > m)
-        {
-            return Some("repeated_chars");
+        if c.max_repeated_chars.is_some() {
+            let v = longest_char_run(text) as f64;
+            if let Some(x) = self.measure(p, m::CHAR_RUN, v) {
+                return Some(("repeated_chars", Some(x)));
+            }
         }
-        if let Some(m) = c.min_stopwords.filter(|&m| m > 0) {
-            if !self.stopwords.is_empty() {
-                let mut hits = 0;
-                for t in toks.iter().filter(|t| !t.symbol) {
-                    let w = t.text(text);
-                    let hit = if w.chars().all(|ch| !ch.is_uppercase()) {
-                        self.stopwords.contains(w)
-                    } else {
-                        self.stopwords.contains(&w.to_lowercase())
-                    };
-                    hits += hit as usize;
-                    if hits >= m {
-                        break;
-                    }
-                }
-                if hits < m {
-                    return Some("no_stopwords");
-                }
+        if c.min_stopwords.is_some_and(|m| m > 0) && !self.stopwords.is_empty() {
+            // Counted to the end (not only up to the threshold): the report shows the
+            // distribution.
+            let mut hits = 0usize;
+            for t in toks.iter().filter(|t| !t.symbol) {
+                let w = t.text(text);
+                let hit = if w.chars().all(|ch| !ch.is_uppercase()) {
+                    self.stopwords.contains(w)
+                } else {
+                    self.stopwords.contains(&w.to_lowercase())
+                };
+                hits += hit as usize;
+            }
+            if let Some(x) = self.measure(p, m::STOPWORDS, hits as f64) {
+                return Some(("no_stopwords", Some(x)));
             }
         }
         None
     }
 
     /// Line rules: boilerplate lines and FineWeb's line statistics.
-    fn line_reason(&self, text: &str, toks: &[Token]) -> Option<&'static str> {
+    fn line_reason(&self, text: &str, toks: &[Token], p: &mut Probe) -> Option<Fired> {
         let c = &self.cfg;
-        if let Some(x) = c.max_boilerplate_frac {
+        if c.max_boilerplate_frac.is_some() {
             let (mut n, mut b) = (0usize, 0usize);
             for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
                 n += 1;
                 b += BOILERPLATE.is_match(l) as usize;
             }
-            if n > 0 && b as f64 / n as f64 > x {
-                return Some("boilerplate");
+            if n > 0 {
+                if let Some(x) = self.measure(p, m::BOILERPLATE, b as f64 / n as f64) {
+                    return Some(("boilerplate", Some(x)));
+                }
             }
         }
         let fw = c.min_line_punct_frac.is_some()
@@ -331,45 +384,61 @@ impl Filter {
                 c.max_dup_line_char_ratio.is_some(),
             );
             if s.lines == 0 {
-                return Some("empty");
+                return Some(("empty", None));
             }
-            if c.min_line_punct_frac.is_some_and(|x| s.punct_frac < x) {
-                return Some("no_terminal_punct");
+            let punct = c
+                .min_line_punct_frac
+                .and_then(|_| self.measure(p, m::LINE_PUNCT, s.punct_frac));
+            if punct.is_some() {
+                return Some(("no_terminal_punct", punct));
             }
-            if c.max_short_line_frac.is_some_and(|x| s.short_frac > x) {
-                return Some("short_lines");
+            let short = c
+                .max_short_line_frac
+                .and_then(|_| self.measure(p, m::SHORT_LINES, s.short_frac));
+            if short.is_some() {
+                return Some(("short_lines", short));
             }
-            if c.max_dup_line_char_ratio
-                .is_some_and(|x| s.dup_char_ratio > x)
-            {
-                return Some("dup_line_char_ratio");
+            let dup = c
+                .max_dup_line_char_ratio
+                .and_then(|_| self.measure(p, m::DUP_LINE_CHAR_RATIO, s.dup_char_ratio));
+            if dup.is_some() {
+                return Some(("dup_line_char_ratio", dup));
             }
         }
-        if c.max_newline_word_ratio
-            .is_some_and(|x| newline_ratio(text, toks.len()) > x)
-        {
-            return Some("list_ratio");
+        if c.max_newline_word_ratio.is_some() {
+            let v = newline_ratio(text, toks.len());
+            if let Some(x) = self.measure(p, m::NEWLINE_RATIO, v) {
+                return Some(("list_ratio", Some(x)));
+            }
         }
         None
     }
 
     /// Gopher repetition rules.
-    fn repetition_reason(&self, text: &str, toks: &[Token]) -> Option<&'static str> {
+    fn repetition_reason(&self, text: &str, toks: &[Token], p: &mut Probe) -> Option<Fired> {
         let c = &self.cfg;
         if c.max_dup_para_frac.is_some() || c.max_dup_para_char_frac.is_some() {
             let (f, cf) = dup_paragraphs(text);
-            if c.max_dup_para_frac.is_some_and(|x| f > x)
-                || c.max_dup_para_char_frac.is_some_and(|x| cf > x)
-            {
-                return Some("dup_para_frac");
+            let a = c
+                .max_dup_para_frac
+                .and_then(|_| self.measure(p, m::DUP_PARA, f));
+            let b = c
+                .max_dup_para_char_frac
+                .and_then(|_| self.measure(p, m::DUP_PARA_CHARS, cf));
+            if let Some(d) = a.or(b) {
+                return Some(("dup_para_frac", Some(d)));
             }
         }
         if c.max_dup_line_frac.is_some() || c.max_dup_line_char_frac.is_some() {
             let (f, cf) = dup_lines(text);
-            if c.max_dup_line_frac.is_some_and(|x| f > x)
-                || c.max_dup_line_char_frac.is_some_and(|x| cf > x)
-            {
-                return Some("dup_line_frac");
+            let a = c
+                .max_dup_line_frac
+                .and_then(|_| self.measure(p, m::DUP_LINE, f));
+            let b = c
+                .max_dup_line_char_frac
+                .and_then(|_| self.measure(p, m::DUP_LINE_CHARS, cf));
+            if let Some(d) = a.or(b) {
+                return Some(("dup_line_frac", Some(d)));
             }
         }
         let top = c.top_ngram_frac.as_deref().unwrap_or_default();
@@ -378,48 +447,58 @@ impl Filter {
             return None;
         }
         let g = Ngrams::new(text, toks);
-        for &(k, x) in top {
-            if g.top_frac(k) > x {
-                return Some("top_ngram_frac");
+        for (j, &(k, _)) in top.iter().enumerate() {
+            if let Some(d) = self.measure(p, FIXED + j, g.top_frac(k)) {
+                return Some(("top_ngram_frac", Some(d)));
             }
         }
-        for &(k, x) in dup {
-            if g.dup_frac(k) > x {
-                return Some("dup_ngram_frac");
+        for (j, &(k, _)) in dup.iter().enumerate() {
+            if let Some(d) = self.measure(p, FIXED + top.len() + j, g.dup_frac(k)) {
+                return Some(("dup_ngram_frac", Some(d)));
             }
         }
         None
     }
 
-    fn reason(&self, rec: &Record) -> Option<&'static str> {
+    fn reason(&self, rec: &Record, p: &mut Probe) -> Option<Fired> {
         if let Some(r) = self.text_reason(rec) {
-            return Some(r);
+            return Some((r, None));
         }
         let text = rec.text.as_str();
         let toks = tokens(text);
-        self.gopher_reason(text, &toks)
-            .or_else(|| self.char_reason(text, &toks))
-            .or_else(|| self.line_reason(text, &toks))
-            .or_else(|| self.repetition_reason(text, &toks))
+        self.gopher_reason(text, &toks, p)
+            .or_else(|| self.char_reason(text, &toks, p))
+            .or_else(|| self.line_reason(text, &toks, p))
+            .or_else(|| self.repetition_reason(text, &toks, p))
     }
 }
 
 impl Stage for Filter {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
-        let results: Vec<(Outcome, Rewrites)> = batch
+        type Done = (Outcome, Rewrites, Probe, Option<String>);
+        let results: Vec<Done> = batch
             .into_par_iter()
             .map(|mut rec| {
-                let (why, done) = self.check(&mut rec);
+                let mut probe = Probe::new();
+                let (why, done) = self.check_measured(&mut rec, &mut probe);
+                let lang = if probe.is_empty() {
+                    None
+                } else {
+                    rec.lang.clone()
+                };
                 let o = match why {
-                    Some(w) => Outcome::Drop(rec, w),
+                    Some((w, Some(d))) => Outcome::DropMeasured(rec, w, d),
+                    Some((w, None)) => Outcome::Drop(rec, w),
                     None => Outcome::Keep(rec),
                 };
-                (o, done)
+                (o, done, probe, lang)
             })
             .collect();
         let mut numbered = 0;
         let mut lines = [0u64; 5];
-        for (o, done) in results {
+        for (o, done, probe, lang) in results {
+            // In record order: the histograms do not depend on thread count.
+            self.acc.add(lang.as_deref(), &probe);
             numbered += done.numbered as u64;
             for (t, n) in lines.iter_mut().zip(done.lines_removed) {
                 *t += n;
@@ -431,6 +510,18 @@ impl Stage for Filter {
             for (name, n) in LINE_REASONS.iter().zip(lines) {
                 out.counter(&format!("lines_removed_{name}_total"), n);
             }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
+        if let Some(p) = &self.metrics_out {
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(|e| StageError::io(d, e))?;
+            }
+            let bytes =
+                serde_json::to_vec(&self.acc).map_err(|e| StageError::msg(e.to_string()))?;
+            mavuno_pipeline::io::write_atomic(p, &bytes)?;
         }
         Ok(())
     }

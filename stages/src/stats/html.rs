@@ -7,7 +7,9 @@ use serde_json::Value;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:72em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}\
-th{background:#f0f0f0}td.n{text-align:right}h2{margin-top:1.5em}.err{color:#b00}";
+th{background:#f0f0f0}td.n{text-align:right}h2{margin-top:1.5em}.err{color:#b00}\
+.warn{color:#a60;font-weight:bold}tr.now{background:#fff3c4}td.text{max-width:50em;white-space:pre-wrap}\
+div.metric{display:inline-block;vertical-align:top;margin:0 1em 1em 0}summary{cursor:pointer;margin:.5em 0}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -192,7 +194,9 @@ fn removal_by_language(stages: &[Value]) -> Vec<Vec<Value>> {
 /// The run report: status, per-stage accounting (in, kept, dropped by reason, rejected,
 /// out, counters, timings), outputs, and the corpus statistics when given. `manifest` is
 /// the JSON that the engine writes to `manifest.json`; missing keys render as blanks.
-pub fn render_run_report(manifest: &Value, stats: Option<&Value>) -> String {
+/// `extra` is HTML placed after the accounting (the sections read from the run directory:
+/// [`super::run_sections`], training curves).
+pub fn render_run_report(manifest: &Value, stats: Option<&Value>, extra: &str) -> String {
     let name = manifest["run"]["name"].as_str().unwrap_or("run");
     let mut b = String::new();
     let status = manifest["status"].as_str().unwrap_or("unknown");
@@ -215,6 +219,8 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>) -> String {
         ));
     }
     let stages = manifest["stages"].as_array().cloned().unwrap_or_default();
+    b.push_str("<h2>Funnel</h2>\n");
+    b.push_str(&super::run_sections::funnel(&stages));
     let rows: Vec<Vec<Value>> = stages
         .iter()
         .map(|st| {
@@ -296,6 +302,7 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>) -> String {
             &by_lang,
         ));
     }
+    b.push_str(extra);
     let outputs: Vec<Vec<Value>> = stages
         .iter()
         .flat_map(|st| {
@@ -338,7 +345,7 @@ mod tests {
                  "outputs": [{"path": "dedup_near_clusters.jsonl", "bytes": 120, "xxh3": "x"}]}
             ]
         });
-        let html = render_run_report(&m, Some(&CorpusStats::default().to_json()));
+        let html = render_run_report(&m, Some(&CorpusStats::default().to_json()), "");
         for needle in [
             "yor&lt;clean&gt;",
             "near_duplicate: 2",
@@ -354,7 +361,7 @@ mod tests {
 
     #[test]
     fn reports_survive_empty_input() {
-        assert!(render_run_report(&json!({}), None).contains("no data"));
+        assert!(render_run_report(&json!({}), None, "").contains("no data"));
         assert!(render_stats_report(&CorpusStats::default().to_json()).contains("0 records"));
     }
 }

@@ -3,6 +3,8 @@
 //! - [`stats`] (`stats`): a sink that passes records through and writes `report.json` and
 //!   `report.html` (per-language counts, length histograms, duplicate clusters, religious
 //!   share, labels).
+//! - [`histogram`]: fixed-size mergeable histograms of filter measures (run report).
+//! - [`run_sections`]: the run report's funnel, filter measures and dropped samples.
 //! - [`html::render_run_report`]: the run report (per-stage accounting from
 //!   `manifest.json`), optionally with a `stats` report embedded.
 //!
@@ -11,7 +13,9 @@
 //! stage ids and numbers anyway.
 
 pub mod corpus;
+pub mod histogram;
 pub mod html;
+pub mod run_sections;
 #[allow(clippy::module_inception)]
 pub mod stats;
 pub mod svg;

@@ -1,0 +1,516 @@
+//! The run report's curation sections, read from the run directory: the funnel (records
+//! into each stage, kept and dropped by reason), each filter measure's distribution per
+//! language with its threshold and what other thresholds would keep
+//! (`<run>/metrics/<stage>.json`), and samples of dropped text per reason
+//! (`<run>/dropped/<stage>.jsonl.zst`). Inline SVG, no scripts; the same run directory
+//! gives the same bytes. Large runs stay readable: per-stage details fold (`<details>`).
+
+use super::histogram::{Histogram, Scale};
+use super::svg::{escape, fmt_num};
+use crate::quality::measures::{FilterMetrics, MetricDef};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::io::BufRead;
+use std::path::Path;
+
+/// Colours for drop reasons, in order of first appearance.
+const PALETTE: [&str; 16] = [
+    "#d1495b", "#edae49", "#66a182", "#8d96a3", "#00798c", "#a05195", "#f95d6a", "#2f4b7c",
+    "#ff7c43", "#665191", "#9acd32", "#8b4513", "#ff69b4", "#20b2aa", "#b8860b", "#708090",
+];
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+/// The funnel: one row per stage that ran or was cached, a bar of its input split into
+/// kept (blue), dropped by reason (colours) and rejected (black), scaled to the largest
+/// input.
+pub fn funnel(stages: &[Value]) -> String {
+    const W: f64 = 900.0;
+    const LABEL: f64 = 160.0;
+    const ROW: f64 = 22.0;
+    const TOP: f64 = 24.0;
+    let rows: Vec<&Value> = stages
+        .iter()
+        .filter(|s| num(&s["counts"]["records_in"]) > 0.0)
+        .collect();
+    let max = rows
+        .iter()
+        .map(|s| num(&s["counts"]["records_in"]))
+        .fold(0.0, f64::max);
+    let mut reasons: Vec<String> = Vec::new();
+    for s in &rows {
+        for k in s["counts"]["dropped"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if !reasons.contains(k) {
+                reasons.push(k.clone());
+            }
+        }
+    }
+    let colour = |r: &str| {
+        let i = reasons.iter().position(|x| x == r).unwrap_or(0);
+        PALETTE[i % PALETTE.len()]
+    };
+    let legend_rows = (reasons.len() + 2).div_ceil(4);
+    let h = TOP + ROW * rows.len().max(1) as f64 + 10.0 + 18.0 * legend_rows as f64;
+    let mut s = format!(
+        "<svg class=\"fig\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" role=\"img\" aria-label=\"funnel\">\
+<text x=\"0\" y=\"15\" font-weight=\"bold\" font-size=\"13\">Records into each stage: kept, dropped by reason, rejected</text>"
+    );
+    if rows.is_empty() {
+        let _ = write!(
+            s,
+            "<text x=\"{LABEL}\" y=\"{}\" font-size=\"12\" fill=\"#777\">no data</text>",
+            TOP + 13.0
+        );
+    }
+    let span = W - LABEL - 110.0;
+    let scale = |v: f64| if max > 0.0 { v / max * span } else { 0.0 };
+    for (i, st) in rows.iter().enumerate() {
+        let c = &st["counts"];
+        let y = TOP + ROW * i as f64;
+        let mut x = LABEL;
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
+            LABEL - 6.0,
+            y + 13.0,
+            escape(st["id"].as_str().unwrap_or(""))
+        );
+        let mut seg = |w: f64, fill: &str, title: String, s: &mut String| {
+            if w > 0.0 {
+                let _ = write!(
+                    s,
+                    "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{fill}\"><title>{}</title></rect>",
+                    w.max(1.0),
+                    ROW - 6.0,
+                    escape(&title)
+                );
+                x += w.max(1.0);
+            }
+        };
+        seg(
+            scale(num(&c["kept"])),
+            "#4a7ebb",
+            format!("kept {}", fmt_num(num(&c["kept"]))),
+            &mut s,
+        );
+        for (k, v) in c["dropped"].as_object().into_iter().flatten() {
+            seg(
+                scale(num(v)),
+                colour(k),
+                format!("{k}: {}", fmt_num(num(v))),
+                &mut s,
+            );
+        }
+        seg(
+            scale(num(&c["rejected"])),
+            "#222",
+            format!("rejected {}", fmt_num(num(&c["rejected"]))),
+            &mut s,
+        );
+        let dropped: f64 = c["dropped"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, v)| num(v))
+            .sum();
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\">{} in, {} dropped</text>",
+            x + 4.0,
+            y + 13.0,
+            fmt_num(num(&c["records_in"])),
+            fmt_num(dropped)
+        );
+    }
+    let ly = TOP + ROW * rows.len().max(1) as f64 + 10.0;
+    let items: Vec<(String, &str)> = [
+        ("kept".to_string(), "#4a7ebb"),
+        ("rejected".to_string(), "#222"),
+    ]
+    .into_iter()
+    .chain(reasons.iter().map(|r| (r.clone(), colour(r))))
+    .collect();
+    for (i, (label, fill)) in items.iter().enumerate() {
+        let (lx, ly) = (LABEL + (i % 4) as f64 * 180.0, ly + 18.0 * (i / 4) as f64);
+        let _ = write!(
+            s,
+            "<rect x=\"{lx}\" y=\"{ly}\" width=\"10\" height=\"10\" fill=\"{fill}\"/><text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text>",
+            lx + 14.0,
+            ly + 9.0,
+            escape(label)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Thresholds to compare with the current one: ×0.5 … ×2, snapped to the measure's unit.
+fn candidates(t: f64, scale: Scale) -> Vec<f64> {
+    let mut v: Vec<f64> = [0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0]
+        .iter()
+        .map(|f| {
+            let x = t * f;
+            match scale {
+                Scale::Count => x.round(),
+                Scale::Fraction => ((x * 100.0).round() / 100.0).min(1.0),
+                Scale::Length => (x * 10.0).round() / 10.0,
+            }
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+/// One measure's histogram with its thresholds marked (red lines). Bars are bins from the
+/// smallest to the largest value seen (and the thresholds), so a figure is never empty when
+/// `h.n > 0`.
+fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
+    const W: f64 = 560.0;
+    const H: f64 = 160.0;
+    const PAD: f64 = 36.0;
+    let sc = h.scale;
+    let mut lo = sc.bin(h.min.max(0.0));
+    let mut hi = sc.bin(h.max.max(0.0));
+    for t in [def.min, def.max].into_iter().flatten() {
+        lo = lo.min(sc.bin(t.max(0.0)));
+        hi = hi.max(sc.bin(t.max(0.0)));
+    }
+    let hi = hi.min(h.counts.len().max(lo + 1) - 1).max(lo);
+    let n = hi - lo + 1;
+    let peak = h.counts[lo..=hi].iter().copied().max().unwrap_or(0).max(1) as f64;
+    let bw = (W - 2.0 * PAD) / n as f64;
+    let mut s = format!(
+        "<svg class=\"fig\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{t}\">\
+<text x=\"{PAD}\" y=\"14\" font-size=\"12\" font-weight=\"bold\">{t}</text>\
+<line x1=\"{PAD}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#888\"/>",
+        t = escape(title),
+        b = H - PAD,
+        r = W - PAD
+    );
+    let plot_h = H - PAD - 24.0;
+    for (k, &c) in h.counts[lo..=hi].iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        let bh = (c as f64 / peak * plot_h).max(1.0);
+        let (a, z) = sc.edges(lo + k);
+        let _ = write!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{bh:.1}\" fill=\"#4a7ebb\"><title>[{}, {}): {c}</title></rect>",
+            PAD + k as f64 * bw,
+            H - PAD - bh,
+            bw.max(0.5),
+            fmt_num(a),
+            fmt_num(z)
+        );
+    }
+    let x_of = |v: f64| {
+        let b = sc.bin(v.max(0.0));
+        let (a, z) = sc.edges(b);
+        let frac = if z.is_finite() && z > a {
+            ((v - a) / (z - a)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        PAD + ((b.saturating_sub(lo)) as f64 + frac) * bw
+    };
+    let (a, _) = sc.edges(lo);
+    let (_, z) = sc.edges(hi);
+    let _ = write!(
+        s,
+        "<text x=\"{PAD}\" y=\"{}\" font-size=\"10\">{}</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
+        H - PAD + 12.0,
+        fmt_num(a),
+        W - PAD,
+        H - PAD + 12.0,
+        if z.is_finite() { fmt_num(z) } else { "∞".into() }
+    );
+    for (t, label) in [(def.min, "min"), (def.max, "max")] {
+        if let Some(t) = t {
+            // A threshold beyond the values seen is drawn at the edge, marked off scale.
+            let x = x_of(t).clamp(PAD, W - PAD);
+            let off = if x_of(t) > W - PAD || x_of(t) < PAD {
+                " (off scale)"
+            } else {
+                ""
+            };
+            let (tx, anchor) = if x > W / 2.0 {
+                (x - 3.0, "end")
+            } else {
+                (x + 3.0, "start")
+            };
+            let _ = write!(
+                s,
+                "<line class=\"threshold\" x1=\"{x:.1}\" y1=\"20\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#d00\" stroke-width=\"2\"/>\
+<text x=\"{tx:.1}\" y=\"{}\" font-size=\"10\" fill=\"#d00\" text-anchor=\"{anchor}\">{label} {t}{off}</text>",
+                H - PAD,
+                if label == "min" { 30.0 } else { 42.0 },
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#555\" text-anchor=\"middle\">{} records reached this rule</text></svg>",
+        W / 2.0,
+        H - 8.0,
+        h.n
+    );
+    s
+}
+
+/// The table "at T: keep P % (+N records)" for other values of each threshold.
+fn keep_table(h: &Histogram, def: &MetricDef) -> String {
+    let now = h.kept(def.min, def.max) as f64;
+    let n = h.n.max(1) as f64;
+    let mut s = String::from(
+        "<table><tr><th>threshold</th><th>keep</th><th>records kept</th><th>vs now</th></tr>",
+    );
+    let mut row = |label: String, kept: f64, current: bool| {
+        let delta = kept - now;
+        let _ = write!(
+            s,
+            "<tr{}><td>{}</td><td class=\"n\">{:.1} %</td><td class=\"n\">{}</td><td class=\"n\">{}{}</td></tr>",
+            if current { " class=\"now\"" } else { "" },
+            escape(&label),
+            100.0 * kept / n,
+            fmt_num(kept),
+            if delta > 0.0 { "+" } else { "" },
+            fmt_num(delta)
+        );
+    };
+    if let Some(t) = def.min {
+        for c in candidates(t, h.scale) {
+            row(format!("min {c}"), h.kept(Some(c), def.max) as f64, c == t);
+        }
+    }
+    if let Some(t) = def.max {
+        for c in candidates(t, h.scale) {
+            row(format!("max {c}"), h.kept(def.min, Some(c)) as f64, c == t);
+        }
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+/// Reads `<run>/metrics/*.json` (sorted by stage id).
+pub fn read_metrics(run_dir: &Path) -> Vec<(String, FilterMetrics)> {
+    let mut v: Vec<(String, FilterMetrics)> = std::fs::read_dir(run_dir.join("metrics"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            let id = p.file_name()?.to_str()?.strip_suffix(".json")?.to_string();
+            let m = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
+            Some((id, m))
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Metric figures, keep tables and never-firing flags for every filter stage.
+pub fn metrics_section(run_dir: &Path) -> String {
+    let all = read_metrics(run_dir);
+    if all.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<h2 id=\"measures\">Filter measures and thresholds</h2>\n<p>Each measure's distribution over the records that reached its rule (rules run in order; the first that fires drops the record), per language. Red lines: thresholds. The tables say how many of those records other thresholds would keep (bin resolution: 0.01 for shares, 1 for counts).</p>\n");
+    for (stage, m) in &all {
+        let mut never = Vec::new();
+        for (lang, per) in &m.langs {
+            for def in &m.metrics {
+                if let Some(st) = per.get(&def.name) {
+                    if st.fired == 0 && st.hist.n > 0 {
+                        never.push(format!("{} ({lang}, {} records)", def.name, st.hist.n));
+                    }
+                }
+            }
+        }
+        let _ = writeln!(s, "<h3>Stage <code>{}</code></h3>", escape(stage));
+        if !never.is_empty() {
+            let _ = writeln!(
+                s,
+                "<p class=\"warn\">Never fired on this corpus: {}</p>",
+                escape(&never.join(", "))
+            );
+        }
+        for (lang, per) in &m.langs {
+            let _ = writeln!(
+                s,
+                "<details open><summary>{} · language <b>{}</b></summary>",
+                escape(stage),
+                escape(lang)
+            );
+            for def in &m.metrics {
+                let Some(st) = per.get(&def.name) else {
+                    continue;
+                };
+                let pct = 100.0 * st.fired as f64 / st.hist.n.max(1) as f64;
+                let _ = write!(
+                    s,
+                    "<div class=\"metric\"><h4>{} <small>({}) · dropped {} of {} ({:.1} %){}</small></h4>\n{}\n{}</div>\n",
+                    escape(&def.name),
+                    escape(&def.field),
+                    st.fired,
+                    st.hist.n,
+                    pct,
+                    if st.fired == 0 { " · <span class=\"warn\">never fires</span>" } else { "" },
+                    hist_svg(&format!("{} [{lang}]", def.name), &st.hist, def),
+                    keep_table(&st.hist, def)
+                );
+            }
+            s.push_str("</details>\n");
+        }
+    }
+    s
+}
+
+/// Samples of dropped records per stage and reason (`<run>/dropped/`), escaped; at most
+/// `per_reason` shown per reason.
+pub fn dropped_section(run_dir: &Path, per_reason: usize) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(run_dir.join("dropped"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl.zst"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<h2 id=\"dropped\">What was dropped</h2>\n<p>Samples from <code>dropped/</code> (see <code>run.keep_dropped</code>; <code>mavuno inspect RUN --dropped STAGE --reason R</code> shows more).</p>\n");
+    for p in files {
+        let Ok(r) = mavuno_pipeline::io::open_read(&p) else {
+            continue;
+        };
+        let mut by: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+        for line in r.lines().map_while(Result::ok) {
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            let reason = v["reason"].as_str().unwrap_or("").to_string();
+            let e = by.entry(reason).or_default();
+            if e.len() < per_reason {
+                e.push(v);
+            }
+        }
+        let stage = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".jsonl.zst"))
+            .unwrap_or("");
+        let _ = writeln!(s, "<h3>Stage <code>{}</code></h3>", escape(stage));
+        for (reason, recs) in by {
+            let _ = write!(s, "<details open><summary><b>{}</b> ({} shown)</summary><table><tr><th>lang</th><th>value</th><th>threshold</th><th>text</th></tr>", escape(&reason), recs.len());
+            for v in recs {
+                let f = |k: &str| v[k].as_f64().map(|x| format!("{x:.3}")).unwrap_or_default();
+                let text: String = v["text"].as_str().unwrap_or("").chars().take(300).collect();
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"text\">{}</td></tr>",
+                    escape(v["lang"].as_str().unwrap_or("")),
+                    f("value"),
+                    f("threshold"),
+                    escape(&text)
+                );
+            }
+            s.push_str("</table></details>\n");
+        }
+    }
+    s
+}
+
+/// Per filter stage and language: records measured, and the measures that dropped the
+/// most (answers "which rule removed the most Hausa text"; the figures below show how).
+pub fn languages_section(run_dir: &Path) -> String {
+    let all = read_metrics(run_dir);
+    let mut rows = String::new();
+    for (stage, m) in &all {
+        for (lang, per) in &m.langs {
+            let reached = per.values().map(|s| s.hist.n).max().unwrap_or(0);
+            let mut top: Vec<(&String, u64)> = per
+                .iter()
+                .filter(|(_, s)| s.fired > 0)
+                .map(|(k, s)| (k, s.fired))
+                .collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            let top: Vec<String> = top
+                .iter()
+                .take(3)
+                .map(|(k, n)| {
+                    format!(
+                        "{k} {n} ({:.1} %)",
+                        100.0 * *n as f64 / reached.max(1) as f64
+                    )
+                })
+                .collect();
+            let _ = write!(
+                rows,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{reached}</td><td>{}</td></tr>",
+                escape(stage),
+                escape(lang),
+                escape(&top.join(", "))
+            );
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!("<h2>Filters by language</h2>\n<table><tr><th>stage</th><th>lang</th><th>records measured</th><th>measures that dropped the most (share of records measured)</th></tr>{rows}</table>\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quality::measures::MetricDef;
+    use serde_json::json;
+
+    #[test]
+    fn funnel_has_a_segment_per_reason_and_escapes() {
+        let stages = vec![
+            json!({"id": "f<1>", "counts": {"records_in": 10, "kept": 6, "dropped": {"too_few_words": 3, "symbol_ratio": 1}, "rejected": 0}}),
+        ];
+        let s = funnel(&stages);
+        assert!(s.contains("f&lt;1&gt;"));
+        assert_eq!(
+            s.matches("<rect").count(),
+            3 + 4,
+            "3 segments + 4 legend boxes"
+        );
+        assert!(funnel(&[]).contains("no data"));
+    }
+
+    #[test]
+    fn keep_table_and_histogram_mark_the_threshold() {
+        let mut h = Histogram::new(Scale::Fraction);
+        for x in [0.1, 0.2, 0.3, 0.45, 0.55, 0.62] {
+            h.add(x);
+        }
+        let def = MetricDef {
+            name: "symbol_ratio".into(),
+            field: "max_symbol_ratio".into(),
+            scale: Scale::Fraction,
+            min: None,
+            max: Some(0.5),
+        };
+        let t = keep_table(&h, &def);
+        assert!(
+            t.contains("<td>max 0.5</td><td class=\"n\">66.7 %</td>"),
+            "{t}"
+        );
+        assert!(t.contains("<td>max 0.75</td><td class=\"n\">100.0 %</td><td class=\"n\">6</td><td class=\"n\">+2</td>"), "{t}");
+        let svg = hist_svg("x", &h, &def);
+        assert!(svg.contains("class=\"threshold\""));
+        assert_eq!(svg.matches("fill=\"#4a7ebb\"").count(), 6);
+    }
+}
