@@ -33,7 +33,8 @@ enum Command {
         json: bool,
     },
     /// Pre-train (or continue pre-training) a BERT/RoBERTa masked LM; writes an HF directory.
-    Pretrain(cmd::pretrain::PretrainArgs),
+    // Boxed: the pre-training flags dwarf every other variant.
+    Pretrain(Box<cmd::pretrain::PretrainArgs>),
     /// Fine-tune an encoder: classify, ner, or Mirror-BERT (mirror).
     Finetune(cmd::finetune::FinetuneArgs),
     /// Predict with a fine-tuned classifier or tagger (JSONL out).
@@ -59,7 +60,7 @@ fn main() {
         Command::Finetune(a) => process::ok(cmd::finetune::run(a)),
         Command::Predict(a) => process::ok(cmd::predict::run(a)),
         Command::Eval(a) => process::ok(cmd::eval::run(a)),
-        Command::Pretrain(a) => process::ok(cmd::pretrain::run(a)),
+        Command::Pretrain(a) => process::ok(cmd::pretrain::run(*a)),
         Command::Attack(a) => process::ok(cmd::attack::run(a)),
         Command::Augment(a) => process::ok(cmd::attack::run_augment(a)),
         Command::TrainVictim(a) => process::ok(cmd::attack::run_train_victim(a)),

@@ -171,13 +171,14 @@ fn a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one() {
         }
         let first_done = killed.join("min_words=1-s1/manifest.json").is_file();
         if first_done && killed.join("min_words=1-s2").is_dir() {
-            child.kill().expect("SIGKILL sweep");
-            child.wait().expect("reap");
             was_killed = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+    // SIGKILL (a no-op when it already exited) and reap on every path.
+    let _ = child.kill();
+    child.wait().expect("reap");
     assert!(was_killed, "the sweep finished before it could be killed");
     assert!(!killed.join("results.jsonl").exists());
     run_in(d, &sweep_args(&c, &k, &[])).expect_code(0, "resumed sweep");
