@@ -10,28 +10,11 @@
 //! (datatrove counts the first n-gram of a text whose n-grams are all distinct, which
 //! drops most texts under ~60 characters as "repetitive").
 
+use crate::dedup::minhash::IdHasher;
 use crate::quality::tokens::{char_len, Token};
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use xxhash_rust::xxh3::xxh3_64;
-
-/// A hasher for keys that already are good 64-bit hashes.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = x;
-    }
-}
 
 type IdBuild = BuildHasherDefault<IdHasher>;
 
