@@ -21,6 +21,8 @@ pub mod run;
 pub mod slurm;
 #[path = "cmd/sweep.rs"]
 pub mod sweep;
+#[path = "cmd/sweep_estimate.rs"]
+pub mod sweep_estimate;
 #[path = "cmd/tag.rs"]
 pub mod tag;
 #[path = "cmd/tokenizer.rs"]

@@ -265,3 +265,74 @@ fn shared_stage_is_computed_once_and_dry_run_runs_nothing() {
         "a dry run writes nothing in the sweep directory"
     );
 }
+
+#[test]
+fn a_shared_stage_file_named_relative_to_the_run_directory_reaches_every_point() {
+    // The LEM study's shape: a shared tokenizer written as `tokenizer.json` in the first
+    // point's run directory, read by a later stage of every point by that relative name.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let input = d.join("input.txt");
+    std::fs::write(&input, synthetic_lines(400, 5)).expect("write input");
+    let cfg = write(
+        d,
+        "tok.toml",
+        &format!(
+            r#"[run]
+name = "tk"
+
+[stages.raw]
+type = "text_reader"
+paths = [{}]
+
+[stages.tok]
+type = "train_tokenizer"
+inputs = ["raw"]
+model = "wordpiece"
+vocab_size = 300
+path = "tokenizer.json"
+
+[stages.masks]
+type = "plan_masks"
+inputs = ["tok"]
+tokenizer = "tokenizer.json"
+masking = "token"
+
+[stages.out]
+type = "jsonl_writer"
+inputs = ["masks"]
+path = "out.jsonl"
+"#,
+            lit(&input)
+        ),
+    );
+    let sw = d.join("sw");
+    run_in(
+        d,
+        &[
+            "sweep",
+            &cfg.display().to_string(),
+            "--workdir",
+            &sw.display().to_string(),
+            "--vary",
+            "stages.masks.mask_prob=0.8,0.9",
+            "--seeds",
+            "1,2",
+            "--shared",
+            "tok",
+        ],
+    )
+    .expect_code(0, "sweep --shared tok");
+    let first = std::fs::read(sw.join("mask_prob=0.8-s1/tokenizer.json")).unwrap();
+    for n in ["mask_prob=0.8-s2", "mask_prob=0.9-s1", "mask_prob=0.9-s2"] {
+        let m = manifest(&sw.join(n));
+        assert_ne!(
+            stage(&m, "tok")["status"],
+            "ran",
+            "{n}: tokenizer retrained"
+        );
+        assert_eq!(stage(&m, "masks")["status"], "ran", "{n}");
+        let tok = std::fs::read(sw.join(n).join("tokenizer.json")).unwrap();
+        assert_eq!(tok, first, "{n}: the shared tokenizer file");
+    }
+}

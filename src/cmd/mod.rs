@@ -17,5 +17,6 @@ pub mod run;
 pub mod slurm;
 pub mod stages;
 pub mod sweep;
+pub mod sweep_estimate;
 pub mod tag;
 pub mod tokenizer;

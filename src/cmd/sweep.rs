@@ -58,9 +58,6 @@ pub struct SweepArgs {
     pub probe_steps: u64,
 }
 
-/// Stage types whose `steps` the dry-run probe shortens.
-const TRAINING_TYPES: &[&str] = &["train_mlm", "finetune"];
-
 /// Runs the sweep; the exit code is 0 when every point succeeded.
 pub fn run(args: SweepArgs) -> Result<i32> {
     // Usage and config errors exit with 2 before anything runs.
@@ -76,7 +73,7 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         PathBuf::from(&plans[0].run.workdir).join(format!("{}-sweep", plans[0].run.name))
     });
     if args.dry_run {
-        return dry_run(&args, &g, &plans, &shared, &dir);
+        return super::sweep_estimate::dry_run(&args, &g, &plans, &shared, &dir);
     }
     std::fs::create_dir_all(dir.join("logs"))
         .with_context(|| format!("creating {}", dir.display()))?;
@@ -175,23 +172,13 @@ fn prepare(args: &SweepArgs) -> Result<std::result::Result<Prepared, i32>> {
 
 /// `stages.<id>.seed=<seed>` for each shared stage and its ancestors.
 fn shared_overrides(plan: &Plan, shared: &[String], seed: u64) -> Result<Vec<String>> {
-    let mut pinned = BTreeSet::new();
-    let mut stack: Vec<String> = Vec::new();
     for id in shared {
         if plan.stage(id).is_none() {
             bail!("--shared {id}: the config has no stage \"{id}\"");
         }
-        stack.push(id.clone());
-    }
-    while let Some(id) = stack.pop() {
-        if pinned.insert(id.clone()) {
-            if let Some(s) = plan.stage(&id) {
-                stack.extend(s.inputs.iter().cloned());
-            }
-        }
     }
     // The shared stages themselves must leave a checkpoint for the other points to reuse.
-    Ok(pinned
+    Ok(with_ancestors(plan, shared)
         .into_iter()
         .map(|id| format!("stages.{id}.seed={seed}"))
         .chain(
@@ -202,7 +189,26 @@ fn shared_overrides(plan: &Plan, shared: &[String], seed: u64) -> Result<Vec<Str
         .collect())
 }
 
-fn point_sets(args: &SweepArgs, g: &grid::Grid, p: &grid::Point, shared: &[String]) -> Vec<String> {
+/// The given stages and every stage they read from, transitively.
+pub(super) fn with_ancestors(plan: &Plan, ids: &[String]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<&str> = ids.iter().map(String::as_str).collect();
+    while let Some(id) = stack.pop() {
+        if out.insert(id.to_string()) {
+            if let Some(s) = plan.stage(id) {
+                stack.extend(s.inputs.iter().map(String::as_str));
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn point_sets(
+    args: &SweepArgs,
+    g: &grid::Grid,
+    p: &grid::Point,
+    shared: &[String],
+) -> Vec<String> {
     let mut sets = args.set.clone();
     if !args.set.iter().any(|s| s.starts_with("run.threads=")) {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -297,7 +303,7 @@ fn run_points(
 }
 
 /// One `mavuno run` child; returns its exit code (-1 if it could not start or was killed).
-fn run_one(config: &Path, sets: &[String], dir: &Path, name: &str) -> i32 {
+pub(super) fn run_one(config: &Path, sets: &[String], dir: &Path, name: &str) -> i32 {
     use std::os::unix::process::CommandExt;
     let log = dir.join("logs").join(format!("{name}.log"));
     let Ok(out) = std::fs::File::create(&log) else {
@@ -330,18 +336,13 @@ fn run_one(config: &Path, sets: &[String], dir: &Path, name: &str) -> i32 {
 }
 
 /// Copies the completion records (`.cache/<id>/`) of the shared stages and their
-/// ancestors from the first point's run directory into another's. Their outputs are
-/// named by absolute path in those records, so they stay where the first point wrote them.
+/// ancestors from the first point's run directory into another's. The records name their
+/// outputs where the first point wrote them, and later stages read them from there; but a
+/// stage option that names a file in the run directory (e.g. `tokenizer = "tokenizer.json"`)
+/// resolves in each point's own directory, so every output under the first point's run
+/// directory is also linked (or copied) to the same place under the other's.
 fn copy_shared(src: &Path, dst: &Path, plan: &Plan, shared: &[String]) -> Result<()> {
-    let mut ids = BTreeSet::new();
-    let mut stack: Vec<&str> = shared.iter().map(String::as_str).collect();
-    while let Some(id) = stack.pop() {
-        if ids.insert(id.to_string()) {
-            if let Some(s) = plan.stage(id) {
-                stack.extend(s.inputs.iter().map(String::as_str));
-            }
-        }
-    }
+    let ids = with_ancestors(plan, shared);
     for id in ids {
         let from = src.join(".cache").join(&id);
         let Ok(entries) = std::fs::read_dir(&from) else {
@@ -356,6 +357,40 @@ fn copy_shared(src: &Path, dst: &Path, plan: &Plan, shared: &[String]) -> Result
                     format!("copying {} to {}", e.path().display(), target.display())
                 })?;
             }
+            if e.file_name().to_string_lossy().ends_with(".done.json") {
+                link_outputs(&e.path(), src, dst)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Links each output a completion record names under `src` to the same path under `dst`.
+fn link_outputs(done: &Path, src: &Path, dst: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(done).with_context(|| format!("reading {}", done.display()))?;
+    let rec: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", done.display()))?;
+    // Records name outputs relative to the working directory or absolute: try both forms.
+    let roots = [src.to_path_buf(), std::path::absolute(src)?];
+    for out in rec["outputs"].as_array().into_iter().flatten() {
+        let Some(path) = out["path"].as_str().map(Path::new) else {
+            continue;
+        };
+        let Some(rel) = roots.iter().find_map(|r| path.strip_prefix(r).ok()) else {
+            continue;
+        };
+        let target = dst.join(rel);
+        if target.exists() || !path.is_file() {
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        if std::fs::hard_link(path, &target).is_err() {
+            std::fs::copy(path, &target)
+                .with_context(|| format!("copying {} to {}", path.display(), target.display()))?;
         }
     }
     Ok(())
@@ -378,90 +413,4 @@ fn command_line() -> String {
         }
     }
     parts.join(" ")
-}
-
-/// Prints the grid and an estimate from a probe run of the first point with training
-/// stages cut to `--probe-steps` (setup cost is counted once per run, so long runs are
-/// estimated well and short ones overestimated).
-fn dry_run(
-    args: &SweepArgs,
-    g: &grid::Grid,
-    plans: &[Plan],
-    shared: &[String],
-    dir: &Path,
-) -> Result<i32> {
-    println!("sweep directory: {}", dir.display());
-    println!(
-        "{} arm(s) × {} seed(s) = {} run(s), {} at a time",
-        g.arms.len(),
-        g.seeds.len(),
-        g.points.len(),
-        args.parallel
-    );
-    for (p, plan) in g.points.iter().zip(plans) {
-        println!(
-            "  {:<40} seed {:<6} {}",
-            g.arms[p.arm].label(),
-            p.seed,
-            plan.run.name
-        );
-    }
-    let plan = &plans[0];
-    let training: Vec<(String, u64)> = plan
-        .stages
-        .iter()
-        .filter(|s| TRAINING_TYPES.contains(&s.config.type_name()))
-        .filter_map(|s| Some((s.id.clone(), s.config.to_json()["steps"].as_u64()?)))
-        .collect();
-    let probe_dir = tempfile::tempdir().context("creating the probe directory")?;
-    let mut sets = point_sets(args, g, &g.points[0], shared);
-    for (id, _) in &training {
-        sets.push(format!("stages.{id}.steps={}", args.probe_steps));
-    }
-    std::fs::create_dir_all(probe_dir.path().join("logs"))?;
-    let t = Instant::now();
-    let code = run_one(&args.config, &sets, probe_dir.path(), &g.points[0].name);
-    let secs = t.elapsed().as_secs_f64();
-    if code != 0 {
-        let log = std::fs::read_to_string(
-            probe_dir
-                .path()
-                .join("logs")
-                .join(format!("{}.log", g.points[0].name)),
-        )
-        .unwrap_or_default();
-        bail!("the probe run failed (exit {code}):\n{log}");
-    }
-    let per_run = match training.iter().map(|(_, s)| *s).max() {
-        Some(steps) if args.probe_steps > 0 => {
-            let f = steps as f64 / args.probe_steps.min(steps) as f64;
-            println!(
-                "probe: the first point with {} training step(s) took {secs:.1} s; its stages train {steps} steps",
-                args.probe_steps
-            );
-            secs * f
-        }
-        _ => {
-            println!("probe: the first point took {secs:.1} s");
-            secs
-        }
-    };
-    let waves = g.points.len().div_ceil(args.parallel);
-    let total = per_run * waves as f64;
-    println!(
-        "estimate: ≈ {:.0} s per run, ≈ {} for the sweep",
-        per_run,
-        human(total)
-    );
-    Ok(0)
-}
-
-fn human(s: f64) -> String {
-    if s < 120.0 {
-        format!("{s:.0} s")
-    } else if s < 7200.0 {
-        format!("{:.0} min", s / 60.0)
-    } else {
-        format!("{:.1} h", s / 3600.0)
-    }
 }
