@@ -336,3 +336,73 @@ path = "out.jsonl"
         assert_eq!(tok, first, "{n}: the shared tokenizer file");
     }
 }
+
+#[test]
+fn named_arms_set_several_keys_and_shipped_arms_files_validate() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let cfg = setup(d, 600);
+    let arms = write(
+        d,
+        "sweep.arms.toml",
+        "[loose]\n\n[strict.stages.quality]\nmin_words = 14\n\n[strict.stages.out]\npath = \"strict.jsonl\"\n",
+    );
+    let sw = d.join("sw");
+    run_in(
+        d,
+        &[
+            "sweep",
+            &cfg.display().to_string(),
+            "--workdir",
+            &sw.display().to_string(),
+            "--arms",
+            &arms.display().to_string(),
+            "--seeds",
+            "1,2",
+        ],
+    )
+    .expect_code(0, "sweep --arms");
+    assert!(sw.join("loose-s2/out.jsonl").is_file());
+    assert!(sw.join("strict-s1/strict.jsonl").is_file(), "both keys set");
+    let loose = manifest(&sw.join("loose-s1"));
+    let strict = manifest(&sw.join("strict-s1"));
+    assert!(
+        stage(&strict, "quality")["counts"]["kept"].as_u64()
+            < stage(&loose, "quality")["counts"]["kept"].as_u64(),
+        "min_words = 14 keeps fewer records"
+    );
+    let md = std::fs::read_to_string(sw.join("results.md")).unwrap();
+    assert!(md.contains("strict") && md.contains("loose"), "{md}");
+
+    // Every shipped `<study>.arms.toml` applies to `<study>.toml`: each arm's settings
+    // validate through `mavuno plan --set`.
+    let studies = crate::support::repo_root().join("configs/studies");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&studies).unwrap().flatten() {
+        let p = e.path();
+        let Some(stem) = p.to_str().and_then(|s| s.strip_suffix(".arms.toml")) else {
+            continue;
+        };
+        let config = format!("{stem}.toml");
+        let text = std::fs::read_to_string(&p).unwrap();
+        let named = mavuno_pipeline::sweep::arms::parse_arms(&text, &p.display().to_string())
+            .expect("arms file parses");
+        for (name, settings) in named {
+            let mut args = vec![
+                "plan".to_string(),
+                config.clone(),
+                "--workdir".into(),
+                d.join("plan").display().to_string(),
+            ];
+            for (k, v) in settings {
+                args.push("--set".into());
+                args.push(format!("{k}={v}"));
+            }
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_in(&crate::support::repo_root(), &a)
+                .expect_code(0, &format!("{name} in {}", p.display()));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "the CLIMB arms were checked ({checked})");
+}

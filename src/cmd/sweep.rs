@@ -15,7 +15,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mavuno_pipeline::config::Plan;
-use mavuno_pipeline::sweep::{collect, grid, table};
+use mavuno_pipeline::sweep::{arms, collect, grid, table};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +31,10 @@ pub struct SweepArgs {
     /// Several `--vary` give their product.
     #[arg(long = "vary", value_name = "KEY=V1,V2")]
     pub vary: Vec<String>,
+    /// Named arms, each setting several keys at once: a TOML file with one table per arm
+    /// (an empty table is the config as it stands). Combined with any `--vary` axes.
+    #[arg(long, value_name = "FILE")]
+    pub arms: Option<PathBuf>,
     /// Seeds; every arm runs with each, and arms are paired by seed.
     #[arg(long, default_value = "1,2,3", value_name = "S1,S2")]
     pub seeds: String,
@@ -141,7 +145,15 @@ fn prepare(args: &SweepArgs) -> Result<std::result::Result<Prepared, i32>> {
         .iter()
         .map(|v| grid::Axis::parse(v))
         .collect::<Result<Vec<_>, _>>()?;
-    let g = grid::Grid::new(axes, grid::parse_seeds(&args.seeds)?)?;
+    let named = match &args.arms {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--arms: reading {}", path.display()))?;
+            arms::parse_arms(&text, &path.display().to_string())?
+        }
+        None => Vec::new(),
+    };
+    let g = grid::Grid::with_named(named, axes, grid::parse_seeds(&args.seeds)?)?;
     if args.parallel == 0 {
         bail!("--parallel must be at least 1");
     }
@@ -243,6 +255,7 @@ fn check_same_sweep(dir: &Path, args: &SweepArgs, g: &grid::Grid) -> Result<()> 
         "set": args.set,
         "shared": args.shared,
         "axes": g.axes.iter().map(|a| serde_json::json!({"key": a.key, "values": a.values})).collect::<Vec<_>>(),
+        "arms": g.arms.iter().map(|a| serde_json::json!({"label": a.label(), "set": a.overrides()})).collect::<Vec<_>>(),
         "seeds": g.seeds,
         "runs": g.points.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
     });
@@ -250,7 +263,9 @@ fn check_same_sweep(dir: &Path, args: &SweepArgs, g: &grid::Grid) -> Result<()> 
     if let Ok(old) = std::fs::read(&path) {
         let old: serde_json::Value = serde_json::from_slice(&old).unwrap_or_default();
         let same = |k: &str| old[k] == desc[k];
-        if !(same("axes") && same("set") && same("config") && same("shared")) {
+        // `arms` is absent from sweep.json files written before `--arms` existed.
+        let same_arms = old.get("arms").is_none() || same("arms");
+        if !(same("axes") && same("set") && same("config") && same("shared") && same_arms) {
             bail!(
                 "{} holds a sweep with other settings ({}); use another --workdir",
                 dir.display(),

@@ -104,37 +104,51 @@ pub fn parse_seeds(spec: &str) -> Result<Vec<u64>, GridError> {
     Ok(seeds)
 }
 
-/// One arm: the value each axis takes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One arm: a named arm's settings (from `--arms`), then the value each axis takes.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Arm {
-    /// `(key, value)` per axis, in axis order.
+    /// The named arm this one starts from, if any.
+    pub name: Option<String>,
+    /// `(key, value)`: the named arm's settings, then one per axis, in axis order.
     pub settings: Vec<(String, String)>,
+    /// Where the axis settings start in `settings` (the named arm's come first).
+    pub axes_from: usize,
 }
 
 impl Arm {
-    /// Human label: `key=value` per axis (keys without a leading `stages.`), space-joined;
-    /// `(config)` for a sweep with no axes.
+    /// Human label: the arm's name, then `key=value` per axis (keys without a leading
+    /// `stages.`), space-joined; `(config)` for a sweep with neither.
     pub fn label(&self) -> String {
-        if self.settings.is_empty() {
-            return "(config)".into();
+        let parts: Vec<String> =
+            self.name
+                .iter()
+                .cloned()
+                .chain(self.settings[self.axes_from..].iter().map(|(k, v)| {
+                    format!("{}={}", k.strip_prefix("stages.").unwrap_or(k), bare(v))
+                }))
+                .collect();
+        if parts.is_empty() {
+            "(config)".into()
+        } else {
+            parts.join(" ")
         }
-        self.settings
-            .iter()
-            .map(|(k, v)| format!("{}={}", k.strip_prefix("stages.").unwrap_or(k), bare(v)))
-            .collect::<Vec<_>>()
-            .join(" ")
     }
 
     /// File-system-safe name derived from the label; long or clashing names are
     /// shortened with a hash of the full label, so two arms never share a directory.
     pub fn dir_name(&self) -> String {
-        if self.settings.is_empty() {
+        if self.name.is_none() && self.settings.is_empty() {
             return "config".into();
         }
         let raw: String = self
-            .settings
+            .name
             .iter()
-            .map(|(k, v)| format!("{}={}", k.rsplit('.').next().unwrap_or(k), bare(v)))
+            .cloned()
+            .chain(
+                self.settings[self.axes_from..]
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", k.rsplit('.').next().unwrap_or(k), bare(v))),
+            )
             .collect::<Vec<_>>()
             .join("__");
         let safe: String = raw
@@ -205,6 +219,26 @@ pub struct Grid {
 impl Grid {
     /// Expands axes × seeds. Two axes may not name the same key.
     pub fn new(axes: Vec<Axis>, seeds: Vec<u64>) -> Result<Grid, GridError> {
+        Grid::with_named(Vec::new(), axes, seeds)
+    }
+
+    /// Expands named arms (`(name, settings)`, e.g. from an `--arms` file) × axes × seeds;
+    /// with no named arms, axes × seeds. An axis may not vary a key a named arm sets.
+    pub fn with_named(
+        named: Vec<(String, Vec<(String, String)>)>,
+        axes: Vec<Axis>,
+        seeds: Vec<u64>,
+    ) -> Result<Grid, GridError> {
+        for (name, settings) in &named {
+            if let Some((k, _)) = settings
+                .iter()
+                .find(|(k, _)| axes.iter().any(|a| &a.key == k))
+            {
+                return Err(GridError(format!(
+                    "--vary {k}: the named arm \"{name}\" sets that key too"
+                )));
+            }
+        }
         if seeds.is_empty() {
             return Err(GridError("--seeds: at least one seed is needed".into()));
         }
@@ -216,17 +250,26 @@ impl Grid {
                 )));
             }
         }
-        let mut arms = vec![Arm {
-            settings: Vec::new(),
-        }];
+        let mut arms: Vec<Arm> = if named.is_empty() {
+            vec![Arm::default()]
+        } else {
+            named
+                .into_iter()
+                .map(|(name, settings)| Arm {
+                    name: Some(name),
+                    axes_from: settings.len(),
+                    settings,
+                })
+                .collect()
+        };
         for axis in &axes {
             arms = arms
                 .into_iter()
                 .flat_map(|arm| {
                     axis.values.iter().map(move |v| {
-                        let mut s = arm.settings.clone();
-                        s.push((axis.key.clone(), v.clone()));
-                        Arm { settings: s }
+                        let mut a = arm.clone();
+                        a.settings.push((axis.key.clone(), v.clone()));
+                        a
                     })
                 })
                 .collect();
@@ -341,5 +384,56 @@ mod tests {
         let none = Grid::new(vec![], vec![1, 2]).unwrap();
         assert_eq!(none.points.len(), 2);
         assert_eq!(none.points[0].name, "config-s1");
+    }
+
+    #[test]
+    fn named_arms_times_axes_keep_their_names_and_settings() {
+        let named = vec![
+            ("baseline".to_string(), vec![]),
+            (
+                "vocab".to_string(),
+                vec![(
+                    "stages.train.vocab_curriculum".to_string(),
+                    "\"token_ids\"".to_string(),
+                )],
+            ),
+        ];
+        let g = Grid::with_named(
+            named.clone(),
+            vec![Axis::parse("stages.train.lr=1e-3,5e-4").unwrap()],
+            vec![1, 2],
+        )
+        .unwrap();
+        let labels: Vec<String> = g.arms.iter().map(Arm::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "baseline train.lr=1e-3",
+                "baseline train.lr=5e-4",
+                "vocab train.lr=1e-3",
+                "vocab train.lr=5e-4"
+            ]
+        );
+        assert_eq!(
+            g.arms[2].overrides(),
+            [
+                "stages.train.vocab_curriculum=\"token_ids\"",
+                "stages.train.lr=1e-3"
+            ]
+        );
+        assert_eq!(g.points[0].name, "baseline__lr=1e-3-s1");
+        assert_eq!(g.points.len(), 8);
+        // Named arms alone.
+        let g = Grid::with_named(named.clone(), vec![], vec![1]).unwrap();
+        assert_eq!(g.arms[1].label(), "vocab");
+        assert_eq!(g.points[1].name, "vocab-s1");
+        // An axis may not vary what a named arm sets.
+        let e = Grid::with_named(
+            named,
+            vec![Axis::parse("stages.train.vocab_curriculum=a,b").unwrap()],
+            vec![1],
+        )
+        .unwrap_err();
+        assert!(e.0.contains("named arm \"vocab\""), "{e}");
     }
 }

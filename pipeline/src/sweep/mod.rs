@@ -6,6 +6,7 @@
 //! pure and testable: expanding the grid ([`grid`]), reading a finished run's metrics
 //! ([`collect`]), paired statistics ([`paired`]) and the result files ([`table`]).
 
+pub mod arms;
 pub mod collect;
 pub mod grid;
 pub mod paired;
