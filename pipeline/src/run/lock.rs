@@ -47,42 +47,44 @@ impl RunLock {
             path: path.clone(),
             source: e,
         };
+        // The pid is written to a private file first and linked into place: the lock
+        // appears whole or not at all, so a process killed while taking it leaves no empty
+        // lock behind (an empty one was read as "being written" and blocked the directory
+        // for good).
+        let tmp = dir.join(format!(".lock.{}", std::process::id()));
+        std::fs::write(&tmp, std::process::id().to_string()).map_err(io)?;
         // Two attempts: the second after removing a stale lock.
         for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    write!(f, "{}", std::process::id()).map_err(io)?;
+            let linked = std::fs::hard_link(&tmp, &path);
+            match linked {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&tmp);
                     return Ok(RunLock { path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let text = std::fs::read_to_string(&path).unwrap_or_default();
                     match text.trim().parse::<u32>() {
                         Ok(pid) if alive(pid) => {
+                            let _ = std::fs::remove_file(&tmp);
                             return Err(RunError::InUse {
                                 dir: dir.to_path_buf(),
                                 pid,
-                            })
+                            });
                         }
-                        // A lock being written this instant reads empty: treat it as held.
-                        Err(_) if text.is_empty() => {
-                            return Err(RunError::InUse {
-                                dir: dir.to_path_buf(),
-                                pid: 0,
-                            })
-                        }
+                        // Locks appear whole (linked), so one without a pid is stale.
                         _ => {
                             tracing::warn!(lock = %path.display(), "Removing the lock of a run that no longer exists.");
                             let _ = std::fs::remove_file(&path);
                         }
                     }
                 }
-                Err(e) => return Err(io(e)),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(io(e));
+                }
             }
         }
+        let _ = std::fs::remove_file(&tmp);
         Err(RunError::InUse {
             dir: dir.to_path_buf(),
             pid: 0,
@@ -140,5 +142,26 @@ mod tests {
         std::fs::write(d.path().join(".lock"), format!("{}", u32::MAX - 1))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(RunLock::acquire(d.path()).is_ok());
+    }
+
+    #[test]
+    fn an_empty_lock_is_stale_and_taking_a_lock_leaves_no_private_file() {
+        let d = tempfile::tempdir().unwrap();
+        // What a process killed between creating and writing the lock used to leave.
+        std::fs::write(d.path().join(".lock"), "").unwrap();
+        let l = RunLock::acquire(d.path()).expect("an empty lock is taken over");
+        let pid = std::fs::read_to_string(d.path().join(".lock")).unwrap();
+        assert_eq!(pid, std::process::id().to_string());
+        let names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [".lock"]);
+        // Refused while held; still no private file left.
+        assert!(RunLock::acquire(d.path()).is_err());
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        drop(l);
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
     }
 }
