@@ -7,7 +7,6 @@
 //! killed run) is taken over. The lock file is removed when the run ends.
 
 use crate::error::RunError;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The held lock; released on drop.
