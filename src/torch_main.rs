@@ -39,7 +39,7 @@ enum Command {
     Finetune(cmd::finetune::FinetuneArgs),
     /// Predict with a fine-tuned classifier or tagger (JSONL out).
     Predict(cmd::predict::PredictArgs),
-    /// Evaluate a model: mlm, classify, ner, bitext (JSON report).
+    /// Evaluate a model: mlm, classify, ner, bitext, pos-probe (JSON report).
     Eval(cmd::eval::EvalArgs),
     /// MLM synonym attack on a classifier; `attack transfer` replays adversarial examples.
     Attack(cmd::attack::AttackArgs),

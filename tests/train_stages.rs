@@ -24,6 +24,22 @@ fn conll(n: usize) -> String {
     s
 }
 
+/// POS-tagged sentences (CoNLL `word TAG`); `shift` changes which name meets which place, so
+/// the probe's test sentences are not copies of its training ones.
+fn pos_conll(n: usize, shift: usize) -> String {
+    let names = ["Adé", "Bọ́lá", "Kúnlé"];
+    let places = ["Èkó", "Ìbàdàn"];
+    let mut s = String::new();
+    for i in 0..n {
+        s.push_str(&format!(
+            "{} PROPN\nlọ VERB\nsí ADP\n{} PROPN\nlánàá ADV\n. PUNCT\n\n",
+            names[i % 3],
+            places[(i + shift) % 2]
+        ));
+    }
+    s
+}
+
 /// Writes the inputs and `tiny.toml`. With `fixed_tokenizer`, the tokenizer is trained once
 /// up front (by `mavuno tokenizer train`) and the `tok` stage only passes records on:
 /// `train_tokenizer` is not bit-for-bit reproducible between runs, and a resumed run must
@@ -32,6 +48,8 @@ fn setup(d: &Path, steps: u64, fixed_tokenizer: bool) -> PathBuf {
     let train = write(d, "train.txt", &synthetic_lines(400, 3));
     write(d, "heldout.txt", &synthetic_lines(20, 9));
     write(d, "ner.conll", &conll(24));
+    write(d, "pos-train.conll", &pos_conll(30, 0));
+    write(d, "pos-test.conll", &pos_conll(12, 1));
     let (tok_stage, tok_path) = if fixed_tokenizer {
         let out = d.join("fixed-tokenizer.json");
         crate::support::run_in(
@@ -118,6 +136,26 @@ inputs = ["ft", "ner"]
 task = "ner"
 device = "cpu"
 metrics_path = "metrics/ner.json"
+
+[stages.pos_train]
+type = "conll_reader"
+paths = ["pos-train.conll"]
+tag_name = "pos_tags"
+
+[stages.pos_test]
+type = "conll_reader"
+paths = ["pos-test.conll"]
+tag_name = "pos_tags"
+
+# max_len 6 < 6 words + 2 specials: sentences are cut into windows, no word is lost.
+[stages.probe]
+type = "eval"
+inputs = ["train", "pos_train", "pos_test"]
+task = "pos_probe"
+probe_test = ["pos-test.conll"]
+max_len = 6
+device = "cpu"
+metrics_path = "metrics/probe.json"
 "#
         ),
     )
@@ -185,6 +223,36 @@ fn tiny_training_config_runs_end_to_end_and_accounts_for_every_record() {
             "ner metrics lack {k}: {ner}"
         );
     }
+
+    // The POS probe: fit on pos-train, scored on every word of pos-test. Word identity decides
+    // the tag here, so even a barely trained encoder's vectors separate the tags.
+    let p = &read_json(&run_dir.join("metrics/probe.json"))["metrics"];
+    assert_eq!(
+        (&p["train_sentences"], &p["test_sentences"]),
+        (&Value::from(30), &Value::from(12)),
+        "{p}"
+    );
+    assert_eq!(
+        (&p["test_words"], &p["unencoded_words"]),
+        (&Value::from(72), &Value::from(0)),
+        "{p}"
+    );
+    assert_eq!(
+        p["items"]["sentence_accuracy"].as_array().map(Vec::len),
+        Some(12)
+    );
+    let acc = p["accuracy"].as_f64().expect("probe accuracy");
+    let majority = p["majority_baseline"].as_f64().expect("majority");
+    assert!(
+        acc >= 0.9 && majority < 0.5,
+        "probe {acc} vs majority {majority}"
+    );
+    let (i, k, _, _, out) = counts(&m, "probe");
+    assert_eq!(
+        (i, k, out),
+        (43, 43, 1),
+        "probe: 30 + 12 sentences + the train summary"
+    );
 
     // Accounting: every input is kept and one summary record goes out.
     let (i, k, dr, rj, out) = counts(&m, "train");

@@ -1,9 +1,10 @@
-//! `mavuno eval`: score a model and print a JSON report (mlm, classify, ner, bitext).
+//! `mavuno eval`: score a model and print a JSON report (mlm, classify, ner, bitext,
+//! pos-probe).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use mavuno_models::eval::{self, bitext, mlm, Encoder, Pooling};
+use mavuno_models::eval::{self, bitext, mlm, probe, Encoder, Pooling};
 use mavuno_models::finetune::data;
 
 /// What to evaluate.
@@ -17,6 +18,8 @@ pub enum EvalTask {
     Ner,
     /// Bitext retrieval P@1 and xSIM margin error of an encoder.
     Bitext,
+    /// Frozen-feature linear POS probe: `--data TRAIN TEST` (CoNLL, tag in the last column).
+    PosProbe,
 }
 
 /// Arguments of `mavuno eval`.
@@ -28,14 +31,14 @@ pub struct EvalArgs {
     /// Task.
     #[arg(long, value_enum)]
     pub task: EvalTask,
-    /// Data: one file (mlm text, classify TSV/JSONL, ner CoNLL, bitext two-column TSV) or, for
-    /// bitext, two aligned files.
+    /// Data: one file (mlm text, classify TSV/JSONL, ner CoNLL, bitext two-column TSV) or two:
+    /// bitext's aligned source and target files, pos-probe's training and test CoNLL files.
     #[arg(long, num_args = 1..=2)]
     pub data: Vec<PathBuf>,
     /// Bitext only: `SRC_FILE,TGT_FILE` (alternative to two `--data` files).
     #[arg(long)]
     pub pairs: Option<String>,
-    /// Use only the first N sentences / examples / pairs.
+    /// Use only the first N sentences / examples / pairs (pos-probe: test sentences).
     #[arg(long, alias = "max-sentences")]
     pub limit: Option<usize>,
     /// Bitext pooling: mean or cls.
@@ -112,6 +115,16 @@ pub fn run(mut a: EvalArgs) -> Result<()> {
             let mut rows = data::read_tagged_words(p)?;
             rows.truncate(limit);
             eval::ner_report(&a.model, &rows, device)?
+        }
+        EvalTask::PosProbe => {
+            let [train, test] = a.data.as_slice() else {
+                bail!("pos-probe needs --data TRAIN.conll TEST.conll")
+            };
+            let train = data::read_pos_words(train)?;
+            let mut test = data::read_pos_words(test)?;
+            test.truncate(limit);
+            let (train, test): (Vec<_>, Vec<_>) = (train.iter().collect(), test.iter().collect());
+            probe::pos_probe_report(&a.model, &train, &test, a.max_len, a.batch_size, device)?
         }
         EvalTask::Bitext => {
             let (mut src, mut tgt) = match (&a.pairs, a.data.as_slice()) {

@@ -5,11 +5,13 @@
 //! - [`ner_report`]: seqeval-strict entity P/R/F1 (micro and per type), reusing
 //!   `mavuno_stages::tag::metrics` so the perceptron tagger and the transformer are scored alike.
 //! - `bitext.rs`: P@1 and xSIM margin error in both directions over an [`Encoder`].
+//! - `probe.rs`: a frozen-feature linear POS probe (accuracy of a softmax layer on word vectors).
 
 pub mod bitext;
 pub mod encoder;
 pub mod metrics;
 pub mod mlm;
+pub mod probe;
 
 use std::path::Path;
 

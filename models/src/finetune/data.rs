@@ -172,6 +172,32 @@ pub fn read_tagged_words(path: &Path) -> Result<Vec<TaggedWords>, ModelError> {
     Ok(out)
 }
 
+/// Reads POS-tagged sentences (CoNLL `word tag`, CoNLL-U UPOS, JSONL `pos_tags`) as
+/// [`TaggedWords`] whose `tags` are the POS tags. A sentence with an untagged word is an
+/// error naming it, not a silent skip.
+pub fn read_pos_words(path: &Path) -> Result<Vec<TaggedWords>, ModelError> {
+    let mut out = Vec::new();
+    let mut untagged = None;
+    read_tagged(path, |s| {
+        let tags: Option<Vec<String>> = s.pos.into_iter().collect();
+        if tags.is_none() && untagged.is_none() {
+            untagged = Some(out.len() + 1);
+        }
+        out.push(TaggedWords {
+            words: s.words,
+            tags,
+        });
+    })
+    .map_err(|e| data_err(path, e))?;
+    match untagged {
+        Some(n) => Err(data_err(
+            path,
+            format!("sentence {n} has words without a POS tag (a BIO tag, or none)"),
+        )),
+        None => Ok(out),
+    }
+}
+
 /// Loads `dir/tokenizer.json`, truncating encodings to `max_len` tokens.
 pub fn load_tokenizer(dir: &Path, max_len: usize) -> Result<Tok, ModelError> {
     let path = dir.join("tokenizer.json");

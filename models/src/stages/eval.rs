@@ -12,6 +12,9 @@
 //! - `bitext`: `translation` (`{lang: sentence}`, as `parallel_reader` writes) with
 //!   `source_lang`/`target_lang` keys (defaults: the record's `lang`, then the other key);
 //!   P@1 in both directions and xSIM margin error.
+//! - `pos_probe`: `tokens` + `pos_tags`; a frozen-feature linear POS probe
+//!   (`eval/probe.rs`). Records read from a `probe_test` file are the test sentences, all
+//!   others train the probe; accuracy, macro-F1 and per-sentence accuracy on the test words.
 //!
 //! Metrics go to `metrics_path` (default `<stage id>.metrics.json`, under the run
 //! directory). Output: one summary record with `task`, `model_dir`, `metrics_path` and
@@ -28,9 +31,12 @@
 //! limit = 500
 //! ```
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::io::expand_globs;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
@@ -42,7 +48,7 @@ use serde_json::{json, Map, Value};
 use super::{
     is_summary, mark_entities, model_err, summary_record, under_run, Consumed, MODEL_DIR_FIELD,
 };
-use crate::eval::{bitext, classify_report, mlm, ner_report, Encoder, Pooling};
+use crate::eval::{bitext, classify_report, mlm, ner_report, probe, Encoder, Pooling};
 use crate::finetune::data::{LabelledText, TaggedWords};
 use crate::hf::write_atomic;
 
@@ -64,7 +70,7 @@ fn d_device() -> String {
 #[serde(deny_unknown_fields)]
 #[schemars(crate = "mavuno_pipeline::schemars")]
 pub struct EvalConfig {
-    /// `mlm`, `classify`, `ner` or `bitext`.
+    /// `mlm`, `classify`, `ner`, `bitext` or `pos_probe`.
     pub task: String,
     /// Model directory; default: `model_dir` of a summary record in the inputs.
     #[serde(default)]
@@ -94,12 +100,17 @@ pub struct EvalConfig {
     /// `["PROPN"]` where there are no NER tags).
     #[serde(default)]
     pub entity_pos: Vec<String>,
+    /// `pos_probe`: the input files (glob patterns, as the readers' `paths`) whose records
+    /// are the probe's test sentences; records from every other file train it. `limit` caps
+    /// the test sentences.
+    #[serde(default)]
+    pub probe_test: Vec<String>,
     /// Device: `auto`, `cpu`, `cuda` or `cuda:N`.
     #[serde(default = "d_device")]
     pub device: String,
 }
 
-const TASKS: [&str; 4] = ["mlm", "classify", "ner", "bitext"];
+const TASKS: [&str; 5] = ["mlm", "classify", "ner", "bitext", "pos_probe"];
 
 impl StageConfig for EvalConfig {
     const TYPE: &'static str = "eval";
@@ -109,7 +120,16 @@ impl StageConfig for EvalConfig {
         if !TASKS.contains(&self.task.as_str()) {
             v.error(
                 "task",
-                format!("unknown task {:?} (mlm, classify, ner, bitext)", self.task),
+                format!(
+                    "unknown task {:?} (mlm, classify, ner, bitext, pos_probe)",
+                    self.task
+                ),
+            );
+        }
+        if self.task == "pos_probe" && self.probe_test.is_empty() {
+            v.error(
+                "probe_test",
+                "pos_probe needs the test files (e.g. [\"…/masakhapos/yor/test.txt\"])",
             );
         }
         if self.pooling.parse::<Pooling>().is_err() {
@@ -137,8 +157,14 @@ impl StageConfig for EvalConfig {
             .metrics_path
             .clone()
             .unwrap_or_else(|| format!("{}.metrics.json", ctx.stage_id));
+        let probe_test = expand_globs(&self.probe_test)?
+            .iter()
+            .map(|p| std::fs::canonicalize(p).map_err(|e| StageError::io(p, e)))
+            .collect::<Result<HashSet<_>, _>>()?;
         Ok(StageImpl::Stage(Box::new(Eval {
             cfg: self.clone(),
+            probe_test,
+            is_test: HashMap::new(),
             stage_id: ctx.stage_id.clone(),
             metrics_path: under_run(&ctx.run_dir, &metrics),
             model: self.model.as_ref().map(PathBuf::from),
@@ -154,11 +180,17 @@ enum Row {
     Labelled(LabelledText),
     Tagged(TaggedWords),
     Pair(String, String),
+    /// A POS-tagged sentence and whether it is a probe test sentence.
+    Probe(TaggedWords, bool),
 }
 
 /// The runtime stage.
 pub struct Eval {
     cfg: EvalConfig,
+    /// `pos_probe`: the canonical paths of the test files.
+    probe_test: HashSet<PathBuf>,
+    /// Source file → is it a test file (canonicalising once per file).
+    is_test: HashMap<Arc<str>, bool>,
     stage_id: String,
     metrics_path: PathBuf,
     model: Option<PathBuf>,
@@ -174,7 +206,18 @@ enum Parsed {
 }
 
 impl Eval {
-    fn parse(&self, r: &Record) -> Parsed {
+    /// Whether `r` was read from one of the `probe_test` files.
+    fn from_test_file(&mut self, r: &Record) -> bool {
+        let Some(src) = &r.source else { return false };
+        if let Some(&t) = self.is_test.get(&src.file) {
+            return t;
+        }
+        let t = std::fs::canonicalize(&*src.file).is_ok_and(|p| self.probe_test.contains(&p));
+        self.is_test.insert(src.file.clone(), t);
+        t
+    }
+
+    fn parse(&mut self, r: &Record) -> Parsed {
         match self.cfg.task.as_str() {
             "mlm" => {
                 if r.text.trim().is_empty() {
@@ -205,6 +248,23 @@ impl Eval {
                     text: r.text.clone(),
                     label: Some(l.as_str().map_or_else(|| l.to_string(), str::to_string)),
                 })),
+            },
+            "pos_probe" => match tagged_from_json(&r.to_json()) {
+                Err(e) => Parsed::Reject(e),
+                Ok(s) if s.words.is_empty() => Parsed::Drop("empty"),
+                Ok(s) => match s.pos.into_iter().collect::<Option<Vec<String>>>() {
+                    Some(tags) => {
+                        let test = self.from_test_file(r);
+                        Parsed::Row(Row::Probe(
+                            TaggedWords {
+                                words: s.words,
+                                tags: Some(tags),
+                            },
+                            test,
+                        ))
+                    }
+                    None => Parsed::Drop("unlabelled"),
+                },
             },
             "ner" => match tagged_from_json(&r.to_json()) {
                 Err(e) => Parsed::Reject(e),
@@ -253,6 +313,9 @@ impl Eval {
             c.max_len = c.max_len.min(m);
         }
         let c = &c;
+        if c.task == "pos_probe" {
+            return self.probe(dir, c, device);
+        }
         let rows = &self.rows[..c.limit.map_or(self.rows.len(), |l| l.min(self.rows.len()))];
         let m = |e| model_err(e);
         Ok(match c.task.as_str() {
@@ -317,6 +380,35 @@ impl Eval {
                 bitext::bitext_report(&enc, &src, &tgt).map_err(m)?
             }
         })
+    }
+}
+
+impl Eval {
+    /// `pos_probe`: split the rows by source file, fit on the training ones, score the rest.
+    fn probe(
+        &self,
+        dir: &std::path::Path,
+        c: &EvalConfig,
+        device: tch::Device,
+    ) -> Result<Value, StageError> {
+        let (mut train, mut test) = (Vec::new(), Vec::new());
+        for r in &self.rows {
+            if let Row::Probe(s, t) = r {
+                if *t { &mut test } else { &mut train }.push(s);
+            }
+        }
+        test.truncate(c.limit.unwrap_or(usize::MAX));
+        if train.is_empty() || test.is_empty() {
+            return Err(StageError::msg(format!(
+                "pos_probe: {} training and {} test sentences; records from the files of \
+                 `probe_test` ({}) are the test set, records from any other input train the probe",
+                train.len(),
+                test.len(),
+                self.cfg.probe_test.join(", ")
+            )));
+        }
+        probe::pos_probe_report(dir, &train, &test, c.max_len, c.batch_size, device)
+            .map_err(model_err)
     }
 }
 
@@ -408,6 +500,8 @@ mod tests {
         };
         Eval {
             cfg,
+            probe_test: HashSet::new(),
+            is_test: HashMap::new(),
             stage_id: "t".into(),
             metrics_path: PathBuf::from("m.json"),
             model: None,
@@ -434,8 +528,62 @@ mod tests {
     }
 
     #[test]
+    fn pos_probe_needs_test_files_and_splits_by_source_file() {
+        let mut v = Validator::default();
+        EvalConfig {
+            task: "pos_probe".into(),
+            ..example()
+        }
+        .validate(&mut v);
+        let fields: Vec<&str> = v.errors.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["probe_test"]);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (train, test) = (
+            dir.path().join("train.conll"),
+            dir.path().join("test.conll"),
+        );
+        for p in [&train, &test] {
+            std::fs::write(p, "x X\n").expect("write");
+        }
+        let mut s = stage("pos_probe");
+        s.probe_test
+            .insert(std::fs::canonicalize(&test).expect("canonical"));
+        let tagged = |file: &std::path::Path, tags: serde_json::Value| {
+            let mut r = Record::new("a", "Ade lo");
+            r.set("tokens", json!(["Ade", "lo"]));
+            r.set("pos_tags", tags);
+            r.source = Some(mavuno_pipeline::record::Provenance {
+                file: file.display().to_string().into(),
+                line: 1,
+            });
+            r
+        };
+        let is_test = |p: Parsed| match p {
+            Parsed::Row(Row::Probe(w, t)) => {
+                assert_eq!(
+                    w.tags.as_deref(),
+                    Some(&["PROPN".into(), "VERB".into()][..])
+                );
+                t
+            }
+            _ => panic!("not a probe row"),
+        };
+        assert!(!is_test(s.parse(&tagged(&train, json!(["PROPN", "VERB"])))));
+        assert!(is_test(s.parse(&tagged(&test, json!(["PROPN", "VERB"])))));
+        assert!(matches!(
+            s.parse(&tagged(&test, json!(["PROPN", null]))),
+            Parsed::Drop("unlabelled")
+        ));
+        assert!(matches!(
+            s.parse(&tagged(&test, json!(["PROPN"]))),
+            Parsed::Reject(_)
+        ));
+    }
+
+    #[test]
     fn records_become_rows_drops_or_rejects() {
-        let s = stage("bitext");
+        let mut s = stage("bitext");
         let mut r = Record::new("a", "ශ්‍රී ලංකාව");
         r.set("translation", json!({"sin": "ශ්‍රී ලංකාව", "eng": "Sri Lanka"}));
         assert!(
@@ -443,7 +591,7 @@ mod tests {
         );
         assert!(matches!(s.parse(&Record::new("b", "x")), Parsed::Reject(_)));
 
-        let s = stage("mlm");
+        let mut s = stage("mlm");
         let mut r = Record::new("c", "Kofi went home");
         r.set("tokens", json!(["Kofi", "went", "home"]));
         r.set("ner_tags", json!(["B-PER", "O", "O"]));
@@ -459,7 +607,7 @@ mod tests {
             Parsed::Drop("empty")
         ));
 
-        let s = stage("classify");
+        let mut s = stage("classify");
         assert!(matches!(
             s.parse(&Record::new("e", "text")),
             Parsed::Drop("unlabelled")

@@ -1,5 +1,5 @@
 //! Pipeline stage types that need libtorch: `train_mlm` (continual or from-scratch MLM
-//! pre-training), `finetune` (classification / NER) and `eval` (mlm, classify, ner, bitext).
+//! pre-training), `finetune` (classification / NER) and `eval` (mlm, classify, ner, bitext, pos_probe).
 //!
 //! All three are barriers that turn their input into one *summary record* (id = the stage id,
 //! empty `text`) whose fields say what was written: `model_dir` (an HF-layout directory) and/or
