@@ -22,9 +22,9 @@ attacks 1-character words, keeps sub-word continuation tokens (`n`, `da` inside 
 candidates, and does not deduplicate them; mavuno may add a POS-equality filter.
 
 Install (outside the repo; never upgrades torch/transformers of the main venv):
-  .venv/bin/python -m venv /work/ta-venv
-  echo "$PWD/.venv/lib/python3.11/site-packages" > /work/ta-venv/lib/python3.11/site-packages/main.pth
-  /work/ta-venv/bin/pip install --no-deps textattack==0.3.11 flair "datasets<4" "dill<0.3.9"
+  .venv/bin/python -m venv /tmp/ta-venv
+  echo "$PWD/.venv/lib/python3.11/site-packages" > /tmp/ta-venv/lib/python3.11/site-packages/main.pth
+  /tmp/ta-venv/bin/pip install --no-deps textattack==0.3.11 flair "datasets<4" "dill<0.3.9"
   then `--no-deps` the modules its imports name (see docs/ATTACK.md for the list).
 TextAttack builds NLTK's English stopword set at import time; offline, point NLTK_DATA at a
 folder holding an empty `corpora/stopwords/english` (this script creates one with
@@ -34,7 +34,7 @@ Run (offline, one thread, the first N lines of the test split):
   head -n 100 runs/attack-data/afrisenti-hau/test.jsonl > /tmp/sample.jsonl
   OMP_NUM_THREADS=1 mavuno attack /tmp/sample.jsonl --victim V --mlm M --lang hau \
     --protect user -o /tmp/mavuno.jsonl
-  HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 /work/ta-venv/bin/python \
+  HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 /tmp/ta-venv/bin/python \
     scripts/bench_attack_textattack.py --victim V --mlm M --data /tmp/sample.jsonl \
     --stopwords configs/stopwords/hau.txt --protect user --nltk-stub /tmp/ta-nltk \
     --out /tmp/textattack.json --mavuno-output /tmp/mavuno.jsonl

@@ -102,7 +102,8 @@ def run_hf(model_dir: Path, corpus: Path, threads: int, steps: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mavuno", default=os.environ.get("MAVUNO", "target/debug/mavuno"))
-    ap.add_argument("--data", default="/work/shared/data/masakhane_raw_text/swa.txt")
+    root = Path(__file__).resolve().parent.parent
+    ap.add_argument("--data", default=str(root / "../shared/data/masakhane_raw_text/swa.txt"))
     ap.add_argument("--work", default="/tmp/mavuno-bench-train")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=30)

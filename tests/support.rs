@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests: run the real `mavuno` binary, find the shared
 //! data and the project's Python, read run manifests.
 //!
-//! Tests that need `/work/shared/data` (or `$MAVUNO_TEST_DATA`) or Python packages skip
-//! with a message on stderr when those are absent; everything else generates its input
-//! in a temporary directory.
+//! Tests that need `../shared/data` beside the repository (or `$MAVUNO_TEST_DATA`) or the
+//! project's Python packages fail, naming what is missing, when those are absent (the README's
+//! test command installs the packages); everything else generates its input in a temporary
+//! directory.
 
 #![allow(dead_code)]
 
@@ -86,41 +87,36 @@ pub fn run_config(cwd: &Path, config: &Path, workdir: &Path, sets: &[&str]) -> R
     run_in(cwd, &a)
 }
 
-/// The shared real-data directory, or `None` (and a skip message) when it is absent.
-pub fn data_dir(test: &str) -> Option<PathBuf> {
+/// The shared real-data directory (`../shared/data` beside the repository, or
+/// `MAVUNO_TEST_DATA`). Tests never skip: a missing directory fails the test, naming it.
+pub fn data_dir(test: &str) -> PathBuf {
     let d = std::env::var_os("MAVUNO_TEST_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("../shared/data"));
-    if d.is_dir() {
-        Some(d.canonicalize().unwrap_or(d))
-    } else {
-        eprintln!(
-            "SKIP {test}: shared data not found at {} (set MAVUNO_TEST_DATA)",
-            d.display()
-        );
-        None
-    }
+    assert!(
+        d.is_dir(),
+        "{test}: shared data not found at {} (put ../shared beside the repository or set MAVUNO_TEST_DATA)",
+        d.display()
+    );
+    d.canonicalize().unwrap_or(d)
 }
 
-/// A path under the shared data, or `None` (and a skip message) when missing.
-pub fn data_file(test: &str, rel: &str) -> Option<PathBuf> {
-    let p = data_dir(test)?.join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP {test}: {} not found", p.display());
-        None
-    }
+/// A path under the shared data; a missing file fails the test, naming it.
+pub fn data_file(test: &str, rel: &str) -> PathBuf {
+    let p = data_dir(test).join(rel);
+    assert!(p.exists(), "{test}: {} not found", p.display());
+    p
 }
 
-/// The project's Python (`.venv/bin/python` of this checkout) when it
-/// can import every module in `modules`; otherwise `None` and a skip message.
-pub fn python_with(test: &str, modules: &[&str]) -> Option<PathBuf> {
-    let candidates = [repo_root().join(".venv/bin/python")];
-    let Some(py) = candidates.into_iter().find(|p| p.exists()) else {
-        eprintln!("SKIP {test}: no .venv/bin/python");
-        return None;
-    };
+/// The project's Python (`.venv/bin/python` of this checkout, which the test command
+/// installs), checked to import every module in `modules`; anything missing fails the test.
+pub fn python_with(test: &str, modules: &[&str]) -> PathBuf {
+    let py = repo_root().join(".venv/bin/python");
+    assert!(
+        py.exists(),
+        "{test}: no {} (run the README's test command, which installs it)",
+        py.display()
+    );
     let code = modules
         .iter()
         .map(|m| format!("import {m}"))
@@ -131,14 +127,9 @@ pub fn python_with(test: &str, modules: &[&str]) -> Option<PathBuf> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        Some(py)
-    } else {
-        eprintln!("SKIP {test}: python cannot import {modules:?}");
-        None
-    }
+        .is_ok_and(|s| s.success());
+    assert!(ok, "{test}: {} cannot import {modules:?}", py.display());
+    py
 }
 
 /// Runs a Python snippet with `args` in `sys.argv[1:]`; returns trimmed stdout or panics with stderr.

@@ -9,8 +9,7 @@ use mavuno_stages::web::test_warc::{response, write_warc, WarcEntry};
 #[test]
 fn clean_reads_warc_pages_and_reports_sites() {
     let page = |code: &str| {
-        let p = data_file("clean_reads_warc", &format!("udhr/html/{code}.html"))
-            .expect("../shared/data/udhr/html is needed by this test");
+        let p = data_file("clean_reads_warc", &format!("udhr/html/{code}.html"));
         std::fs::read(p).expect("read UDHR page")
     };
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -171,9 +171,10 @@ fn architecture(dir: &Path) -> Res<String> {
 #[test]
 fn roberta_bases_finetune_and_match_transformers() -> Res<()> {
     let python = venv_python();
-    if python.is_none() {
-        println!("SKIPPED (transformers part): no .venv/bin/python");
-    }
+    assert!(
+        python.is_some(),
+        "no .venv/bin/python: the README's test command installs it (the transformers parity part needs it)"
+    );
     let texts = corpus(160);
     // Two classes by whether the sentence holds `w3x8`; NER tags `B-X` on `w5x9`.
     let labelled: Vec<LabelledText> = texts

@@ -198,6 +198,60 @@ fn straight_then_resumed(
     Ok((straight, resumed_dir, part2))
 }
 
+/// `(step, eval_loss)` of every evaluation in `run_dir/metrics.jsonl`.
+fn evaluations(run_dir: &Path) -> Res<Vec<(u64, f64)>> {
+    let text = std::fs::read_to_string(run_dir.join("metrics.jsonl"))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        if let (Some(s), Some(l)) = (v["step"].as_u64(), v["eval_loss"].as_f64()) {
+            out.push((s, l));
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn keep_best_leaves_the_lowest_eval_loss_weights_and_survives_a_resume() -> Res<()> {
+    let s = setup(ModelType::Unigram)?;
+    let config = micro_config(Family::Roberta, false, &s.tok, s.vocab.pad_id)?;
+    // A high constant learning rate makes later evaluations worse than earlier ones.
+    let cfg = TrainConfig {
+        keep_best: true,
+        keep_checkpoints: 100,
+        lr: 3e-2,
+        decay: mavuno_models::train::Decay::Constant,
+        ..train_config(40)
+    };
+    let dir = s.root.join("best");
+    let (vs, _, summary) = run(&s, &config, &cfg, &dir, None)?;
+    let evals = evaluations(&dir)?;
+    assert_eq!(evals.len(), 4, "{evals:?}");
+    let min = evals
+        .iter()
+        .copied()
+        .fold(None, |m: Option<(u64, f64)>, e| match m {
+            Some(b) if b.1 <= e.1 => Some(b),
+            _ => Some(e),
+        })
+        .ok_or("no evaluation")?;
+    assert_eq!(summary.best, Some(min), "{evals:?}");
+    println!("evaluations {evals:?}, best {min:?}");
+    // The model holds exactly the weights checkpointed at the best step.
+    let held = s.root.join("held.safetensors");
+    mavuno_models::hf::write_safetensors_atomic(&mavuno_models::hf::named_variables(&vs), &held)?;
+    let at_best = dir.join(format!("ckpt/step_{}/model.safetensors", min.0));
+    assert_eq!(std::fs::read(&held)?, std::fs::read(&at_best)?);
+
+    // Killed after the second evaluation and resumed: the same best.
+    let resumed = s.root.join("best-resumed");
+    run(&s, &config, &cfg, &resumed, Some(20))?;
+    tch::manual_seed(999);
+    let (_, _, part2) = run(&s, &config, &cfg, &resumed, None)?;
+    assert_eq!(part2.best, summary.best);
+    Ok(())
+}
+
 #[test]
 fn resumed_run_matches_uninterrupted_run() -> Res<()> {
     let s = setup(ModelType::Unigram)?;

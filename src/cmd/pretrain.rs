@@ -108,6 +108,10 @@ pub struct PretrainArgs {
     /// Checkpoint every N steps.
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
+    /// What the output directory holds: last (the final weights) or best (the evaluation
+    /// with the lowest held-out loss).
+    #[arg(long)]
+    pub export: Option<String>,
     /// Share of sentences held out for evaluation (at most 1000).
     #[arg(long)]
     pub eval_fraction: Option<f64>,
@@ -173,6 +177,7 @@ pub fn config(a: &PretrainArgs) -> anyhow::Result<TrainMlmConfig> {
     set!(
         eval_every,
         checkpoint_every,
+        export,
         eval_fraction,
         objectives,
         rescore_every,
@@ -317,7 +322,10 @@ pub fn run(a: PretrainArgs) -> anyhow::Result<()> {
             tracing::warn!("No pos_tags/ner_tags in the input: LEM masking falls back to random single-subword word masking.");
         }
     }
-    let (train, eval) = data.split_eval(cfg.eval_fraction, 1000, a.seed);
+    let (mut train, eval) = data.split_eval(cfg.eval_fraction, 1000, a.seed);
+    if cfg.join_sentences {
+        mavuno_models::train::join::score_train_blocks(&mut train);
+    }
     tracing::info!(train = train.len(), eval = eval.len(), "Read the corpus.");
     let run = TrainRun {
         model: &model,

@@ -81,7 +81,7 @@ use super::{
 use crate::hf::write_atomic;
 use crate::mlm::{Family, SizePreset};
 use crate::train::data::pair_from_json;
-use crate::train::join::tokenize_joined;
+use crate::train::join::{score_train_blocks, tokenize_joined};
 use crate::train::{
     build_model, train_mlm, AdamWConfig, Dataset, Decay, ModelSource, OptimizerLayout, RunOptions,
     TrainConfig, TrainRun, VocabSpec,
@@ -111,6 +111,10 @@ fn d_one() -> usize {
 fn d_max_len() -> usize {
     128
 }
+fn d_export() -> String {
+    "last".into()
+}
+
 fn d_decay() -> String {
     "linear".into()
 }
@@ -195,6 +199,11 @@ pub struct TrainMlmConfig {
     /// Checkpoint every N steps (0 = only at the end).
     #[serde(default = "d_every")]
     pub checkpoint_every: u64,
+    /// What the model directory holds at the end: `last` (the final step's weights) or
+    /// `best` (the evaluation with the lowest held-out loss, as the LEM paper continues TLM
+    /// from its best MLM checkpoint; evaluations run every `eval_every` steps and at the end).
+    #[serde(default = "d_export")]
+    pub export: String,
     /// CLIMB objective schedule (`base_mlm`, `pos_nv_mlm`, `multitask_pos_all_mlm_0`, ...).
     #[serde(default = "d_objectives")]
     pub objectives: String,
@@ -330,6 +339,7 @@ impl TrainMlmConfig {
             amp: true,
             optimizer: self.optimizer,
             unit_warmup: self.unit_warmup.unwrap_or(defaults.unit_warmup),
+            keep_best: self.export == "best",
         })
     }
 }
@@ -381,6 +391,12 @@ impl StageConfig for TrainMlmConfig {
             v.error(
                 "replace",
                 format!("must be bert or climb, got {:?}", self.replace),
+            );
+        }
+        if !["last", "best"].contains(&self.export.as_str()) {
+            v.error(
+                "export",
+                format!("must be last or best, got {:?}", self.export),
             );
         }
         if parse_decay(&self.decay).is_none() {
@@ -501,7 +517,11 @@ fn fingerprint(cfg: &TrainConfig, data: &Dataset) -> String {
     for e in &data.examples {
         e.ids.hash(&mut h);
         e.pos.hash(&mut h);
-        e.difficulty.map(f64::to_bits).hash(&mut h);
+        // Difficulties steer training only under the data curriculum; elsewhere a change in
+        // how they are scored must not throw away a run's checkpoints.
+        if cfg.data_curriculum {
+            e.difficulty.map(f64::to_bits).hash(&mut h);
+        }
         format!("{:?}", e.classes).hash(&mut h);
     }
     format!("{:016x}", h.finish())
@@ -584,7 +604,10 @@ impl Stage for TrainMlm {
             .cfg
             .dataset(sentences, pairs, &mut tok)
             .map_err(model_err)?;
-        let (train, eval) = data.split_eval(self.cfg.eval_fraction, 1000, self.train.seed);
+        let (mut train, eval) = data.split_eval(self.cfg.eval_fraction, 1000, self.train.seed);
+        if self.cfg.join_sentences {
+            score_train_blocks(&mut train);
+        }
         std::fs::create_dir_all(&self.out_dir).map_err(|e| StageError::io(&self.out_dir, e))?;
         // Resume only onto the same config and data; otherwise start over.
         let fp = fingerprint(&self.train, &train);
@@ -631,6 +654,11 @@ impl Stage for TrainMlm {
         fields.insert("first_loss".into(), json!(summary.first_loss));
         fields.insert("last_loss".into(), json!(summary.last_loss));
         fields.insert("eval_loss".into(), json!(summary.eval_loss));
+        fields.insert("export".into(), json!(self.cfg.export));
+        if let Some((step, loss)) = summary.best {
+            fields.insert("best_step".into(), json!(step));
+            fields.insert("best_eval_loss".into(), json!(loss));
+        }
         fields.insert("train_examples".into(), json!(train.len()));
         fields.insert("eval_examples".into(), json!(eval.len()));
         fields.insert(

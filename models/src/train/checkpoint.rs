@@ -32,6 +32,9 @@ pub struct TrainerState {
     /// logs the same realised rates as an uninterrupted one.
     #[serde(default)]
     pub mask_window: crate::train::data::MaskCounts,
+    /// With `keep_best`: step and held-out loss of the weights in `ckpt/best/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<(u64, f64)>,
 }
 
 const STATE_FILE: &str = "trainer_state.json";
@@ -99,6 +102,30 @@ pub fn save(
         })?;
     }
     Ok(dir)
+}
+
+/// `ckpt/best/model.safetensors`: the weights of the best evaluation so far. It lives under
+/// `ckpt/` so that starting a run over (new config or data) removes it with the checkpoints.
+fn best_weights(run_dir: &Path) -> PathBuf {
+    ckpt_root(run_dir).join("best").join(WEIGHTS_FILE)
+}
+
+/// Writes the model's weights as the best so far (atomically).
+pub fn save_best(run_dir: &Path, vs: &nn::VarStore) -> Result<(), ModelError> {
+    let path = best_weights(run_dir);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| ModelError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let _guard = tch::no_grad_guard();
+    write_safetensors_atomic(&named_variables(vs), &path)
+}
+
+/// Loads the best weights into the model.
+pub fn load_best(run_dir: &Path, vs: &nn::VarStore) -> Result<(), ModelError> {
+    load_exact(vs, &best_weights(run_dir))
 }
 
 /// Restores weights, auxiliary heads and optimizer state from `dir`.

@@ -11,9 +11,10 @@
 //! cut by a block boundary appears in both blocks.
 //!
 //! Blocks are built in corpus order first and only then scored, as CLIMB does
-//! (`ngram_perplexity`, n = 1): a unigram MLE model over the subword ids of all blocks,
+//! (`ngram_perplexity`, n = 1): a unigram MLE model over the subword ids of the training
+//! blocks (after the held-out split, so held-out blocks never inform the curriculum),
 //! specials included, and each block's difficulty is its perplexity under that model
-//! ([`unigram_block_scores`]). The data curriculum therefore samples the very blocks the
+//! ([`score_train_blocks`]). The data curriculum therefore samples the very blocks the
 //! baseline trains on; sentence-level difficulties (e.g. `order_curriculum` output, sorted
 //! easiest first) must not reach a joined run, since joining sorted sentences would give the
 //! curriculum arm different blocks with a sharper difficulty spread than the baseline's.
@@ -29,7 +30,7 @@ use crate::ModelError;
 
 /// Tokenizes with `tokenize` while `tok.max_len` is lifted (so no sentence is truncated),
 /// restores it, and joins the sentences into blocks of that length (128 when unset).
-/// Each block's difficulty is then its unigram perplexity ([`unigram_block_scores`]).
+/// The blocks are unscored: split off the held-out blocks, then [`score_train_blocks`].
 /// Errors when a sentence carries a difficulty: joined blocks are scored on their own tokens,
 /// and sentence scores mean the input was reordered (see the module docs).
 pub fn tokenize_joined(
@@ -49,12 +50,16 @@ pub fn tokenize_joined(
                 .into(),
         ));
     }
-    let mut blocks = sentences.join_blocks(block_len)?;
-    let scores = unigram_block_scores(&blocks.examples);
-    for (b, s) in blocks.examples.iter_mut().zip(scores) {
+    sentences.join_blocks(block_len)
+}
+
+/// Sets each training block's difficulty to its unigram perplexity under a model fit on
+/// `train`'s blocks alone (CLIMB fits on its training split).
+pub fn score_train_blocks(train: &mut Dataset) {
+    let scores = unigram_block_scores(&train.examples);
+    for (b, s) in train.examples.iter_mut().zip(scores) {
         b.difficulty = Some(s);
     }
-    Ok(blocks)
 }
 
 /// CLIMB's `ngram_perplexity` with n = 1 over blocks: an MLE unigram model of the subword
@@ -317,6 +322,31 @@ mod tests {
         let flat: Vec<u32> = joined.examples.iter().flat_map(|e| e.ids.clone()).collect();
         let full_flat: Vec<u32> = full.examples.iter().flat_map(|e| e.ids.clone()).collect();
         assert_eq!(flat[..], full_flat[..flat.len()]);
+        Ok(())
+    }
+
+    #[test]
+    fn held_out_blocks_do_not_inform_the_training_blocks_scores() -> Result<(), ModelError> {
+        let joined = data().join_blocks(5)?;
+        let (mut train, eval) = joined.clone().split_eval(0.5, 10, 3);
+        assert!(
+            !train.is_empty() && !eval.is_empty(),
+            "the split must hold out a block"
+        );
+        score_train_blocks(&mut train);
+        let want = unigram_block_scores(&train.examples);
+        let all = unigram_block_scores(&joined.examples);
+        let got: Vec<f64> = train.examples.iter().filter_map(|b| b.difficulty).collect();
+        assert_eq!(got, want);
+        // Fit on every block, the training blocks would score differently.
+        let fit_on_all: Vec<f64> = train
+            .examples
+            .iter()
+            .filter_map(|b| joined.examples.iter().position(|j| j.ids == b.ids))
+            .map(|i| all[i])
+            .collect();
+        assert_eq!(fit_on_all.len(), got.len());
+        assert_ne!(got, fit_on_all);
         Ok(())
     }
 

@@ -104,6 +104,11 @@ pub struct TrainConfig {
     /// Per-unit layout: warm-up share of each unit's active steps (CLIMB: 0.1).
     #[serde(default = "d_unit_warmup")]
     pub unit_warmup: f64,
+    /// Keep the weights of the evaluation with the lowest held-out loss (`ckpt/best/`) and
+    /// leave them in the model when training ends (the LEM paper continues from the best
+    /// MLM checkpoint). Left out of `train_config.toml` when false, so older fingerprints hold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_best: bool,
 }
 
 fn d_unit_warmup() -> f64 {
@@ -138,6 +143,7 @@ impl Default for TrainConfig {
             amp: true,
             optimizer: OptimizerLayout::default(),
             unit_warmup: d_unit_warmup(),
+            keep_best: false,
         }
     }
 }
@@ -170,6 +176,8 @@ pub struct TrainSummary {
     pub first_loss: Option<f64>,
     /// Last held-out MLM loss.
     pub eval_loss: Option<f64>,
+    /// With `keep_best`: the step and held-out loss of the weights left in the model.
+    pub best: Option<(u64, f64)>,
     /// Non-pad input tokens per second over this process's steps.
     pub tokens_per_s: f64,
     /// Wall time of this process's steps.
@@ -436,12 +444,14 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
 
     let mut start_step = 0;
     let mut eval_loss = None;
+    let mut best: Option<(u64, f64)> = None;
     let mut mask_window = MaskCounts::default();
     if options.resume {
         if let Some((step, dir)) = latest_checkpoint(run.run_dir)? {
             let state = checkpoint::load(&dir, run.vs, &aux, &mut opt)?;
             start_step = step;
             eval_loss = state.eval_loss;
+            best = state.best;
             mask_window = state.mask_window;
             if cfg.rescore_every > 0 {
                 // Checkpoints always carry the scores of a rescoring run; one without them
@@ -565,6 +575,13 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
                 run.device,
             )?;
             line["eval_loss"] = serde_json::json!(eval_loss);
+            if let (true, Some(l)) = (cfg.keep_best, eval_loss) {
+                if best.is_none_or(|(_, b)| l < b) {
+                    checkpoint::save_best(run.run_dir, run.vs)?;
+                    best = Some((done, l));
+                    line["best"] = serde_json::json!(true);
+                }
+            }
             if let (Some(obj), serde_json::Value::Object(m)) =
                 (line.as_object_mut(), mask_window.to_json())
             {
@@ -598,6 +615,7 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
                 last_loss: Some(step_loss),
                 eval_loss,
                 mask_window,
+                best,
             };
             checkpoint::save(
                 run.run_dir,
@@ -611,12 +629,16 @@ pub fn train_mlm(run: &TrainRun, options: &RunOptions) -> Result<TrainSummary, M
         }
     }
     let seconds = t0.elapsed().as_secs_f64();
+    if cfg.keep_best && best.is_some() {
+        checkpoint::load_best(run.run_dir, run.vs)?;
+    }
     Ok(TrainSummary {
         steps: end.max(start_step),
         start_step,
         last_loss,
         first_loss,
         eval_loss,
+        best: best.filter(|_| cfg.keep_best),
         tokens_per_s: total_tokens as f64 / seconds.max(1e-9),
         seconds,
     })

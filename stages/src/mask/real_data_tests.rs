@@ -1,19 +1,17 @@
 //! SEEDS §6 items 1, 4, 5, 6 on real data (UD Sinhala/Tamil/English, MasakhaNER 2.0,
-//! MasakhaPOS) with a tokenizer trained in the test. Skipped when the data directory is
-//! absent. `throughput` (ignored) prints planning and training speed; run it with
+//! MasakhaPOS) with a tokenizer trained in the test. The data is `../shared/data` beside the
+//! repository; a missing file fails the test. `throughput` (ignored) prints planning and training speed; run it with
 //! `cargo test --release -p mavuno-stages throughput -- --ignored --nocapture`.
 use crate::curriculum::difficulty::{DifficultyScorer, Unigram};
 use crate::curriculum::pacing::{Pacing, PacingFn};
 use crate::curriculum::{climb_pos_index, PercentileSampler, VocabCurriculum, VocabMap};
 use crate::mask::plan::{MaskSpec, MaskStats, ReplaceProbs, Strategy, WordClass};
 use crate::mask::plan_sentence;
+use crate::read::test_util::shared_data;
 use crate::tokenize::corpus::{read_tagged, TaggedSentence};
 use crate::tokenize::{train, ModelType, Tok};
-use std::path::Path;
 
-const DATA: &str = "/work/shared/data";
-
-fn corpus(per_file: usize) -> Option<Vec<TaggedSentence>> {
+fn corpus(per_file: usize) -> Vec<TaggedSentence> {
     let files = [
         "ud/UD_Sinhala-STB/si_stb-ud-test.conllu",
         "ud/UD_Tamil-TTB/ta_ttb-ud-train.conllu",
@@ -22,14 +20,10 @@ fn corpus(per_file: usize) -> Option<Vec<TaggedSentence>> {
         "masakhaner2/hau/train.txt",
         "masakhapos/yor/train.txt",
     ];
-    if !Path::new(DATA).join(files[0]).exists() {
-        eprintln!("skipping: {DATA} not present");
-        return None;
-    }
     let mut out = Vec::new();
     for f in files {
         let mut k = 0;
-        read_tagged(&Path::new(DATA).join(f), |s| {
+        read_tagged(&shared_data(f), |s| {
             if k < per_file {
                 out.push(s);
                 k += 1;
@@ -37,7 +31,7 @@ fn corpus(per_file: usize) -> Option<Vec<TaggedSentence>> {
         })
         .unwrap();
     }
-    Some(out)
+    out
 }
 
 fn tokenizer(sents: &[TaggedSentence], model: ModelType, vocab: usize) -> Tok {
@@ -68,7 +62,7 @@ fn entity_share(x: &[u64; 4]) -> f64 {
 
 #[test]
 fn lem_on_real_data() {
-    let Some(sents) = corpus(1000) else { return };
+    let sents = corpus(1000);
     let mut tok = tokenizer(&sents, ModelType::Unigram, 3000);
     tok.max_len = Some(100);
     let spec = |name: &str| MaskSpec {
@@ -109,7 +103,7 @@ fn lem_on_real_data() {
 
 #[test]
 fn replacement_mix_is_80_10_10_over_1e5_selections() {
-    let Some(sents) = corpus(500) else { return };
+    let sents = corpus(500);
     let tok = tokenizer(&sents, ModelType::Bpe, 2000);
     let spec = MaskSpec {
         strategy: Strategy::by_name("lem").unwrap(),
@@ -139,7 +133,7 @@ fn replacement_mix_is_80_10_10_over_1e5_selections() {
 
 #[test]
 fn pos_objective_rates_and_labels() {
-    let Some(sents) = corpus(1000) else { return };
+    let sents = corpus(1000);
     let tok = tokenizer(&sents, ModelType::Wordpiece, 3000);
     let tags = vec!["NOUN".to_string(), "VERB".to_string()];
     let spec = MaskSpec {
@@ -180,7 +174,7 @@ fn pos_objective_rates_and_labels() {
 
 #[test]
 fn vocabulary_curriculum_unk_share_falls_with_p() {
-    let Some(sents) = corpus(600) else { return };
+    let sents = corpus(600);
     let tok = tokenizer(&sents, ModelType::Bpe, 3000);
     for map in [
         VocabMap::TokenIds,
@@ -228,7 +222,7 @@ fn vocabulary_curriculum_unk_share_falls_with_p() {
 
 #[test]
 fn sampler_follows_pacing_on_unigram_scores() {
-    let Some(sents) = corpus(1000) else { return };
+    let sents = corpus(1000);
     let mut sc = Unigram::perplexity(1.0);
     sc.fit(&mut sents.iter().map(|s| s.words.clone()));
     let scores: Vec<f64> = sents.iter().map(|s| sc.score(&s.words, None)).collect();
@@ -267,9 +261,7 @@ fn sampler_follows_pacing_on_unigram_scores() {
 #[test]
 #[ignore = "benchmark: run in release with --nocapture"]
 fn throughput() {
-    let Some(sents) = corpus(usize::MAX) else {
-        return;
-    };
+    let sents = corpus(usize::MAX);
     let t = std::time::Instant::now();
     let mut tok = tokenizer(&sents, ModelType::Unigram, 8000);
     eprintln!(
@@ -334,7 +326,7 @@ fn throughput() {
     let mut big: Vec<String> = sents.iter().map(|s| s.text()).collect();
     for f in ["amh", "hau", "pcm", "swa", "wol", "yor"] {
         crate::tokenize::corpus::read_texts(
-            &Path::new(DATA).join(format!("masakhane_raw_text/{f}.txt")),
+            &shared_data(&format!("masakhane_raw_text/{f}.txt")),
             |l| big.push(l),
         )
         .unwrap();
