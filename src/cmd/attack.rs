@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use mavuno_models::attack::augment::{AugmentConfig, Augmenter};
 use mavuno_models::attack::transfer::{transfer, Pair};
 use mavuno_models::attack::{AttackConfig, Attacker, Importance};
-use mavuno_models::attack_stages::{in_char_range, validate_attack, SynonymSourceConfig};
+use mavuno_models::attack_stages::{
+    has_repeated_token, in_char_range, validate_attack, SynonymSourceConfig,
+};
 use mavuno_models::pick_device;
 use mavuno_models::victims::data::shuffle_seeded;
 use mavuno_models::victims::{load_victim, read_labeled, Arch, TrainOptions, WordVictim};
@@ -62,6 +64,10 @@ pub struct FilterArgs {
     /// MIN,MAX (the paper: 30,300), before --limit.
     #[arg(long, value_delimiter = ',', num_args = 2)]
     pub char_range: Option<Vec<usize>>,
+    /// The paper's sampling: keep only texts in which no whitespace-separated token occurs
+    /// twice, before --limit.
+    #[arg(long)]
+    pub distinct_tokens: bool,
 }
 
 impl FilterArgs {
@@ -237,6 +243,9 @@ pub struct TrainVictimArgs {
 fn sample(mut rows: Vec<(String, String)>, f: &FilterArgs) -> Vec<(String, String)> {
     if let Some(r) = f.char_range() {
         rows.retain(|(t, _)| in_char_range(t, r));
+    }
+    if f.distinct_tokens {
+        rows.retain(|(t, _)| !has_repeated_token(t));
     }
     if let Some(n) = f.limit {
         if n < rows.len() {

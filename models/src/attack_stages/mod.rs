@@ -202,6 +202,13 @@ pub fn in_char_range(text: &str, range: [usize; 2]) -> bool {
     n >= range[0] && n <= range[1]
 }
 
+/// Whether some whitespace-separated token occurs more than once in `text`: the paper samples
+/// only texts without a repeated token.
+pub fn has_repeated_token(text: &str) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    text.split_whitespace().any(|t| !seen.insert(t))
+}
+
 /// `cpu`, `auto`, `cuda` or `cuda:N`; checked without touching a device.
 fn parse_device(s: &str) -> Result<(), String> {
     match s {
@@ -249,6 +256,13 @@ mod tests {
         assert!((2_800..3_200).contains(&below), "{below}");
         assert_ne!(unit_draw(7, 5), unit_draw(8, 5));
         assert_eq!(unit_draw(7, 5), unit_draw(7, 5));
+    }
+
+    #[test]
+    fn a_repeated_whitespace_token_is_found() {
+        assert!(has_repeated_token("a b  a"));
+        assert!(!has_repeated_token("a b ab"));
+        assert!(!has_repeated_token(""));
     }
 
     #[test]

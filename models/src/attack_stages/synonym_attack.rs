@@ -45,8 +45,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    in_char_range, label_of, stage_err, unit_draw, unknown_fields, validate_attack, Components,
-    SynonymSourceConfig,
+    has_repeated_token, in_char_range, label_of, stage_err, unit_draw, unknown_fields,
+    validate_attack, Components, SynonymSourceConfig,
 };
 use crate::attack::attack::summarize;
 use crate::attack::{AttackConfig, Attacker, ExampleResult, Victim};
@@ -118,6 +118,10 @@ pub struct SynonymAttackConfig {
     /// `length_out_of_range`. All lengths by default.
     #[serde(default)]
     pub char_range: Option<[usize; 2]>,
+    /// The paper's sampling, second condition: attack only texts in which no
+    /// whitespace-separated token occurs twice; others are dropped as `repeated_token`.
+    #[serde(default)]
+    pub distinct_tokens: bool,
     /// Summary JSON, relative to the run directory (`attack_summary.json`).
     #[serde(default = "d_summary")]
     pub summary: String,
@@ -258,6 +262,9 @@ impl Stage for SynonymAttack {
                 Some(_) if cfg.char_range.is_some_and(|r| !in_char_range(&rec.text, r)) => {
                     Some(Outcome::Drop(rec, "length_out_of_range"))
                 }
+                Some(_) if cfg.distinct_tokens && has_repeated_token(&rec.text) => {
+                    Some(Outcome::Drop(rec, "repeated_token"))
+                }
                 Some(_) if mavuno_stages::text::segment::words(&rec.text).is_empty() => {
                     Some(Outcome::Drop(rec, "no_words"))
                 }
@@ -379,6 +386,7 @@ mod tests {
         let t: toml::Value = toml::from_str(
             "victim = \"v\"\nmlm = \"m\"\ntop_k = 7\nmin_sim = 0.5\nsearch = \"min_prob\"\n\
              attack_all = true\nmask_all_occurrences = true\nchar_range = [30, 300]\n\
+             distinct_tokens = true\n\
              adv_label = \"gold\"\nimportance = \"<unk>\"\n",
         )
         .unwrap();
@@ -391,6 +399,7 @@ mod tests {
         assert!(c.attack.attack_all && c.attack.mask_all_occurrences);
         assert_eq!(c.attack.importance, Importance::Replace("<unk>".into()));
         assert_eq!(c.char_range, Some([30, 300]));
+        assert!(c.distinct_tokens);
         assert_eq!(c.adv_label, AdvLabel::Gold);
         let back: SynonymAttackConfig =
             serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();

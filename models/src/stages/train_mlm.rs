@@ -808,9 +808,15 @@ mod tests {
         };
         assert!(a.len() > 10);
         assert_eq!(multiset(&a), multiset(&b));
-        // Every block is scored on its own tokens, the same in both arms.
-        let da: Vec<Option<f64>> = a.examples.iter().map(|e| e.difficulty).collect();
-        let db: Vec<Option<f64>> = b.examples.iter().map(|e| e.difficulty).collect();
+        // Blocks are scored only after the held-out split (`score_train_blocks`), on their
+        // own tokens: the same training blocks, with the same scores, in both arms.
+        assert!(a.examples.iter().all(|e| e.difficulty.is_none()));
+        let (mut ta, _) = a.split_eval(0.1, 1000, 3);
+        let (mut tb, _) = b.split_eval(0.1, 1000, 3);
+        score_train_blocks(&mut ta);
+        score_train_blocks(&mut tb);
+        let da: Vec<Option<f64>> = ta.examples.iter().map(|e| e.difficulty).collect();
+        let db: Vec<Option<f64>> = tb.examples.iter().map(|e| e.difficulty).collect();
         assert_eq!(da, db);
         assert!(da.iter().all(Option::is_some));
         // Sorted sentences (order_curriculum output carries `difficulty`) are refused: joined
