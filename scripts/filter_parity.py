@@ -323,6 +323,7 @@ def main():
     ap.add_argument("--examples", type=int, default=3, help="disagreeing documents shown per rule")
     ap.add_argument("--speed-docs", type=int, default=2000, help="documents in the chained CPU-time run")
     ap.add_argument("--langs", default=None, help="only these document languages (comma-separated)")
+    ap.add_argument("--no-chain", action="store_true", help="skip the per-document comparison of the four presets chained")
     ap.add_argument("--datatrove-only", action="store_true",
                     help="only compute (and cache in --out) datatrove's decisions; needs no mavuno binary")
     args = ap.parse_args()
@@ -363,7 +364,7 @@ def main():
     # C4 last: its per-line sentence splits would evict the cached word split of a text
     # from datatrove's small lru_cache, which the other filters share.
     cases.sort(key=lambda c: c[1] == "c4")
-    all_cases = cases + [CHAIN_CASE]
+    all_cases = cases + ([] if args.no_chain else [CHAIN_CASE])
     stats = {c[0]: collections.defaultdict(collections.Counter) for c in all_cases}
     classes = collections.Counter()
     for lang, ds in sorted(by_lang.items()):
@@ -371,7 +372,8 @@ def main():
         sw = GOPHER_SW if sw is None else sw
         dt = dt_decisions(out, lang, ds, cases, sw)
         # Cached apart, so that adding the chain did not invalidate the per-rule cache.
-        dt.update(dt_decisions(out, lang, ds, [CHAIN_CASE], sw))
+        if not args.no_chain:
+            dt.update(dt_decisions(out, lang, ds, [CHAIN_CASE], sw))
         print(f"{lang}: datatrove decisions ready", flush=True)
         if args.datatrove_only:
             continue
