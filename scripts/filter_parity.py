@@ -18,7 +18,12 @@ Documents (nothing is copied into the repository; the JSONL goes to --out):
   sin:   FLORES v1 si-en Sinhala side (chunks of 10 lines of one article)
   tam:   UD Tamil-TTB sentences (chunks of 10), si_ta_sentence_similarity Tamil pairs
 
+datatrove's decisions are cached in --out (they take most of the time); each disagreement
+gets a class, checked where possible by rerunning datatrove with that one difference removed
+(see explain()); the table of classes follows the agreement table.
+
 Usage: filter_parity.py --bin target/release/mavuno [--out DIR] [--data ../shared/data]
+       [--langs eng,amh] [--no-chain] [--speed-docs N] [--datatrove-only]
 """
 
 import argparse
