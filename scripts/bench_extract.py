@@ -15,7 +15,7 @@
    /dev/null` against the reader alone (configs/examples/bench-warc-read.toml), and the
    whole `mavuno clean --lang eng` pipeline (warc_reader -> extract_html -> url_filter ->
    normalize -> split_sentences -> langid -> filter -> dedup -> stats -> writer) with its
-   peak RSS.
+   peak RSS, on that file and on one --scale times bigger (memory must stay flat).
 
 Setup (scratch venv, outside the repository):
     python3 -m venv /tmp/venv-web && /tmp/venv-web/bin/pip install 'trafilatura==2.3.*' lxml_html_clean warcio
@@ -163,15 +163,29 @@ def main():
     print(f"  zcat > /dev/null       {wall_z:6.2f} s wall {mb / wall_z:6.0f} MB/s | {cpu_z:6.2f} CPU-s")
     print(f"  mavuno warc_reader     {wall_r:6.2f} s wall {mb / wall_r:6.0f} MB/s | {cpu_r:6.2f} CPU-s | "
           f"{(mb / wall_r) / (mb / wall_z):.2f}x zcat speed | peak RSS {rss_r:.0f} MiB")
-    out = os.path.join(ARGS.dir, "clean-eng.jsonl")
-    if os.path.exists(out):
-        os.remove(out)
-    wall_c, cpu_c, rss_c = timed(mavuno("clean", "--lang", "eng", big, "-o", out, "--quiet", "--workdir", runs,
-                                        "--threads", str(ARGS.threads)))
-    kept = sum(1 for _ in open(out))
-    print(f"  mavuno clean --lang eng (warc -> extract_html -> langid -> filter -> dedup, {ARGS.threads} threads): "
-          f"{wall_c:.2f} s wall, {cpu_c:.2f} CPU-s, {ARGS.copies * (len(pages) + len(udhr)) / cpu_c:.0f} pages/CPU-s, "
-          f"peak RSS {rss_c:.0f} MiB, {kept} sentences kept")
+    def clean(path, copies):
+        out = os.path.join(ARGS.dir, "clean-eng.jsonl")
+        if os.path.exists(out):
+            os.remove(out)
+        shutil.rmtree(runs, ignore_errors=True)
+        wall_c, cpu_c, rss_c = timed(mavuno("clean", "--lang", "eng", path, "-o", out, "--quiet", "--workdir", runs,
+                                            "--threads", str(ARGS.threads)))
+        kept = sum(1 for _ in open(out))
+        n_pages = copies * (len(pages) + len(udhr))
+        print(f"  mavuno clean --lang eng, {n_pages} pages, {os.path.getsize(path) / 1e6:.0f} MB gzip "
+              f"(warc -> extract_html -> langid -> filter -> dedup, {ARGS.threads} threads): "
+              f"{wall_c:.2f} s wall, {cpu_c:.2f} CPU-s, {n_pages / cpu_c:.0f} pages/CPU-s, "
+              f"peak RSS {rss_c:.0f} MiB, {kept} sentences kept")
+        return rss_c
+
+    rss_1 = clean(big, ARGS.copies)
+    if ARGS.scale > 1:
+        # Memory must not grow with the input: the same pipeline on a file ARGS.scale times
+        # bigger (the repeated pages have new URLs, so the reader and extractor see them all).
+        bigger = os.path.join(ARGS.dir, "bigger.warc.gz")
+        write_warc(bigger, pages + udhr, copies=ARGS.copies * ARGS.scale)
+        rss_n = clean(bigger, ARGS.copies * ARGS.scale)
+        print(f"  peak RSS {ARGS.scale}x input / 1x: {rss_n:.0f} / {rss_1:.0f} MiB = {rss_n / rss_1:.2f}")
 
 
 if __name__ == "__main__":
@@ -180,6 +194,8 @@ if __name__ == "__main__":
     ap.add_argument("--dir", default=os.path.join(ROOT, "target", "bench-web"))
     ap.add_argument("--copies", type=int, default=10, help="repeats of the pages in the throughput WARC")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scale", type=int, default=4,
+                    help="also run the clean pipeline on a WARC this many times bigger, for peak RSS (1: skip)")
     ap.add_argument("--score", metavar="PRED.json",
                     help="only score a {page id: text} JSON file (scripts/extract_candidates) and exit")
     ARGS = ap.parse_args()

@@ -18,14 +18,22 @@ Documents (nothing is copied into the repository; the JSONL goes to --out):
   sin:   FLORES v1 si-en Sinhala side (chunks of 10 lines of one article)
   tam:   UD Tamil-TTB sentences (chunks of 10), si_ta_sentence_similarity Tamil pairs
 
+datatrove's decisions are cached in --out (they take most of the time); each disagreement
+gets a class, checked where possible by rerunning datatrove with that one difference removed
+(see explain()); the table of classes follows the agreement table.
+
 Usage: filter_parity.py --bin target/release/mavuno [--out DIR] [--data ../shared/data]
+       [--langs eng,amh] [--no-chain] [--speed-docs N] [--datatrove-only]
 """
 
 import argparse
 import collections
 import csv
+import functools
+import hashlib
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -160,6 +168,9 @@ def rules():
 
 
 PRESETS = {"gopher_quality": "gq", "gopher_repetition": "gr", "c4": "c4", "fineweb": "fw"}
+# datatrove's FineWeb order.
+CHAIN = ["gopher_repetition", "gopher_quality", "c4", "fineweb"]
+CHAIN_CASE = ("chain: all four presets, FineWeb order", "chain", None, [{"preset": p} for p in CHAIN], True)
 
 
 def dt_filter(family, kw, lang, sw):
@@ -221,20 +232,159 @@ def mavuno_run(binary, workdir, name, docs_path, stages, threads=1):
     return kept, cpu, manifest
 
 
+@functools.lru_cache(maxsize=None)
+def _case_filters(name, fam, dkw, lang, sw):
+    dkw = dict(dkw) if dkw is not None else None
+    sw = list(sw) if sw is not None else None
+    if fam == "chain":
+        return [dt_filter(PRESETS[p], None, DT_LANG[lang], sw if p == "gopher_quality" else None) for p in CHAIN]
+    return [dt_filter(fam, dkw, DT_LANG[lang], sw if fam == "gq" else None)]
+
+
+def case_filters(name, fam, dkw, lang, sw):
+    """datatrove's filters for one case (one filter, or the chain) on one language."""
+    return _case_filters(name, fam, tuple(sorted(dkw.items())) if dkw is not None else None, lang,
+                         tuple(sw) if sw is not None else None)
+
+
+def dt_decisions(out, lang, ds, cases, sw):
+    """datatrove's (kept, text, reason) per case and document, cached in --out.
+
+    datatrove is ~100x slower than mavuno, so its decisions are kept on disk keyed by the
+    documents, the cases and datatrove's version: rerunning the comparison after a change
+    to mavuno only reruns mavuno.
+    """
+    from importlib.metadata import version
+    key = hashlib.sha256(json.dumps([version("datatrove"), DT_LANG[lang], sw,
+                                     [(c[0], c[1], c[2]) for c in cases],
+                                     [(d["id"], d["text"]) for d in ds]], ensure_ascii=False).encode()).hexdigest()[:16]
+    path = out / f"datatrove-{lang}-{key}.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    filters = {name: case_filters(name, fam, dkw, lang, sw) for name, fam, dkw, _, _ in cases}
+    res = {name: [] for name in filters}
+    for d in ds:
+        # Per document all cases in the fixed order (C4 last, see main): datatrove's word
+        # split cache then behaves as in a single pipeline.
+        for name, *_ in cases:
+            dk, dtext, why = dt_run(filters[name], d)
+            res[name].append((dk, dtext if dtext != d["text"] else None, why))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(res, ensure_ascii=False), encoding="utf-8")
+    tmp.rename(path)
+    return res
+
+
+# Ethiopic, Indic, Sinhala, Arabic and CJK sentence ends that datatrove's C4 ignores.
+NON_LATIN_TERMINALS = "።፧፨।॥෴؟۔။。！？"
+# (ZWJ and ZWNJ are not here: Sinhala and Tamil spell with them.)
+ZERO_WIDTH = "\ufeff\u200b\u00ad"
+
+
+INDIC_LETTER = r"[\w\u0B80-\u0BFF\u0D80-\u0DFF\u200c\u200d]"
+
+
+def join_indic_initials(text):
+    """Drops the dots of initials (a word of <= 4 code points before ". ") and inside
+    abbreviations, so that any tokenizer keeps them one word."""
+    text = re.sub(rf"(?<={INDIC_LETTER})\.(?={INDIC_LETTER})", "", text)
+    return re.sub(rf"(?<!\S)({INDIC_LETTER}{{1,4}})\.(?=\s)", r"\1", text)
+
+
+def dt_decision_with(filters, text, words_fix=None, text_fix=None):
+    """datatrove's decision on `text` with its tokens or its text changed one way: when the
+    decision then matches mavuno's, that change is the cause of the disagreement."""
+    from datatrove.pipeline.filters import fineweb_quality_filter, gopher_quality_filter, gopher_repetition_filter
+    mods = [gopher_quality_filter, gopher_repetition_filter, fineweb_quality_filter]
+    orig = [m.split_into_words for m in mods]
+    if words_fix:
+        for m, o in zip(mods, orig):
+            m.split_into_words = lambda t, lang, o=o: words_fix(o(t, lang))
+    try:
+        return dt_run(filters, {"id": "explain", "text": text_fix(text) if text_fix else text})[0]
+    finally:
+        for m, o in zip(mods, orig):
+            m.split_into_words = o
+
+
+def explain(rule, lang, text, dt_kept, mv_kept, dt_reason, filters):
+    """The class of one disagreement. Where a class can be checked, it is: datatrove is rerun
+    with that one difference removed and must then decide as mavuno did.
+
+    Classes are checked most specific first; "other" is what nobody has explained.
+    """
+    from datatrove.utils.text import PUNCTUATION_SET, split_into_words
+    words = split_into_words(text, DT_LANG[lang])
+    lines = [l for l in text.split("\n") if l.strip()]
+    chain = rule.startswith("chain")
+    if dt_kept != mv_kept and any("\n" in w for w in words):
+        if dt_decision_with(filters, text, words_fix=lambda ws: [x for w in ws for x in w.split()]) == mv_kept:
+            return "IndicNLP joins the words on both sides of a line break into one token (checked)"
+    if rule.startswith("c4/") or rule == "preset c4" or chain:
+        if any(l.rstrip().endswith(tuple(NON_LATIN_TERMINALS)) for l in lines):
+            return "non-Latin sentence end (። । ෴ …): datatrove's C4 removes the line"
+        if dt_reason and "ValueError" in dt_reason:
+            return "datatrove raised inside its sentence splitter (counted as a drop)"
+        if dt_reason == "too_few_sentences" and lang in ("sin", "tam"):
+            return "sentence count: IndicNLP's splitter finds fewer than 5"
+    if "top" in rule or rule == "preset gopher_repetition" or chain:
+        if dt_reason and dt_reason.startswith("top_") and not dt_kept:
+            n = int(dt_reason.split("_")[1])
+            grams = [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
+            if grams and collections.Counter(grams).most_common(1)[0][1] == 1:
+                return "datatrove: most common n-gram occurs once (no repetition; checked)"
+    if dt_kept != mv_kept and any(l != l.rstrip() for l in text.split("\n")):
+        if dt_decision_with(filters, text, text_fix=lambda t: "\n".join(l.rstrip() for l in t.split("\n"))) == mv_kept:
+            return "line ends in punctuation + trailing space: datatrove counts it unterminated (checked)"
+    if dt_kept != mv_kept and any(z in text for z in ZERO_WIDTH):
+        if dt_decision_with(filters, text, text_fix=lambda t: "".join(c for c in t if c not in ZERO_WIDTH)) == mv_kept:
+            return "BOM / zero-width space inside a word: spaCy splits there (checked)"
+    if dt_kept != mv_kept and DT_LANG[lang] in ("sin", "tam") and "." in text:
+        # Initials and abbreviations ("கே. பாலகிருஷ்ணன்", "தி.மு.க."): IndicNLP cuts at every
+        # dot; mavuno keeps them one token, as spaCy keeps "J." and "U.S.". (Python's \w
+        # does not match Tamil/Sinhala vowel signs, hence the explicit blocks.)
+        if dt_decision_with(filters, text, text_fix=join_indic_initials) == mv_kept:
+            return "IndicNLP cuts initials and abbreviations (கே., தி.மு.க.) at every dot (checked)"
+    if "\u1361" in text:
+        return "Ethiopic wordspace ፡ (፡፡ as full stop, 2፡14፡04 times)"
+    if GROUP[lang] == "latin" and lang != "eng" and (
+            any(len(w) > 1 and w[0] in "'’ʼ" and w[1:2].isalpha() for w in words) or any(w in ("'", "’") for w in words)):
+        return "apostrophe word split ('yan, ƙa'ida): spaCy makes ' a token"
+    if "alphabetic" in rule or rule == "preset gopher_quality" or chain:
+        ratio = sum(any(c.isalpha() for c in w) for w in words) / max(len(words), 1)
+        if abs(ratio - 0.8) < 0.02:
+            return "at the threshold: alphabetic share within 0.02 of 0.8"
+    if "words 50" in rule or rule == "preset gopher_quality" or chain:
+        n = len([w for w in words if any(ch not in PUNCTUATION_SET for ch in w)])
+        if abs(n - 50) <= 3:
+            return "at the threshold: word count within 3 of 50"
+    if "word length" in rule:
+        ws = [w for w in words if any(ch not in PUNCTUATION_SET for ch in w)]
+        mean = sum(len(w) for w in ws) / max(len(ws), 1)
+        if min(abs(mean - 3), abs(mean - 10)) < 0.3:
+            return "at the threshold: mean word length within 0.3 of 3 or 10"
+    return "other"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin", required=True, help="mavuno binary")
+    ap.add_argument("--bin", help="mavuno binary (required unless --datatrove-only)")
     ap.add_argument("--data", default=None, help="default: ../shared/data from the repository root")
     ap.add_argument("--out", default="/tmp/mavuno-filter-parity")
     ap.add_argument("--examples", type=int, default=3, help="disagreeing documents shown per rule")
     ap.add_argument("--speed-docs", type=int, default=2000, help="documents in the chained CPU-time run")
     ap.add_argument("--langs", default=None, help="only these document languages (comma-separated)")
+    ap.add_argument("--no-chain", action="store_true", help="skip the per-document comparison of the four presets chained")
+    ap.add_argument("--datatrove-only", action="store_true",
+                    help="only compute (and cache in --out) datatrove's decisions; needs no mavuno binary")
     args = ap.parse_args()
     repo = Path(__file__).resolve().parent.parent
     data = Path(args.data) if args.data else repo.parent / "shared" / "data"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    binary = Path(args.bin).resolve()
+    if not args.bin and not args.datatrove_only:
+        ap.error("--bin is required")
+    binary = Path(args.bin).resolve() if args.bin else None
 
     docs = load_docs(data)
     if args.langs:
@@ -265,25 +415,35 @@ def main():
     # C4 last: its per-line sentence splits would evict the cached word split of a text
     # from datatrove's small lru_cache, which the other filters share.
     cases.sort(key=lambda c: c[1] == "c4")
-    stats = {c[0]: collections.defaultdict(collections.Counter) for c in cases}
+    all_cases = cases + ([] if args.no_chain else [CHAIN_CASE])
+    stats = {c[0]: collections.defaultdict(collections.Counter) for c in all_cases}
+    classes = collections.Counter()
     for lang, ds in sorted(by_lang.items()):
         sw = stopword_list(repo, lang)
         sw = GOPHER_SW if sw is None else sw
+        dt = dt_decisions(out, lang, ds, cases, sw)
+        # Cached apart, so that adding the chain did not invalidate the per-rule cache.
+        if not args.no_chain:
+            dt.update(dt_decisions(out, lang, ds, [CHAIN_CASE], sw))
+        print(f"{lang}: datatrove decisions ready", flush=True)
+        if args.datatrove_only:
+            continue
         g = GROUP[lang]
         mv = {}
-        dts = {}
-        for name, fam, dkw, mkw, cmp_text in cases:
-            opts = dict(mkw)
-            if fam == "gq":
-                opts["stopwords"] = sw
+        for name, fam, dkw, mkw, cmp_text in all_cases:
+            if fam == "chain":
+                stages = [dict(o, stopwords=sw) if o["preset"] == "gopher_quality" else o for o in mkw]
+            else:
+                stages = [dict(mkw, stopwords=sw) if fam == "gq" else dict(mkw)]
             tag = "".join(c if c.isalnum() else "_" for c in name) + "_" + lang
-            mv[name] = mavuno_run(binary, out, tag, paths[lang], [opts])[0]
-            dts[name] = dt_filter(fam, dkw, DT_LANG[lang], sw if fam == "gq" else None)
-        for d in ds:
-            for name, fam, dkw, mkw, cmp_text in cases:
+            mv[name] = mavuno_run(binary, out, tag, paths[lang], stages)[0]
+        for i, d in enumerate(ds):
+            for name, fam, dkw, mkw, cmp_text in all_cases:
                 st = stats[name][g]
                 kept = mv[name]
-                dk, dtext, why = dt_run([dts[name]], d)
+                dk, dtext, why = dt[name][i]
+                if dk and dtext is None:
+                    dtext = d["text"]
                 mk = d["id"] in kept
                 st["docs"] += 1
                 st["dt_drop"] += not dk
@@ -296,9 +456,13 @@ def main():
                     same = same and same_text
                 st["agree"] += same
                 if not same:
-                    examples.append((name, g, d["id"], dk, mk, why, d["text"][:300], dtext, kept.get(d["id"])))
+                    cls = explain(name, lang, d["text"], dk, mk, why, case_filters(name, fam, dkw, lang, sw))
+                    classes[(name, g, cls)] += 1
+                    examples.append((name, g, d["id"], dk, mk, why, d["text"][:300], dtext, kept.get(d["id"]), cls))
         print(f"{lang}: {len(ds)} documents compared", flush=True)
-    for name, fam, dkw, mkw, cmp_text in cases:
+    if args.datatrove_only:
+        return
+    for name, fam, dkw, mkw, cmp_text in all_cases:
         for g, st in sorted(stats[name].items()):
             row = dict(rule=name, group=g, docs=st["docs"], dt_drop=st["dt_drop"], mv_drop=st["mv_drop"],
                        agree=st["agree"] / st["docs"])
@@ -309,12 +473,16 @@ def main():
     with open(out / "disagreements.jsonl", "w", encoding="utf-8") as fh:
         for e in examples:
             fh.write(json.dumps(dict(zip(["rule", "group", "id", "dt_kept", "mv_kept", "dt_reason", "text",
-                                          "dt_text", "mv_text"], e)), ensure_ascii=False) + "\n")
+                                          "dt_text", "mv_text", "class"], e)), ensure_ascii=False) + "\n")
     print("\n| rule | group | docs | datatrove drops | mavuno drops | agreement | C4 text identical |")
     print("|---|---|---|---|---|---|---|")
     for r in table:
         print(f"| {r['rule']} | {r['group']} | {r['docs']} | {r['dt_drop']} | {r['mv_drop']} | "
               f"{r['agree'] * 100:.2f} % | {r.get('text_same', '')} |")
+    print("\n| rule | group | disagreement class | documents |")
+    print("|---|---|---|---|")
+    for (name, g, cls), n in sorted(classes.items(), key=lambda x: (x[0][0], x[0][1], -x[1])):
+        print(f"| {name} | {g} | {cls} | {n} |")
     shown = collections.Counter()
     sys.stdout.flush()
     print(f"\nDisagreements: {len(examples)} (all in {out / 'disagreements.jsonl'}); first {args.examples} per rule and group:")
@@ -324,14 +492,16 @@ def main():
             continue
         shown[key] += 1
         print(f"- {e[0]} [{e[1]}] {e[2]}: datatrove {'keeps' if e[3] else 'drops (' + str(e[5]) + ')'}, "
-              f"mavuno {'keeps' if e[4] else 'drops'}: {e[6][:160]!r}")
+              f"mavuno {'keeps' if e[4] else 'drops'} [{e[9]}]: {e[6][:160]!r}")
     # Speed: the four filters chained, all rules on, every document.
+    if args.speed_docs <= 0:
+        return
     sample = docs[:: max(1, len(docs) // args.speed_docs)][: args.speed_docs]
     all_path = out / "docs-speed.jsonl"
     with open(all_path, "w", encoding="utf-8") as fh:
         for d in sample:
             fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-    chain = ["gopher_repetition", "gopher_quality", "c4", "fineweb"]
+    chain = CHAIN
     eng_sw = {"preset": "gopher_quality", "stopwords": GOPHER_SW}
     mv_stages = [{"preset": p} if p != "gopher_quality" else eng_sw for p in chain]
     kept, mv_cpu, manifest = mavuno_run(binary, out, "chain", all_path, mv_stages)
