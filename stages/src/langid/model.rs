@@ -27,6 +27,7 @@
 //! coverage bitset of `2^coverage_bits_log2` bits per label.
 
 use super::script::{Script, ScriptCounts};
+use crate::text::segment::block_script;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -217,7 +218,7 @@ fn is_word_char(c: char) -> bool {
         || matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200D)
         || (c.is_alphanumeric() && !c.is_ascii_digit())
         || matches!(
-            Script::of(c),
+            block_script(c),
             Some(Script::Sinhala | Script::Tamil | Script::Ethiopic)
         )
 }

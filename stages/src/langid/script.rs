@@ -1,53 +1,18 @@
-//! Script detection over Unicode block ranges.
+//! Script detection for language ID: letter counts per script, from the one Unicode table
+//! of `text::segment` ([`script_of`]).
 //!
 //! Three of mavuno's languages are identified by their script alone: Sinhala (`sin`) and
 //! Tamil (`tam`) have a script of their own among our languages, and Ethiopic is used
 //! by Amharic (`amh`) but also by Tigrinya, Ge'ez and Tigre, so an Ethiopic text with
-//! Tigrinya's markers is `und` (see [`super::model`]). Everything that is not Latin, Ethiopic, Sinhala or Tamil is
-//! `Other`, which the classifier labels `und`.
+//! Tigrinya's markers is `und` (see [`super::model`]). Letters of every other script
+//! (Arabic, Devanagari, …) count as `Other`, which the classifier labels `und`. A combining
+//! mark counts with the letter it follows (Unicode's "inherited" script), so Sinhala and
+//! Tamil vowel signs count as Sinhala and Tamil.
 
-use serde::{Deserialize, Serialize};
+use unicode_normalization::char::is_combining_mark;
 
-/// A writing system, as far as language identification needs to tell them apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Script {
-    /// Latin, including the extended blocks (ɓ ɗ ƙ ŋ ẹ ọ ṣ …).
-    Latin,
-    /// Ethiopic (Ge'ez): Amharic, Tigrinya, …
-    Ethiopic,
-    /// Sinhala.
-    Sinhala,
-    /// Tamil.
-    Tamil,
-    /// Any other script (Cyrillic, Arabic, Devanagari, Han, …).
-    Other,
-}
-
-impl Script {
-    /// The script of one character, or `None` for non-letters (digits, punctuation,
-    /// spaces, emoji) and combining marks, which say nothing about the script.
-    pub fn of(c: char) -> Option<Script> {
-        let u = c as u32;
-        match u {
-            0x0D80..=0x0DFF | 0x111E0..=0x111FF => Some(Script::Sinhala),
-            0x0B80..=0x0BFF | 0x11FC0..=0x11FFF => Some(Script::Tamil),
-            0x1200..=0x139F | 0x2D80..=0x2DDF | 0xAB00..=0xAB2F | 0x1E7E0..=0x1E7FF => {
-                Some(Script::Ethiopic)
-            }
-            0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF => None,
-            _ if !c.is_alphabetic() => None,
-            0x0041..=0x024F
-            | 0x0250..=0x02AF
-            | 0x1D00..=0x1DBF
-            | 0x1E00..=0x1EFF
-            | 0x2C60..=0x2C7F
-            | 0xA720..=0xA7FF => Some(Script::Latin),
-            0xFF21..=0xFF5A => Some(Script::Latin),
-            _ => Some(Script::Other),
-        }
-    }
-}
+pub use crate::text::segment::Script;
+use crate::text::segment::script_of;
 
 /// Letter counts per script in a text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,13 +33,25 @@ impl ScriptCounts {
     /// Counts the letters of `text` by script.
     pub fn of(text: &str) -> ScriptCounts {
         let mut n = ScriptCounts::default();
+        let mut last = None;
         for c in text.chars() {
-            match Script::of(c) {
+            let s = match script_of(c) {
+                Script::Common if is_combining_mark(c) => last,
+                Script::Common => {
+                    last = None;
+                    None
+                }
+                s => {
+                    last = Some(s);
+                    Some(s)
+                }
+            };
+            match s {
                 Some(Script::Latin) => n.latin += 1,
                 Some(Script::Ethiopic) => n.ethiopic += 1,
                 Some(Script::Sinhala) => n.sinhala += 1,
                 Some(Script::Tamil) => n.tamil += 1,
-                Some(Script::Other) => n.other += 1,
+                Some(_) => n.other += 1,
                 None => {}
             }
         }

@@ -12,8 +12,12 @@
 use unicode_normalization::char::is_combining_mark;
 use unicode_segmentation::UnicodeSegmentation;
 
-/// A writing system, as far as filters need to know it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A writing system, as far as filters and language ID need to know it (the one script type
+/// of the project; language ID stores it by its snake-case name in its model header).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Script {
     /// Latin (incl. extended Latin and IPA letters such as ɗ ɓ ƙ ŋ).
     Latin,
@@ -50,6 +54,28 @@ impl Script {
     }
 }
 
+/// The script whose Unicode blocks hold `c`, among those mavuno tells apart, marks, signs
+/// and punctuation of the block included; `None` for every other character. Language ID
+/// uses it for "is this a character of a script-decided language"; [`script_of`] refines it.
+pub fn block_script(c: char) -> Option<Script> {
+    let u = c as u32;
+    Some(match u {
+        0x0041..=0x005A | 0x0061..=0x007A | 0x00AA | 0x00BA => Script::Latin,
+        0x00C0..=0x024F | 0x0250..=0x02AF | 0x1D00..=0x1DBF | 0x1E00..=0x1EFF => Script::Latin,
+        0x2C60..=0x2C7F | 0xA720..=0xA7FF | 0xFF21..=0xFF3A | 0xFF41..=0xFF5A => Script::Latin,
+        0x1200..=0x139F | 0x2D80..=0x2DDF | 0xAB00..=0xAB2F | 0x1E7E0..=0x1E7FF => {
+            Script::Ethiopic
+        }
+        0x0D80..=0x0DFF | 0x111E0..=0x111FF => Script::Sinhala,
+        0x0B80..=0x0BFF | 0x11FC0..=0x11FFF => Script::Tamil,
+        0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
+            Script::Arabic
+        }
+        0x0900..=0x097F | 0xA8E0..=0xA8FF => Script::Devanagari,
+        _ => return None,
+    })
+}
+
 /// The script of one character (Common for digits, punctuation, marks and spaces).
 pub fn script_of(c: char) -> Script {
     let u = c as u32;
@@ -60,56 +86,20 @@ pub fn script_of(c: char) -> Script {
             Script::Common
         };
     }
-    match u {
-        0x00C0..=0x024F | 0x0250..=0x02AF | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F | 0xA720..=0xA7FF => {
-            if c.is_alphabetic() {
-                Script::Latin
-            } else {
-                Script::Common
-            }
+    let letter = c.is_alphabetic() && !is_combining_mark(c);
+    match block_script(c) {
+        Some(Script::Latin) if c.is_alphabetic() => Script::Latin,
+        // Ethiopic punctuation (፡ ። ፣ ፤ ፥ ፦ ፧ ፨) and the word space.
+        Some(Script::Ethiopic) if !(0x1360..=0x1368).contains(&u) => Script::Ethiopic,
+        Some(s @ (Script::Sinhala | Script::Tamil)) if !is_combining_mark(c) => s,
+        Some(Script::Arabic) if letter => Script::Arabic,
+        // Danda and double danda are punctuation.
+        Some(Script::Devanagari) if !(0x0964..=0x0965).contains(&u) && !is_combining_mark(c) => {
+            Script::Devanagari
         }
-        0x1200..=0x139F | 0x2D80..=0x2DDF | 0xAB00..=0xAB2F => {
-            if (0x1360..=0x1368).contains(&u) {
-                Script::Common
-            } else {
-                Script::Ethiopic
-            }
-        }
-        0x0D80..=0x0DFF | 0x111E0..=0x111FF => {
-            if is_combining_mark(c) {
-                Script::Common
-            } else {
-                Script::Sinhala
-            }
-        }
-        0x0B80..=0x0BFF | 0x11FC0..=0x11FFF => {
-            if is_combining_mark(c) {
-                Script::Common
-            } else {
-                Script::Tamil
-            }
-        }
-        0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
-            if c.is_alphabetic() && !is_combining_mark(c) {
-                Script::Arabic
-            } else {
-                Script::Common
-            }
-        }
-        0x0900..=0x097F | 0xA8E0..=0xA8FF => {
-            if (0x0964..=0x0965).contains(&u) || is_combining_mark(c) {
-                Script::Common
-            } else {
-                Script::Devanagari
-            }
-        }
-        _ => {
-            if c.is_alphabetic() && !is_combining_mark(c) {
-                Script::Other
-            } else {
-                Script::Common
-            }
-        }
+        Some(_) => Script::Common,
+        None if letter => Script::Other,
+        None => Script::Common,
     }
 }
 
