@@ -309,7 +309,12 @@ pub fn run(a: AttackArgs) -> Result<()> {
     let json = serde_json::to_string_pretty(&v)?;
     let sp = output.with_extension("summary.json");
     std::fs::write(&sp, &json).with_context(|| format!("writing {}", sp.display()))?;
-    println!("{json}");
+    // The terminal gets the corpus metrics; the per-example `items` (one value per input,
+    // for `mavuno sweep`'s pairing) stay in the file.
+    if let Some(o) = v.as_object_mut() {
+        o.remove("items");
+    }
+    println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(())
 }
 

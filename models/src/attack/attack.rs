@@ -263,6 +263,10 @@ pub struct Summary {
     pub mean_queries: f64,
     /// Mean victim calls (batches) per attacked example, the batched original excluded.
     pub mean_victim_calls: f64,
+    /// Mean queries over all examples (a skipped one costs its 1 original query): unlike
+    /// `mean_queries`, its denominator does not depend on the victim, so two runs on the same
+    /// examples can be paired example by example.
+    pub queries_per_example: f64,
     /// Filter counts summed over all words tried.
     pub filters_total: FilterCounts,
     /// Words tried over all attacked examples (divide `filters_total` by it for per-word means).
@@ -273,6 +277,12 @@ pub struct Summary {
     pub seconds: f64,
     /// Examples per second.
     pub examples_per_s: f64,
+    /// Per-example values, in input order, of the metrics whose denominator is every example
+    /// (`original_accuracy`, `accuracy_under_attack`, `attack_success_rate_over_all`,
+    /// `accuracy_after_attack_over_all`, `queries_per_example`): each list's mean is its
+    /// metric. `mavuno sweep` pairs two arms on the same examples with them (item bootstrap).
+    /// Rates over correct or attacked examples have victim-dependent denominators and no items.
+    pub items: std::collections::BTreeMap<String, Vec<f64>>,
 }
 
 /// Index of the largest value (first on ties).
@@ -709,6 +719,28 @@ pub fn summarize(results: &[ExampleResult], seconds: f64) -> Summary {
     .into_iter()
     .map(|(k, v)| (k.to_string(), ratio(v as f64, wt)))
     .collect();
+    let per_example =
+        |f: &dyn Fn(&ExampleResult) -> f64| -> Vec<f64> { results.iter().map(f).collect() };
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    let items = [
+        ("original_accuracy", per_example(&|r| flag(r.orig_correct))),
+        (
+            "accuracy_under_attack",
+            per_example(&|r| flag(r.orig_correct && !r.success)),
+        ),
+        (
+            "attack_success_rate_over_all",
+            per_example(&|r| flag(r.success)),
+        ),
+        (
+            "accuracy_after_attack_over_all",
+            per_example(&|r| flag(!r.success)),
+        ),
+        ("queries_per_example", per_example(&|r| r.queries as f64)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
     Summary {
         examples: n,
         skipped,
@@ -733,11 +765,16 @@ pub fn summarize(results: &[ExampleResult], seconds: f64) -> Summary {
             attacked.iter().map(|r| r.victim_calls).sum::<usize>() as f64,
             attacked.len() as f64,
         ),
+        queries_per_example: ratio(
+            results.iter().map(|r| r.queries).sum::<usize>() as f64,
+            n as f64,
+        ),
         filters_total: filters,
         words_tried,
         filters_mean_per_word: per_word,
         seconds,
         examples_per_s: ratio(n as f64, seconds),
+        items,
     }
 }
 
@@ -759,5 +796,67 @@ mod tests {
         o[3] = None;
         assert_eq!(render(t, &spans, &o), "Ina son, daki  !");
         assert_eq!(match_case("Gida", "daki"), "Daki");
+    }
+
+    fn example(orig_correct: bool, success: bool, queries: usize) -> ExampleResult {
+        ExampleResult {
+            text: "a b c d".into(),
+            adversarial: "a b c d".into(),
+            label: "pos".into(),
+            orig_pred: "pos".into(),
+            adv_pred: "pos".into(),
+            orig_probs: vec![0.2, 0.8],
+            adv_probs: vec![0.2, 0.8],
+            substitutions: Vec::new(),
+            queries,
+            victim_calls: 1,
+            success,
+            skipped: !orig_correct,
+            orig_correct,
+            words: 4,
+            words_tried: 1,
+            filters: FilterCounts::default(),
+        }
+    }
+
+    #[test]
+    fn items_are_per_example_and_average_to_their_metric() {
+        // Correct+flipped, correct+held, misclassified (skipped, 1 query), correct+flipped.
+        let results = vec![
+            example(true, true, 7),
+            example(true, false, 12),
+            example(false, false, 1),
+            example(true, true, 3),
+        ];
+        let s = summarize(&results, 1.0);
+        let json = serde_json::to_value(&s).unwrap();
+        let names = [
+            "original_accuracy",
+            "accuracy_under_attack",
+            "attack_success_rate_over_all",
+            "accuracy_after_attack_over_all",
+            "queries_per_example",
+        ];
+        assert_eq!(s.items.len(), names.len());
+        for name in names {
+            let v = &s.items[name];
+            assert_eq!(v.len(), results.len(), "{name}");
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let metric = json[name].as_f64().unwrap();
+            assert!((mean - metric).abs() < 1e-12, "{name}: {mean} vs {metric}");
+        }
+        // In input order, one value per example.
+        assert_eq!(
+            s.items["attack_success_rate_over_all"],
+            [1.0, 0.0, 0.0, 1.0]
+        );
+        assert_eq!(s.items["accuracy_under_attack"], [0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(s.items["queries_per_example"], [7.0, 12.0, 1.0, 3.0]);
+        // Over all examples vs over attacked ones: the skipped example's single query counts.
+        assert!((s.queries_per_example - 23.0 / 4.0).abs() < 1e-12);
+        assert!((s.mean_queries - 22.0 / 3.0).abs() < 1e-12);
+        // Rates over correct examples have no items (their denominators differ by victim).
+        assert!(!s.items.contains_key("attack_success_rate"));
+        assert!((s.attack_success_rate - 2.0 / 3.0).abs() < 1e-12);
     }
 }

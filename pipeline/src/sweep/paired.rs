@@ -85,9 +85,15 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Whether there is an interval at all: one seed without per-item values resamples to
+    /// the single observed difference, which says nothing about its noise.
+    pub fn has_interval(&self) -> bool {
+        self.resampling == Resampling::SeedsAndItems || self.n >= 2
+    }
+
     /// Whether the interval excludes 0 (the only case a table marks a difference).
     pub fn excludes_zero(&self) -> bool {
-        self.lo > 0.0 || self.hi < 0.0
+        self.has_interval() && (self.lo > 0.0 || self.hi < 0.0)
     }
 }
 

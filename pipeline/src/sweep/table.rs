@@ -151,6 +151,7 @@ pub fn results_md(grid: &Grid, runs: &[RunMetrics], reference: usize, command: &
             "| metric | reference | arm | difference | 95 % interval | + / − / = | n | resampled |\n|---|---|---|---|---|---|---|---|"
         );
         let mut few_seeds = false;
+        let mut one_seed = false;
         for m in &varying {
             let a = values(grid, runs, reference, m);
             let b = values(grid, runs, arm, m);
@@ -180,15 +181,19 @@ pub fn results_md(grid: &Grid, runs: &[RunMetrics], reference: usize, command: &
             };
             let mean = |v: &[(u64, f64)]| summarize(&v.iter().map(|x| x.1).collect::<Vec<_>>());
             let mark = if c.excludes_zero() { "**" } else { "" };
-            few_seeds |= c.resampling == Resampling::Seeds && c.n < 5;
+            few_seeds |= c.resampling == Resampling::Seeds && (2..5).contains(&c.n);
+            let interval = if c.has_interval() {
+                format!("[{}, {}]", num(c.lo), num(c.hi))
+            } else {
+                one_seed = true;
+                "–".to_string()
+            };
             let _ = writeln!(
                 md,
-                "| {m} | {} | {} | {mark}{}{mark} | [{}, {}] | {} / {} / {} | {} | {} |",
+                "| {m} | {} | {} | {mark}{}{mark} | {interval} | {} / {} / {} | {} | {} |",
                 mean(&a).map_or("–".into(), |s| num(s.mean)),
                 mean(&b).map_or("–".into(), |s| num(s.mean)),
                 num(c.diff),
-                num(c.lo),
-                num(c.hi),
                 c.signs.0,
                 c.signs.1,
                 c.signs.2,
@@ -205,6 +210,13 @@ pub fn results_md(grid: &Grid, runs: &[RunMetrics], reference: usize, command: &
              else is no detectable difference at this n.",
             super::paired::RESAMPLES
         );
+        if one_seed {
+            let _ = writeln!(
+                md,
+                "–: one seed and no per-item values, so no interval (the difference is one \
+                 observation)."
+            );
+        }
         if few_seeds {
             let _ = writeln!(
                 md,
@@ -273,5 +285,56 @@ mod tests {
         let first: serde_json::Value = serde_json::from_str(jl.lines().next().unwrap()).unwrap();
         assert_eq!(first["arm"]["stages.t.arm"], "base");
         assert_eq!(first["metrics"]["eval.acc"], 11.0);
+    }
+
+    #[test]
+    fn one_seed_pairs_on_items_and_gives_no_interval_without_them() {
+        // Two deterministic arms (an attack study): one seed, 4 examples each.
+        let grid = Grid::new(
+            vec![Axis::parse("stages.attack.search=first_flip,min_prob").unwrap()],
+            vec![42],
+        )
+        .unwrap();
+        let q = [[5.0, 9.0, 1.0, 7.0], [20.0, 20.0, 1.0, 24.0]];
+        let runs: Vec<RunMetrics> = grid
+            .points
+            .iter()
+            .map(|p| {
+                let items = q[p.arm].to_vec();
+                let mean = items.iter().sum::<f64>() / 4.0;
+                RunMetrics {
+                    status: "succeeded".into(),
+                    metrics: [
+                        ("attack.queries_per_example".to_string(), mean),
+                        ("attack.mean_queries".to_string(), mean + 1.0),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    items: [("attack.queries_per_example".to_string(), items)]
+                        .into_iter()
+                        .collect(),
+                }
+            })
+            .collect();
+        let md = results_md(&grid, &runs, 0, "mavuno sweep a.toml");
+        // Items: every per-example difference is ≥ 0 and three are > 0, so the item
+        // bootstrap's interval is above 0.
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| attack.queries_per_example | 5.500 | 16.25 |"))
+            .unwrap_or_else(|| panic!("{md}"));
+        assert!(
+            row.contains("**10.75**") && row.ends_with("| 1 | seeds × items |"),
+            "{row}"
+        );
+        // No items: the same-size difference is one observation, not an interval.
+        assert!(
+            md.contains(
+                "| attack.mean_queries | 6.500 | 17.25 | 10.75 | – | 1 / 0 / 0 | 1 | seeds |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("one seed and no per-item values"), "{md}");
+        assert!(!md.contains("fewer than 5 seeds"), "{md}");
     }
 }
