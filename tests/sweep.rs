@@ -374,8 +374,8 @@ fn named_arms_set_several_keys_and_shipped_arms_files_validate() {
     let md = std::fs::read_to_string(sw.join("results.md")).unwrap();
     assert!(md.contains("strict") && md.contains("loose"), "{md}");
 
-    // Every shipped `<study>.arms.toml` applies to `<study>.toml`: each arm's settings
-    // validate through `mavuno plan --set`.
+    // Every shipped `<study>.arms.toml` applies to `<study>.toml`, or to the config its
+    // `# config: PATH` line names: each arm's settings validate through `mavuno plan --set`.
     let studies = crate::support::repo_root().join("configs/studies");
     let mut checked = 0;
     for e in std::fs::read_dir(&studies).unwrap().flatten() {
@@ -383,8 +383,14 @@ fn named_arms_set_several_keys_and_shipped_arms_files_validate() {
         let Some(stem) = p.to_str().and_then(|s| s.strip_suffix(".arms.toml")) else {
             continue;
         };
-        let config = format!("{stem}.toml");
         let text = std::fs::read_to_string(&p).unwrap();
+        let config = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# config: "))
+            .map(|c| crate::support::repo_root().join(c.trim()))
+            .unwrap_or_else(|| PathBuf::from(format!("{stem}.toml")));
+        assert!(config.is_file(), "{}: no config {}", p.display(), config.display());
+        let config = config.display().to_string();
         let named = mavuno_pipeline::sweep::arms::parse_arms(&text, &p.display().to_string())
             .expect("arms file parses");
         for (name, settings) in named {
