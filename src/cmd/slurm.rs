@@ -4,7 +4,9 @@
 //! jobs of N tasks (`mavuno run --shard $SLURM_ARRAY_TASK_ID/N`) and m reduce jobs
 //! (`mavuno reduce --stage gk`), chained with `--dependency=afterok`: shards run to g1's
 //! map, the reduce of g1 decides, shards continue to g2's map, … and the last array runs
-//! every shard to the end. A failed task is resubmitted alone (`sbatch --array=i
+//! every shard to the end. With `--band-ranges K` each reduce is an array job of K
+//! band-range tasks, and a stage whose reduce clusters (dedup_near) gets a cluster job
+//! after it (afterok on the whole array). A failed task is resubmitted alone (`sbatch --array=i
 //! SCRIPT`) and resumes: stages it completed are cached.
 
 use anyhow::{bail, Context, Result};
@@ -30,6 +32,11 @@ pub struct SlurmArgs {
     /// Memory per task (`--mem`, e.g. 4G); the cluster's default when absent.
     #[arg(long)]
     pub mem: Option<String>,
+    /// Split each reduce in K band-range tasks (an array job of K tasks,
+    /// `mavuno reduce --band-range $SLURM_ARRAY_TASK_ID/K`), followed for dedup_near by
+    /// its cluster job (`mavuno reduce --cluster`). Default 1: one reduce task.
+    #[arg(long, default_value_t = 1)]
+    pub band_ranges: u64,
     /// Print the scripts and the sbatch commands instead of submitting.
     #[arg(long)]
     pub dry_run: bool,
@@ -62,8 +69,8 @@ fn abs(p: &Path) -> Result<PathBuf> {
 
 /// Writes the scripts, then submits them (or prints them with `--dry-run`).
 pub fn run(args: SlurmArgs) -> Result<i32> {
-    if args.shards == 0 {
-        bail!("--shards must be at least 1");
+    if args.shards == 0 || args.band_ranges == 0 {
+        bail!("--shards and --band-ranges must be at least 1");
     }
     let plan = match crate::cmd::run::load(&args.cfg) {
         Ok(p) => p,
@@ -99,14 +106,15 @@ pub fn run(args: SlurmArgs) -> Result<i32> {
     for s in &args.cfg.set {
         common.push_str(&format!(" --set {}", sh_quote(s)));
     }
-    let header = |name: &str, array: bool| {
+    // `array`: the task count of an array job.
+    let header = |name: &str, array: Option<u64>| {
         let mut h = String::from("#!/bin/bash\n");
         h.push_str(&format!(
             "#SBATCH --job-name=mavuno-{}-{name}\n",
             plan.run.name
         ));
-        if array {
-            h.push_str(&format!("#SBATCH --array=0-{}\n", n - 1));
+        if let Some(tasks) = array {
+            h.push_str(&format!("#SBATCH --array=0-{}\n", tasks - 1));
             h.push_str(&format!("#SBATCH --output={}/%x-%a.out\n", logs.display()));
         } else {
             h.push_str(&format!("#SBATCH --output={}/%x.out\n", logs.display()));
@@ -127,28 +135,38 @@ pub fn run(args: SlurmArgs) -> Result<i32> {
         name: format!("shards-{k}"),
         script: format!(
             "{}exec {} run {common} --quiet --shard \"$SLURM_ARRAY_TASK_ID/{n}\"\n",
-            header(&format!("shards-{k}"), true),
+            header(&format!("shards-{k}"), Some(n)),
             sh_quote(&exe.display().to_string())
         ),
     };
     let mut jobs = vec![shards_job(0)];
-    let globals: Vec<&str> = plan
-        .stages
-        .iter()
-        .filter(|s| s.config.global())
-        .map(|s| s.id.as_str())
-        .collect();
-    for (k, g) in globals.iter().enumerate() {
-        let name = format!("reduce-{g}");
-        jobs.push(Job {
-            script: format!(
-                "{}exec {} reduce {common} --stage {}\n",
-                header(&name, false),
-                sh_quote(&exe.display().to_string()),
-                sh_quote(g)
-            ),
-            name,
-        });
+    let exe_q = sh_quote(&exe.display().to_string());
+    let ranges = args.band_ranges;
+    let globals = plan.stages.iter().filter(|s| s.config.global());
+    for (k, g) in globals.enumerate() {
+        let (id, name) = (sh_quote(&g.id), format!("reduce-{}", g.id));
+        let script = if ranges == 1 {
+            format!(
+                "{}exec {exe_q} reduce {common} --stage {id}\n",
+                header(&name, None)
+            )
+        } else {
+            format!(
+                "{}exec {exe_q} reduce {common} --stage {id} --band-range \"$SLURM_ARRAY_TASK_ID/{ranges}\"\n",
+                header(&name, Some(ranges))
+            )
+        };
+        jobs.push(Job { name, script });
+        if ranges > 1 && g.config.reduce_clusters() {
+            let name = format!("cluster-{}", g.id);
+            jobs.push(Job {
+                script: format!(
+                    "{}exec {exe_q} reduce {common} --stage {id} --cluster\n",
+                    header(&name, None)
+                ),
+                name,
+            });
+        }
         jobs.push(shards_job(k + 1));
     }
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
