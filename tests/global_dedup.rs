@@ -294,6 +294,32 @@ fn reduce_names_missing_shards_and_wrong_stages() {
     assert!(!d.join("runs/g/shard-0-of-3/out.jsonl").exists());
 }
 
+/// Runs `argv` once per task index, with the index in environment variable `var` (as a
+/// scheduler would), one after another; every task must succeed.
+fn run_tasks(argv: &[&str], tasks: u64, var: &str) {
+    for t in 0..tasks {
+        let out = std::process::Command::new(argv[0])
+            .args(&argv[1..])
+            .env(var, t.to_string())
+            .output()
+            .expect("spawn task");
+        assert!(
+            out.status.success(),
+            "{argv:?} task {t}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The union of the shards' outcomes of a run with `n` shards in `runs`.
+fn union_of(runs: &Path, n: u64) -> Outcome {
+    let mut union = empty();
+    for i in 0..n {
+        add(&mut union, &runs.join(format!("g/shard-{i}-of-{n}")));
+    }
+    union
+}
+
 /// `mavuno slurm --band-ranges K --dry-run` writes the chain a cluster would run: shard
 /// arrays, each reduce as an array of K band-range tasks, dedup_near's cluster job after
 /// its array. Running the scripts in that order (each array task with its
@@ -370,26 +396,132 @@ fn slurm_scripts_split_the_reduce_by_band_range_and_equal_the_single_run() {
             .lines()
             .find_map(|l| l.strip_prefix("#SBATCH --array=0-"))
             .map(|n| n.parse::<u64>().expect("array size") + 1);
-        for t in 0..tasks.unwrap_or(1) {
-            let out = std::process::Command::new("bash")
-                .arg(s)
-                .env("SLURM_ARRAY_TASK_ID", t.to_string())
-                .output()
-                .expect("bash");
-            assert!(
-                out.status.success(),
-                "{} task {t}: {}",
-                s.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-    let mut union = empty();
-    for i in 0..3 {
-        add(&mut union, &runs.join(format!("g/shard-{i}-of-3")));
+        run_tasks(
+            &["bash", &s.display().to_string()],
+            tasks.unwrap_or(1),
+            "SLURM_ARRAY_TASK_ID",
+        );
     }
     assert_eq!(
-        union, single,
+        union_of(&runs, 3),
+        single,
         "the Slurm chain's output equals the single run"
+    );
+}
+
+/// `mavuno k8s` writes one Indexed Job per step, in the order to apply them; each is a
+/// batch/v1 Job whose pods read their index from `JOB_COMPLETION_INDEX`. Running each
+/// Job's container command for every index, in that order, gives the single run's output.
+#[test]
+fn k8s_indexed_jobs_follow_the_chain_and_equal_the_single_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let files = corpus(d);
+    let cfg = config(d, &files, "record", false);
+    let single_runs = d.join("single");
+    run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
+    let mut single = empty();
+    add(&mut single, &single_runs.join("g"));
+
+    let runs = d.join("runs");
+    let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
+    let r = run_in(
+        d,
+        &[
+            "k8s",
+            &cfgs,
+            "--workdir",
+            &runss,
+            "--shards",
+            "2",
+            "--band-ranges",
+            "3",
+            "--image",
+            "registry.example/mavuno:1",
+            "--binary",
+            BIN,
+            "--pvc",
+            "corpus",
+            "--mem",
+            "2Gi",
+        ],
+    );
+    r.expect_code(0, "k8s");
+    let applied: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("kubectl apply -f "))
+        .collect();
+    let waited: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("kubectl wait --for=condition=complete --timeout=-1s job/"))
+        .collect();
+    let names: Vec<String> = applied
+        .iter()
+        .map(|p| {
+            Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "00-shards-0.json",
+            "01-reduce-exact.json",
+            "02-shards-1.json",
+            "03-reduce-near.json",
+            "04-cluster-near.json",
+            "05-shards-2.json",
+        ]
+    );
+    assert_eq!(waited.len(), applied.len());
+    let expect_tasks = [2, 3, 2, 3, 1, 2];
+    for ((p, name), tasks) in applied.iter().zip(&waited).zip(expect_tasks) {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).expect("manifest")).expect("json");
+        assert_eq!(m["apiVersion"], "batch/v1");
+        assert_eq!(m["kind"], "Job");
+        assert_eq!(m["metadata"]["name"], *name);
+        assert!(
+            name.len() <= 63
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{name}"
+        );
+        let spec = &m["spec"];
+        assert_eq!(spec["completionMode"], "Indexed");
+        assert_eq!(spec["completions"], tasks);
+        assert_eq!(spec["parallelism"], tasks);
+        let pod = &spec["template"]["spec"];
+        assert_eq!(pod["restartPolicy"], "Never");
+        assert_eq!(
+            pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            "corpus"
+        );
+        let c = &pod["containers"][0];
+        assert_eq!(c["image"], "registry.example/mavuno:1");
+        assert_eq!(c["volumeMounts"][0]["name"], pod["volumes"][0]["name"]);
+        assert_eq!(c["resources"]["requests"]["memory"], "2Gi");
+        let argv: Vec<&str> = c["command"]
+            .as_array()
+            .expect("command")
+            .iter()
+            .map(|a| a.as_str().expect("string"))
+            .collect();
+        assert_eq!(argv[..2], ["sh", "-c"]);
+        if tasks > 1 {
+            assert!(argv[2].contains("$JOB_COMPLETION_INDEX/"), "{}", argv[2]);
+        }
+        run_tasks(&argv, tasks, "JOB_COMPLETION_INDEX");
+    }
+    assert_eq!(
+        union_of(&runs, 2),
+        single,
+        "the Indexed Jobs' output equals the single run"
     );
 }

@@ -9,6 +9,7 @@
 //! after it (afterok on the whole array). A failed task is resubmitted alone (`sbatch --array=i
 //! SCRIPT`) and resumes: stages it completed are cached.
 
+use crate::cmd::chain::sh_quote;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mavuno_pipeline::run::{self, RunOptions};
@@ -46,17 +47,6 @@ pub struct SlurmArgs {
 struct Job {
     name: String,
     script: String,
-}
-
-fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 fn abs(p: &Path) -> Result<PathBuf> {
@@ -97,14 +87,15 @@ pub fn run(args: SlurmArgs) -> Result<i32> {
     let slurm_dir = base.join("slurm");
     let logs = slurm_dir.join("logs");
     let n = args.shards;
-    let mut common = format!(
-        "{} --workdir {}",
-        sh_quote(&config.display().to_string()),
-        sh_quote(&workdir.display().to_string())
-    );
-    common.push_str(&format!(" --set run.threads={}", args.cpus_per_task));
+    let mut common = vec![
+        config.display().to_string(),
+        "--workdir".to_string(),
+        workdir.display().to_string(),
+        "--set".to_string(),
+        format!("run.threads={}", args.cpus_per_task),
+    ];
     for s in &args.cfg.set {
-        common.push_str(&format!(" --set {}", sh_quote(s)));
+        common.extend(["--set".to_string(), s.clone()]);
     }
     // `array`: the task count of an array job.
     let header = |name: &str, array: Option<u64>| {
@@ -131,44 +122,18 @@ pub fn run(args: SlurmArgs) -> Result<i32> {
         h.push_str(&format!("cd {}\n", sh_quote(&cwd.display().to_string())));
         h
     };
-    let shards_job = |k: usize| Job {
-        name: format!("shards-{k}"),
-        script: format!(
-            "{}exec {} run {common} --quiet --shard \"$SLURM_ARRAY_TASK_ID/{n}\"\n",
-            header(&format!("shards-{k}"), Some(n)),
-            sh_quote(&exe.display().to_string())
-        ),
-    };
-    let mut jobs = vec![shards_job(0)];
-    let exe_q = sh_quote(&exe.display().to_string());
-    let ranges = args.band_ranges;
-    let globals = plan.stages.iter().filter(|s| s.config.global());
-    for (k, g) in globals.enumerate() {
-        let (id, name) = (sh_quote(&g.id), format!("reduce-{}", g.id));
-        let script = if ranges == 1 {
-            format!(
-                "{}exec {exe_q} reduce {common} --stage {id}\n",
-                header(&name, None)
-            )
-        } else {
-            format!(
-                "{}exec {exe_q} reduce {common} --stage {id} --band-range \"$SLURM_ARRAY_TASK_ID/{ranges}\"\n",
-                header(&name, Some(ranges))
-            )
-        };
-        jobs.push(Job { name, script });
-        if ranges > 1 && g.config.reduce_clusters() {
-            let name = format!("cluster-{}", g.id);
-            jobs.push(Job {
-                script: format!(
-                    "{}exec {exe_q} reduce {common} --stage {id} --cluster\n",
-                    header(&name, None)
-                ),
-                name,
-            });
-        }
-        jobs.push(shards_job(k + 1));
-    }
+    let exe = exe.display().to_string();
+    let jobs: Vec<Job> = crate::cmd::chain::steps(&plan, n, args.band_ranges, &common)
+        .into_iter()
+        .map(|step| Job {
+            script: format!(
+                "{}{}\n",
+                header(&step.name, step.tasks),
+                step.command(&exe, "SLURM_ARRAY_TASK_ID")
+            ),
+            name: step.name,
+        })
+        .collect();
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     let mut paths = Vec::new();
     for (k, j) in jobs.iter().enumerate() {
