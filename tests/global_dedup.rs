@@ -311,6 +311,17 @@ fn run_tasks(argv: &[&str], tasks: u64, var: &str) {
     }
 }
 
+/// The corpus, its config (sharded by `shard_by`) and the single run's outcome.
+fn single_run(d: &Path, shard_by: &str) -> (PathBuf, Outcome) {
+    let files = corpus(d);
+    let cfg = config(d, &files, shard_by, false);
+    let single_runs = d.join("single");
+    run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
+    let mut single = empty();
+    add(&mut single, &single_runs.join("g"));
+    (cfg, single)
+}
+
 /// The union of the shards' outcomes of a run with `n` shards in `runs`.
 fn union_of(runs: &Path, n: u64) -> Outcome {
     let mut union = empty();
@@ -328,12 +339,7 @@ fn union_of(runs: &Path, n: u64) -> Outcome {
 fn slurm_scripts_split_the_reduce_by_band_range_and_equal_the_single_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();
-    let files = corpus(d);
-    let cfg = config(d, &files, "file", false);
-    let single_runs = d.join("single");
-    run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
-    let mut single = empty();
-    add(&mut single, &single_runs.join("g"));
+    let (cfg, single) = single_run(d, "file");
 
     let runs = d.join("runs");
     let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
@@ -416,12 +422,7 @@ fn slurm_scripts_split_the_reduce_by_band_range_and_equal_the_single_run() {
 fn k8s_indexed_jobs_follow_the_chain_and_equal_the_single_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();
-    let files = corpus(d);
-    let cfg = config(d, &files, "record", false);
-    let single_runs = d.join("single");
-    run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
-    let mut single = empty();
-    add(&mut single, &single_runs.join("g"));
+    let (cfg, single) = single_run(d, "record");
 
     let runs = d.join("runs");
     let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());

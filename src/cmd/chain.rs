@@ -5,6 +5,7 @@
 //! tasks), its cluster step when the reduce has one and K > 1, and the next shard step.
 
 use mavuno_pipeline::config::Plan;
+use std::path::Path;
 
 /// Where a step's argument takes the task index (the scheduler's variable).
 const TASK: &str = "{task}";
@@ -46,6 +47,42 @@ impl Step {
         }
         c
     }
+}
+
+/// The run's unsharded directory (`<workdir>/<name>`), where the drivers write.
+pub fn run_base(plan: &Plan, workdir: &Path) -> std::path::PathBuf {
+    mavuno_pipeline::run::run_dir(
+        plan,
+        &mavuno_pipeline::run::RunOptions {
+            workdir: Some(workdir.to_path_buf()),
+            shard: None,
+            progress: false,
+        },
+    )
+}
+
+/// Both drivers need at least one shard and one band range.
+pub fn check_counts(shards: u64, ranges: u64) -> anyhow::Result<()> {
+    if shards == 0 || ranges == 0 {
+        anyhow::bail!("--shards and --band-ranges must be at least 1");
+    }
+    Ok(())
+}
+
+/// The arguments every step takes: the config, the workdir, the task's thread count and
+/// the user's `--set` overrides.
+pub fn common_args(config: &Path, workdir: &Path, threads: u32, sets: &[String]) -> Vec<String> {
+    let mut common = vec![
+        config.display().to_string(),
+        "--workdir".to_string(),
+        workdir.display().to_string(),
+        "--set".to_string(),
+        format!("run.threads={threads}"),
+    ];
+    for s in sets {
+        common.extend(["--set".to_string(), s.clone()]);
+    }
+    common
 }
 
 /// The steps of `plan` over `shards` shards with reduces split in `ranges` band ranges;

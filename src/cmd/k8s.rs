@@ -10,9 +10,8 @@
 //! Manifests are JSON (which `kubectl` reads like YAML), written under
 //! `<workdir>/<name>/k8s/`.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
-use mavuno_pipeline::run::{self, RunOptions};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -96,9 +95,7 @@ fn job(args: &K8sArgs, name: &str, tasks: u64, command: String) -> Value {
 
 /// Writes the manifests and prints the order to apply them.
 pub fn run(args: K8sArgs) -> Result<i32> {
-    if args.shards == 0 || args.band_ranges == 0 {
-        bail!("--shards and --band-ranges must be at least 1");
-    }
+    crate::cmd::chain::check_counts(args.shards, args.band_ranges)?;
     let plan = match crate::cmd::run::load(&args.cfg) {
         Ok(p) => p,
         Err(code) => return Ok(code),
@@ -108,25 +105,14 @@ pub fn run(args: K8sArgs) -> Result<i32> {
         .workdir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&plan.run.workdir));
-    let base = run::run_dir(
-        &plan,
-        &RunOptions {
-            workdir: Some(workdir.clone()),
-            shard: None,
-            progress: false,
-        },
-    );
+    let base = crate::cmd::chain::run_base(&plan, &workdir);
     // Paths as given: they name the same files inside the containers (on the volume).
-    let mut common = vec![
-        args.cfg.config.display().to_string(),
-        "--workdir".to_string(),
-        workdir.display().to_string(),
-        "--set".to_string(),
-        format!("run.threads={}", args.cpus_per_task),
-    ];
-    for s in &args.cfg.set {
-        common.extend(["--set".to_string(), s.clone()]);
-    }
+    let common = crate::cmd::chain::common_args(
+        &args.cfg.config,
+        &workdir,
+        args.cpus_per_task,
+        &args.cfg.set,
+    );
     let dir = base.join("k8s");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let steps = crate::cmd::chain::steps(&plan, args.shards, args.band_ranges, &common);

@@ -12,7 +12,6 @@
 use crate::cmd::chain::sh_quote;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use mavuno_pipeline::run::{self, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -59,9 +58,7 @@ fn abs(p: &Path) -> Result<PathBuf> {
 
 /// Writes the scripts, then submits them (or prints them with `--dry-run`).
 pub fn run(args: SlurmArgs) -> Result<i32> {
-    if args.shards == 0 || args.band_ranges == 0 {
-        bail!("--shards and --band-ranges must be at least 1");
-    }
+    crate::cmd::chain::check_counts(args.shards, args.band_ranges)?;
     let plan = match crate::cmd::run::load(&args.cfg) {
         Ok(p) => p,
         Err(code) => return Ok(code),
@@ -74,29 +71,14 @@ pub fn run(args: SlurmArgs) -> Result<i32> {
         .workdir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&plan.run.workdir)))?;
-    let base = run::run_dir(
-        &plan,
-        &RunOptions {
-            workdir: Some(workdir.clone()),
-            shard: None,
-            progress: false,
-        },
-    );
+    let base = crate::cmd::chain::run_base(&plan, &workdir);
     let exe = std::env::current_exe().context("locating the mavuno binary")?;
     let cwd = std::env::current_dir()?;
     let slurm_dir = base.join("slurm");
     let logs = slurm_dir.join("logs");
     let n = args.shards;
-    let mut common = vec![
-        config.display().to_string(),
-        "--workdir".to_string(),
-        workdir.display().to_string(),
-        "--set".to_string(),
-        format!("run.threads={}", args.cpus_per_task),
-    ];
-    for s in &args.cfg.set {
-        common.extend(["--set".to_string(), s.clone()]);
-    }
+    let common =
+        crate::cmd::chain::common_args(&config, &workdir, args.cpus_per_task, &args.cfg.set);
     // `array`: the task count of an array job.
     let header = |name: &str, array: Option<u64>| {
         let mut h = String::from("#!/bin/bash\n");
