@@ -36,11 +36,12 @@ lint: setup
 fmt:
 	$(CARGO) fmt --all
 
-# A single-node Slurm cluster on this machine runs a sharded dedup and compares it with
-# the single-machine run (needs root: installs slurm-wlm and munge).
+# A single-node Slurm cluster on this machine runs a sharded dedup (reduces split in 2
+# band ranges, one array task failed on purpose and resubmitted alone) and compares it
+# with the single-machine run (needs root: installs slurm-wlm and munge).
 slurm-test:
 	$(CARGO) build --release --bin mavuno
-	bash scripts/slurm_local.sh
+	BAND_RANGES=2 FAIL_TASK=3 bash scripts/slurm_local.sh
 
 bench: build
 	bash scripts/bench_io.sh

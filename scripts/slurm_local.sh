@@ -8,13 +8,19 @@
 #   bash scripts/slurm_local.sh            (or: make slurm-test)
 #
 # Environment: MAVUNO (binary, default target/release/mavuno), SHARDS (default 8),
-# KEEP=1 keeps the scratch directory.
+# BAND_RANGES (default 1: `mavuno slurm --band-ranges`, each reduce as an array of that
+# many band-range tasks, then dedup_near's cluster job), FAIL_TASK=i (makes array task i
+# of the first shard phase fail, then resubmits that task alone with
+# `sbatch --array=i`, points the waiting reduce job at it with `scontrol update`, and
+# checks the run still equals the single run), KEEP=1 keeps the scratch directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 DATA="$REPO/../shared/data/masakhane_raw_text"
 MAVUNO=${MAVUNO:-$REPO/target/release/mavuno}
 SHARDS=${SHARDS:-8}
+BAND_RANGES=${BAND_RANGES:-1}
+FAIL_TASK=${FAIL_TASK:-}
 [ -x "$MAVUNO" ] || { echo "build first: cargo build --release --bin mavuno" >&2; exit 1; }
 [ -d "$DATA" ] || { echo "shared data not found: $DATA" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "run as root (installs slurm-wlm, starts daemons)" >&2; exit 1; }
@@ -130,18 +136,42 @@ EOF
 
 # --- single machine, then Slurm ------------------------------------------------------
 "$MAVUNO" run "$WORK/dedup.toml" --workdir "$WORK/single" --quiet
-"$MAVUNO" slurm "$WORK/dedup.toml" --workdir "$WORK/sharded" --shards "$SHARDS" --dry-run > "$WORK/dry-run.txt"
-"$MAVUNO" slurm "$WORK/dedup.toml" --workdir "$WORK/sharded" --shards "$SHARDS" --cpus-per-task 1 --mem 2G | tee "$WORK/jobs.txt"
+"$MAVUNO" slurm "$WORK/dedup.toml" --workdir "$WORK/sharded" --shards "$SHARDS" --band-ranges "$BAND_RANGES" --dry-run > "$WORK/dry-run.txt"
+if [ -n "$FAIL_TASK" ]; then
+  # A file where task FAIL_TASK's run directory goes: that task fails, the others run.
+  mkdir -p "$WORK/sharded/slurm"
+  echo "in the way" > "$WORK/sharded/slurm/shard-$FAIL_TASK-of-$SHARDS"
+fi
+"$MAVUNO" slurm "$WORK/dedup.toml" --workdir "$WORK/sharded" --shards "$SHARDS" --band-ranges "$BAND_RANGES" --cpus-per-task 1 --mem 2G | tee "$WORK/jobs.txt"
 JOBS=$(cut -f1 "$WORK/jobs.txt" | paste -sd,)
 echo "waiting for jobs $JOBS"
 START=$(date +%s)
+RESUBMITTED=
 while [ -n "$(squeue -h -j "$JOBS" 2>/dev/null)" ]; do
   if squeue -h -j "$JOBS" -o %r | grep -q DependencyNeverSatisfied; then
+    if [ -n "$FAIL_TASK" ] && [ -z "$RESUBMITTED" ]; then
+      FIRST=$(sed -n 1p "$WORK/jobs.txt" | cut -f1)
+      NEXT=$(sed -n 2p "$WORK/jobs.txt" | cut -f1)
+      SCRIPT=$(sed -n 1p "$WORK/jobs.txt" | cut -f3)
+      echo "task $FAIL_TASK of job $FIRST failed as injected:"
+      sacct -n -j "$FIRST" -o JobID,State,ExitCode 2>/dev/null || squeue -h -j "$NEXT" -o '%i %r'
+      rm -f "$WORK/sharded/slurm/shard-$FAIL_TASK-of-$SHARDS"
+      NEW=$(sbatch --parsable --array="$FAIL_TASK" "$SCRIPT" | cut -d';' -f1)
+      scontrol update JobId="$NEXT" Dependency="afterok:$NEW"
+      echo "resubmitted task $FAIL_TASK alone as job $NEW; job $NEXT now waits on it"
+      JOBS="$JOBS,$NEW"
+      RESUBMITTED=1
+      sleep 2
+      continue
+    fi
     echo "a job failed; logs:" >&2; tail -n 20 "$WORK"/sharded/slurm/slurm/logs/* >&2; exit 1
   fi
   [ $(( $(date +%s) - START )) -lt 1200 ] || { echo "timed out" >&2; exit 1; }
   sleep 2
 done
+if [ -n "$FAIL_TASK" ] && [ -z "$RESUBMITTED" ]; then
+  echo "the injected failure of task $FAIL_TASK was not seen" >&2; exit 1
+fi
 echo "jobs finished in $(( $(date +%s) - START )) s"
 squeue; scontrol show job "${JOBS##*,}" 2>/dev/null | grep -o 'JobState=[A-Z]*' || true
 

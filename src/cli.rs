@@ -41,6 +41,8 @@ pub enum DataCommand {
     Reduce(crate::cmd::reduce::ReduceArgs),
     /// Submit a sharded run as Slurm array jobs with its reduce jobs (or print the scripts).
     Slurm(crate::cmd::slurm::SlurmArgs),
+    /// Write a sharded run as Kubernetes Indexed Jobs (JSON manifests) and the order to apply them.
+    K8s(crate::cmd::k8s::K8sArgs),
     /// Run a config per combination of --vary values and seed; paired statistics.
     Sweep(crate::cmd::sweep::SweepArgs),
     /// Re-render a run directory's report.html (funnel, filter measures, dropped samples).
@@ -71,6 +73,7 @@ pub fn run_data(cmd: DataCommand) -> anyhow::Result<i32> {
         DataCommand::Plan(a) => crate::cmd::run::plan(a),
         DataCommand::Reduce(a) => crate::cmd::reduce::run(a),
         DataCommand::Slurm(a) => crate::cmd::slurm::run(a),
+        DataCommand::K8s(a) => crate::cmd::k8s::run(a),
         DataCommand::Sweep(a) => crate::cmd::sweep::run(a),
         DataCommand::Inspect(a) => crate::cmd::inspect::run(a),
         DataCommand::Report(a) => crate::report::run(a),

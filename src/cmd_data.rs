@@ -1,12 +1,16 @@
 //! The subcommands `mavuno` runs itself (no libtorch); the others go to `mavuno-torch`
 //! (src/delegate.rs). The files are shared with `mavuno-torch`'s `cmd` module.
 
+#[path = "cmd/chain.rs"]
+pub mod chain;
 #[path = "cmd/clean.rs"]
 pub mod clean;
 #[path = "cmd/curriculum.rs"]
 pub mod curriculum;
 #[path = "cmd/inspect.rs"]
 pub mod inspect;
+#[path = "cmd/k8s.rs"]
+pub mod k8s;
 #[path = "cmd/lid.rs"]
 pub mod lid;
 #[path = "cmd/mask.rs"]

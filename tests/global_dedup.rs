@@ -2,7 +2,8 @@
 //! n = 1, 3 and 7 shards (map, `mavuno reduce`, apply) keeps exactly what the single run
 //! keeps, finds the same near-duplicate pairs and drops as many records per reason, on
 //! real text (Masakhane raw Hausa and Yoruba) with duplicates injected across files, by
-//! file and by record, and with `verify = true` (shingles in the map files).
+//! file and by record, and with `verify = true` (shingles in the map files); also with
+//! each reduce split in K band-range tasks (and `dedup_near`'s cluster step).
 
 use crate::support::*;
 use std::collections::BTreeMap;
@@ -122,8 +123,10 @@ fn empty() -> Outcome {
 }
 
 /// Runs every shard, reduces whatever stage they stopped at, and again, until every
-/// shard ran to the end; returns the stages reduced, in order.
-fn run_sharded(d: &Path, cfg: &Path, runs: &Path, n: u64) -> Vec<String> {
+/// shard ran to the end; returns the stages reduced, in order. With `ranges` > 1 each
+/// reduce is split in that many `--band-range k/K` tasks, and `dedup_near`'s ranges are
+/// joined by its `--cluster` step.
+fn run_sharded(d: &Path, cfg: &Path, runs: &Path, n: u64, ranges: u64) -> Vec<String> {
     let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
     let mut reduced = Vec::new();
     for _phase in 0..4 {
@@ -156,11 +159,21 @@ fn run_sharded(d: &Path, cfg: &Path, runs: &Path, n: u64) -> Vec<String> {
         let Some(stage) = pending else {
             return reduced;
         };
-        run_in(
-            d,
-            &["reduce", &cfgs, "--workdir", &runss, "--stage", &stage],
-        )
-        .expect_code(0, &format!("reduce {stage}"));
+        let reduce = |extra: &[&str]| {
+            let mut a = vec!["reduce", &cfgs, "--workdir", &runss, "--stage", &stage];
+            a.extend_from_slice(extra);
+            run_in(d, &a).expect_code(0, &format!("reduce {stage} {extra:?}"));
+        };
+        if ranges == 1 {
+            reduce(&[]);
+        } else {
+            for k in 0..ranges {
+                reduce(&["--band-range", &format!("{k}/{ranges}")]);
+            }
+            if stage == "near" {
+                reduce(&["--cluster"]);
+            }
+        }
         reduced.push(stage);
     }
     panic!("shards did not finish after 4 phases");
@@ -192,10 +205,15 @@ fn sharded_global_dedup_equals_the_single_run() {
             "injected duplicates found: {:?}",
             single.dropped
         );
-        let counts: &[u64] = if shard_by == "file" { &[1, 3, 7] } else { &[3] };
-        for &n in counts {
-            let runs = d.join(format!("runs-{shard_by}-{verify}-{n}"));
-            let reduced = run_sharded(d, &cfg, &runs, n);
+        // (shards, reduce ranges): K > 1 splits each reduce by key / band range.
+        let counts: &[(u64, u64)] = match (shard_by, verify) {
+            ("file", _) => &[(1, 1), (3, 1), (7, 1), (3, 4)],
+            (_, false) => &[(3, 1)],
+            (_, true) => &[(3, 3)],
+        };
+        for &(n, ranges) in counts {
+            let runs = d.join(format!("runs-{shard_by}-{verify}-{n}-{ranges}"));
+            let reduced = run_sharded(d, &cfg, &runs, n, ranges);
             assert_eq!(
                 reduced,
                 ["exact", "near"],
@@ -217,15 +235,15 @@ fn sharded_global_dedup_equals_the_single_run() {
             }
             assert_eq!(
                 union.records, single.records,
-                "n = {n} ({shard_by}): records kept"
+                "n = {n}, K = {ranges} ({shard_by}): records kept"
             );
             assert_eq!(
                 union.pairs, single.pairs,
-                "n = {n} ({shard_by}): near-duplicate pairs"
+                "n = {n}, K = {ranges} ({shard_by}): near-duplicate pairs"
             );
             assert_eq!(
                 union.dropped, single.dropped,
-                "n = {n} ({shard_by}): drops per reason"
+                "n = {n}, K = {ranges} ({shard_by}): drops per reason"
             );
             if n > 1 {
                 let cross = union
@@ -273,4 +291,237 @@ fn reduce_names_missing_shards_and_wrong_stages() {
     );
     // The shard stopped at the map of `exact`: its output is not written yet.
     assert!(!d.join("runs/g/shard-0-of-3/out.jsonl").exists());
+}
+
+/// Runs `argv` once per task index, with the index in environment variable `var` (as a
+/// scheduler would), one after another; every task must succeed.
+fn run_tasks(argv: &[&str], tasks: u64, var: &str) {
+    for t in 0..tasks {
+        let out = std::process::Command::new(argv[0])
+            .args(&argv[1..])
+            .env(var, t.to_string())
+            .output()
+            .expect("spawn task");
+        assert!(
+            out.status.success(),
+            "{argv:?} task {t}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The corpus, its config (sharded by `shard_by`) and the single run's outcome.
+fn single_run(d: &Path, shard_by: &str) -> (PathBuf, Outcome) {
+    let files = corpus(d);
+    let cfg = config(d, &files, shard_by, false);
+    let single_runs = d.join("single");
+    run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
+    let mut single = empty();
+    add(&mut single, &single_runs.join("g"));
+    (cfg, single)
+}
+
+/// The union of the shards' outcomes of a run with `n` shards in `runs`.
+fn union_of(runs: &Path, n: u64) -> Outcome {
+    let mut union = empty();
+    for i in 0..n {
+        add(&mut union, &runs.join(format!("g/shard-{i}-of-{n}")));
+    }
+    union
+}
+
+/// `mavuno slurm --band-ranges K --dry-run` writes the chain a cluster would run: shard
+/// arrays, each reduce as an array of K band-range tasks, dedup_near's cluster job after
+/// its array. Running the scripts in that order (each array task with its
+/// `SLURM_ARRAY_TASK_ID`, as sbatch would) gives the single run's output.
+#[test]
+fn slurm_scripts_split_the_reduce_by_band_range_and_equal_the_single_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let (cfg, single) = single_run(d, "file");
+
+    let runs = d.join("runs");
+    let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
+    let r = run_in(
+        d,
+        &[
+            "slurm",
+            &cfgs,
+            "--workdir",
+            &runss,
+            "--shards",
+            "3",
+            "--band-ranges",
+            "2",
+            "--dry-run",
+        ],
+    );
+    r.expect_code(0, "slurm --dry-run");
+    let slurm = runs.join("g/slurm");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&slurm)
+        .expect("slurm dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sbatch"))
+        .collect();
+    scripts.sort();
+    let names: Vec<String> = scripts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "00-shards-0.sbatch",
+            "01-reduce-exact.sbatch",
+            "02-shards-1.sbatch",
+            "03-reduce-near.sbatch",
+            "04-cluster-near.sbatch",
+            "05-shards-2.sbatch",
+        ]
+    );
+    let text = |i: usize| std::fs::read_to_string(&scripts[i]).expect("script");
+    for i in [1, 3] {
+        assert!(text(i).contains("#SBATCH --array=0-1\n"), "{}", text(i));
+        assert!(
+            text(i).contains("--band-range \"$SLURM_ARRAY_TASK_ID/2\""),
+            "{}",
+            text(i)
+        );
+    }
+    assert!(text(4).contains("--cluster") && !text(4).contains("--array"));
+    assert!(text(0).contains("#SBATCH --array=0-2\n"));
+    // Every job after the first is submitted with afterok on the one before.
+    assert_eq!(
+        r.stdout.matches("--dependency=afterok:<id>").count(),
+        scripts.len()
+    );
+    for s in &scripts {
+        let body = std::fs::read_to_string(s).expect("script");
+        let tasks = body
+            .lines()
+            .find_map(|l| l.strip_prefix("#SBATCH --array=0-"))
+            .map(|n| n.parse::<u64>().expect("array size") + 1);
+        run_tasks(
+            &["bash", &s.display().to_string()],
+            tasks.unwrap_or(1),
+            "SLURM_ARRAY_TASK_ID",
+        );
+    }
+    assert_eq!(
+        union_of(&runs, 3),
+        single,
+        "the Slurm chain's output equals the single run"
+    );
+}
+
+/// `mavuno k8s` writes one Indexed Job per step, in the order to apply them; each is a
+/// batch/v1 Job whose pods read their index from `JOB_COMPLETION_INDEX`. Running each
+/// Job's container command for every index, in that order, gives the single run's output.
+#[test]
+fn k8s_indexed_jobs_follow_the_chain_and_equal_the_single_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let (cfg, single) = single_run(d, "record");
+
+    let runs = d.join("runs");
+    let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
+    let r = run_in(
+        d,
+        &[
+            "k8s",
+            &cfgs,
+            "--workdir",
+            &runss,
+            "--shards",
+            "2",
+            "--band-ranges",
+            "3",
+            "--image",
+            "registry.example/mavuno:1",
+            "--binary",
+            BIN,
+            "--pvc",
+            "corpus",
+            "--mem",
+            "2Gi",
+        ],
+    );
+    r.expect_code(0, "k8s");
+    let applied: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("kubectl apply -f "))
+        .collect();
+    let waited: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("kubectl wait --for=condition=complete --timeout=-1s job/"))
+        .collect();
+    let names: Vec<String> = applied
+        .iter()
+        .map(|p| {
+            Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "00-shards-0.json",
+            "01-reduce-exact.json",
+            "02-shards-1.json",
+            "03-reduce-near.json",
+            "04-cluster-near.json",
+            "05-shards-2.json",
+        ]
+    );
+    assert_eq!(waited.len(), applied.len());
+    let expect_tasks = [2, 3, 2, 3, 1, 2];
+    for ((p, name), tasks) in applied.iter().zip(&waited).zip(expect_tasks) {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).expect("manifest")).expect("json");
+        assert_eq!(m["apiVersion"], "batch/v1");
+        assert_eq!(m["kind"], "Job");
+        assert_eq!(m["metadata"]["name"], *name);
+        assert!(
+            name.len() <= 63
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{name}"
+        );
+        let spec = &m["spec"];
+        assert_eq!(spec["completionMode"], "Indexed");
+        assert_eq!(spec["completions"], tasks);
+        assert_eq!(spec["parallelism"], tasks);
+        let pod = &spec["template"]["spec"];
+        assert_eq!(pod["restartPolicy"], "Never");
+        assert_eq!(
+            pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            "corpus"
+        );
+        let c = &pod["containers"][0];
+        assert_eq!(c["image"], "registry.example/mavuno:1");
+        assert_eq!(c["volumeMounts"][0]["name"], pod["volumes"][0]["name"]);
+        assert_eq!(c["resources"]["requests"]["memory"], "2Gi");
+        let argv: Vec<&str> = c["command"]
+            .as_array()
+            .expect("command")
+            .iter()
+            .map(|a| a.as_str().expect("string"))
+            .collect();
+        assert_eq!(argv[..2], ["sh", "-c"]);
+        if tasks > 1 {
+            assert!(argv[2].contains("$JOB_COMPLETION_INDEX/"), "{}", argv[2]);
+        }
+        run_tasks(&argv, tasks, "JOB_COMPLETION_INDEX");
+    }
+    assert_eq!(
+        union_of(&runs, 2),
+        single,
+        "the Indexed Jobs' output equals the single run"
+    );
 }

@@ -63,6 +63,11 @@ pub struct GlobalDir {
     dir: PathBuf,
 }
 
+/// Subdirectory of the decision lists and their markers.
+pub const DECISIONS: &str = "decisions";
+/// Subdirectory of the candidate pairs of a two-step reduce and their markers.
+pub const PAIRS: &str = "pairs";
+
 fn shard_name(i: u64, n: u64) -> String {
     format!("shard-{i}-of-{n}.bin.zst")
 }
@@ -144,15 +149,28 @@ impl GlobalDir {
 
     /// The completion marker of range `k` of `K` (written last by its reduce).
     pub fn range_marker(&self, range: (u64, u64)) -> PathBuf {
+        self.marker_in(DECISIONS, range)
+    }
+
+    /// The completion marker of range `k` of `K` under `sub` (`decisions`, or `pairs` for
+    /// a reduce in two steps).
+    pub fn marker_in(&self, sub: &str, range: (u64, u64)) -> PathBuf {
         self.dir
-            .join("decisions")
+            .join(sub)
             .join(format!("range-{}-of-{}.done.json", range.0, range.1))
     }
 
-    /// The decision files of shard `i` of `n`, if the reduce of every range is complete
-    /// and was computed from the map files as they are now.
-    pub fn decisions_for(&self, shard: (u64, u64)) -> Option<Vec<PathBuf>> {
-        let d = self.dir.join("decisions");
+    /// The candidate-pair file of range `k` of `K` (first step of a two-step reduce).
+    pub fn pairs_file(&self, range: (u64, u64)) -> PathBuf {
+        self.dir
+            .join(PAIRS)
+            .join(format!("range-{}-of-{}.bin.zst", range.0, range.1))
+    }
+
+    /// The range count `K` whose markers under `sub` are all present (0 … K − 1) and
+    /// were written from `shards` map files as they are now; `None` otherwise.
+    pub fn complete_ranges(&self, sub: &str, shards: u64) -> Option<u64> {
+        let d = self.dir.join(sub);
         let markers: Vec<(u64, u64)> = std::fs::read_dir(&d)
             .ok()?
             .filter_map(|e| e.ok())
@@ -164,11 +182,19 @@ impl GlobalDir {
         }
         for k in 0..count {
             let m: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(self.range_marker((k, count))).ok()?).ok()?;
-            if m["shards"].as_u64() != Some(shard.1) || !self.maps_unchanged(&m["maps"]) {
+                serde_json::from_slice(&std::fs::read(self.marker_in(sub, (k, count))).ok()?)
+                    .ok()?;
+            if m["shards"].as_u64() != Some(shards) || !self.maps_unchanged(&m["maps"]) {
                 return None;
             }
         }
+        Some(count)
+    }
+
+    /// The decision files of shard `i` of `n`, if the reduce of every range is complete
+    /// and was computed from the map files as they are now.
+    pub fn decisions_for(&self, shard: (u64, u64)) -> Option<Vec<PathBuf>> {
+        let count = self.complete_ranges(DECISIONS, shard.1)?;
         let files: Vec<PathBuf> = (0..count)
             .map(|k| self.decision_file((k, count), shard))
             .collect();
@@ -214,6 +240,9 @@ pub struct ReduceContext {
     pub range: (u64, u64),
     /// Scratch space for spills, emptied before the reduce.
     pub scratch_dir: PathBuf,
+    /// The cluster step of a reduce in two steps (`dedup_near`: one task per band range
+    /// writes candidate pairs, then one task joins them); `range` is then `(0, 1)`.
+    pub cluster: bool,
 }
 
 impl ReduceContext {
@@ -230,8 +259,13 @@ impl ReduceContext {
     /// Writes this range's completion marker (with the stage's statistics) and removes
     /// markers of other range counts, which a new reduce replaces.
     pub fn complete(&self, stats: serde_json::Value) -> Result<(), StageError> {
-        let marker = self.dir.range_marker(self.range);
-        if let Ok(rd) = std::fs::read_dir(self.dir.path().join("decisions")) {
+        self.complete_in(DECISIONS, stats)
+    }
+
+    /// [`ReduceContext::complete`] for the markers under `sub` (see [`GlobalDir::marker_in`]).
+    pub fn complete_in(&self, sub: &str, stats: serde_json::Value) -> Result<(), StageError> {
+        let marker = self.dir.marker_in(sub, self.range);
+        if let Ok(rd) = std::fs::read_dir(self.dir.path().join(sub)) {
             for e in rd.filter_map(|e| e.ok()) {
                 let name = e.file_name().to_string_lossy().to_string();
                 if let Some((_, k)) = parse_of(&name, "range-", ".done.json") {
@@ -654,6 +688,7 @@ mod tests {
             maps: maps.clone(),
             range: (0, 1),
             scratch_dir: dir.path().join("s"),
+            cluster: false,
         };
         let mut w = ctx.decision_writer(0).unwrap();
         w.write(1, "a3", b"x").unwrap();

@@ -28,6 +28,8 @@ pub trait AnyStageConfig: Debug + Send + Sync {
     fn to_json(&self) -> Value;
     /// Whether the stage runs in three phases in a sharded run ([`StageConfig::global`]).
     fn global(&self) -> bool;
+    /// Whether its reduce ends with a cluster step ([`StageConfig::reduce_clusters`]).
+    fn reduce_clusters(&self) -> bool;
     /// The reduce of a global stage ([`StageConfig::reduce`]).
     fn reduce(&self, ctx: &ReduceContext) -> Result<Value, StageError>;
 }
@@ -53,6 +55,9 @@ impl<T: StageConfig> AnyStageConfig for T {
     }
     fn global(&self) -> bool {
         StageConfig::global(self)
+    }
+    fn reduce_clusters(&self) -> bool {
+        StageConfig::reduce_clusters(self)
     }
     fn reduce(&self, ctx: &ReduceContext) -> Result<Value, StageError> {
         StageConfig::reduce(self, ctx)

@@ -173,6 +173,13 @@ pub trait StageConfig:
         false
     }
 
+    /// Whether the reduce of this global stage has two steps: its band-range tasks write
+    /// candidate pairs, and a cluster step (`ReduceContext::cluster`) run after all of
+    /// them writes the decisions (with one range the task clusters at once).
+    fn reduce_clusters(&self) -> bool {
+        false
+    }
+
     /// The reduce of a global stage: reads every shard's map file, decides with the same
     /// rule as a single run, writes each shard's decisions for `ctx.range` and returns
     /// statistics for the completion marker.

@@ -14,10 +14,16 @@ pub struct ReduceArgs {
     /// The global stage (dedup_exact, dedup_near) to reduce.
     #[arg(long)]
     pub stage: String,
-    /// Part k of K of the stage's keys (dedup_exact: keys mod K), so K tasks share the
-    /// work and memory; dedup_near takes 0/1. Default 0/1.
-    #[arg(long, value_name = "K/N", value_parser = crate::cmd::run::parse_shard, default_value = "0/1")]
+    /// Part k of K of the stage's keys (keys mod K), so K tasks share the work and
+    /// memory. dedup_exact writes the decisions of its part; dedup_near writes the
+    /// candidate pairs of its band keys, and with K > 1 needs the `--cluster` step after
+    /// all K parts (with 0/1 it clusters at once). Default 0/1.
+    #[arg(long, value_name = "K/N", value_parser = crate::cmd::run::parse_shard, default_value = "0/1", conflicts_with = "cluster")]
     pub band_range: (u64, u64),
+    /// dedup_near: join the candidate pairs of every band range (run after all K
+    /// `--band-range k/K` tasks) into each shard's decisions.
+    #[arg(long)]
+    pub cluster: bool,
 }
 
 /// Runs the reduce; prints its statistics as JSON on stdout.
@@ -32,14 +38,17 @@ pub fn run(args: ReduceArgs) -> Result<i32> {
         progress: false,
     };
     let t = std::time::Instant::now();
-    match run::reduce(&plan, &opts, &args.stage, args.band_range) {
+    match run::reduce(&plan, &opts, &args.stage, args.band_range, args.cluster) {
         Ok(stats) => {
             println!("{}", serde_json::to_string_pretty(&stats)?);
+            let step = if args.cluster {
+                "cluster step".to_string()
+            } else {
+                format!("range {}/{}", args.band_range.0, args.band_range.1)
+            };
             eprintln!(
-                "Reduce of {} range {}/{} done in {:.2} s; rerun every shard to continue.",
+                "Reduce of {} {step} done in {:.2} s; when every range (and, for dedup_near with several ranges, the cluster step) is done, rerun every shard to continue.",
                 args.stage,
-                args.band_range.0,
-                args.band_range.1,
                 t.elapsed().as_secs_f64()
             );
             Ok(0)

@@ -4,12 +4,14 @@
 //! jobs of N tasks (`mavuno run --shard $SLURM_ARRAY_TASK_ID/N`) and m reduce jobs
 //! (`mavuno reduce --stage gk`), chained with `--dependency=afterok`: shards run to g1's
 //! map, the reduce of g1 decides, shards continue to g2's map, … and the last array runs
-//! every shard to the end. A failed task is resubmitted alone (`sbatch --array=i
+//! every shard to the end. With `--band-ranges K` each reduce is an array job of K
+//! band-range tasks, and a stage whose reduce clusters (dedup_near) gets a cluster job
+//! after it (afterok on the whole array). A failed task is resubmitted alone (`sbatch --array=i
 //! SCRIPT`) and resumes: stages it completed are cached.
 
+use crate::cmd::chain::sh_quote;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use mavuno_pipeline::run::{self, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,6 +32,11 @@ pub struct SlurmArgs {
     /// Memory per task (`--mem`, e.g. 4G); the cluster's default when absent.
     #[arg(long)]
     pub mem: Option<String>,
+    /// Split each reduce in K band-range tasks (an array job of K tasks,
+    /// `mavuno reduce --band-range $SLURM_ARRAY_TASK_ID/K`), followed for dedup_near by
+    /// its cluster job (`mavuno reduce --cluster`). Default 1: one reduce task.
+    #[arg(long, default_value_t = 1)]
+    pub band_ranges: u64,
     /// Print the scripts and the sbatch commands instead of submitting.
     #[arg(long)]
     pub dry_run: bool,
@@ -39,17 +46,6 @@ pub struct SlurmArgs {
 struct Job {
     name: String,
     script: String,
-}
-
-fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 fn abs(p: &Path) -> Result<PathBuf> {
@@ -62,9 +58,7 @@ fn abs(p: &Path) -> Result<PathBuf> {
 
 /// Writes the scripts, then submits them (or prints them with `--dry-run`).
 pub fn run(args: SlurmArgs) -> Result<i32> {
-    if args.shards == 0 {
-        bail!("--shards must be at least 1");
-    }
+    crate::cmd::chain::check_counts(args.shards, args.band_ranges)?;
     let plan = match crate::cmd::run::load(&args.cfg) {
         Ok(p) => p,
         Err(code) => return Ok(code),
@@ -77,36 +71,23 @@ pub fn run(args: SlurmArgs) -> Result<i32> {
         .workdir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&plan.run.workdir)))?;
-    let base = run::run_dir(
-        &plan,
-        &RunOptions {
-            workdir: Some(workdir.clone()),
-            shard: None,
-            progress: false,
-        },
-    );
+    let base = crate::cmd::chain::run_base(&plan, &workdir);
     let exe = std::env::current_exe().context("locating the mavuno binary")?;
     let cwd = std::env::current_dir()?;
     let slurm_dir = base.join("slurm");
     let logs = slurm_dir.join("logs");
     let n = args.shards;
-    let mut common = format!(
-        "{} --workdir {}",
-        sh_quote(&config.display().to_string()),
-        sh_quote(&workdir.display().to_string())
-    );
-    common.push_str(&format!(" --set run.threads={}", args.cpus_per_task));
-    for s in &args.cfg.set {
-        common.push_str(&format!(" --set {}", sh_quote(s)));
-    }
-    let header = |name: &str, array: bool| {
+    let common =
+        crate::cmd::chain::common_args(&config, &workdir, args.cpus_per_task, &args.cfg.set);
+    // `array`: the task count of an array job.
+    let header = |name: &str, array: Option<u64>| {
         let mut h = String::from("#!/bin/bash\n");
         h.push_str(&format!(
             "#SBATCH --job-name=mavuno-{}-{name}\n",
             plan.run.name
         ));
-        if array {
-            h.push_str(&format!("#SBATCH --array=0-{}\n", n - 1));
+        if let Some(tasks) = array {
+            h.push_str(&format!("#SBATCH --array=0-{}\n", tasks - 1));
             h.push_str(&format!("#SBATCH --output={}/%x-%a.out\n", logs.display()));
         } else {
             h.push_str(&format!("#SBATCH --output={}/%x.out\n", logs.display()));
@@ -123,34 +104,18 @@ pub fn run(args: SlurmArgs) -> Result<i32> {
         h.push_str(&format!("cd {}\n", sh_quote(&cwd.display().to_string())));
         h
     };
-    let shards_job = |k: usize| Job {
-        name: format!("shards-{k}"),
-        script: format!(
-            "{}exec {} run {common} --quiet --shard \"$SLURM_ARRAY_TASK_ID/{n}\"\n",
-            header(&format!("shards-{k}"), true),
-            sh_quote(&exe.display().to_string())
-        ),
-    };
-    let mut jobs = vec![shards_job(0)];
-    let globals: Vec<&str> = plan
-        .stages
-        .iter()
-        .filter(|s| s.config.global())
-        .map(|s| s.id.as_str())
-        .collect();
-    for (k, g) in globals.iter().enumerate() {
-        let name = format!("reduce-{g}");
-        jobs.push(Job {
+    let exe = exe.display().to_string();
+    let jobs: Vec<Job> = crate::cmd::chain::steps(&plan, n, args.band_ranges, &common)
+        .into_iter()
+        .map(|step| Job {
             script: format!(
-                "{}exec {} reduce {common} --stage {}\n",
-                header(&name, false),
-                sh_quote(&exe.display().to_string()),
-                sh_quote(g)
+                "{}{}\n",
+                header(&step.name, step.tasks),
+                step.command(&exe, "SLURM_ARRAY_TASK_ID")
             ),
-            name,
-        });
-        jobs.push(shards_job(k + 1));
-    }
+            name: step.name,
+        })
+        .collect();
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     let mut paths = Vec::new();
     for (k, j) in jobs.iter().enumerate() {

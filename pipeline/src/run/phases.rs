@@ -98,12 +98,14 @@ pub(crate) fn phase(plan: &Plan, opts: &RunOptions) -> Phased {
 }
 
 /// `mavuno reduce`: runs the reduce of global stage `stage` for `range` over the map
-/// files of every shard, and returns its statistics.
+/// files of every shard (or, with `cluster`, the step that joins the ranges of a reduce
+/// in two steps), and returns its statistics.
 pub fn reduce(
     plan: &Plan,
     opts: &RunOptions,
     stage: &str,
     range: (u64, u64),
+    cluster: bool,
 ) -> Result<serde_json::Value, crate::error::RunError> {
     use crate::error::{RunError, StageError};
     let err = |e: StageError| RunError::Stage {
@@ -127,6 +129,17 @@ pub fn reduce(
                 .join(", ")
         ))));
     }
+    if cluster && !s.config.reduce_clusters() {
+        return Err(err(StageError::msg(format!(
+            "stage \"{stage}\" ({}) decides in each band range: its reduce has no cluster step",
+            s.config.type_name()
+        ))));
+    }
+    if cluster && range != (0, 1) {
+        return Err(err(StageError::msg(
+            "the cluster step joins every band range: give it no --band-range",
+        )));
+    }
     if range.1 == 0 || range.0 >= range.1 {
         return Err(err(StageError::msg(format!(
             "band range {}/{}: the index must be below the count",
@@ -135,10 +148,11 @@ pub fn reduce(
     }
     let dir = GlobalDir::new(&base_dir(plan, opts), stage);
     let maps = dir.map_files().map_err(err)?;
-    let scratch = dir
-        .path()
-        .join(".tmp")
-        .join(format!("range-{}-of-{}", range.0, range.1));
+    let scratch = dir.path().join(".tmp").join(if cluster {
+        "cluster".to_string()
+    } else {
+        format!("range-{}-of-{}", range.0, range.1)
+    });
     let ctx = crate::global::ReduceContext {
         stage_id: stage.to_string(),
         seed: s.seed,
@@ -146,6 +160,7 @@ pub fn reduce(
         maps,
         range,
         scratch_dir: scratch.clone(),
+        cluster,
     };
     let r = s.config.reduce(&ctx).map_err(err);
     let _ = std::fs::remove_dir_all(&scratch);

@@ -54,8 +54,11 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
 
+mod bands;
+mod cluster;
 pub(crate) mod global;
 mod index;
+mod pair_file;
 
 /// Largest signature length accepted (`bands * rows`).
 pub const MAX_PERM: usize = 1024;
@@ -194,6 +197,10 @@ impl StageConfig for DedupNearConfig {
     }
 
     fn global(&self) -> bool {
+        true
+    }
+
+    fn reduce_clusters(&self) -> bool {
         true
     }
 

@@ -2,21 +2,21 @@
 //!
 //! - **map**: each record's band keys and 32-bit signature (and shingles with
 //!   `verify = true`) go to the shard's map file; records pass through.
-//! - **reduce**: the map files are merged in global order and fed to the same
-//!   [`NearIndex`] as a single run, so the decisions are the single run's. It writes per
-//!   shard the near duplicates (`dup_of`, similarity) and the kept records that head a
-//!   cluster. It decides in one pass, so it takes one range (`--band-range 0/1`) and holds
-//!   the single run's index: about [`LshIndex::bytes_per_doc`] bytes per kept record.
+//! - **reduce**, in two steps as datatrove's multi-step MinHash: K band-range tasks
+//!   ([`bands`], `--band-range k/K`) each hold the band keys with `key mod K = k` and
+//!   write the similar pairs their buckets make; then one cluster step ([`cluster`],
+//!   `--cluster`; run at once when K = 1) joins the pairs in global order with the
+//!   single run's keep-first rule and writes per shard the near duplicates (`dup_of`,
+//!   similarity) and the kept records that head a cluster.
 //! - **apply**: each shard drops (or marks) its near duplicates, writes its part of the
 //!   clusters file, and counts what a single run counts.
 
-use super::index::{NearIndex, Prepared, Verdict};
-use super::{prepare, write_cluster_line, Action, DedupNearConfig};
+use super::index::Prepared;
+use super::{bands, cluster, prepare, write_cluster_line, Action, DedupNearConfig};
 use crate::dedup::by_lang::ByLang;
 use crate::dedup::exact::field_text;
 use crate::dedup::global::{MapStage, Payload};
-use crate::dedup::minhash::LshIndex;
-use mavuno_pipeline::global::{merge_global, Decisions, GlobalPhase, ReduceContext};
+use mavuno_pipeline::global::{Decisions, GlobalPhase, ReduceContext};
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::{Batch, BuildContext, Emitter, Record, Stage, StageError, StageImpl};
 use std::path::PathBuf;
@@ -68,7 +68,22 @@ fn encode(p: &Prepared, verify: bool) -> Payload {
     b
 }
 
-fn decode(b: &[u8], perm: usize) -> Result<Prepared, StageError> {
+/// The band keys of a map payload.
+pub(super) fn decode_keys(b: &[u8]) -> Result<Vec<u64>, StageError> {
+    let bad = || StageError::msg("corrupt dedup_near map row");
+    let word = |i: usize, n: usize| b.get(i..i + n).ok_or_else(bad);
+    let nk = u32::from_le_bytes(word(0, 4)?.try_into().map_err(|_| bad())?) as usize;
+    (0..nk)
+        .map(|k| {
+            Ok(u64::from_le_bytes(
+                word(4 + 8 * k, 8)?.try_into().map_err(|_| bad())?,
+            ))
+        })
+        .collect()
+}
+
+/// A whole map payload (`perm` signature values).
+pub(super) fn decode(b: &[u8], perm: usize) -> Result<Prepared, StageError> {
     let bad = || StageError::msg("corrupt dedup_near map row");
     let u32_at = |i: usize| -> Result<u32, StageError> {
         Ok(u32::from_le_bytes(
@@ -86,17 +101,15 @@ fn decode(b: &[u8], perm: usize) -> Result<Prepared, StageError> {
                 .map_err(|_| bad())?,
         ))
     };
-    let nk = u32_at(0)? as usize;
+    let keys = decode_keys(b)?;
+    let nk = keys.len();
     let mut p = Prepared {
         shingles: Vec::new(),
         sig: Vec::new(),
-        keys: Vec::with_capacity(nk),
+        keys,
     };
     if nk == 0 {
         return Ok(p);
-    }
-    for k in 0..nk {
-        p.keys.push(u64_at(4 + 8 * k)?);
     }
     let s0 = 4 + 8 * nk;
     for j in 0..perm {
@@ -110,73 +123,26 @@ fn decode(b: &[u8], perm: usize) -> Result<Prepared, StageError> {
     Ok(p)
 }
 
-const HEADS_CLUSTER: u8 = 0;
-const NEAR_DUP: u8 = 1;
+/// Decision: the record is kept and heads a cluster.
+pub(super) const HEADS_CLUSTER: u8 = 0;
+/// Decision: the record is a near duplicate (then similarity, id of its cluster's head).
+pub(super) const NEAR_DUP: u8 = 1;
 
-/// The reduce: one pass over every shard's map in global order through [`NearIndex`].
+/// The reduce: with `--cluster`, the cluster step; else the band-range task of
+/// `ctx.range`, followed at once by the cluster step when it is the only range.
 pub(crate) fn reduce(
     cfg: &DedupNearConfig,
     ctx: &ReduceContext,
 ) -> Result<serde_json::Value, StageError> {
-    if ctx.range != (0, 1) {
-        return Err(StageError::msg(format!(
-            "dedup_near decides in one pass over all band keys: use --band-range 0/1, not {}/{}",
-            ctx.range.0, ctx.range.1
-        )));
+    if ctx.cluster {
+        return cluster::cluster(ctx);
     }
-    let _ = std::fs::remove_dir_all(&ctx.scratch_dir);
-    let spill = cfg
-        .verify
-        .then(|| ctx.scratch_dir.join("dedup_near_shingles.bin"));
-    let mut index = NearIndex::new(cfg.bands, cfg.rows, cfg.threshold, spill)?;
-    let perm = cfg.bands * cfg.rows;
-    let n = ctx.maps.len();
-    // Per shard: (ordinal, id, decision). Kept records: where they live.
-    let mut out: Vec<Vec<(u64, String, Vec<u8>)>> = vec![Vec::new(); n];
-    let mut kept_at: Vec<(u32, u64)> = Vec::new();
-    let (mut records, mut dups, mut checks) = (0u64, 0u64, 0u64);
-    merge_global(&ctx.maps, |shard, row| {
-        records += 1;
-        let p = decode(&row.payload, perm)?;
-        match index.decide(&row.id, &p, &mut checks)? {
-            Verdict::Unindexed => {}
-            Verdict::Kept(doc) => {
-                debug_assert_eq!(doc as usize, kept_at.len());
-                kept_at.push((shard as u32, row.ordinal));
-            }
-            Verdict::Dup { doc, sim, first } => {
-                dups += 1;
-                let mut d = vec![NEAR_DUP];
-                d.extend_from_slice(&sim.to_le_bytes());
-                d.extend_from_slice(index.kept_id(doc).as_bytes());
-                out[shard].push((row.ordinal, row.id, d));
-                if first {
-                    let (s, o) = kept_at[doc as usize];
-                    out[s as usize].push((o, index.kept_id(doc).to_string(), vec![HEADS_CLUSTER]));
-                }
-            }
-        }
-        Ok(())
-    })?;
-    index.close();
-    for (i, mut list) in out.into_iter().enumerate() {
-        list.sort_by_key(|e| e.0);
-        let mut w = ctx.decision_writer(i as u64)?;
-        for (o, id, d) in &list {
-            w.write(*o, id, d)?;
-        }
-        w.commit()?;
+    let pairs = bands::pairs(cfg, ctx)?;
+    if ctx.range.1 > 1 {
+        return Ok(pairs);
     }
-    let stats = serde_json::json!({
-        "records": records,
-        "kept_indexed": kept_at.len(),
-        "near_duplicates": dups,
-        "candidate_checks": checks,
-        "index_bytes": index.lsh().index_bytes(),
-        "index_bytes_per_doc_expected": LshIndex::bytes_per_doc(cfg.bands, cfg.rows),
-    });
-    ctx.complete(stats.clone())?;
-    Ok(stats)
+    let cluster = cluster::cluster(ctx)?;
+    Ok(serde_json::json!({ "band_range": pairs, "cluster": cluster }))
 }
 
 /// The apply phase: the reduce's decisions for this shard, in order.

@@ -29,8 +29,10 @@ pub(crate) enum Verdict {
     Dup { doc: u32, sim: f64, first: bool },
 }
 
-/// Kept records' shingle sets, appended to a scratch file (for `verify = true`).
-struct ShingleSpill {
+/// Lists of 64-bit values (kept records' shingle sets for `verify = true`; candidates'
+/// signatures or shingles in a band-range task of the reduce) appended to a scratch
+/// file, read back by their number.
+pub(super) struct ShingleSpill {
     path: PathBuf,
     file: File,
     /// Start of each kept record's shingles, plus the end: `offsets[d]..offsets[d + 1]`.
@@ -38,7 +40,7 @@ struct ShingleSpill {
 }
 
 impl ShingleSpill {
-    fn create(path: PathBuf) -> Result<ShingleSpill, StageError> {
+    pub(super) fn create(path: PathBuf) -> Result<ShingleSpill, StageError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StageError::io(dir, e))?;
         }
@@ -56,7 +58,7 @@ impl ShingleSpill {
         })
     }
 
-    fn push(&mut self, shingles: &[u64]) -> Result<(), StageError> {
+    pub(super) fn push(&mut self, shingles: &[u64]) -> Result<(), StageError> {
         let bytes: Vec<u8> = shingles.iter().flat_map(|s| s.to_le_bytes()).collect();
         let end = self.offsets.last().copied().unwrap_or(0);
         self.file
@@ -67,7 +69,7 @@ impl ShingleSpill {
         Ok(())
     }
 
-    fn get(&mut self, doc: u32) -> Result<Vec<u64>, StageError> {
+    pub(super) fn get(&mut self, doc: u32) -> Result<Vec<u64>, StageError> {
         let d = doc as usize;
         let (Some(&start), Some(&end)) = (self.offsets.get(d), self.offsets.get(d + 1)) else {
             return Ok(Vec::new());
@@ -81,6 +83,11 @@ impl ShingleSpill {
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
             .collect())
+    }
+
+    /// Deletes the file.
+    pub(super) fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -165,7 +172,7 @@ impl NearIndex {
     /// Removes the spill file.
     pub(crate) fn close(&mut self) {
         if let Some(spill) = self.spill.take() {
-            let _ = std::fs::remove_file(&spill.path);
+            spill.remove();
         }
     }
 }
