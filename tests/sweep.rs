@@ -389,7 +389,12 @@ fn named_arms_set_several_keys_and_shipped_arms_files_validate() {
             .find_map(|l| l.strip_prefix("# config: "))
             .map(|c| crate::support::repo_root().join(c.trim()))
             .unwrap_or_else(|| PathBuf::from(format!("{stem}.toml")));
-        assert!(config.is_file(), "{}: no config {}", p.display(), config.display());
+        assert!(
+            config.is_file(),
+            "{}: no config {}",
+            p.display(),
+            config.display()
+        );
         let config = config.display().to_string();
         let named = mavuno_pipeline::sweep::arms::parse_arms(&text, &p.display().to_string())
             .expect("arms file parses");

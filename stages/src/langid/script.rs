@@ -11,8 +11,8 @@
 
 use unicode_normalization::char::is_combining_mark;
 
-pub use crate::text::segment::Script;
 use crate::text::segment::script_of;
+pub use crate::text::segment::Script;
 
 /// Letter counts per script in a text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
