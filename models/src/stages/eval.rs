@@ -207,7 +207,7 @@ enum Parsed {
 
 impl Eval {
     /// Whether `r` was read from one of the `probe_test` files.
-    fn from_test_file(&mut self, r: &Record) -> bool {
+    fn read_from_test_file(&mut self, r: &Record) -> bool {
         let Some(src) = &r.source else { return false };
         if let Some(&t) = self.is_test.get(&src.file) {
             return t;
@@ -254,7 +254,7 @@ impl Eval {
                 Ok(s) if s.words.is_empty() => Parsed::Drop("empty"),
                 Ok(s) => match s.pos.into_iter().collect::<Option<Vec<String>>>() {
                     Some(tags) => {
-                        let test = self.from_test_file(r);
+                        let test = self.read_from_test_file(r);
                         Parsed::Row(Row::Probe(
                             TaggedWords {
                                 words: s.words,
