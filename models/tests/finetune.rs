@@ -315,7 +315,16 @@ fn mlm_pseudo_perplexity_report_keys() {
         "a short sentence",
         "rain in the morning",
     ];
-    let rep = mlm::pseudo_perplexity(&dir, &texts, Some(2), 32, 16, Device::Cpu).unwrap();
+    let rep = mlm::pseudo_perplexity(
+        &dir,
+        &texts,
+        Some(2),
+        32,
+        16,
+        Device::Cpu,
+        Default::default(),
+    )
+    .unwrap();
     eprintln!("mlm: {rep}");
     assert_eq!(rep["sentences"], 2);
     assert!(rep["tokens"].as_u64().unwrap() > 0);

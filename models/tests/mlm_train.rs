@@ -412,8 +412,31 @@ fn self_paced_rescoring_resumes_exactly() -> Res<()> {
     model.save_hf(&vs, Some(&s.tok_path), &out)?;
     let texts: Vec<String> = corpus(300).into_iter().take(12).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let reference =
-        mavuno_models::eval::mlm::pseudo_perplexity(&out, &refs, None, 32, 5, Device::Cpu)?;
+    let reference = mavuno_models::eval::mlm::pseudo_perplexity(
+        &out,
+        &refs,
+        None,
+        32,
+        5,
+        Device::Cpu,
+        Default::default(),
+    )?;
+    // bfloat16 scoring is an approximation of the same estimator: close, not equal.
+    let bf16 = mavuno_models::eval::mlm::pseudo_perplexity(
+        &out,
+        &refs,
+        None,
+        32,
+        5,
+        Device::Cpu,
+        mavuno_models::eval::mlm::Precision::Bf16,
+    )?;
+    let (lf, lb) = (
+        reference["loss"].as_f64().ok_or("loss")?,
+        bf16["loss"].as_f64().ok_or("loss")?,
+    );
+    assert!((lf - lb).abs() < 0.02 * lf, "f32 {lf} vs bf16 {lb}");
+    assert_eq!(reference["tokens"], bf16["tokens"]);
     let ids: Vec<Vec<u32>> = refs
         .iter()
         .map(|t| {

@@ -59,6 +59,10 @@ pub struct EvalArgs {
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// mlm: number format while scoring, f32 or bf16 (much faster on CPUs with AMX or
+    /// AVX-512 BF16; the loss moves by about 1e-4 nats).
+    #[arg(long)]
+    pub precision: Option<String>,
 }
 
 fn read_lines(p: &PathBuf) -> Result<Vec<String>> {
@@ -86,8 +90,19 @@ pub fn run(mut a: EvalArgs) -> Result<()> {
             mavuno_stages::tokenize::corpus::read_texts(p, |t| texts.push(t))?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let t = std::time::Instant::now();
-            let rep =
-                mlm::pseudo_perplexity(&a.model, &refs, a.limit, a.max_len, a.batch_size, device)?;
+            let precision: mlm::Precision = match &a.precision {
+                Some(p) => p.parse()?,
+                None => mlm::Precision::default(),
+            };
+            let rep = mlm::pseudo_perplexity(
+                &a.model,
+                &refs,
+                a.limit,
+                a.max_len,
+                a.batch_size,
+                device,
+                precision,
+            )?;
             // Throughput goes to stderr: the JSON report stays the same bytes run to run.
             let secs = t.elapsed().as_secs_f64().max(1e-9);
             eprintln!(

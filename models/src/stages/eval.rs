@@ -100,6 +100,10 @@ pub struct EvalConfig {
     /// `["PROPN"]` where there are no NER tags).
     #[serde(default)]
     pub entity_pos: Vec<String>,
+    /// `mlm`: number format while scoring, `f32` or `bf16` (much faster on CPUs with AMX or
+    /// AVX-512 BF16; the loss moves by about 1e-4 nats).
+    #[serde(default)]
+    pub precision: mlm::Precision,
     /// `pos_probe`: the input files (glob patterns, as the readers' `paths`) whose records
     /// are the probe's test sentences; records from every other file train it. `limit` caps
     /// the test sentences.
@@ -327,9 +331,17 @@ impl Eval {
                         _ => None,
                     })
                     .collect();
-                let mut rep =
-                    mlm::pseudo_perplexity(dir, &texts, None, c.max_len, c.batch_size, device)
-                        .map_err(m)?;
+                let precision = c.precision;
+                let mut rep = mlm::pseudo_perplexity(
+                    dir,
+                    &texts,
+                    None,
+                    c.max_len,
+                    c.batch_size,
+                    device,
+                    precision,
+                )
+                .map_err(m)?;
                 let words: Vec<(Vec<String>, Vec<bool>)> = rows
                     .iter()
                     .filter_map(|r| match r {
@@ -338,9 +350,15 @@ impl Eval {
                     })
                     .collect();
                 if !words.is_empty() {
-                    rep["entity"] =
-                        mlm::pseudo_perplexity_words(dir, &words, c.max_len, c.batch_size, device)
-                            .map_err(m)?;
+                    rep["entity"] = mlm::pseudo_perplexity_words(
+                        dir,
+                        &words,
+                        c.max_len,
+                        c.batch_size,
+                        device,
+                        precision,
+                    )
+                    .map_err(m)?;
                 }
                 rep
             }
