@@ -90,8 +90,10 @@ pub fn run(mut a: EvalArgs) -> Result<()> {
             mavuno_stages::tokenize::corpus::read_texts(p, |t| texts.push(t))?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let t = std::time::Instant::now();
+            // The names are the stage config's (serde), so the verb cannot drift from it.
             let precision: mlm::Precision = match &a.precision {
-                Some(p) => p.parse()?,
+                Some(p) => serde_json::from_value(serde_json::Value::String(p.clone()))
+                    .with_context(|| format!("--precision {p:?}: expected f32 or bf16"))?,
                 None => mlm::Precision::default(),
             };
             let rep = mlm::pseudo_perplexity(

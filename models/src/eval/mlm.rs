@@ -89,19 +89,6 @@ pub enum Precision {
     Bf16,
 }
 
-impl std::str::FromStr for Precision {
-    type Err = ModelError;
-    fn from_str(s: &str) -> Result<Self, ModelError> {
-        match s {
-            "f32" => Ok(Precision::F32),
-            "bf16" => Ok(Precision::Bf16),
-            other => Err(ModelError::InvalidConfig(format!(
-                "unknown precision {other:?} (expected f32 or bf16)"
-            ))),
-        }
-    }
-}
-
 /// [`MaskedLm::logits_at`] for any model in memory (eval mode: no dropout).
 fn logits_at(
     model: &MlmModel,
