@@ -78,7 +78,7 @@ pub fn run_data(cmd: DataCommand) -> anyhow::Result<i32> {
         DataCommand::Inspect(a) => crate::cmd::inspect::run(a),
         DataCommand::Report(a) => crate::report::run(a),
         DataCommand::Lid(a) => ok(crate::cmd::lid::run(a)),
-        DataCommand::Tag(c) => ok(crate::cmd::tag::run(c)),
+        DataCommand::Tag(c) => crate::cmd::tag::run(c),
         DataCommand::Tokenizer(c) => crate::cmd::tokenizer::run(c),
         DataCommand::Mask(a) => ok(crate::cmd::mask::run(a)),
         DataCommand::Curriculum(c) => crate::cmd::curriculum::run(c),

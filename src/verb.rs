@@ -50,6 +50,8 @@ pub struct Verb<'a> {
     /// The records' output file (writer by extension); `None` when the stage writes its
     /// own file (a path option in `stage`).
     pub output: Option<&'a Path>,
+    /// Options of the writer beyond `type`, `inputs` and `path`.
+    pub writer: Table,
     /// The common flags.
     pub args: &'a VerbArgs,
 }
@@ -68,6 +70,7 @@ impl Verb<'_> {
             input_format: self.args.input_format,
             text_field: self.text_field.map(str::to_string),
             output: self.output.map(absolute).transpose()?,
+            writer: self.writer.clone(),
         })
     }
 

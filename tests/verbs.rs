@@ -100,6 +100,58 @@ fn issue_14_curriculum_order_equals_the_order_curriculum_stage() {
     assert_eq!(verb, read(&stage_out));
 }
 
+/// See: #14. `tag apply` is the one-stage plan of the model's stage: a `.txt` holding
+/// `token TAG` lines is read as CoNLL (not as raw text with `B-PER` as words), the shipped
+/// model is found from any working directory, and the bytes equal `tag_pos`'s run.
+#[test]
+fn issue_14_tag_apply_equals_the_tag_pos_stage() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let input = write(
+        d,
+        "test.txt",
+        "Ọmọ NOUN\nmi PRON\nlọ VERB\nsí ADP\nọjà NOUN\n. PUNCT\n\nAdé PROPN\njẹun VERB\n\n",
+    );
+    let verb_out = d.join("verb.conll");
+    run_in(
+        d,
+        &[
+            "tag",
+            "apply",
+            "--model",
+            "models/tag/pos-yor.mvt",
+            input.to_str().unwrap_or_default(),
+            "-o",
+            verb_out.to_str().unwrap_or_default(),
+        ],
+    )
+    .expect_code(0, "mavuno tag apply");
+    let stage_out = d.join("stage.conll");
+    run_stages(
+        d,
+        "tag",
+        &format!(
+            "[stages.raw]\ntype = \"conll_reader\"\npaths = [{}]\n\
+             [stages.pos]\ntype = \"tag_pos\"\ninputs = [\"raw\"]\nmodel = \"models/tag/pos-yor.mvt\"\n\
+             [stages.out]\ntype = \"conll_writer\"\ninputs = [\"pos\"]\ntag_field = \"pos_tags\"\npath = {}\n",
+            lit(&input),
+            lit(&stage_out)
+        ),
+    );
+    let verb = String::from_utf8_lossy(&read(&verb_out)).into_owned();
+    let words: Vec<&str> = verb.lines().filter_map(|l| l.split('\t').next()).collect();
+    assert_eq!(
+        words,
+        ["Ọmọ", "mi", "lọ", "sí", "ọjà", ".", "", "Adé", "jẹun", ""],
+        "{verb}"
+    );
+    assert!(
+        !verb.contains("NOUN\tNOUN"),
+        "the gold column was read as a word"
+    );
+    assert_eq!(read(&verb_out), read(&stage_out));
+}
+
 /// See: #14. `--set` on a verb is the stage's option, and its error names the argument.
 #[test]
 fn issue_14_verb_set_errors_point_at_the_argument() {

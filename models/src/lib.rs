@@ -5,7 +5,6 @@
 //! and the `mavuno doctor` device report. See DESIGN.md, section "Models".
 
 pub mod attack;
-pub mod attack_stages;
 pub mod bert;
 pub mod device;
 pub mod error;
@@ -29,7 +28,6 @@ pub use error::ModelError;
 /// binary's registry, after the data stages of `mavuno-stages`.
 pub fn register_all(r: &mut mavuno_pipeline::Registry) {
     stages::register(r);
-    attack_stages::register(r);
 }
 pub use eval::{Encoder, Pooling};
 pub use finetune::{Classifier, Tagger};

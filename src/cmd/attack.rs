@@ -9,10 +9,10 @@ use anyhow::{bail, Context, Result};
 use mavuno_models::attack::augment::{AugmentConfig, Augmenter};
 use mavuno_models::attack::transfer::{transfer, Pair};
 use mavuno_models::attack::{AttackConfig, Attacker, Importance};
-use mavuno_models::attack_stages::{
+use mavuno_models::pick_device;
+use mavuno_models::stages::synonym_source::{
     has_repeated_token, in_char_range, validate_attack, SynonymSourceConfig,
 };
-use mavuno_models::pick_device;
 use mavuno_models::victims::data::shuffle_seeded;
 use mavuno_models::victims::{load_victim, read_labeled, Arch, TrainOptions, WordVictim};
 use mavuno_pipeline::config::Validator;

@@ -78,6 +78,7 @@ impl OrderArgs {
             inputs: std::slice::from_ref(&self.input),
             text_field: None,
             output: Some(&self.output),
+            writer: Table::new(),
             args: &self.verb,
         }
     }

@@ -9,13 +9,13 @@ use mavuno_stages::tag::features::Gazetteer;
 use mavuno_stages::tag::lexicon::{build_entries, entries_to_tsv};
 use mavuno_stages::tag::metrics;
 use mavuno_stages::tag::perceptron::{Perceptron, Task, TrainOptions};
-use mavuno_stages::tag::words::segment;
 use mavuno_stages::tag::Tagger;
-use mavuno_stages::tokenize::corpus::read_tagged;
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use toml::{Table, Value};
+
+use crate::verb::{Verb, VerbArgs};
 
 /// `mavuno tag` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -71,20 +71,22 @@ pub enum TagCmd {
         #[arg(long, default_value = "upos")]
         column: String,
     },
-    /// Tag a file: raw text (one sentence per line), CoNLL or CoNLL-U.
+    /// Tag a file: raw text (one sentence per line), CoNLL, CoNLL-U or JSONL (`tokens` or
+    /// `text`). A one-stage plan of `tag_pos` or `tag_ner` (the model's task), so it writes
+    /// what those stages write (`tokens`, the tags, `word_offsets`; NER also `entities`).
     Apply {
         /// The model.
         #[arg(long)]
         model: PathBuf,
-        /// Input: plain text (one sentence per line), CoNLL, CoNLL-U or JSONL (`tokens` or
-        /// `text`); format guessed from extension and content.
+        /// Input file; format from extension and content (`--input-format` overrides).
         input: PathBuf,
-        /// Output: `.conll`, `.conllu` or JSONL (anything else).
+        /// Output, by extension: `.conll` (token and tag), `.conllu` (POS as UPOS, NER as
+        /// `NER=` in MISC), `.jsonl[.zst]` or `.parquet` (whole records).
         #[arg(short = 'o', long)]
         output: PathBuf,
-        /// Read the input as `text`, `conll`, `conllu` or `jsonl` instead of guessing.
-        #[arg(long)]
-        input_format: Option<FileFormat>,
+        /// Input format, `--set`, `--workdir`.
+        #[command(flatten)]
+        verb: VerbArgs,
     },
     /// Type-level dictionaries.
     #[command(subcommand)]
@@ -177,7 +179,7 @@ fn words(s: &Sentence) -> Vec<&str> {
 }
 
 /// Runs a `mavuno tag` subcommand.
-pub fn run(cmd: TagCmd) -> Result<()> {
+pub fn run(cmd: TagCmd) -> Result<i32> {
     match cmd {
         TagCmd::Train {
             task,
@@ -260,8 +262,8 @@ pub fn run(cmd: TagCmd) -> Result<()> {
             model,
             input,
             output,
-            input_format,
-        } => apply(&model, &input, &output, input_format)?,
+            verb,
+        } => return apply(&model, &input, &output, &verb),
         TagCmd::Lexicon(LexiconCmd::Build {
             format,
             train,
@@ -326,65 +328,35 @@ pub fn run(cmd: TagCmd) -> Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(0)
 }
 
-fn apply(model: &Path, input: &Path, output: &Path, forced: Option<FileFormat>) -> Result<()> {
-    let m = Perceptron::load(&shipped::resolve(&model.to_string_lossy()))
-        .map_err(anyhow::Error::msg)?;
-    let sents: Vec<Vec<String>> = match FileFormat::of_input(input, forced) {
-        FileFormat::Text => {
-            let text =
-                std::fs::read_to_string(input).with_context(|| input.display().to_string())?;
-            text.lines()
-                .map(|l| {
-                    segment(l)
-                        .into_iter()
-                        .map(|(s, e)| l[s..e].to_string())
-                        .collect()
-                })
-                .collect()
-        }
-        FileFormat::Jsonl => {
-            let mut out = Vec::new();
-            read_tagged(input, |s| out.push(s.words))?;
-            out
-        }
-        f => data::read_file(input, format_of(input, Some(f))?, TagColumn::Upos)?
-            .into_iter()
-            .map(|s| s.words)
-            .collect(),
+/// `tag apply`: the one-stage plan of the model's tagging stage.
+fn apply(model: &Path, input: &Path, output: &Path, args: &VerbArgs) -> Result<i32> {
+    let model_s = model.to_string_lossy();
+    // Found from any working directory (beside the binary for shipped models).
+    let model = crate::verb::absolute(&shipped::resolve(&model_s))?;
+    let task = Perceptron::task_of(&model).map_err(anyhow::Error::msg)?;
+    let (ty, tags) = match task {
+        Task::Pos => ("tag_pos", "pos_tags"),
+        Task::Ner => ("tag_ner", "ner_tags"),
     };
-    let key = match m.task {
-        Task::Pos => "pos_tags",
-        Task::Ner => "ner_tags",
-    };
-    let f = std::fs::File::create(output).with_context(|| output.display().to_string())?;
-    let mut w = std::io::BufWriter::new(f);
-    for s in &sents {
-        let ws: Vec<&str> = s.iter().map(String::as_str).collect();
-        let tags = m.tag(&ws);
-        match FileFormat::from_extension(output) {
-            Some(FileFormat::Conll) => {
-                for (a, b) in ws.iter().zip(&tags) {
-                    writeln!(w, "{a} {b}")?;
-                }
-                writeln!(w)?;
-            }
-            Some(FileFormat::Conllu) => {
-                for (i, (a, b)) in ws.iter().zip(&tags).enumerate() {
-                    let (upos, misc) = match m.task {
-                        Task::Pos => (b.as_str(), "_".to_string()),
-                        Task::Ner => ("_", format!("NER={b}")),
-                    };
-                    writeln!(w, "{}\t{a}\t_\t{upos}\t_\t_\t_\t_\t_\t{misc}", i + 1)?;
-                }
-                writeln!(w)?;
-            }
-            _ => writeln!(w, "{}", json!({"tokens": ws, key: tags}))?,
-        }
+    let mut stage = Table::new();
+    stage.insert("type".into(), Value::String(ty.into()));
+    stage.insert("model".into(), Value::String(model.display().to_string()));
+    let mut writer = Table::new();
+    if FileFormat::from_extension(output) == Some(FileFormat::Conll) {
+        writer.insert("tag_field".into(), Value::String(tags.into()));
     }
-    w.flush().with_context(|| output.display().to_string())?;
-    eprintln!("{}: {} sentences", output.display(), sents.len());
-    Ok(())
+    let inputs = [input.to_path_buf()];
+    Verb {
+        verb: "tag-apply",
+        stage,
+        inputs: &inputs,
+        text_field: None,
+        output: Some(output),
+        writer,
+        args,
+    }
+    .run()
 }

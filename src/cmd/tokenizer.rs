@@ -65,6 +65,7 @@ impl TrainArgs {
             inputs: &self.inputs,
             text_field: self.text_field.as_deref(),
             output: None,
+            writer: Table::new(),
             args: &self.verb,
         })
     }

@@ -14,6 +14,7 @@
 pub mod curriculum;
 pub mod dedup;
 pub mod langid;
+pub mod langs;
 pub mod mask;
 pub mod one_stage;
 pub mod quality;

@@ -32,6 +32,9 @@ pub struct OneStage {
     /// The records' output file (writer by extension); `None` when the stage writes its
     /// own file (a path option in `stage`).
     pub output: Option<PathBuf>,
+    /// Options of the writer beyond `type`, `inputs` and `path` (e.g. `conll_writer`'s
+    /// `tag_field`).
+    pub writer: Table,
 }
 
 impl OneStage {
@@ -50,7 +53,7 @@ impl OneStage {
         stage.insert("inputs".into(), Value::Array(ids));
         stages.insert(STAGE_ID.into(), Value::Table(stage));
         if let Some(out) = &self.output {
-            let mut w = Table::new();
+            let mut w = self.writer.clone();
             w.insert(
                 "type".into(),
                 Value::String(FileFormat::writer_type(out)?.into()),
@@ -108,6 +111,7 @@ mod tests {
             input_format: None,
             text_field: None,
             output: Some(dir.path().join("out.jsonl.zst")),
+            writer: Table::new(),
         };
         let sets = OneStage::overrides(&["x=1".to_string()]);
         assert_eq!(sets, ["stages.stage.x=1"]);

@@ -1,7 +1,9 @@
-//! Pipeline stage types that need libtorch: `train_mlm` (continual or from-scratch MLM
-//! pre-training), `finetune` (classification / NER) and `eval` (mlm, classify, ner, bitext, pos_probe).
+//! Pipeline stage types that need libtorch, one file per type: `train_mlm` (continual or
+//! from-scratch MLM pre-training), `finetune` (classification / NER), `eval` (mlm, classify,
+//! ner, bitext, pos_probe), `synonym_attack` and `gen_synonyms` (the synonym attack and
+//! augmentation, sharing [`synonym_source`]).
 //!
-//! All three are barriers that turn their input into one *summary record* (id = the stage id,
+//! The first three are barriers that turn their input into one *summary record* (id = the stage id,
 //! empty `text`) whose fields say what was written: `model_dir` (an HF-layout directory) and/or
 //! `metrics_path`, plus the headline numbers. Accounting: every input record is counted as
 //! kept (as a splitter that emits nothing would be), the last one "becomes" the summary, and
@@ -12,6 +14,9 @@
 
 pub mod eval;
 pub mod finetune;
+pub mod gen_synonyms;
+pub mod synonym_attack;
+pub mod synonym_source;
 pub mod train_mlm;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +37,8 @@ pub fn register(r: &mut Registry) {
     r.add::<train_mlm::TrainMlmConfig>();
     r.add::<finetune::FinetuneConfig>();
     r.add::<eval::EvalConfig>();
+    r.add::<synonym_attack::SynonymAttackConfig>();
+    r.add::<gen_synonyms::GenSynonymsConfig>();
 }
 
 pub(crate) fn model_err(e: ModelError) -> StageError {

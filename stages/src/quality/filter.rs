@@ -227,11 +227,8 @@ pub struct FilterConfig {
     pub drop_en_junk: Option<bool>,
 }
 
-/// Languages with a `configs/filters/<lang>.toml`.
-pub const LANGS: [&str; 15] = [
-    "yor", "hau", "ibo", "swa", "amh", "zul", "xho", "som", "wol", "kin", "lug", "pcm", "sin",
-    "tam", "eng",
-];
+/// Languages with a `configs/filters/<lang>.toml` (all the shipped ones).
+pub use crate::langs::LANGS;
 
 macro_rules! lang_files {
     ($($code:literal),*) => {
@@ -244,10 +241,7 @@ macro_rules! lang_files {
         }
     };
 }
-lang_files!(
-    "yor", "hau", "ibo", "swa", "amh", "zul", "xho", "som", "wol", "kin", "lug", "pcm", "sin",
-    "tam", "eng"
-);
+crate::with_langs!(lang_files);
 
 fn overlay(base: &FilterConfig, top: &FilterConfig) -> Result<FilterConfig, String> {
     let mut b = serde_json::to_value(base).map_err(|e| e.to_string())?;
@@ -494,7 +488,7 @@ mod tests {
 
     #[test]
     fn every_language_file_parses_and_validates_clean() {
-        for l in LANGS {
+        for &l in LANGS {
             let c = FilterConfig {
                 lang: Some(l.into()),
                 ..Default::default()

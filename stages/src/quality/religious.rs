@@ -597,9 +597,11 @@ static VERSE_REF: LazyLock<Regex> = LazyLock::new(|| {
 
 static MATCHERS: LazyLock<HashMap<&'static str, ReligiousMatcher>> = LazyLock::new(|| {
     let mut m = HashMap::new();
-    for l in [
-        "eng", "yor", "hau", "ibo", "swa", "amh", "zul", "xho", "som", "kin", "lug", "sin", "tam",
-    ] {
+    // pcm and wol read English's matcher (see `matcher`): no need to compile it twice more.
+    for &l in crate::langs::LANGS
+        .iter()
+        .filter(|l| !matches!(**l, "pcm" | "wol"))
+    {
         let pat = format!(r"(?:^|[^\w])(?:{})(?:[^\w]|$)", alternation(book_names(l)));
         let books = Regex::new(&pat).unwrap_or_else(|e| panic!("book names of {l}: {e}"));
         m.insert(l, ReligiousMatcher { books });

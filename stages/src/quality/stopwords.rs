@@ -57,10 +57,7 @@ macro_rules! lists {
         }
     };
 }
-lists!(
-    "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng", "zul", "xho", "lug",
-    "som", "kin"
-);
+crate::with_langs!(lists);
 
 /// Parses a stopword file: one word per line, `#` comments.
 pub fn parse_list(src: &str) -> Vec<String> {
@@ -84,10 +81,7 @@ mod tests {
 
     #[test]
     fn committed_lists_parse() {
-        for l in [
-            "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng", "zul", "xho",
-            "lug", "som", "kin",
-        ] {
+        for &l in crate::langs::LANGS {
             let words = parse_list(stopword_list(l).unwrap_or_default());
             assert!(words.len() >= 20, "{l}: {}", words.len());
         }
@@ -212,10 +206,7 @@ mod tests {
     fn derive_stopword_files() {
         let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/stopwords/");
         std::fs::create_dir_all(out).unwrap();
-        for l in [
-            "yor", "hau", "ibo", "swa", "amh", "pcm", "wol", "sin", "tam", "eng", "zul", "xho",
-            "lug", "som", "kin",
-        ] {
+        for &l in crate::langs::LANGS {
             let (srcs, texts) = read_texts(l);
             if texts.is_empty() {
                 eprintln!("{l}: no data");

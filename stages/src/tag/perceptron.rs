@@ -447,6 +447,26 @@ impl Perceptron {
         Ok(())
     }
 
+    /// The task of a model file, from its header alone (the weights are not read), so a
+    /// caller can pick the stage type (`tag_pos` or `tag_ner`) that will load it.
+    pub fn task_of(path: &Path) -> Result<Task, String> {
+        use std::io::BufRead;
+        let p = path.display();
+        let f = std::fs::File::open(path).map_err(|e| format!("{p}: {e}"))?;
+        let mut line = Vec::new();
+        zstd::Decoder::new(f)
+            .map(std::io::BufReader::new)
+            .and_then(|mut d| d.read_until(b'\n', &mut line))
+            .map_err(|e| format!("{p}: not a mavuno tagger model (zstd: {e})"))?;
+        #[derive(Deserialize)]
+        struct TaskOnly {
+            task: Task,
+        }
+        serde_json::from_slice::<TaskOnly>(&line)
+            .map(|h| h.task)
+            .map_err(|e| format!("{p}: not a mavuno tagger model (header: {e})"))
+    }
+
     /// Reads a model file.
     pub fn load(path: &Path) -> Result<Perceptron, String> {
         let p = path.display();
@@ -621,6 +641,7 @@ mod tests {
         let m = Perceptron::train(&toy(), None, g, &opts, &mut |_| {}).unwrap();
         m.save(&p).unwrap();
         let back = Perceptron::load(&p).unwrap();
+        assert_eq!(Perceptron::task_of(&p), Ok(Task::Ner));
         assert_eq!(back.labels, m.labels);
         assert_eq!(back.emit, m.emit);
         assert_eq!(back.trans, m.trans);
@@ -640,6 +661,9 @@ mod tests {
         );
         std::fs::write(&p, b"garbage").unwrap();
         assert!(Perceptron::load(&p)
+            .unwrap_err()
+            .contains("not a mavuno tagger model"));
+        assert!(Perceptron::task_of(&p)
             .unwrap_err()
             .contains("not a mavuno tagger model"));
     }

@@ -1,7 +1,8 @@
 //! `conllu_writer`: 10-column CoNLL-U, one sentence per record, with `# sent_id = <id>`
 //! and `# text = <text>` (line breaks replaced by spaces). Columns come from the fields
 //! `tokens` (required), `lemmas`, `pos_tags` (UPOS), `xpos_tags`, `feats`, `heads` and
-//! `deprels`; a missing field is written as `_`. Word ids are 1..n: multiword-token
+//! `deprels`, and `ner_tags` as `NER=<tag>` in MISC (CoNLL-U has no NER column); a missing
+//! field is written as `_`. Word ids are 1..n: multiword-token
 //! ranges and empty nodes are not reconstructed. A record without `tokens`, or whose
 //! annotation lists differ in length from `tokens`, is rejected with an error naming the
 //! record and field. `conllu_reader` reads the output back.
@@ -57,13 +58,14 @@ pub struct ConlluWriter {
 }
 
 /// The optional columns, in CoNLL-U order after FORM, with their column index.
-const COLUMNS: [(&str, usize); 6] = [
+const COLUMNS: [(&str, usize); 7] = [
     ("lemmas", 2),
     ("pos_tags", 3),
     ("xpos_tags", 4),
     ("feats", 5),
     ("heads", 6),
     ("deprels", 7),
+    ("ner_tags", 9),
 ];
 
 fn sentence(r: &Record) -> Result<String, String> {
@@ -103,7 +105,11 @@ fn sentence(r: &Record) -> Result<String, String> {
         row[0] = (i + 1).to_string();
         for ((_, idx), c) in COLUMNS.iter().zip(&cols) {
             if let Some(c) = c {
-                row[*idx] = cell(&c[i]);
+                row[*idx] = if *idx == 9 {
+                    format!("NER={}", cell(&c[i]))
+                } else {
+                    cell(&c[i])
+                };
             }
         }
         let _ = writeln!(s, "{}", row.join("\t"));
@@ -165,6 +171,7 @@ pub(crate) mod tests {
         a.set("tokens", vec!["Mo", "lọ"]);
         a.set("pos_tags", vec!["PRON", "VERB"]);
         a.set("heads", vec![2, 0]);
+        a.set("ner_tags", vec!["O", "O"]);
         let mut b = Record::new("s2", "x");
         b.set("tokens", vec!["x"]);
         b.set("pos_tags", vec!["X", "Y"]);
@@ -178,7 +185,7 @@ pub(crate) mod tests {
         assert_eq!((passed.len(), rejected), (1, 1));
         assert_eq!(
             std::fs::read_to_string(&outputs[0]).unwrap(),
-            "# sent_id = s1\n# text = Mo lọ\n1\tMo\t_\tPRON\t_\t_\t2\t_\t_\t_\n2\tlọ\t_\tVERB\t_\t_\t0\t_\t_\t_\n\n"
+            "# sent_id = s1\n# text = Mo lọ\n1\tMo\t_\tPRON\t_\t_\t2\t_\t_\tNER=O\n2\tlọ\t_\tVERB\t_\t_\t0\t_\t_\tNER=O\n\n"
         );
     }
 }

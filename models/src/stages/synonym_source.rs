@@ -1,32 +1,25 @@
-//! Pipeline stage types over [`crate::attack`]: `synonym_attack` (the MLM synonym attack of
-//! SEEDS.md §3 on every record, one record out per record in, summary JSON in the run
-//! directory) and `gen_synonyms` (label-preserving synonym variants for augmentation).
+//! What the two stage types over [`crate::attack`] share: `synonym_attack` (the MLM synonym
+//! attack of SEEDS.md §3 on every record, one record out per record in, summary JSON in the
+//! run directory) and `gen_synonyms` (label-preserving synonym variants for augmentation)
+//! take their synonym source from one [`SynonymSourceConfig`], which `mavuno attack` and
+//! `mavuno augment` also use.
 //!
 //! Both load their models (victim, fill-mask MLM, optional sentence encoder and POS tagger) at
 //! the first batch, so an upstream stage of the same run may write them. Model paths are
 //! relative to the working directory (as `tag_pos`'s `model`); output files (the attack
 //! summary) are relative to the run directory (as writers' `path`).
 
-pub mod gen_synonyms;
-pub mod synonym_attack;
-
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{Registry, StageError};
+use mavuno_pipeline::StageError;
 use mavuno_stages::tag::perceptron::Perceptron;
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{AttackConfig, CandidateConfig, Importance, MeanPooledEncoder, MlmCandidates};
 use crate::ModelError;
-
-/// Registers `synonym_attack` and `gen_synonyms`.
-pub fn register(r: &mut Registry) {
-    r.add::<synonym_attack::SynonymAttackConfig>();
-    r.add::<gen_synonyms::GenSynonymsConfig>();
-}
 
 /// A model error as a stage error, with its whole `source()` chain (a `ModelError::Io` says
 /// only "cannot read PATH"; the reason is in its source).
@@ -236,12 +229,6 @@ pub(crate) fn label_of(rec: &mavuno_pipeline::Record, field: &str) -> Option<Str
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-#[cfg(test)]
-pub(crate) mod testutil {
-    //! The stage's `//!` TOML example parsed as its config.
-    pub(crate) use mavuno_stages::testutil::doc_example;
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ use mavuno_pipeline::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{
+use super::synonym_source::{
     has_repeated_token, in_char_range, label_of, stage_err, unit_draw, unknown_fields,
     validate_attack, Components, SynonymSourceConfig,
 };

@@ -31,7 +31,7 @@ use mavuno_pipeline::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{stage_err, unknown_fields, Components, SynonymSourceConfig};
+use super::synonym_source::{stage_err, unknown_fields, Components, SynonymSourceConfig};
 use crate::attack::augment::{AugmentConfig, Augmenter};
 
 fn d_label() -> String {
