@@ -4,7 +4,7 @@
 //! records, the accounting of every stage, that a rerun skips everything, and that a run
 //! killed during training resumes from its checkpoint.
 
-use crate::support::{manifest, mavuno, run_config, stage, synthetic_lines, write};
+use crate::support::{manifest, mavuno, run_config, run_in, stage, synthetic_lines, write};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -253,6 +253,46 @@ fn tiny_training_config_runs_end_to_end_and_accounts_for_every_record() {
         (43, 43, 1),
         "probe: 30 + 12 sentences + the train summary"
     );
+
+    // `mavuno eval` is the stage's config and scoring over the same rows read from files
+    // (#14): its report equals the stage's metrics.
+    let model = run_dir.join("train");
+    let model = model.to_str().unwrap_or_default();
+    for (args, stage_metrics) in [
+        (
+            vec![
+                "--task",
+                "pos-probe",
+                "--data",
+                "pos-train.conll",
+                "pos-test.conll",
+            ],
+            "metrics/probe.json",
+        ),
+        (
+            vec!["--task", "mlm", "--data", "heldout.txt"],
+            "score.metrics.json",
+        ),
+    ] {
+        let mut argv = vec![
+            "eval",
+            "--model",
+            model,
+            "--device",
+            "cpu",
+            "--set",
+            "max_len=6",
+        ];
+        if args[1] == "mlm" {
+            argv.truncate(5);
+        }
+        argv.extend(args.iter().copied());
+        let r = run_in(d, &argv);
+        r.expect_code(0, "mavuno eval");
+        let verb: Value = serde_json::from_str(&r.stdout).expect("eval prints JSON");
+        let stage = &read_json(&run_dir.join(stage_metrics))["metrics"];
+        assert_eq!(&verb, stage, "mavuno eval {args:?} differs from the stage");
+    }
 
     // Accounting: every input is kept and one summary record goes out.
     let (i, k, dr, rj, out) = counts(&m, "train");

@@ -61,7 +61,10 @@ fn head_tail(losses: &[f64], k: usize) -> (f64, f64) {
 fn classify_finetune_predict_eval_and_transformers_export() {
     let base = require!(minilm(), "MiniLM checkpoint");
     let path = shared_data().join("masakhanews/eng/dev.tsv");
-    let all = require!(data::read_labelled(&path, None, None).ok(), path.display());
+    let all = require!(
+        data::read_labelled(&path, None, None, None).ok(),
+        path.display()
+    );
     // The file is sorted by label: alternate rows go to train and dev.
     let train: Vec<_> = all.iter().step_by(2).cloned().collect();
     let dev: Vec<_> = all.iter().skip(1).step_by(2).take(200).cloned().collect();
@@ -175,10 +178,10 @@ fn ner_finetune_loss_falls_and_tags_words() {
     let base = require!(minilm(), "MiniLM checkpoint");
     let dir = shared_data().join("masakhaner2/yor");
     let train = require!(
-        data::read_tagged_words(&dir.join("train.txt")).ok(),
+        data::read_tagged_words(&dir.join("train.txt"), None).ok(),
         "masakhaner2/yor"
     );
-    let dev = data::read_tagged_words(&dir.join("dev.txt")).unwrap();
+    let dev = data::read_tagged_words(&dir.join("dev.txt"), None).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ner");
     let opts = TrainOptions {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use mavuno_models::finetune::{self, data, mirror, TrainOptions};
+use mavuno_stages::read::format::FileFormat;
 
 /// What to fine-tune for.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +67,10 @@ pub struct FinetuneArgs {
     /// Label column/key (default: label, category, labels).
     #[arg(long)]
     pub label_column: Option<String>,
+    /// Read the training and dev files as this format instead of guessing from extension
+    /// and content (text, jsonl, tsv, csv, conll, conllu).
+    #[arg(long)]
+    pub input_format: Option<FileFormat>,
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -99,6 +104,7 @@ pub fn run(a: FinetuneArgs) -> Result<()> {
         Task::Classify => {
             let mut train = data::read_labelled(
                 &a.train,
+                a.input_format,
                 a.text_column.as_deref(),
                 a.label_column.as_deref(),
             )?;
@@ -110,24 +116,30 @@ pub fn run(a: FinetuneArgs) -> Result<()> {
                 .dev
                 .as_ref()
                 .map(|d| {
-                    data::read_labelled(d, a.text_column.as_deref(), a.label_column.as_deref())
+                    data::read_labelled(
+                        d,
+                        a.input_format,
+                        a.text_column.as_deref(),
+                        a.label_column.as_deref(),
+                    )
                 })
                 .transpose()?;
             finetune::finetune_classifier(&a.base, &train, dev.as_deref(), &opts, &a.out, device)?
         }
         Task::Ner => {
-            let mut train = data::read_tagged_words(&a.train)?;
+            let mut train = data::read_tagged_words(&a.train, a.input_format)?;
             train.truncate(limit);
             let dev = a
                 .dev
                 .as_ref()
-                .map(|d| data::read_tagged_words(d))
+                .map(|d| data::read_tagged_words(d, a.input_format))
                 .transpose()?;
             finetune::finetune_ner(&a.base, &train, dev.as_deref(), &opts, &a.out, device)?
         }
         Task::Mirror => {
             let mut texts = Vec::new();
-            mavuno_stages::tokenize::corpus::read_texts(&a.train, |t| texts.push(t))
+            let fmt = FileFormat::of_input(&a.train, a.input_format);
+            mavuno_stages::tokenize::corpus::read_texts_as(&a.train, fmt, |t| texts.push(t))
                 .with_context(|| format!("reading {}", a.train.display()))?;
             texts.truncate(limit);
             mirror::mirror_bert(&a.base, &texts, &opts, &a.out, device)?

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use mavuno_models::finetune::{classifier, data, Classifier, Tagger};
+use mavuno_stages::read::format::FileFormat;
 
 /// Arguments of `mavuno predict`.
 #[derive(clap::Args, Debug)]
@@ -21,6 +22,10 @@ pub struct PredictArgs {
     /// Text column/key.
     #[arg(long)]
     pub text_column: Option<String>,
+    /// Read the input as this format instead of guessing from extension and content
+    /// (text, jsonl, tsv, csv, conll, conllu).
+    #[arg(long)]
+    pub input_format: Option<FileFormat>,
     /// Batch size.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
@@ -39,7 +44,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let mut n = 0;
     if classifier::is_token_classifier(&raw) {
         let tagger = Tagger::load(&a.model, device)?;
-        let sents = data::read_tagged_words(&a.input)?;
+        let sents = data::read_tagged_words(&a.input, a.input_format)?;
         for chunk in sents.chunks(a.batch_size.max(1) * 8) {
             let words: Vec<Vec<String>> = chunk.iter().map(|s| s.words.clone()).collect();
             for (ws, tags) in words.iter().zip(tagger.tag(&words)?) {
@@ -49,7 +54,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
         }
     } else {
         let clf = Classifier::load(&a.model, device)?.with_batch_size(a.batch_size);
-        let rows = data::read_labelled(&a.input, a.text_column.as_deref(), None)?;
+        let rows = data::read_labelled(&a.input, a.input_format, a.text_column.as_deref(), None)?;
         for chunk in rows.chunks(a.batch_size.max(1) * 8) {
             let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
             for (t, p) in texts.iter().zip(clf.predict_proba(&texts)?) {

@@ -15,26 +15,25 @@ use crate::heads::l2_normalize;
 use crate::ModelError;
 
 /// How token states become one sentence vector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    mavuno_pipeline::schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[schemars(crate = "mavuno_pipeline::schemars")]
 pub enum Pooling {
     /// The first (`[CLS]`) token's last hidden state (Mirror-BERT's choice).
     Cls,
     /// Mean of the last hidden states over non-padding tokens (sentence-transformers' default).
+    #[default]
     Mean,
-}
-
-impl std::str::FromStr for Pooling {
-    type Err = ModelError;
-    fn from_str(s: &str) -> Result<Self, ModelError> {
-        match s {
-            "cls" => Ok(Pooling::Cls),
-            "mean" => Ok(Pooling::Mean),
-            other => Err(ModelError::InvalidConfig(format!(
-                "unknown pooling {other:?} (expected cls or mean)"
-            ))),
-        }
-    }
 }
 
 /// Pools `[batch, seq, hidden]` states with the `[batch, seq]` mask into `[batch, hidden]`.

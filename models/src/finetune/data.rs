@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use mavuno_stages::tokenize::corpus::{read_tagged, Format};
+use mavuno_stages::tokenize::corpus::{read_tagged_as, Format};
 use mavuno_stages::tokenize::Tok;
 use tch::{Device, Kind, Tensor};
 
@@ -52,9 +52,11 @@ fn pick_column(header: &[String], wanted: Option<&str>, fallbacks: &[&str]) -> O
 /// Reads labelled texts from `.jsonl` (keys), TSV (header row) or plain text (one
 /// unlabelled text per line), by the shared format rule. `text_col`/`label_col`
 /// override the defaults ([`TEXT_COLUMNS`], [`LABEL_COLUMNS`]). A missing label column is
-/// fine (prediction input); a missing text column is an error.
+/// fine (prediction input); a missing text column is an error. `forced` overrides the
+/// format rule (`--input-format`).
 pub fn read_labelled(
     path: &Path,
+    forced: Option<Format>,
     text_col: Option<&str>,
     label_col: Option<&str>,
 ) -> Result<Vec<LabelledText>, ModelError> {
@@ -62,7 +64,7 @@ pub fn read_labelled(
         path: path.to_path_buf(),
         source,
     };
-    let fmt = Format::guess(path);
+    let fmt = Format::of_input(path, forced);
     if fmt == Format::Text {
         // Plain text (the shared format rule): one unlabelled text per non-blank line.
         let text = std::fs::read_to_string(path).map_err(io)?;
@@ -159,9 +161,13 @@ fn parse_tsv(
 
 /// Reads tagged sentences (CoNLL `word tag` blocks, or JSONL with `tokens`/`ner_tags`).
 /// Sentences whose tags are all known keep them; plain text yields untagged sentences.
-pub fn read_tagged_words(path: &Path) -> Result<Vec<TaggedWords>, ModelError> {
+/// `forced` overrides the format rule (`--input-format`).
+pub fn read_tagged_words(
+    path: &Path,
+    forced: Option<Format>,
+) -> Result<Vec<TaggedWords>, ModelError> {
     let mut out = Vec::new();
-    read_tagged(path, |s| {
+    read_tagged_as(path, Format::of_input(path, forced), |s| {
         let tags: Option<Vec<String>> = s.ner.iter().cloned().collect();
         out.push(TaggedWords {
             words: s.words,
@@ -174,11 +180,11 @@ pub fn read_tagged_words(path: &Path) -> Result<Vec<TaggedWords>, ModelError> {
 
 /// Reads POS-tagged sentences (CoNLL `word tag`, CoNLL-U UPOS, JSONL `pos_tags`) as
 /// [`TaggedWords`] whose `tags` are the POS tags. A sentence with an untagged word is an
-/// error naming it, not a silent skip.
-pub fn read_pos_words(path: &Path) -> Result<Vec<TaggedWords>, ModelError> {
+/// error naming it, not a silent skip. `forced` overrides the format rule.
+pub fn read_pos_words(path: &Path, forced: Option<Format>) -> Result<Vec<TaggedWords>, ModelError> {
     let mut out = Vec::new();
     let mut untagged = None;
-    read_tagged(path, |s| {
+    read_tagged_as(path, Format::of_input(path, forced), |s| {
         let tags: Option<Vec<String>> = s.pos.into_iter().collect();
         if tags.is_none() && untagged.is_none() {
             untagged = Some(out.len() + 1);

@@ -58,11 +58,26 @@ fn d_max_len() -> usize {
 fn d_batch() -> usize {
     64
 }
-fn d_pooling() -> String {
-    "mean".into()
-}
 fn d_device() -> String {
     "auto".into()
+}
+
+/// What an `eval` stage (and `mavuno eval`) measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(crate = "mavuno_pipeline::schemars")]
+pub enum EvalTask {
+    /// Pseudo-perplexity of an MLM on `text` (and on entity words, where tagged).
+    Mlm,
+    /// Accuracy / macro-F1 of a classifier on `text` + `label`.
+    Classify,
+    /// Seqeval-strict entity F1 of a tagger on `tokens` + `ner_tags`.
+    Ner,
+    /// Bitext retrieval P@1 and xSIM margin error of an encoder on `translation`.
+    Bitext,
+    /// Frozen-feature linear POS probe on `tokens` + `pos_tags`.
+    #[serde(alias = "pos-probe")]
+    PosProbe,
 }
 
 /// Evaluates a model on the input records and writes metrics JSON.
@@ -71,7 +86,7 @@ fn d_device() -> String {
 #[schemars(crate = "mavuno_pipeline::schemars")]
 pub struct EvalConfig {
     /// `mlm`, `classify`, `ner`, `bitext` or `pos_probe`.
-    pub task: String,
+    pub task: EvalTask,
     /// Model directory; default: `model_dir` of a summary record in the inputs.
     #[serde(default)]
     pub model: Option<String>,
@@ -88,8 +103,8 @@ pub struct EvalConfig {
     #[serde(default = "d_batch")]
     pub batch_size: usize,
     /// Bitext: sentence pooling, `mean` or `cls`.
-    #[serde(default = "d_pooling")]
-    pub pooling: String,
+    #[serde(default)]
+    pub pooling: Pooling,
     /// Bitext: the `translation` key of the source side (default: the record's `lang`).
     #[serde(default)]
     pub source_lang: Option<String>,
@@ -114,32 +129,15 @@ pub struct EvalConfig {
     pub device: String,
 }
 
-const TASKS: [&str; 5] = ["mlm", "classify", "ner", "bitext", "pos_probe"];
-
 impl StageConfig for EvalConfig {
     const TYPE: &'static str = "eval";
     const KIND: StageKind = StageKind::Barrier;
 
     fn validate(&self, v: &mut Validator) {
-        if !TASKS.contains(&self.task.as_str()) {
-            v.error(
-                "task",
-                format!(
-                    "unknown task {:?} (mlm, classify, ner, bitext, pos_probe)",
-                    self.task
-                ),
-            );
-        }
-        if self.task == "pos_probe" && self.probe_test.is_empty() {
+        if self.task == EvalTask::PosProbe && self.probe_test.is_empty() {
             v.error(
                 "probe_test",
                 "pos_probe needs the test files (e.g. [\"…/masakhapos/yor/test.txt\"])",
-            );
-        }
-        if self.pooling.parse::<Pooling>().is_err() {
-            v.error(
-                "pooling",
-                format!("must be mean or cls, got {:?}", self.pooling),
             );
         }
         v.at_least("max_len", self.max_len, 4);
@@ -178,8 +176,9 @@ impl StageConfig for EvalConfig {
     }
 }
 
-/// One usable input, already in the task's shape.
-enum Row {
+/// One usable input, already in the task's shape (the stage parses records into rows;
+/// `mavuno eval` reads files into them).
+pub enum Row {
     Text(String, Option<(Vec<String>, Vec<bool>)>),
     Labelled(LabelledText),
     Tagged(TaggedWords),
@@ -222,8 +221,8 @@ impl Eval {
     }
 
     fn parse(&mut self, r: &Record) -> Parsed {
-        match self.cfg.task.as_str() {
-            "mlm" => {
+        match self.cfg.task {
+            EvalTask::Mlm => {
                 if r.text.trim().is_empty() {
                     return Parsed::Drop("empty");
                 }
@@ -246,14 +245,14 @@ impl Eval {
                 };
                 Parsed::Row(Row::Text(r.text.clone(), entities))
             }
-            "classify" => match r.field("label") {
+            EvalTask::Classify => match r.field("label") {
                 None | Some(Value::Null) => Parsed::Drop("unlabelled"),
                 Some(l) => Parsed::Row(Row::Labelled(LabelledText {
                     text: r.text.clone(),
                     label: Some(l.as_str().map_or_else(|| l.to_string(), str::to_string)),
                 })),
             },
-            "pos_probe" => match tagged_from_json(&r.to_json()) {
+            EvalTask::PosProbe => match tagged_from_json(&r.to_json()) {
                 Err(e) => Parsed::Reject(e),
                 Ok(s) if s.words.is_empty() => Parsed::Drop("empty"),
                 Ok(s) => match s.pos.into_iter().collect::<Option<Vec<String>>>() {
@@ -270,7 +269,7 @@ impl Eval {
                     None => Parsed::Drop("unlabelled"),
                 },
             },
-            "ner" => match tagged_from_json(&r.to_json()) {
+            EvalTask::Ner => match tagged_from_json(&r.to_json()) {
                 Err(e) => Parsed::Reject(e),
                 Ok(s) if s.words.is_empty() => Parsed::Drop("empty"),
                 Ok(s) => match s.ner.into_iter().collect::<Option<Vec<String>>>() {
@@ -281,7 +280,7 @@ impl Eval {
                     None => Parsed::Drop("unlabelled"),
                 },
             },
-            _ => {
+            EvalTask::Bitext => {
                 let Some(Value::Object(t)) = r.field("translation") else {
                     return Parsed::Reject("no `translation` object".into());
                 };
@@ -308,126 +307,128 @@ impl Eval {
             }
         }
     }
+}
 
-    fn evaluate(&self, dir: &std::path::Path) -> Result<Value, StageError> {
-        let device = super::device(&self.cfg.device)?;
-        let mut c = self.cfg.clone();
-        // A model trained with short sequences has a short position table.
-        if let Some(m) = crate::eval::model_max_len(dir) {
-            c.max_len = c.max_len.min(m);
-        }
-        let c = &c;
-        if c.task == "pos_probe" {
-            return self.probe(dir, c, device);
-        }
-        let rows = &self.rows[..c.limit.map_or(self.rows.len(), |l| l.min(self.rows.len()))];
-        let m = |e| model_err(e);
-        Ok(match c.task.as_str() {
-            "mlm" => {
-                let texts: Vec<&str> = rows
-                    .iter()
-                    .filter_map(|r| match r {
-                        Row::Text(t, _) => Some(t.as_str()),
-                        _ => None,
-                    })
-                    .collect();
-                let precision = c.precision;
-                let mut rep = mlm::pseudo_perplexity(
+/// Scores the model in `dir` on `rows` as `cfg` says: the one implementation of every task,
+/// for the stage and for `mavuno eval`.
+pub fn evaluate(
+    cfg: &EvalConfig,
+    dir: &std::path::Path,
+    rows: &[Row],
+) -> Result<Value, StageError> {
+    let device = super::device(&cfg.device)?;
+    let mut c = cfg.clone();
+    // A model trained with short sequences has a short position table.
+    if let Some(m) = crate::eval::model_max_len(dir) {
+        c.max_len = c.max_len.min(m);
+    }
+    let c = &c;
+    // `limit` caps the examples; the probe's training sentences are not examples.
+    let all = rows;
+    let rows = &all[..c.limit.map_or(all.len(), |l| l.min(all.len()))];
+    let m = |e| model_err(e);
+    Ok(match c.task {
+        EvalTask::Mlm => {
+            let texts: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| match r {
+                    Row::Text(t, _) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let precision = c.precision;
+            let mut rep = mlm::pseudo_perplexity(
+                dir,
+                &texts,
+                None,
+                c.max_len,
+                c.batch_size,
+                device,
+                precision,
+            )
+            .map_err(m)?;
+            let words: Vec<(Vec<String>, Vec<bool>)> = rows
+                .iter()
+                .filter_map(|r| match r {
+                    Row::Text(_, e) => e.clone(),
+                    _ => None,
+                })
+                .collect();
+            if !words.is_empty() {
+                rep["entity"] = mlm::pseudo_perplexity_words(
                     dir,
-                    &texts,
-                    None,
+                    &words,
                     c.max_len,
                     c.batch_size,
                     device,
                     precision,
                 )
                 .map_err(m)?;
-                let words: Vec<(Vec<String>, Vec<bool>)> = rows
-                    .iter()
-                    .filter_map(|r| match r {
-                        Row::Text(_, e) => e.clone(),
-                        _ => None,
-                    })
-                    .collect();
-                if !words.is_empty() {
-                    rep["entity"] = mlm::pseudo_perplexity_words(
-                        dir,
-                        &words,
-                        c.max_len,
-                        c.batch_size,
-                        device,
-                        precision,
-                    )
-                    .map_err(m)?;
-                }
-                rep
             }
-            "classify" => {
-                let data: Vec<LabelledText> = rows
-                    .iter()
-                    .filter_map(|r| match r {
-                        Row::Labelled(l) => Some(l.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                classify_report(dir, &data, device).map_err(m)?
-            }
-            "ner" => {
-                let data: Vec<TaggedWords> = rows
-                    .iter()
-                    .filter_map(|r| match r {
-                        Row::Tagged(t) => Some(t.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                ner_report(dir, &data, device).map_err(m)?
-            }
-            _ => {
-                let (src, tgt): (Vec<&str>, Vec<&str>) = rows
-                    .iter()
-                    .filter_map(|r| match r {
-                        Row::Pair(s, t) => Some((s.as_str(), t.as_str())),
-                        _ => None,
-                    })
-                    .unzip();
-                let pooling: Pooling = c.pooling.parse().map_err(m)?;
-                let enc = Encoder::load(dir, device, pooling)
-                    .map_err(m)?
-                    .with_max_len(c.max_len)
-                    .with_batch_size(c.batch_size);
-                bitext::bitext_report(&enc, &src, &tgt).map_err(m)?
-            }
-        })
-    }
+            rep
+        }
+        EvalTask::Classify => {
+            let data: Vec<LabelledText> = rows
+                .iter()
+                .filter_map(|r| match r {
+                    Row::Labelled(l) => Some(l.clone()),
+                    _ => None,
+                })
+                .collect();
+            classify_report(dir, &data, device).map_err(m)?
+        }
+        EvalTask::Ner => {
+            let data: Vec<TaggedWords> = rows
+                .iter()
+                .filter_map(|r| match r {
+                    Row::Tagged(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect();
+            ner_report(dir, &data, device).map_err(m)?
+        }
+        EvalTask::Bitext => {
+            let (src, tgt): (Vec<&str>, Vec<&str>) = rows
+                .iter()
+                .filter_map(|r| match r {
+                    Row::Pair(s, t) => Some((s.as_str(), t.as_str())),
+                    _ => None,
+                })
+                .unzip();
+            let enc = Encoder::load(dir, device, c.pooling)
+                .map_err(m)?
+                .with_max_len(c.max_len)
+                .with_batch_size(c.batch_size);
+            bitext::bitext_report(&enc, &src, &tgt).map_err(m)?
+        }
+        EvalTask::PosProbe => probe(dir, c, all, device)?,
+    })
 }
 
-impl Eval {
-    /// `pos_probe`: split the rows by source file, fit on the training ones, score the rest.
-    fn probe(
-        &self,
-        dir: &std::path::Path,
-        c: &EvalConfig,
-        device: tch::Device,
-    ) -> Result<Value, StageError> {
-        let (mut train, mut test) = (Vec::new(), Vec::new());
-        for r in &self.rows {
-            if let Row::Probe(s, t) = r {
-                if *t { &mut test } else { &mut train }.push(s);
-            }
+/// `pos_probe`: split the rows by source file, fit on the training ones, score the rest.
+fn probe(
+    dir: &std::path::Path,
+    c: &EvalConfig,
+    rows: &[Row],
+    device: tch::Device,
+) -> Result<Value, StageError> {
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for r in rows {
+        if let Row::Probe(s, t) = r {
+            if *t { &mut test } else { &mut train }.push(s);
         }
-        test.truncate(c.limit.unwrap_or(usize::MAX));
-        if train.is_empty() || test.is_empty() {
-            return Err(StageError::msg(format!(
-                "pos_probe: {} training and {} test sentences; records from the files of \
-                 `probe_test` ({}) are the test set, records from any other input train the probe",
-                train.len(),
-                test.len(),
-                self.cfg.probe_test.join(", ")
-            )));
-        }
-        probe::pos_probe_report(dir, &train, &test, c.max_len, c.batch_size, device)
-            .map_err(model_err)
     }
+    test.truncate(c.limit.unwrap_or(usize::MAX));
+    if train.is_empty() || test.is_empty() {
+        return Err(StageError::msg(format!(
+            "pos_probe: {} training and {} test sentences; records from the files of \
+             `probe_test` ({}) are the test set, records from any other input train the probe",
+            train.len(),
+            test.len(),
+            c.probe_test.join(", ")
+        )));
+    }
+    probe::pos_probe_report(dir, &train, &test, c.max_len, c.batch_size, device).map_err(model_err)
 }
 
 impl Stage for Eval {
@@ -466,7 +467,7 @@ impl Stage for Eval {
                 self.cfg.task
             )));
         }
-        let metrics = self.evaluate(&dir)?;
+        let metrics = evaluate(&self.cfg, &dir, &self.rows)?;
         let doc = json!({
             "task": self.cfg.task,
             "model_dir": dir.display().to_string(),
@@ -511,11 +512,8 @@ mod tests {
         super::super::testutil::doc_example(include_str!("eval.rs"))
     }
 
-    fn stage(task: &str) -> Eval {
-        let cfg = EvalConfig {
-            task: task.into(),
-            ..example()
-        };
+    fn stage(task: EvalTask) -> Eval {
+        let cfg = EvalConfig { task, ..example() };
         Eval {
             cfg,
             probe_test: HashSet::new(),
@@ -534,22 +532,29 @@ mod tests {
         let mut v = Validator::default();
         c.validate(&mut v);
         assert!(v.errors.is_empty(), "{:?}", v.errors);
-        let bad = EvalConfig {
-            task: "bleu".into(),
-            pooling: "max".into(),
-            ..c
-        };
-        let mut v = Validator::default();
-        bad.validate(&mut v);
-        let fields: Vec<&str> = v.errors.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, ["task", "pooling"]);
+        // Tasks and pooling are enums: an unknown value names the allowed ones.
+        for (key, bad, allowed) in [
+            (
+                "task",
+                "bleu",
+                "`mlm`, `classify`, `ner`, `bitext`, `pos_probe`",
+            ),
+            ("pooling", "max", "`cls`, `mean`"),
+        ] {
+            let e = serde_json::from_value::<EvalConfig>(json!({"task": "mlm", key: bad}))
+                .expect_err(bad)
+                .to_string();
+            assert!(e.contains(allowed), "{e}");
+        }
+        let t: EvalConfig = serde_json::from_value(json!({"task": "pos-probe"})).expect("alias");
+        assert_eq!(t.task, EvalTask::PosProbe);
     }
 
     #[test]
     fn pos_probe_needs_test_files_and_splits_by_source_file() {
         let mut v = Validator::default();
         EvalConfig {
-            task: "pos_probe".into(),
+            task: EvalTask::PosProbe,
             ..example()
         }
         .validate(&mut v);
@@ -564,7 +569,7 @@ mod tests {
         for p in [&train, &test] {
             std::fs::write(p, "x X\n").expect("write");
         }
-        let mut s = stage("pos_probe");
+        let mut s = stage(EvalTask::PosProbe);
         s.probe_test
             .insert(std::fs::canonicalize(&test).expect("canonical"));
         let tagged = |file: &std::path::Path, tags: serde_json::Value| {
@@ -601,7 +606,7 @@ mod tests {
 
     #[test]
     fn records_become_rows_drops_or_rejects() {
-        let mut s = stage("bitext");
+        let mut s = stage(EvalTask::Bitext);
         let mut r = Record::new("a", "ශ්‍රී ලංකාව");
         r.set("translation", json!({"sin": "ශ්‍රී ලංකාව", "eng": "Sri Lanka"}));
         assert!(
@@ -609,7 +614,7 @@ mod tests {
         );
         assert!(matches!(s.parse(&Record::new("b", "x")), Parsed::Reject(_)));
 
-        let mut s = stage("mlm");
+        let mut s = stage(EvalTask::Mlm);
         let mut r = Record::new("c", "Kofi went home");
         r.set("tokens", json!(["Kofi", "went", "home"]));
         r.set("ner_tags", json!(["B-PER", "O", "O"]));
@@ -625,7 +630,7 @@ mod tests {
             Parsed::Drop("empty")
         ));
 
-        let mut s = stage("classify");
+        let mut s = stage(EvalTask::Classify);
         assert!(matches!(
             s.parse(&Record::new("e", "text")),
             Parsed::Drop("unlabelled")

@@ -43,8 +43,16 @@ fn io_err(path: &Path, e: std::io::Error) -> StageError {
 
 /// Reads every tagged sentence of `path` and calls `f` on each. JSONL lines without
 /// `tokens` fall back to the whitespace words of `text` (untagged).
-pub fn read_tagged(path: &Path, mut f: impl FnMut(TaggedSentence)) -> Result<(), StageError> {
-    let fmt = Format::guess(path);
+pub fn read_tagged(path: &Path, f: impl FnMut(TaggedSentence)) -> Result<(), StageError> {
+    read_tagged_as(path, Format::guess(path), f)
+}
+
+/// [`read_tagged`] with the format given (`--input-format`) instead of guessed.
+pub fn read_tagged_as(
+    path: &Path,
+    fmt: Format,
+    mut f: impl FnMut(TaggedSentence),
+) -> Result<(), StageError> {
     if matches!(
         fmt,
         Format::Parquet | Format::Tsv | Format::Csv | Format::Warc | Format::Wet
@@ -190,8 +198,17 @@ pub fn tagged_from_json(v: &serde_json::Value) -> Result<TaggedSentence, String>
 }
 
 /// Reads the sentences of `path` as plain strings (for tokenizer training).
-pub fn read_texts(path: &Path, mut f: impl FnMut(String)) -> Result<(), StageError> {
-    match Format::guess(path) {
+pub fn read_texts(path: &Path, f: impl FnMut(String)) -> Result<(), StageError> {
+    read_texts_as(path, Format::guess(path), f)
+}
+
+/// [`read_texts`] with the format given (`--input-format`) instead of guessed.
+pub fn read_texts_as(
+    path: &Path,
+    format: Format,
+    mut f: impl FnMut(String),
+) -> Result<(), StageError> {
+    match format {
         Format::Text => {
             let reader = mavuno_pipeline::io::open_read(path)?;
             for line in reader.lines() {
