@@ -22,7 +22,8 @@ use mavuno_models::train::{
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::StageConfig;
 use mavuno_stages::mask::plan::Strategy;
-use mavuno_stages::tokenize::{corpus, ModelType, Tok};
+use mavuno_stages::tokenize::train_tokenizer::TrainTokenizerConfig;
+use mavuno_stages::tokenize::{corpus, Tok};
 
 /// `mavuno pretrain`. Training options are overrides on the `train_mlm` stage's config
 /// ([`TrainMlmConfig`]): an option not given keeps that stage's default, so the verb and the
@@ -39,9 +40,9 @@ pub struct PretrainArgs {
     /// An existing tokenizer.json; without it one is trained on the inputs (or taken from --init).
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
-    /// Vocabulary size of the trained tokenizer.
-    #[arg(long, default_value_t = 8000)]
-    pub vocab_size: usize,
+    /// Vocabulary size of the trained tokenizer (the `train_tokenizer` stage's default: 8000).
+    #[arg(long)]
+    pub vocab_size: Option<usize>,
     /// Tokenizer type to train: unigram, bpe or wordpiece.
     #[arg(long, default_value = "unigram")]
     pub tokenizer_type: String,
@@ -236,12 +237,14 @@ fn tokenizer_path(a: &PretrainArgs) -> anyhow::Result<PathBuf> {
         // A resumed run must keep the ids its checkpoints were trained with.
         return Ok(out);
     }
-    let Some(model) = ModelType::parse(&a.tokenizer_type) else {
-        bail!(
-            "--tokenizer-type must be unigram, bpe or wordpiece, got {:?}",
-            a.tokenizer_type
-        )
-    };
+    // The `train_tokenizer` stage's config: its defaults (vocabulary, merge frequency) are
+    // the verb's.
+    let mut tc = serde_json::json!({"model": a.tokenizer_type, "path": out.display().to_string()});
+    if let Some(v) = a.vocab_size {
+        tc["vocab_size"] = v.into();
+    }
+    let tc: TrainTokenizerConfig = serde_json::from_value(tc)
+        .with_context(|| format!("--tokenizer-type {:?}", a.tokenizer_type))?;
     let mut texts = Vec::new();
     for p in &a.inputs {
         corpus::read_texts(p, |t| texts.push(t))
@@ -249,10 +252,15 @@ fn tokenizer_path(a: &PretrainArgs) -> anyhow::Result<PathBuf> {
     }
     tracing::info!(
         sentences = texts.len(),
-        vocab_size = a.vocab_size,
+        vocab_size = tc.vocab_size,
         "Training the tokenizer."
     );
-    let tk = mavuno_stages::tokenize::train(model, a.vocab_size, 2, texts.into_iter())?;
+    let tk = mavuno_stages::tokenize::train(
+        tc.model,
+        tc.vocab_size,
+        tc.min_frequency,
+        texts.into_iter(),
+    )?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
     tk.save(&out, false)

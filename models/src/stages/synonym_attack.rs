@@ -315,14 +315,16 @@ impl Stage for SynonymAttack {
 
     fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
         let summary = summarize(&self.results, self.busy);
-        let mut v = serde_json::to_value(&summary).map_err(|e| StageError::msg(e.to_string()))?;
+        let mut v = serde_json::to_value(&summary)
+            .map_err(|e| StageError::context("encoding the attack summary", e))?;
         if let Some(o) = v.as_object_mut() {
             o.insert(
                 "config".into(),
                 serde_json::to_value(&self.config).unwrap_or_default(),
             );
         }
-        let text = serde_json::to_string_pretty(&v).map_err(|e| StageError::msg(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&v)
+            .map_err(|e| StageError::context("encoding the attack summary", e))?;
         if let Some(dir) = self.summary_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StageError::io(dir, e))?;
         }

@@ -663,7 +663,8 @@ impl Stage for TrainMlm {
         fields.insert("eval_examples".into(), json!(eval.len()));
         fields.insert(
             "masking".into(),
-            serde_json::to_value(&self.cfg.masking).map_err(|e| StageError::msg(e.to_string()))?,
+            serde_json::to_value(&self.cfg.masking)
+                .map_err(|e| StageError::context("encoding the masking spec", e))?,
         );
         fields.insert("masking_label".into(), json!(self.cfg.masking.label()));
         fields.insert("tlm".into(), json!(self.cfg.tlm));
@@ -674,7 +675,7 @@ impl Stage for TrainMlm {
             fields.insert("init".into(), json!(i.display().to_string()));
         }
         let text = serde_json::to_string_pretty(&Value::Object(fields.clone()))
-            .map_err(|e| StageError::msg(e.to_string()))?;
+            .map_err(|e| StageError::context("encoding summary.json", e))?;
         write_atomic(&self.out_dir.join("summary.json"), text.as_bytes()).map_err(model_err)?;
         out.counter("trained_steps_total", summary.steps - summary.start_step);
         self.consumed.finish(

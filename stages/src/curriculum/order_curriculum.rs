@@ -218,8 +218,8 @@ impl Stage for OrderCurriculum {
             "objective": ObjectiveSchedule::climb(&self.cfg.objective),
             "vocabulary_curriculum": self.cfg.vocab_map.map(|m| serde_json::json!({"map": m, "pos_order": crate::curriculum::CLIMB_POS})),
         });
-        let bytes =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| StageError::msg(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| StageError::context("encoding the curriculum manifest", e))?;
         mavuno_pipeline::io::write_atomic(&self.out_path, &bytes)
     }
 

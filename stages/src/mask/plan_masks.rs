@@ -153,7 +153,8 @@ pub struct PlanMasks {
 impl Stage for PlanMasks {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
         if self.tok.is_none() {
-            let mut t = Tok::from_file(&self.path).map_err(|e| StageError::msg(e.to_string()))?;
+            let mut t = Tok::from_file(&self.path)
+                .map_err(|e| StageError::context(format!("loading {}", self.path.display()), e))?;
             t.max_len = self.max_len;
             self.tok = Some(t);
         }

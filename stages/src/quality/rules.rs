@@ -519,8 +519,8 @@ impl Stage for Filter {
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d).map_err(|e| StageError::io(d, e))?;
             }
-            let bytes =
-                serde_json::to_vec(&self.acc).map_err(|e| StageError::msg(e.to_string()))?;
+            let bytes = serde_json::to_vec(&self.acc)
+                .map_err(|e| StageError::context("encoding filter metrics", e))?;
             mavuno_pipeline::io::write_atomic(p, &bytes)?;
         }
         Ok(())

@@ -84,16 +84,6 @@ impl ModelType {
             ModelType::Wordpiece => ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
         }
     }
-
-    /// Parses `bpe`, `wordpiece`, `unigram`.
-    pub fn parse(s: &str) -> Option<ModelType> {
-        match s {
-            "bpe" => Some(ModelType::Bpe),
-            "wordpiece" => Some(ModelType::Wordpiece),
-            "unigram" => Some(ModelType::Unigram),
-            _ => None,
-        }
-    }
 }
 
 /// Trains a tokenizer on `texts` (an iterator of sentences).
