@@ -161,6 +161,8 @@ def rules():
     r["c4/doc: curly bracket"] = ("c4", dict(filter_curly_bracket=True), dict(drop_curly_bracket=True), False)
     r["c4/doc: >= 5 sentences"] = ("c4", dict(min_num_sentences=5), dict(min_sentences=5), False)
     r["fineweb/line punctuation 0.12"] = ("fw", dict(line_punct_thr=0.12), dict(min_line_punct_frac=0.12), False)
+    # datatrove's count of a line that ends in punctuation and then spaces (unterminated).
+    r["fineweb/line punctuation 0.12, line_punct_exact"] = ("fw", dict(line_punct_thr=0.12), dict(min_line_punct_frac=0.12, line_punct_exact=True), False)
     r["fineweb/short lines 0.67"] = ("fw", dict(short_line_thr=0.67), dict(max_short_line_frac=0.67, short_line_chars=30), False)
     r["fineweb/dup line chars 0.01"] = ("fw", dict(char_duplicates_ratio=0.01), dict(max_dup_line_char_ratio=0.01), False)
     r["fineweb/list ratio 0.3"] = ("fw", dict(new_line_ratio=0.3), dict(max_newline_word_ratio=0.3), False)

@@ -139,6 +139,11 @@ pub struct FilterConfig {
     /// Minimum share of lines ending in terminal punctuation (any script), in [0, 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_line_punct_frac: Option<f64>,
+    /// FineWeb line punctuation as datatrove counts it: a line whose terminal is followed by
+    /// spaces (or a CRLF `\r`) is unterminated. Default false: trailing whitespace is ignored
+    /// (invisible, and common in extracted web text; see docs/CLEANING.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_punct_exact: Option<bool>,
     /// Maximum share of short lines, in [0, 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_short_line_frac: Option<f64>,

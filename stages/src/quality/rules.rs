@@ -382,6 +382,7 @@ impl Filter {
                 text,
                 c.short_line_chars.unwrap_or(30),
                 c.max_dup_line_char_ratio.is_some(),
+                c.line_punct_exact.unwrap_or(false),
             );
             if s.lines == 0 {
                 return Some(("empty", None));

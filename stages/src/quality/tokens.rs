@@ -123,7 +123,8 @@ fn joins_digits(text: &str, prev: &Token, c: char, next: Option<char>) -> bool {
     }
     let last = prev.text(text).chars().next_back().unwrap_or(' ');
     match c {
-        ':' | '/' => last.is_ascii_digit(),
+        // `፡` (Ethiopic wordspace) is the colon of Ethiopic times: "2፡14፡04".
+        ':' | '/' | '፡' => last.is_ascii_digit(),
         '-' => last.is_alphabetic(),
         _ => false,
     }
@@ -156,8 +157,23 @@ fn push_gap(text: &str, a: usize, b: usize, out: &mut Vec<Token>, glue: &mut boo
         if c.is_whitespace() {
             continue;
         }
+        // A run of dots is one token ("..."), and so is a doubled Ethiopic wordspace
+        // (`፡፡`, written for the full stop `።`); a single `፡` is handled below.
+        let run = |d: char| gap[i..].find(|x| x != d).map_or(b, |k| a + i + k);
+        if c == '፡' && run('፡') - at > c.len_utf8() {
+            let run_end = run('፡');
+            out.push(Token {
+                start: at,
+                end: run_end,
+                symbol: true,
+            });
+            while it.peek().is_some_and(|&(k, _)| a + k < run_end) {
+                it.next();
+            }
+            continue;
+        }
         if c == '.' {
-            let run_end = gap[i..].find(|d| d != '.').map_or(b, |k| a + i + k);
+            let run_end = run('.');
             if run_end - at == 1 {
                 let next = text[run_end..].chars().next();
                 if let Some(prev) = out.last_mut().filter(|p| p.end == at) {
@@ -178,7 +194,7 @@ fn push_gap(text: &str, a: usize, b: usize, out: &mut Vec<Token>, glue: &mut boo
             }
             continue;
         }
-        if matches!(c, ':' | '/' | '-') {
+        if matches!(c, ':' | '/' | '-' | '፡') {
             let end = at + c.len_utf8();
             let next = text[end..].chars().next();
             if let Some(prev) = out.last_mut().filter(|p| p.end == at) {
@@ -284,6 +300,12 @@ mod tests {
             ["see", "https://bbc.co.uk/news/a-b", ".", "Now"]
         );
         assert_eq!(texts("ሰላም ነው። እንዴት፧"), ["ሰላም", "ነው", "።", "እንዴት", "፧"]);
+        // A doubled wordspace is one full stop; `፡` between digits is a time's colon.
+        assert_eq!(
+            texts("ሰላም ነው፡፡ በ2፡14፡04 ሰዓት"),
+            ["ሰላም", "ነው", "፡፡", "በ2፡14፡04", "ሰዓት"]
+        );
+        assert_eq!(texts("ሰላም፡ነው"), ["ሰላም", "፡", "ነው"]);
         let si = "ශ්‍රී ලංකාව.";
         assert_eq!(texts(si), ["ශ්‍රී", "ලංකාව", "."]);
         assert!(tokens("😀 ok").iter().all(|t| !t.symbol));
