@@ -159,21 +159,8 @@ fn push_gap(text: &str, a: usize, b: usize, out: &mut Vec<Token>, glue: &mut boo
         }
         // A run of dots is one token ("..."), and so is a doubled Ethiopic wordspace
         // (`፡፡`, written for the full stop `።`); a single `፡` is handled below.
-        let run = |d: char| gap[i..].find(|x| x != d).map_or(b, |k| a + i + k);
-        if c == '፡' && run('፡') - at > c.len_utf8() {
-            let run_end = run('፡');
-            out.push(Token {
-                start: at,
-                end: run_end,
-                symbol: true,
-            });
-            while it.peek().is_some_and(|&(k, _)| a + k < run_end) {
-                it.next();
-            }
-            continue;
-        }
-        if c == '.' {
-            let run_end = run('.');
+        let run_end = gap[i..].find(|x| x != c).map_or(b, |k| a + i + k);
+        if c == '.' || (c == '፡' && run_end - at > c.len_utf8()) {
             if run_end - at == 1 {
                 let next = text[run_end..].chars().next();
                 if let Some(prev) = out.last_mut().filter(|p| p.end == at) {
