@@ -127,7 +127,11 @@ impl JsonlReader {
         raw: &[u8],
     ) -> Result<Record, DataError> {
         let at = |m: String| DataError::new(&**file, line, m);
-        let text = std::str::from_utf8(raw).map_err(|e| utf8_error_at(file, line, offset, e))?;
+        // SIMD validation on the hot path; std's error (with its position) only for a bad line.
+        let text = match simdutf8::basic::from_utf8(raw) {
+            Ok(t) => t,
+            Err(_) => std::str::from_utf8(raw).map_err(|e| utf8_error_at(file, line, offset, e))?,
+        };
         let mut rec = parse_record(text, &self.cfg.text_field).map_err(|e| match e {
             JsonRecordError::Malformed(e) => at(format!("malformed JSON: {e}")),
             JsonRecordError::NotObject(t) => at(format!("expected a JSON object, got {t}")),
