@@ -11,6 +11,14 @@
 //! that second look is used and counted (`retried_without_names_total`). The retry can
 //! only turn `und` into a label, never change one.
 //!
+//! With `expect_margin = m` (mode `filter`), a record that would be dropped (labelled `und`
+//! or another language) is kept as the expected language when that language's score is
+//! within `m` of the best score: the user has said what the corpus is, so a short line
+//! whose best guess is only weakly another language, or a close neighbour by a hair
+//! (Zulu/Xhosa, Kinyarwanda/Kirundi), is not thrown away, while confidently foreign text
+//! still is. Counted as `kept_by_expect_margin_total`; text without letters has no score
+//! and stays `und`.
+//!
 //! ```toml
 //! [stages.langid]
 //! type = "langid"
@@ -85,6 +93,10 @@ pub struct LangidConfig {
     /// lingua's confidence bar in [0, 1] (default 0.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lingua_min_confidence: Option<f64>,
+    /// Mode `filter`: keep a record as the expected language when that language's score is
+    /// within this margin in [0, 1] of the best label's (see the module doc). Default: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_margin: Option<f32>,
 }
 
 impl LangidConfig {
@@ -132,6 +144,15 @@ impl StageConfig for LangidConfig {
                 "expect",
                 "has no effect in mode `annotate`; set mode = \"filter\" to drop other languages",
             );
+        }
+        if let Some(m) = self.expect_margin {
+            v.range("expect_margin", m, 0.0, 1.0);
+            if self.mode != Mode::Filter || self.expect.is_empty() {
+                v.warn(
+                    "expect_margin",
+                    "has no effect without mode = \"filter\" and `expect`",
+                );
+            }
         }
         if let Some(c) = self.lingua_min_confidence {
             v.range("lingua_min_confidence", c, 0.0, 1.0);
@@ -192,6 +213,7 @@ impl LangidConfig {
             expect: self.expect.clone(),
             mode: self.mode,
             retry_without_names: self.retry_without_names,
+            expect_margin: self.expect_margin,
         })
     }
 }
@@ -203,6 +225,7 @@ pub struct Langid {
     expect: Vec<String>,
     mode: Mode,
     retry_without_names: bool,
+    expect_margin: Option<f32>,
 }
 
 impl Langid {
@@ -214,7 +237,30 @@ impl Langid {
             expect,
             mode,
             retry_without_names: false,
+            expect_margin: None,
         }
+    }
+
+    /// Sets `expect_margin` (see the module doc).
+    pub fn with_expect_margin(mut self, m: Option<f32>) -> Langid {
+        self.expect_margin = m;
+        self
+    }
+
+    /// `expect_margin`: the expected language to keep `p` as, when its score is within the
+    /// margin of the best score (`p` is `und` or an unexpected label).
+    fn within_margin(&self, text: &str, f: &mut Features) -> Option<Prediction> {
+        let m = self.expect_margin?;
+        let scores = self.id.scores_with(text, f);
+        let top = scores.iter().map(|(_, s)| *s).fold(0f32, f32::max);
+        let (label, s) = scores
+            .into_iter()
+            .filter(|(l, s)| self.expect.contains(l) && *s > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+        (s >= top - m).then_some(Prediction {
+            label,
+            confidence: s,
+        })
     }
 
     /// Turns on the `und` retry without capitalised words.
@@ -246,30 +292,40 @@ impl Langid {
 
 impl Stage for Langid {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
-        let outcomes: Vec<(Outcome, bool)> = batch
+        let outcomes: Vec<(Outcome, (bool, bool))> = batch
             .into_par_iter()
             .map_init(Features::default, |f, mut rec| {
-                let (p, retried) = self.label(&rec.text, f);
+                let (mut p, retried) = self.label(&rec.text, f);
+                let mut und = p.label == super::model::UND;
+                let mut wrong = !self.expect.is_empty() && !self.expect.contains(&p.label);
+                let mut rescued = false;
+                if self.mode == Mode::Filter && (und || wrong) {
+                    if let Some(q) = self.within_margin(&rec.text, f) {
+                        (p, und, wrong, rescued) = (q, false, false, true);
+                    }
+                }
                 let conf = (p.confidence as f64 * 1e4).round() / 1e4;
                 rec.set("lang_confidence", conf);
-                let und = p.label == super::model::UND;
-                let wrong = !self.expect.is_empty() && !self.expect.contains(&p.label);
                 rec.lang = Some(p.label);
                 let o = match self.mode {
                     Mode::Filter if und => Outcome::Drop(rec, "unknown_language"),
                     Mode::Filter if wrong => Outcome::Drop(rec, "wrong_language"),
                     _ => Outcome::Keep(rec),
                 };
-                (o, retried)
+                (o, (retried, rescued))
             })
             .collect();
-        let mut retried = 0;
-        for (o, r) in outcomes {
+        let (mut retried, mut rescued) = (0, 0);
+        for (o, (r, m)) in outcomes {
             retried += r as u64;
+            rescued += m as u64;
             out.apply(o);
         }
         if self.retry_without_names {
             out.counter("retried_without_names_total", retried);
+        }
+        if self.expect_margin.is_some() {
+            out.counter("kept_by_expect_margin_total", rescued);
         }
         Ok(())
     }
@@ -430,6 +486,43 @@ mod tests {
         assert_eq!(kept[0].text, text);
         assert_eq!(c.dropped.get("unknown_language"), Some(&1));
         assert_eq!(c.counters.get("retried_without_names_total"), Some(&1));
+    }
+
+    #[test]
+    fn expect_margin_keeps_weak_or_close_calls_and_still_drops_foreign_text() {
+        let drowned = "Ọmọ mi lọ sí ọjà ní àárọ̀ òní Zbigniew Kowalczyk Przemysław Wojciechowski Grzegorz Szczepański";
+        let s = stage(Mode::Filter);
+        let mut f = Features::default();
+        let scores = s.id.scores_with(drowned, &mut f);
+        let top = scores.iter().map(|x| x.1).fold(0f32, f32::max);
+        let yor = scores.iter().find(|x| x.0 == "yor").map_or(0.0, |x| x.1);
+        assert!(
+            yor > 0.0 && top - yor < 0.3,
+            "premise: Yoruba is a close call here: {scores:?}"
+        );
+        let batch = || {
+            vec![
+                Record::new("drowned", drowned),
+                Record::new("h", "Yaron ya tafi kasuwa da safe yau"),
+                Record::new("r", "Привет, как дела?"),
+                Record::new("n", "12 345 678"),
+            ]
+        };
+        let (kept, c) = run(&mut stage(Mode::Filter), batch());
+        assert!(kept.is_empty());
+        assert_eq!(c.counters.get("kept_by_expect_margin_total"), None);
+        let (kept, c) = run(
+            &mut stage(Mode::Filter).with_expect_margin(Some(0.3)),
+            batch(),
+        );
+        assert_eq!(
+            kept.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["drowned"]
+        );
+        assert_eq!(kept[0].lang.as_deref(), Some("yor"));
+        assert_eq!(c.dropped.get("wrong_language"), Some(&1));
+        assert_eq!(c.dropped.get("unknown_language"), Some(&2));
+        assert_eq!(c.counters.get("kept_by_expect_margin_total"), Some(&1));
     }
 
     #[test]

@@ -121,6 +121,15 @@ impl Identifier {
         }
     }
 
+    /// Every label's score for one text (mavuno's model: after the coverage factor, over
+    /// the labels of the text's script; fastText: its probabilities), before any threshold.
+    pub fn scores_with(&self, text: &str, f: &mut Features) -> Vec<(String, f32)> {
+        match self {
+            Identifier::Mavuno(m) | Identifier::MavunoLingua(m, _) => m.scores_with(text, f),
+            Identifier::FastText(ft) => ft.probabilities(text),
+        }
+    }
+
     /// Predicts one text.
     pub fn predict(&self, text: &str, t: &Thresholds) -> Prediction {
         let mut f = Features::default();

@@ -491,7 +491,8 @@ impl LidModel {
         ))
     }
 
-    fn scores_with(&self, text: &str, f: &mut Features) -> Vec<(String, f32)> {
+    /// [`LidModel::scores`], reusing a feature buffer.
+    pub fn scores_with(&self, text: &str, f: &mut Features) -> Vec<(String, f32)> {
         let label = |l: usize| self.header.labels[l].clone();
         match self.raw_scores(text, f) {
             None => Vec::new(),
