@@ -21,24 +21,16 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
-/// The embedded per-language configs, `(lang, text)`.
-const CONFIGS: &[(&str, &str)] = &[
-    ("yor", include_str!("../../configs/clean-yor.toml")),
-    ("hau", include_str!("../../configs/clean-hau.toml")),
-    ("ibo", include_str!("../../configs/clean-ibo.toml")),
-    ("swa", include_str!("../../configs/clean-swa.toml")),
-    ("amh", include_str!("../../configs/clean-amh.toml")),
-    ("zul", include_str!("../../configs/clean-zul.toml")),
-    ("xho", include_str!("../../configs/clean-xho.toml")),
-    ("som", include_str!("../../configs/clean-som.toml")),
-    ("wol", include_str!("../../configs/clean-wol.toml")),
-    ("kin", include_str!("../../configs/clean-kin.toml")),
-    ("lug", include_str!("../../configs/clean-lug.toml")),
-    ("pcm", include_str!("../../configs/clean-pcm.toml")),
-    ("sin", include_str!("../../configs/clean-sin.toml")),
-    ("tam", include_str!("../../configs/clean-tam.toml")),
-    ("eng", include_str!("../../configs/clean-eng.toml")),
-];
+macro_rules! clean_configs {
+    ($($code:literal),*) => {
+        /// The embedded per-language configs, `(lang, text)`, one per shipped language
+        /// (`mavuno_stages::langs`).
+        const CONFIGS: &[(&str, &str)] = &[
+            $(($code, include_str!(concat!("../../configs/clean-", $code, ".toml"))),)*
+        ];
+    };
+}
+mavuno_stages::with_langs!(clean_configs);
 
 /// The stage ids `mavuno clean` replaces in a config.
 const READER_ID: &str = "raw";
@@ -47,7 +39,8 @@ const WRITER_ID: &str = "out";
 /// `mavuno clean`.
 #[derive(clap::Args, Debug)]
 pub struct CleanArgs {
-    /// Language (ISO 639-3): yor hau ibo swa amh zul xho som wol kin lug pcm sin tam eng.
+    /// Language (ISO 639-3); a language without a shipped config lists the ones there are
+    /// (or pass --config FILE).
     #[arg(long)]
     pub lang: String,
     /// Input files: .txt/.txt.zst/.txt.gz (one record per line), .jsonl(.zst/.gz),
