@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// Eight input files of real lines, with exact copies (changed in case and punctuation)
 /// and one-word edits of lines of other files injected.
-fn corpus(d: &Path) -> Vec<PathBuf> {
+pub(crate) fn corpus(d: &Path) -> Vec<PathBuf> {
     let mut lines = Vec::new();
     for lang in ["hau", "yor"] {
         let p = data_file("global_dedup", &format!("masakhane_raw_text/{lang}.txt"));
@@ -126,7 +126,7 @@ fn empty() -> Outcome {
 /// shard ran to the end; returns the stages reduced, in order. With `ranges` > 1 each
 /// reduce is split in that many `--band-range k/K` tasks, and `dedup_near`'s ranges are
 /// joined by its `--cluster` step.
-fn run_sharded(d: &Path, cfg: &Path, runs: &Path, n: u64, ranges: u64) -> Vec<String> {
+pub(crate) fn run_sharded(d: &Path, cfg: &Path, runs: &Path, n: u64, ranges: u64) -> Vec<String> {
     let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
     let mut reduced = Vec::new();
     for _phase in 0..4 {
