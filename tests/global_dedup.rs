@@ -295,7 +295,7 @@ fn reduce_names_missing_shards_and_wrong_stages() {
 
 /// Runs `argv` once per task index, with the index in environment variable `var` (as a
 /// scheduler would), one after another; every task must succeed.
-fn run_tasks(argv: &[&str], tasks: u64, var: &str) {
+pub(crate) fn run_tasks(argv: &[&str], tasks: u64, var: &str) {
     for t in 0..tasks {
         let out = std::process::Command::new(argv[0])
             .args(&argv[1..])

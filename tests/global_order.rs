@@ -6,7 +6,7 @@
 //! for byte). Both on real text (Masakhane raw Hausa and Yoruba, the corpus of
 //! `global_dedup`), for n = 1, 3 and 7 shards.
 
-use crate::global_dedup::{corpus, run_sharded};
+use crate::global_dedup::{corpus, run_sharded, run_tasks};
 use crate::support::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -102,4 +102,182 @@ fn sharded_decontaminate_drops_what_the_single_run_drops() {
         }
         assert_eq!(union, single, "n = {n}: kept, dropped and counters");
     }
+}
+
+/// raw → dedup_exact → order_curriculum (`scorer`) → out.jsonl, split by `shard_by`.
+fn curriculum_config(d: &Path, files: &[PathBuf], scorer: &str, shard_by: &str) -> PathBuf {
+    let paths: Vec<String> = files.iter().map(|p| lit(p)).collect();
+    write(
+        d,
+        &format!("cur-{scorer}-{shard_by}.toml"),
+        &format!(
+            "[run]\nname = \"g\"\nshard_by = \"{shard_by}\"\n\n\
+             [stages.raw]\ntype = \"text_reader\"\npaths = [{}]\n\n\
+             [stages.exact]\ntype = \"dedup_exact\"\ninputs = [\"raw\"]\n\n\
+             [stages.curriculum]\ntype = \"order_curriculum\"\ninputs = [\"exact\"]\n\
+             scorer = \"{scorer}\"\npath = \"curriculum.json\"\n\n\
+             [stages.out]\ntype = \"jsonl_writer\"\ninputs = [\"curriculum\"]\npath = \"out.jsonl\"\n",
+            paths.join(", ")
+        ),
+    )
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+}
+
+/// `mavuno reduce --stage curriculum --merge` over the finished shards of `runs`.
+fn merge(d: &Path, cfg: &Path, runs: &Path) {
+    run_in(
+        d,
+        &[
+            "reduce",
+            &cfg.display().to_string(),
+            "--workdir",
+            &runs.display().to_string(),
+            "--stage",
+            "curriculum",
+            "--merge",
+        ],
+    )
+    .expect_code(0, "reduce --merge");
+}
+
+#[test]
+fn sharded_curriculum_order_equals_the_single_run_byte_for_byte() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let files = corpus(d);
+    // ngram_ppl fits a Kneser–Ney model on the whole corpus; length has many ties, which
+    // the global order (input file, then line) breaks.
+    for (scorer, shard_by, counts) in [
+        ("ngram_ppl", "record", &[1u64, 3, 7][..]),
+        ("length", "file", &[3][..]),
+    ] {
+        let cfg = curriculum_config(d, &files, scorer, shard_by);
+        let single_runs = d.join(format!("single-{scorer}"));
+        run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
+        let single = read(&single_runs.join("g/out.jsonl"));
+        let recs = read_jsonl(&single_runs.join("g/out.jsonl"));
+        assert!(recs.len() > 2000, "{} records", recs.len());
+        for (k, r) in recs.iter().enumerate() {
+            assert_eq!(r["curriculum_rank"], k as u64, "rank of line {k}");
+        }
+        let ties = recs
+            .windows(2)
+            .filter(|w| w[0]["difficulty"] == w[1]["difficulty"])
+            .count();
+        if scorer == "length" {
+            assert!(ties > 1000, "length scores tie often ({ties})");
+        }
+        for &n in counts {
+            let runs = d.join(format!("runs-{scorer}-{n}"));
+            let reduced = run_sharded(d, &cfg, &runs, n, 1);
+            assert_eq!(reduced, ["exact", "curriculum"], "n = {n}");
+            merge(d, &cfg, &runs);
+            assert!(
+                read(&runs.join("g/out.jsonl")) == single,
+                "{scorer}, n = {n}: merged output differs from the single run's"
+            );
+            assert_eq!(
+                read(&runs.join("g/curriculum.json")),
+                read(&single_runs.join("g/curriculum.json")),
+                "{scorer}, n = {n}: curriculum manifest"
+            );
+            if n > 1 {
+                // Each shard holds a part, in rank order.
+                let part = read_jsonl(&runs.join(format!("g/shard-1-of-{n}/out.jsonl")));
+                assert!(!part.is_empty() && part.len() < recs.len());
+            }
+        }
+    }
+}
+
+/// `mavuno slurm --band-ranges 2` with a global order_curriculum: its reduce is one task,
+/// and a merge job ends the chain; running the scripts gives the single run's bytes.
+/// `--merge` of a stage that does not order is an error.
+#[test]
+fn slurm_chain_of_a_global_curriculum_ends_with_the_merge() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let files = corpus(d);
+    let cfg = curriculum_config(d, &files, "unigram_ppl", "record");
+    let single_runs = d.join("single");
+    run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
+    let runs = d.join("runs");
+    let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
+    let r = run_in(
+        d,
+        &[
+            "slurm",
+            &cfgs,
+            "--workdir",
+            &runss,
+            "--shards",
+            "3",
+            "--band-ranges",
+            "2",
+            "--dry-run",
+        ],
+    );
+    r.expect_code(0, "slurm --dry-run");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(runs.join("g/slurm"))
+        .expect("slurm dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sbatch"))
+        .collect();
+    scripts.sort();
+    let names: Vec<String> = scripts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "00-shards-0.sbatch",
+            "01-reduce-exact.sbatch",
+            "02-shards-1.sbatch",
+            "03-reduce-curriculum.sbatch",
+            "04-shards-2.sbatch",
+            "05-merge-curriculum.sbatch",
+        ]
+    );
+    let text = |i: usize| std::fs::read_to_string(&scripts[i]).expect("script");
+    assert!(text(1).contains("#SBATCH --array=0-1\n"));
+    assert!(!text(3).contains("--array") && !text(3).contains("--band-range"));
+    assert!(text(5).contains("--merge") && !text(5).contains("--array"));
+    for s in &scripts {
+        let body = std::fs::read_to_string(s).expect("script");
+        let tasks = body
+            .lines()
+            .find_map(|l| l.strip_prefix("#SBATCH --array=0-"))
+            .map(|n| n.parse::<u64>().expect("array size") + 1)
+            .unwrap_or(1);
+        run_tasks(
+            &["bash", &s.display().to_string()],
+            tasks,
+            "SLURM_ARRAY_TASK_ID",
+        );
+    }
+    assert!(
+        read(&runs.join("g/out.jsonl")) == read(&single_runs.join("g/out.jsonl")),
+        "the Slurm chain's merged output equals the single run's"
+    );
+    let r = run_in(
+        d,
+        &[
+            "reduce",
+            &cfgs,
+            "--workdir",
+            &runss,
+            "--stage",
+            "exact",
+            "--merge",
+        ],
+    );
+    assert!(
+        r.code != 0 && r.stderr.contains("does not order the corpus"),
+        "{}",
+        r.stderr
+    );
 }

@@ -146,7 +146,8 @@ pub fn reduce(
             range.0, range.1
         ))));
     }
-    let dir = GlobalDir::new(&base_dir(plan, opts), stage);
+    let run_dir = base_dir(plan, opts);
+    let dir = GlobalDir::new(&run_dir, stage);
     let maps = dir.map_files().map_err(err)?;
     let scratch = dir.path().join(".tmp").join(if cluster {
         "cluster".to_string()
@@ -157,6 +158,7 @@ pub fn reduce(
         stage_id: stage.to_string(),
         seed: s.seed,
         dir,
+        run_dir,
         maps,
         range,
         scratch_dir: scratch.clone(),

@@ -4,9 +4,19 @@
 //! `pacing_points` steps, the objective-unit schedule and the vocabulary-curriculum
 //! settings, which a training loop reads together with the ordered data.
 //!
+//! Each record also gets `fields["curriculum_rank"]`, its position (0, 1, …) in the
+//! output order.
+//!
 //! A barrier: records are spilled to the scratch directory, read once to fit the scorer
 //! (count models), once to score, and once more to emit. Emission holds the records in
 //! memory to reorder them.
+//!
+//! In a sharded run (`--shard i/n`) the stage is global ([`super::order_global`]): the
+//! scorer is fitted on the whole corpus and the order is one global order, computed by
+//! `mavuno reduce --stage ID`, which also writes the manifest where the single run
+//! does; each shard emits its records in global-rank order, and `mavuno reduce --stage ID
+//! --merge` merges the shards' JSON-lines outputs by `curriculum_rank` into the single
+//! run's file, byte for byte.
 //!
 //! ```toml
 //! [stages.curriculum]
@@ -28,12 +38,19 @@ use crate::curriculum::pacing::{Pacing, PacingFn};
 use crate::curriculum::spill::Spill;
 use crate::curriculum::{ObjectiveSchedule, VocabMap};
 use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::global::ReduceContext;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The field that carries a record's position in the curriculum order.
+pub const RANK_FIELD: &str = "curriculum_rank";
+
+/// The scorer as the stage and its reduce use it (shared across threads when scoring).
+pub(crate) type Scorer = Box<dyn DifficultyScorer + Send + Sync>;
 
 fn d_order() -> usize {
     3
@@ -92,7 +109,7 @@ pub struct OrderCurriculumConfig {
 }
 
 impl OrderCurriculumConfig {
-    fn scorer_box(&self) -> Result<Box<dyn DifficultyScorer + Send>, String> {
+    pub(crate) fn scorer_box(&self) -> Result<Scorer, String> {
         Ok(match self.scorer.as_str() {
             "length" => Box::new(LengthScorer),
             "unigram_ppl" => Box::new(Unigram::perplexity(self.smoothing_k)),
@@ -133,6 +150,9 @@ impl StageConfig for OrderCurriculumConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        if let Some(phase) = &ctx.global {
+            return super::order_global::build(self, phase, ctx);
+        }
         Ok(StageImpl::Stage(Box::new(OrderCurriculum {
             scorer: self.scorer_box().map_err(StageError::msg)?,
             spill: Spill::create(&ctx.scratch_dir, "records.jsonl.zst")?,
@@ -141,19 +161,68 @@ impl StageConfig for OrderCurriculumConfig {
             cfg: self.clone(),
         })))
     }
+
+    /// Global: the count scorers fit on the whole corpus, and the order is one order over
+    /// every shard's records.
+    fn global(&self) -> bool {
+        true
+    }
+
+    fn rank_field(&self) -> Option<&'static str> {
+        Some(RANK_FIELD)
+    }
+
+    fn reduce(&self, ctx: &ReduceContext) -> Result<serde_json::Value, StageError> {
+        super::order_global::reduce(self, ctx)
+    }
+}
+
+impl OrderCurriculumConfig {
+    /// Writes the curriculum manifest: `examples` lists `[id, score]` in curriculum order.
+    /// The single run and the reduce of a sharded run both write it here.
+    pub(crate) fn write_manifest(
+        &self,
+        examples: Vec<serde_json::Value>,
+        out: &Path,
+    ) -> Result<(), StageError> {
+        let p = &self.pacing;
+        let n = self.pacing_points.max(2);
+        let pacing: Vec<serde_json::Value> = (0..n)
+            .map(|k| {
+                let step = (p.total_steps as f64 * k as f64 / (n - 1) as f64).round() as u64;
+                serde_json::json!({"step": step, "p": p.at(step)})
+            })
+            .collect();
+        let manifest = serde_json::json!({
+            "scorer": self.scorer,
+            "examples": examples,
+            "pacing": {"params": p, "schedule": pacing},
+            "objective": ObjectiveSchedule::climb(&self.objective),
+            "vocabulary_curriculum": self.vocab_map.map(|m| serde_json::json!({"map": m, "pos_order": crate::curriculum::CLIMB_POS})),
+        });
+        let bytes =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| StageError::msg(e.to_string()))?;
+        mavuno_pipeline::io::write_atomic(out, &bytes)
+    }
+}
+
+/// Sets the fields the stage gives an emitted record: its score and its rank.
+pub(crate) fn mark(r: &mut Record, score: f64, rank: u64) {
+    r.set("difficulty", score);
+    r.set(RANK_FIELD, rank);
 }
 
 /// The runtime stage.
 pub struct OrderCurriculum {
     cfg: OrderCurriculumConfig,
-    scorer: Box<dyn DifficultyScorer + Send>,
+    scorer: Scorer,
     spill: Spill,
     out_path: PathBuf,
     batch_size: usize,
 }
 
 /// The record's source name: `fields[source_field]`, else its provenance file name.
-fn source_of<'a>(source_field: &str, r: &'a Record) -> Option<&'a str> {
+pub(crate) fn source_of<'a>(source_field: &str, r: &'a Record) -> Option<&'a str> {
     r.str_field(source_field).or_else(|| {
         r.source.as_ref().map(|p| {
             let f: &str = &p.file;
@@ -194,33 +263,16 @@ impl Stage for OrderCurriculum {
         let order = easiest_first(&scores);
         let mut slots: Vec<Option<Record>> = recs.into_iter().map(Some).collect();
         let mut listed = Vec::with_capacity(order.len());
-        for &i in &order {
+        for (rank, &i) in order.iter().enumerate() {
             let Some(mut r) = slots[i].take() else {
                 continue;
             };
-            r.set("difficulty", scores[i]);
+            mark(&mut r, scores[i], rank as u64);
             listed.push(serde_json::json!([r.id, scores[i]]));
             out.keep(r);
         }
         out.counter("scored_records_total", order.len() as u64);
-        let p = &self.cfg.pacing;
-        let n = self.cfg.pacing_points.max(2);
-        let pacing: Vec<serde_json::Value> = (0..n)
-            .map(|k| {
-                let step = (p.total_steps as f64 * k as f64 / (n - 1) as f64).round() as u64;
-                serde_json::json!({"step": step, "p": p.at(step)})
-            })
-            .collect();
-        let manifest = serde_json::json!({
-            "scorer": self.cfg.scorer,
-            "examples": listed,
-            "pacing": {"params": p, "schedule": pacing},
-            "objective": ObjectiveSchedule::climb(&self.cfg.objective),
-            "vocabulary_curriculum": self.cfg.vocab_map.map(|m| serde_json::json!({"map": m, "pos_order": crate::curriculum::CLIMB_POS})),
-        });
-        let bytes =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| StageError::msg(e.to_string()))?;
-        mavuno_pipeline::io::write_atomic(&self.out_path, &bytes)
+        self.cfg.write_manifest(listed, &self.out_path)
     }
 
     fn outputs(&self) -> Vec<PathBuf> {
