@@ -6,7 +6,7 @@
 //! for byte). Both on real text (Masakhane raw Hausa and Yoruba, the corpus of
 //! `global_dedup`), for n = 1, 3 and 7 shards.
 
-use crate::global_dedup::{corpus, run_sharded, run_tasks};
+use crate::global_dedup::{corpus, run_scripts, run_sharded, slurm_dry_run};
 use crate::support::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -206,31 +206,7 @@ fn slurm_chain_of_a_global_curriculum_ends_with_the_merge() {
     run_config(d, &cfg, &single_runs, &[]).expect_code(0, "single run");
     let runs = d.join("runs");
     let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
-    let r = run_in(
-        d,
-        &[
-            "slurm",
-            &cfgs,
-            "--workdir",
-            &runss,
-            "--shards",
-            "3",
-            "--band-ranges",
-            "2",
-            "--dry-run",
-        ],
-    );
-    r.expect_code(0, "slurm --dry-run");
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(runs.join("g/slurm"))
-        .expect("slurm dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sbatch"))
-        .collect();
-    scripts.sort();
-    let names: Vec<String> = scripts
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let (_, scripts, names) = slurm_dry_run(d, &cfg, &runs, 3, 2);
     assert_eq!(
         names,
         [
@@ -246,19 +222,7 @@ fn slurm_chain_of_a_global_curriculum_ends_with_the_merge() {
     assert!(text(1).contains("#SBATCH --array=0-1\n"));
     assert!(!text(3).contains("--array") && !text(3).contains("--band-range"));
     assert!(text(5).contains("--merge") && !text(5).contains("--array"));
-    for s in &scripts {
-        let body = std::fs::read_to_string(s).expect("script");
-        let tasks = body
-            .lines()
-            .find_map(|l| l.strip_prefix("#SBATCH --array=0-"))
-            .map(|n| n.parse::<u64>().expect("array size") + 1)
-            .unwrap_or(1);
-        run_tasks(
-            &["bash", &s.display().to_string()],
-            tasks,
-            "SLURM_ARRAY_TASK_ID",
-        );
-    }
+    run_scripts(&scripts);
     assert!(
         read(&runs.join("g/out.jsonl")) == read(&single_runs.join("g/out.jsonl")),
         "the Slurm chain's merged output equals the single run's"

@@ -45,36 +45,31 @@ pub fn run(args: ReduceArgs) -> Result<i32> {
         progress: false,
     };
     let t = std::time::Instant::now();
-    if args.merge {
-        return match run::merge(&plan, &opts, &args.stage) {
-            Ok(stats) => {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
-                eprintln!(
-                    "Merged the shards' outputs after {} in {:.2} s.",
-                    args.stage,
-                    t.elapsed().as_secs_f64()
-                );
-                Ok(0)
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                Ok(e.exit_code())
-            }
+    let (result, done) = if args.merge {
+        (
+            run::merge(&plan, &opts, &args.stage),
+            format!("Merge of the shards' outputs after {} done in", args.stage),
+        )
+    } else {
+        let step = if args.cluster {
+            "cluster step".to_string()
+        } else {
+            format!("range {}/{}", args.band_range.0, args.band_range.1)
         };
-    }
-    match run::reduce(&plan, &opts, &args.stage, args.band_range, args.cluster) {
+        (
+            run::reduce(&plan, &opts, &args.stage, args.band_range, args.cluster),
+            format!("Reduce of {} {step} done in", args.stage),
+        )
+    };
+    match result {
         Ok(stats) => {
             println!("{}", serde_json::to_string_pretty(&stats)?);
-            let step = if args.cluster {
-                "cluster step".to_string()
+            let next = if args.merge {
+                "the single run's files are in the run directory.".to_string()
             } else {
-                format!("range {}/{}", args.band_range.0, args.band_range.1)
+                "when every range (and, for dedup_near with several ranges, the cluster step) is done, rerun every shard to continue.".to_string()
             };
-            eprintln!(
-                "Reduce of {} {step} done in {:.2} s; when every range (and, for dedup_near with several ranges, the cluster step) is done, rerun every shard to continue.",
-                args.stage,
-                t.elapsed().as_secs_f64()
-            );
+            eprintln!("{done} {:.2} s; {next}", t.elapsed().as_secs_f64());
             Ok(0)
         }
         Err(e) => {

@@ -202,15 +202,8 @@ fn shard_outputs(base: &Path, id: &str, i: u64, n: u64) -> Result<Vec<PathBuf>, 
 /// `mavuno reduce --stage ID --merge` (see the module docs); returns the merged files
 /// and their line counts.
 pub fn merge(plan: &Plan, opts: &RunOptions, stage: &str) -> Result<serde_json::Value, RunError> {
-    let err = |e: StageError| RunError::Stage {
-        stage: stage.to_string(),
-        source: e,
-    };
-    let s = plan.stage(stage).ok_or_else(|| {
-        err(StageError::msg(format!(
-            "no stage \"{stage}\" in the config"
-        )))
-    })?;
+    let err = crate::run::phases::stage_error(stage);
+    let s = crate::run::phases::named_stage(plan, stage)?;
     let Some(field) = s.config.rank_field() else {
         return Err(err(StageError::msg(format!(
             "stage \"{stage}\" ({}) does not order the corpus: its shards' outputs are a union, with nothing to merge",
