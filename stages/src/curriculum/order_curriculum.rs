@@ -44,6 +44,7 @@ use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The field that carries a record's position in the curriculum order.
@@ -179,10 +180,12 @@ impl StageConfig for OrderCurriculumConfig {
 
 impl OrderCurriculumConfig {
     /// Writes the curriculum manifest: `examples` lists `[id, score]` in curriculum order.
-    /// The single run and the reduce of a sharded run both write it here.
-    pub(crate) fn write_manifest(
+    /// The single run and the reduce of a sharded run both write it here. The examples
+    /// stream into the file (pretty-printed exactly as `serde_json::to_vec_pretty` would
+    /// print the whole object), so no JSON tree of the corpus is built.
+    pub(crate) fn write_manifest<'a>(
         &self,
-        examples: Vec<serde_json::Value>,
+        examples: impl Iterator<Item = (&'a str, f64)>,
         out: &Path,
     ) -> Result<(), StageError> {
         let p = &self.pacing;
@@ -195,14 +198,40 @@ impl OrderCurriculumConfig {
             .collect();
         let manifest = serde_json::json!({
             "scorer": self.scorer,
-            "examples": examples,
+            "examples": [],
             "pacing": {"params": p, "schedule": pacing},
             "objective": ObjectiveSchedule::climb(&self.objective),
             "vocabulary_curriculum": self.vocab_map.map(|m| serde_json::json!({"map": m, "pos_order": crate::curriculum::CLIMB_POS})),
         });
-        let bytes =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| StageError::msg(e.to_string()))?;
-        mavuno_pipeline::io::write_atomic(out, &bytes)
+        let json = |e: serde_json::Error| StageError::msg(e.to_string());
+        let whole = serde_json::to_string_pretty(&manifest).map_err(json)?;
+        // Keys print sorted, so `examples` comes first: `{\n  "examples": [],\n…`.
+        let (head, tail) = whole
+            .split_once("\"examples\": []")
+            .ok_or_else(|| StageError::msg("curriculum manifest layout (a bug)"))?;
+        let mut f = mavuno_pipeline::io::AtomicFile::create(out)?;
+        let io = |e| StageError::io(out, e);
+        f.write_all(head.as_bytes()).map_err(io)?;
+        f.write_all(b"\"examples\": [").map_err(io)?;
+        let mut first = true;
+        for (id, score) in examples {
+            let item =
+                serde_json::to_string_pretty(&serde_json::json!([id, score])).map_err(json)?;
+            f.write_all(if first { b"\n" } else { b",\n" })
+                .map_err(io)?;
+            first = false;
+            for (k, line) in item.lines().enumerate() {
+                if k > 0 {
+                    f.write_all(b"\n").map_err(io)?;
+                }
+                f.write_all(b"    ").map_err(io)?;
+                f.write_all(line.as_bytes()).map_err(io)?;
+            }
+        }
+        f.write_all(if first { b"]" } else { b"\n  ]" })
+            .map_err(io)?;
+        f.write_all(tail.as_bytes()).map_err(io)?;
+        f.commit().map(|_| ())
     }
 }
 
@@ -268,11 +297,14 @@ impl Stage for OrderCurriculum {
                 continue;
             };
             mark(&mut r, scores[i], rank as u64);
-            listed.push(serde_json::json!([r.id, scores[i]]));
+            listed.push((r.id.clone(), scores[i]));
             out.keep(r);
         }
         out.counter("scored_records_total", order.len() as u64);
-        self.cfg.write_manifest(listed, &self.out_path)
+        self.cfg.write_manifest(
+            listed.iter().map(|(id, s)| (id.as_str(), *s)),
+            &self.out_path,
+        )
     }
 
     fn outputs(&self) -> Vec<PathBuf> {
@@ -338,6 +370,34 @@ mod tests {
         assert_eq!(m["examples"][0], serde_json::json!(["1", 1.0]));
         assert_eq!(m["pacing"]["schedule"].as_array().unwrap().len(), 17);
         assert_eq!(m["objective"]["units"][0]["unit"], "pos_noun_verb");
+    }
+
+    #[test]
+    fn the_streamed_manifest_is_the_pretty_printed_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = example();
+        let write = |examples: &[(&str, f64)]| {
+            let p = dir.path().join("m.json");
+            c.write_manifest(examples.iter().copied(), &p).unwrap();
+            String::from_utf8(std::fs::read(&p).unwrap()).unwrap()
+        };
+        let empty = write(&[]);
+        let v: serde_json::Value = serde_json::from_str(&empty).unwrap();
+        assert_eq!(v["examples"], serde_json::json!([]));
+        assert_eq!(v["scorer"], "ngram_ppl");
+        let examples = [("a:1", 2.5), ("b\"x", 1e-7)];
+        // What serde_json prints for the whole object, examples included.
+        let whole =
+            serde_json::to_string_pretty(&serde_json::json!({ "examples": examples })).unwrap();
+        let printed = whole
+            .strip_prefix("{\n  ")
+            .unwrap()
+            .strip_suffix("\n}")
+            .unwrap();
+        assert_eq!(
+            write(&examples),
+            empty.replacen("\"examples\": []", printed, 1)
+        );
     }
 
     #[test]

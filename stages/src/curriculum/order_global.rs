@@ -10,8 +10,8 @@
 //!   order = input file, then position), and writes each shard's decisions: per record,
 //!   in the shard's order, its global rank and score. It also writes the curriculum
 //!   manifest in the unsharded run directory, where the single run writes it. Memory: the
-//!   fitted scorer (as in the single run) plus about 60 bytes and the id per record; the
-//!   texts stream from the map files.
+//!   fitted scorer (as in the single run) plus about 64 bytes and the id per record; the
+//!   texts stream from the map files and the manifest streams into its file.
 //! - **apply**: each shard takes its records' ranks and scores and emits them in rank
 //!   order with `difficulty` and `curriculum_rank`; `mavuno reduce --stage ID --merge`
 //!   then merges the shards' outputs by rank into the single run's file.
@@ -173,12 +173,11 @@ pub(crate) fn reduce(
     for w in writers {
         w.commit()?;
     }
-    let listed = order
-        .iter()
-        .map(|&g| serde_json::json!([ids[g], scores[g]]))
-        .collect();
     let manifest = mavuno_pipeline::io::resolve_output(&ctx.run_dir, &cfg.path);
-    cfg.write_manifest(listed, &manifest)?;
+    cfg.write_manifest(
+        order.iter().map(|&g| (ids[g].as_str(), scores[g])),
+        &manifest,
+    )?;
     let stats = serde_json::json!({
         "records": order.len(),
         "scorer": cfg.scorer,
