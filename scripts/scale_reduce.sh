@@ -15,51 +15,7 @@ MAVUNO=${MAVUNO:-$REPO/target/release/mavuno}
 DOCS=${DOCS:-1000000}
 SHARDS=${SHARDS:-4}
 RANGES=${RANGES:-1 4 8}
-WORK=${WORK:-$(mktemp -d /tmp/mavuno-scale.XXXXXX)}
-mkdir -p "$WORK/in"
-python3 - "$REPO/../shared/data/masakhane_raw_text" "$WORK/in" "$DOCS" <<'PY'
-import sys, pathlib, random
-data, out, docs = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), int(sys.argv[3])
-lines = []
-for p in sorted(data.glob("*.txt")):
-    lines += [l.split() for l in p.read_text().splitlines() if len(l.split()) >= 8]
-rng = random.Random(7)
-files, written = 16, 0
-fs = [open(out / f"part-{f:02}.txt", "w") for f in range(files)]
-recent = []
-for i in range(docs):
-    r = rng.random()
-    if r < 0.01 and recent:
-        t = rng.choice(recent).upper()
-    elif r < 0.02 and recent:
-        w = rng.choice(recent).split(); w[len(w) // 2] = "kalmaa"; t = " ".join(w)
-    else:
-        a, b = rng.choice(lines), rng.choice(lines)
-        t = " ".join(a[: len(a) // 2] + b[len(b) // 2:])
-        recent.append(t); recent = recent[-1000:]
-    fs[i % files].write(t + "\n")
-PY
-cat > "$WORK/scale.toml" <<EOF
-[run]
-name = "scale"
-
-[stages.raw]
-type = "text_reader"
-paths = ["$WORK/in/*.txt"]
-
-[stages.exact]
-type = "dedup_exact"
-inputs = ["raw"]
-
-[stages.near]
-type = "dedup_near"
-inputs = ["exact"]
-
-[stages.out]
-type = "jsonl_writer"
-inputs = ["near"]
-path = "out.jsonl"
-EOF
+. "$REPO/scripts/scale_corpus.sh"
 run_shards() {
   for i in $(seq 0 $((SHARDS - 1))); do
     "$MAVUNO" run "$WORK/scale.toml" --workdir "$WORK/runs" --shard "$i/$SHARDS" --quiet

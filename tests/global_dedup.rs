@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// Eight input files of real lines, with exact copies (changed in case and punctuation)
 /// and one-word edits of lines of other files injected.
-fn corpus(d: &Path) -> Vec<PathBuf> {
+pub(crate) fn corpus(d: &Path) -> Vec<PathBuf> {
     let mut lines = Vec::new();
     for lang in ["hau", "yor"] {
         let p = data_file("global_dedup", &format!("masakhane_raw_text/{lang}.txt"));
@@ -126,7 +126,7 @@ fn empty() -> Outcome {
 /// shard ran to the end; returns the stages reduced, in order. With `ranges` > 1 each
 /// reduce is split in that many `--band-range k/K` tasks, and `dedup_near`'s ranges are
 /// joined by its `--cluster` step.
-fn run_sharded(d: &Path, cfg: &Path, runs: &Path, n: u64, ranges: u64) -> Vec<String> {
+pub(crate) fn run_sharded(d: &Path, cfg: &Path, runs: &Path, n: u64, ranges: u64) -> Vec<String> {
     let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
     let mut reduced = Vec::new();
     for _phase in 0..4 {
@@ -295,7 +295,7 @@ fn reduce_names_missing_shards_and_wrong_stages() {
 
 /// Runs `argv` once per task index, with the index in environment variable `var` (as a
 /// scheduler would), one after another; every task must succeed.
-fn run_tasks(argv: &[&str], tasks: u64, var: &str) {
+pub(crate) fn run_tasks(argv: &[&str], tasks: u64, var: &str) {
     for t in 0..tasks {
         let out = std::process::Command::new(argv[0])
             .args(&argv[1..])
@@ -330,6 +330,62 @@ fn union_of(runs: &Path, n: u64) -> Outcome {
     union
 }
 
+/// `mavuno slurm CONFIG --shards N --band-ranges K --dry-run` into `runs`: its output and
+/// the sbatch scripts it wrote, in submission order, and their file names.
+pub(crate) fn slurm_dry_run(
+    d: &Path,
+    cfg: &Path,
+    runs: &Path,
+    shards: u64,
+    ranges: u64,
+) -> (Run, Vec<PathBuf>, Vec<String>) {
+    let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
+    let (n, k) = (shards.to_string(), ranges.to_string());
+    let r = run_in(
+        d,
+        &[
+            "slurm",
+            &cfgs,
+            "--workdir",
+            &runss,
+            "--shards",
+            &n,
+            "--band-ranges",
+            &k,
+            "--dry-run",
+        ],
+    );
+    r.expect_code(0, "slurm --dry-run");
+    let dir = std::fs::read_dir(runs.join("g/slurm")).expect("slurm dir");
+    let mut scripts: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sbatch"))
+        .collect();
+    scripts.sort();
+    let names = scripts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    (r, scripts, names)
+}
+
+/// Runs each script in order, every task of an array (`#SBATCH --array=0-M`) with its
+/// `SLURM_ARRAY_TASK_ID`, as sbatch would.
+pub(crate) fn run_scripts(scripts: &[PathBuf]) {
+    for s in scripts {
+        let body = std::fs::read_to_string(s).expect("script");
+        let tasks = body
+            .lines()
+            .find_map(|l| l.strip_prefix("#SBATCH --array=0-"))
+            .map(|n| n.parse::<u64>().expect("array size") + 1);
+        run_tasks(
+            &["bash", &s.display().to_string()],
+            tasks.unwrap_or(1),
+            "SLURM_ARRAY_TASK_ID",
+        );
+    }
+}
+
 /// `mavuno slurm --band-ranges K --dry-run` writes the chain a cluster would run: shard
 /// arrays, each reduce as an array of K band-range tasks, dedup_near's cluster job after
 /// its array. Running the scripts in that order (each array task with its
@@ -341,33 +397,7 @@ fn slurm_scripts_split_the_reduce_by_band_range_and_equal_the_single_run() {
     let (cfg, single) = single_run(d, "file");
 
     let runs = d.join("runs");
-    let (cfgs, runss) = (cfg.display().to_string(), runs.display().to_string());
-    let r = run_in(
-        d,
-        &[
-            "slurm",
-            &cfgs,
-            "--workdir",
-            &runss,
-            "--shards",
-            "3",
-            "--band-ranges",
-            "2",
-            "--dry-run",
-        ],
-    );
-    r.expect_code(0, "slurm --dry-run");
-    let slurm = runs.join("g/slurm");
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&slurm)
-        .expect("slurm dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sbatch"))
-        .collect();
-    scripts.sort();
-    let names: Vec<String> = scripts
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let (r, scripts, names) = slurm_dry_run(d, &cfg, &runs, 3, 2);
     assert_eq!(
         names,
         [
@@ -395,18 +425,7 @@ fn slurm_scripts_split_the_reduce_by_band_range_and_equal_the_single_run() {
         r.stdout.matches("--dependency=afterok:<id>").count(),
         scripts.len()
     );
-    for s in &scripts {
-        let body = std::fs::read_to_string(s).expect("script");
-        let tasks = body
-            .lines()
-            .find_map(|l| l.strip_prefix("#SBATCH --array=0-"))
-            .map(|n| n.parse::<u64>().expect("array size") + 1);
-        run_tasks(
-            &["bash", &s.display().to_string()],
-            tasks.unwrap_or(1),
-            "SLURM_ARRAY_TASK_ID",
-        );
-    }
+    run_scripts(&scripts);
     assert_eq!(
         union_of(&runs, 3),
         single,

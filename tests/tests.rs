@@ -13,6 +13,7 @@ mod cli;
 mod config_errors;
 mod determinism;
 mod global_dedup;
+mod global_order;
 mod registry;
 mod report;
 mod resume;

@@ -234,6 +234,10 @@ pub struct ReduceContext {
     pub seed: u64,
     /// The stage's global directory.
     pub dir: GlobalDir,
+    /// The unsharded run directory (`<workdir>/<name>`), where a single run writes its
+    /// outputs: a reduce that writes a whole-corpus output (`order_curriculum`'s
+    /// manifest) resolves relative paths against it.
+    pub run_dir: PathBuf,
     /// Every shard's map file, in shard order.
     pub maps: Vec<PathBuf>,
     /// This task's range `(k, K)`: part `k` of the stage's keys split `K` ways.
@@ -685,6 +689,7 @@ mod tests {
             stage_id: "near".into(),
             seed: 1,
             dir: g.clone(),
+            run_dir: dir.path().to_path_buf(),
             maps: maps.clone(),
             range: (0, 1),
             scratch_dir: dir.path().join("s"),

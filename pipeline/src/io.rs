@@ -135,6 +135,16 @@ impl Write for AtomicFile {
     }
 }
 
+/// An output path as writers resolve it: relative paths go under `run_dir`.
+pub fn resolve_output(run_dir: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        run_dir.join(p)
+    }
+}
+
 /// Writes bytes to a path atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StageError> {
     let mut f = AtomicFile::create(path)?;

@@ -30,6 +30,8 @@ pub trait AnyStageConfig: Debug + Send + Sync {
     fn global(&self) -> bool;
     /// Whether its reduce ends with a cluster step ([`StageConfig::reduce_clusters`]).
     fn reduce_clusters(&self) -> bool;
+    /// The rank field of a global ordering stage ([`StageConfig::rank_field`]).
+    fn rank_field(&self) -> Option<&'static str>;
     /// The reduce of a global stage ([`StageConfig::reduce`]).
     fn reduce(&self, ctx: &ReduceContext) -> Result<Value, StageError>;
 }
@@ -58,6 +60,9 @@ impl<T: StageConfig> AnyStageConfig for T {
     }
     fn reduce_clusters(&self) -> bool {
         StageConfig::reduce_clusters(self)
+    }
+    fn rank_field(&self) -> Option<&'static str> {
+        StageConfig::rank_field(self)
     }
     fn reduce(&self, ctx: &ReduceContext) -> Result<Value, StageError> {
         StageConfig::reduce(self, ctx)

@@ -112,12 +112,7 @@ impl BuildContext {
 
     /// Resolves a writer's output path: relative paths go under the run directory.
     pub fn output_path(&self, p: &str) -> PathBuf {
-        let p = Path::new(p);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.run_dir.join(p)
-        }
+        crate::io::resolve_output(&self.run_dir, p)
     }
 
     /// The files of a reader that this shard reads. With file-level sharding (and at
@@ -178,6 +173,15 @@ pub trait StageConfig:
     /// them writes the decisions (with one range the task clusters at once).
     fn reduce_clusters(&self) -> bool {
         false
+    }
+
+    /// For a global stage that orders the corpus (`order_curriculum`): the record field
+    /// holding each record's global rank (0, 1, … in the single run's output order). Each
+    /// shard emits its records in rank order, and `mavuno reduce --merge` merges the
+    /// shards' JSON-lines outputs by this field into the single run's file. `None` for
+    /// stages whose shard outputs are merely unioned (dedup).
+    fn rank_field(&self) -> Option<&'static str> {
+        None
     }
 
     /// The reduce of a global stage: reads every shard's map file, decides with the same

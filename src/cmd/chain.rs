@@ -2,7 +2,9 @@
 //! `mavuno slurm` (sbatch scripts chained with afterok) and `mavuno k8s` (Indexed Jobs
 //! applied in order). For global stages g1 … gm and N shards: a shard step of N tasks
 //! (`run --shard i/N`), then per global stage its reduce (one task, or K band-range
-//! tasks), its cluster step when the reduce has one and K > 1, and the next shard step.
+//! tasks), its cluster step when the reduce has one and K > 1, and the next shard step;
+//! a stage that orders the corpus (`order_curriculum`) has a one-task reduce whatever K,
+//! and a merge step (`reduce --merge`) after the last shard step.
 
 use mavuno_pipeline::config::Plan;
 use std::path::Path;
@@ -110,6 +112,12 @@ pub fn steps(plan: &Plan, shards: u64, ranges: u64, common: &[String]) -> Vec<St
     let globals = plan.stages.iter().filter(|s| s.config.global());
     for (k, g) in globals.enumerate() {
         let stage = ["--stage".to_string(), g.id.clone()];
+        // A global order is decided by one task whatever K is.
+        let ranges = if g.config.rank_field().is_some() {
+            1
+        } else {
+            ranges
+        };
         out.push(if ranges == 1 {
             Step {
                 name: format!("reduce-{}", g.id),
@@ -135,6 +143,22 @@ pub fn steps(plan: &Plan, shards: u64, ranges: u64, common: &[String]) -> Vec<St
             });
         }
         out.push(shard_step(k + 1));
+    }
+    // Stages that order the corpus: the shards' outputs merged by rank, after the last
+    // shard step.
+    for g in plan
+        .stages
+        .iter()
+        .filter(|s| s.config.global() && s.config.rank_field().is_some())
+    {
+        out.push(Step {
+            name: format!("merge-{}", g.id),
+            tasks: None,
+            args: with(
+                "reduce",
+                &["--stage".into(), g.id.clone(), "--merge".into()],
+            ),
+        });
     }
     out
 }

@@ -1,12 +1,14 @@
 //! `mavuno slurm`: runs a config as Slurm jobs, with no scheduler of our own.
 //!
-//! For a config with global stages g1 … gm (dedup) and N shards it writes m + 1 array
+//! For a config with global stages g1 … gm (dedup, curriculum order) and N shards it writes m + 1 array
 //! jobs of N tasks (`mavuno run --shard $SLURM_ARRAY_TASK_ID/N`) and m reduce jobs
 //! (`mavuno reduce --stage gk`), chained with `--dependency=afterok`: shards run to g1's
 //! map, the reduce of g1 decides, shards continue to g2's map, … and the last array runs
 //! every shard to the end. With `--band-ranges K` each reduce is an array job of K
 //! band-range tasks, and a stage whose reduce clusters (dedup_near) gets a cluster job
-//! after it (afterok on the whole array). A failed task is resubmitted alone (`sbatch --array=i
+//! after it (afterok on the whole array). A global `order_curriculum` has a one-task
+//! reduce whatever K, and a merge job (`mavuno reduce --stage ID --merge`) after the last
+//! array, which writes the shards' outputs in the global order. A failed task is resubmitted alone (`sbatch --array=i
 //! SCRIPT`) and resumes: stages it completed are cached.
 
 use crate::cmd::chain::sh_quote;

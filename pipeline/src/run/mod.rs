@@ -21,7 +21,9 @@
 
 mod commit;
 mod lock;
+mod merge;
 mod phases;
+pub use merge::{merge, merge_ranked};
 pub use phases::reduce;
 mod roles;
 mod runner;

@@ -7,7 +7,8 @@
 //! checkpointed, so the next run replays it instead of computing it again. Without a
 //! shard, or without global stages, the plan is unchanged.
 
-use crate::config::Plan;
+use crate::config::{Plan, PlannedStage};
+use crate::error::RunError;
 use crate::global::{GlobalDir, GlobalPhase};
 use crate::run::RunOptions;
 use std::collections::{BTreeSet, HashMap};
@@ -97,6 +98,25 @@ pub(crate) fn phase(plan: &Plan, opts: &RunOptions) -> Phased {
     }
 }
 
+/// Wraps a stage's error for `mavuno reduce`.
+pub(crate) fn stage_error(
+    stage: &str,
+) -> impl Fn(crate::error::StageError) -> RunError + Copy + '_ {
+    move |e| RunError::Stage {
+        stage: stage.to_string(),
+        source: e,
+    }
+}
+
+/// The stage `stage` of the plan, or an error naming it.
+pub(crate) fn named_stage<'a>(plan: &'a Plan, stage: &str) -> Result<&'a PlannedStage, RunError> {
+    plan.stage(stage).ok_or_else(|| {
+        stage_error(stage)(crate::error::StageError::msg(format!(
+            "no stage \"{stage}\" in the config"
+        )))
+    })
+}
+
 /// `mavuno reduce`: runs the reduce of global stage `stage` for `range` over the map
 /// files of every shard (or, with `cluster`, the step that joins the ranges of a reduce
 /// in two steps), and returns its statistics.
@@ -106,17 +126,10 @@ pub fn reduce(
     stage: &str,
     range: (u64, u64),
     cluster: bool,
-) -> Result<serde_json::Value, crate::error::RunError> {
-    use crate::error::{RunError, StageError};
-    let err = |e: StageError| RunError::Stage {
-        stage: stage.to_string(),
-        source: e,
-    };
-    let s = plan.stage(stage).ok_or_else(|| {
-        err(StageError::msg(format!(
-            "no stage \"{stage}\" in the config"
-        )))
-    })?;
+) -> Result<serde_json::Value, RunError> {
+    use crate::error::StageError;
+    let err = stage_error(stage);
+    let s = named_stage(plan, stage)?;
     if !s.config.global() {
         return Err(err(StageError::msg(format!(
             "stage \"{stage}\" ({}) is not a global stage; global stages: {}",
@@ -146,7 +159,8 @@ pub fn reduce(
             range.0, range.1
         ))));
     }
-    let dir = GlobalDir::new(&base_dir(plan, opts), stage);
+    let run_dir = base_dir(plan, opts);
+    let dir = GlobalDir::new(&run_dir, stage);
     let maps = dir.map_files().map_err(err)?;
     let scratch = dir.path().join(".tmp").join(if cluster {
         "cluster".to_string()
@@ -157,6 +171,7 @@ pub fn reduce(
         stage_id: stage.to_string(),
         seed: s.seed,
         dir,
+        run_dir,
         maps,
         range,
         scratch_dir: scratch.clone(),

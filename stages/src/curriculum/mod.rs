@@ -16,6 +16,7 @@
 //! ```
 pub mod difficulty;
 pub mod order_curriculum;
+mod order_global;
 pub mod pacing;
 pub mod spill;
 

@@ -4,9 +4,19 @@
 //! `pacing_points` steps, the objective-unit schedule and the vocabulary-curriculum
 //! settings, which a training loop reads together with the ordered data.
 //!
+//! Each record also gets `fields["curriculum_rank"]`, its position (0, 1, …) in the
+//! output order.
+//!
 //! A barrier: records are spilled to the scratch directory, read once to fit the scorer
 //! (count models), once to score, and once more to emit. Emission holds the records in
 //! memory to reorder them.
+//!
+//! In a sharded run (`--shard i/n`) the stage is global ([`super::order_global`]): the
+//! scorer is fitted on the whole corpus and the order is one global order, computed by
+//! `mavuno reduce --stage ID`, which also writes the manifest where the single run
+//! does; each shard emits its records in global-rank order, and `mavuno reduce --stage ID
+//! --merge` merges the shards' JSON-lines outputs by `curriculum_rank` into the single
+//! run's file, byte for byte.
 //!
 //! ```toml
 //! [stages.curriculum]
@@ -28,12 +38,20 @@ use crate::curriculum::pacing::{Pacing, PacingFn};
 use crate::curriculum::spill::Spill;
 use crate::curriculum::{ObjectiveSchedule, VocabMap};
 use mavuno_pipeline::config::Validator;
+use mavuno_pipeline::global::ReduceContext;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The field that carries a record's position in the curriculum order.
+pub const RANK_FIELD: &str = "curriculum_rank";
+
+/// The scorer as the stage and its reduce use it (shared across threads when scoring).
+pub(crate) type Scorer = Box<dyn DifficultyScorer + Send + Sync>;
 
 fn d_order() -> usize {
     3
@@ -92,7 +110,7 @@ pub struct OrderCurriculumConfig {
 }
 
 impl OrderCurriculumConfig {
-    fn scorer_box(&self) -> Result<Box<dyn DifficultyScorer + Send>, String> {
+    pub(crate) fn scorer_box(&self) -> Result<Scorer, String> {
         Ok(match self.scorer.as_str() {
             "length" => Box::new(LengthScorer),
             "unigram_ppl" => Box::new(Unigram::perplexity(self.smoothing_k)),
@@ -133,6 +151,9 @@ impl StageConfig for OrderCurriculumConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        if let Some(phase) = &ctx.global {
+            return super::order_global::build(self, phase, ctx);
+        }
         Ok(StageImpl::Stage(Box::new(OrderCurriculum {
             scorer: self.scorer_box().map_err(StageError::msg)?,
             spill: Spill::create(&ctx.scratch_dir, "records.jsonl.zst")?,
@@ -141,19 +162,96 @@ impl StageConfig for OrderCurriculumConfig {
             cfg: self.clone(),
         })))
     }
+
+    /// Global: the count scorers fit on the whole corpus, and the order is one order over
+    /// every shard's records.
+    fn global(&self) -> bool {
+        true
+    }
+
+    fn rank_field(&self) -> Option<&'static str> {
+        Some(RANK_FIELD)
+    }
+
+    fn reduce(&self, ctx: &ReduceContext) -> Result<serde_json::Value, StageError> {
+        super::order_global::reduce(self, ctx)
+    }
+}
+
+impl OrderCurriculumConfig {
+    /// Writes the curriculum manifest: `examples` lists `[id, score]` in curriculum order.
+    /// The single run and the reduce of a sharded run both write it here. The examples
+    /// stream into the file (pretty-printed exactly as `serde_json::to_vec_pretty` would
+    /// print the whole object), so no JSON tree of the corpus is built.
+    pub(crate) fn write_manifest<'a>(
+        &self,
+        examples: impl Iterator<Item = (&'a str, f64)>,
+        out: &Path,
+    ) -> Result<(), StageError> {
+        let p = &self.pacing;
+        let n = self.pacing_points.max(2);
+        let pacing: Vec<serde_json::Value> = (0..n)
+            .map(|k| {
+                let step = (p.total_steps as f64 * k as f64 / (n - 1) as f64).round() as u64;
+                serde_json::json!({"step": step, "p": p.at(step)})
+            })
+            .collect();
+        let manifest = serde_json::json!({
+            "scorer": self.scorer,
+            "examples": [],
+            "pacing": {"params": p, "schedule": pacing},
+            "objective": ObjectiveSchedule::climb(&self.objective),
+            "vocabulary_curriculum": self.vocab_map.map(|m| serde_json::json!({"map": m, "pos_order": crate::curriculum::CLIMB_POS})),
+        });
+        let json = |e: serde_json::Error| StageError::msg(e.to_string());
+        let whole = serde_json::to_string_pretty(&manifest).map_err(json)?;
+        // Keys print sorted, so `examples` comes first: `{\n  "examples": [],\n…`.
+        let (head, tail) = whole
+            .split_once("\"examples\": []")
+            .ok_or_else(|| StageError::msg("curriculum manifest layout (a bug)"))?;
+        let mut f = mavuno_pipeline::io::AtomicFile::create(out)?;
+        let io = |e| StageError::io(out, e);
+        f.write_all(head.as_bytes()).map_err(io)?;
+        f.write_all(b"\"examples\": [").map_err(io)?;
+        let mut first = true;
+        for (id, score) in examples {
+            let item =
+                serde_json::to_string_pretty(&serde_json::json!([id, score])).map_err(json)?;
+            f.write_all(if first { b"\n" } else { b",\n" })
+                .map_err(io)?;
+            first = false;
+            for (k, line) in item.lines().enumerate() {
+                if k > 0 {
+                    f.write_all(b"\n").map_err(io)?;
+                }
+                f.write_all(b"    ").map_err(io)?;
+                f.write_all(line.as_bytes()).map_err(io)?;
+            }
+        }
+        f.write_all(if first { b"]" } else { b"\n  ]" })
+            .map_err(io)?;
+        f.write_all(tail.as_bytes()).map_err(io)?;
+        f.commit().map(|_| ())
+    }
+}
+
+/// Sets the fields the stage gives an emitted record: its score and its rank.
+pub(crate) fn mark(r: &mut Record, score: f64, rank: u64) {
+    r.set("difficulty", score);
+    r.set(RANK_FIELD, rank);
 }
 
 /// The runtime stage.
 pub struct OrderCurriculum {
     cfg: OrderCurriculumConfig,
-    scorer: Box<dyn DifficultyScorer + Send>,
+    scorer: Scorer,
     spill: Spill,
     out_path: PathBuf,
     batch_size: usize,
 }
 
 /// The record's source name: `fields[source_field]`, else its provenance file name.
-fn source_of<'a>(source_field: &str, r: &'a Record) -> Option<&'a str> {
+pub(crate) fn source_of<'a>(source_field: &str, r: &'a Record) -> Option<&'a str> {
     r.str_field(source_field).or_else(|| {
         r.source.as_ref().map(|p| {
             let f: &str = &p.file;
@@ -194,33 +292,19 @@ impl Stage for OrderCurriculum {
         let order = easiest_first(&scores);
         let mut slots: Vec<Option<Record>> = recs.into_iter().map(Some).collect();
         let mut listed = Vec::with_capacity(order.len());
-        for &i in &order {
+        for (rank, &i) in order.iter().enumerate() {
             let Some(mut r) = slots[i].take() else {
                 continue;
             };
-            r.set("difficulty", scores[i]);
-            listed.push(serde_json::json!([r.id, scores[i]]));
+            mark(&mut r, scores[i], rank as u64);
+            listed.push((r.id.clone(), scores[i]));
             out.keep(r);
         }
         out.counter("scored_records_total", order.len() as u64);
-        let p = &self.cfg.pacing;
-        let n = self.cfg.pacing_points.max(2);
-        let pacing: Vec<serde_json::Value> = (0..n)
-            .map(|k| {
-                let step = (p.total_steps as f64 * k as f64 / (n - 1) as f64).round() as u64;
-                serde_json::json!({"step": step, "p": p.at(step)})
-            })
-            .collect();
-        let manifest = serde_json::json!({
-            "scorer": self.cfg.scorer,
-            "examples": listed,
-            "pacing": {"params": p, "schedule": pacing},
-            "objective": ObjectiveSchedule::climb(&self.cfg.objective),
-            "vocabulary_curriculum": self.cfg.vocab_map.map(|m| serde_json::json!({"map": m, "pos_order": crate::curriculum::CLIMB_POS})),
-        });
-        let bytes = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| StageError::context("encoding the curriculum manifest", e))?;
-        mavuno_pipeline::io::write_atomic(&self.out_path, &bytes)
+        self.cfg.write_manifest(
+            listed.iter().map(|(id, s)| (id.as_str(), *s)),
+            &self.out_path,
+        )
     }
 
     fn outputs(&self) -> Vec<PathBuf> {
@@ -286,6 +370,34 @@ mod tests {
         assert_eq!(m["examples"][0], serde_json::json!(["1", 1.0]));
         assert_eq!(m["pacing"]["schedule"].as_array().unwrap().len(), 17);
         assert_eq!(m["objective"]["units"][0]["unit"], "pos_noun_verb");
+    }
+
+    #[test]
+    fn the_streamed_manifest_is_the_pretty_printed_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = example();
+        let write = |examples: &[(&str, f64)]| {
+            let p = dir.path().join("m.json");
+            c.write_manifest(examples.iter().copied(), &p).unwrap();
+            String::from_utf8(std::fs::read(&p).unwrap()).unwrap()
+        };
+        let empty = write(&[]);
+        let v: serde_json::Value = serde_json::from_str(&empty).unwrap();
+        assert_eq!(v["examples"], serde_json::json!([]));
+        assert_eq!(v["scorer"], "ngram_ppl");
+        let examples = [("a:1", 2.5), ("b\"x", 1e-7)];
+        // What serde_json prints for the whole object, examples included.
+        let whole =
+            serde_json::to_string_pretty(&serde_json::json!({ "examples": examples })).unwrap();
+        let printed = whole
+            .strip_prefix("{\n  ")
+            .unwrap()
+            .strip_suffix("\n}")
+            .unwrap();
+        assert_eq!(
+            write(&examples),
+            empty.replacen("\"examples\": []", printed, 1)
+        );
     }
 
     #[test]

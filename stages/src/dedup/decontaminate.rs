@@ -13,6 +13,10 @@
 //! `lang_in_<lang>_total` / `lang_dropped_<lang>_total` ([`super::by_lang`]).
 //! Memory: about 13 bytes per distinct eval n-gram.
 //!
+//! In a sharded run (`--shard i/n`) every shard loads the whole eval set and decides
+//! alone: the verdict of a record depends on nothing else in the corpus, so the stage
+//! needs no global phase (see [`StageConfig::global`] below).
+//!
 //! ```toml
 //! [stages.decon]
 //! type = "decontaminate"
@@ -97,6 +101,15 @@ impl StageConfig for DecontaminateConfig {
 
     fn input_files(&self) -> Vec<String> {
         self.eval_paths.clone()
+    }
+
+    /// Not a global stage: a record's verdict depends only on its own text and the eval
+    /// files, which every shard loads whole at build time; the stage keeps no state across
+    /// records (no keep-first rule, no dedup among the records). So a sharded run drops
+    /// exactly the records the single run drops, with the same reasons, without a reduce
+    /// (`tests/global_order.rs` runs n = 1, 3, 7 against the single run).
+    fn global(&self) -> bool {
+        false
     }
 
     fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
