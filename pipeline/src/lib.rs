@@ -16,6 +16,7 @@ pub mod emitter;
 pub mod error;
 pub mod global;
 pub mod io;
+pub mod progress;
 pub mod record;
 pub mod record_json;
 pub mod registry;
@@ -25,6 +26,7 @@ pub mod sweep;
 
 pub use dropped::DropDetail;
 pub use emitter::{Counts, Emitter, Outcome};
+pub use progress::ReadMeter;
 pub use error::{DataError, RunError, StageError};
 pub use record::{Batch, Provenance, Record, Span};
 pub use registry::Registry;

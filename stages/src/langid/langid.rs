@@ -6,6 +6,12 @@
 //! one whose label is not in `expect` with reason `wrong_language`. Predictions run in
 //! parallel over the batch (rayon); output order is the input order.
 //!
+//! The confidence of every record is recorded per language in a fixed-size histogram
+//! (`<run>/metrics/<stage>.json`, the same format as the `filter` stage's measures) with
+//! the threshold that applies to it, so the run report can say how many records another
+//! `min_confidence` would label. An `und` record counts under its best label, the one that
+//! fell below its threshold (under `und` when the model had nothing to say).
+//!
 //! With `retry_without_names = true`, a record that comes out `und` is labelled once more
 //! with its capitalised words after the first removed ([`super::names`]); a label from
 //! that second look is used and counted (`retried_without_names_total`). The retry can
@@ -31,9 +37,12 @@ use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind,
 };
+use crate::quality::measures::{metrics_path, FilterMetrics, MetricDef};
+use crate::stats::histogram::Scale;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// What the stage does with its labels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -160,8 +169,11 @@ impl StageConfig for LangidConfig {
         vec![self.model_path().display().to_string()]
     }
 
-    fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(self.runtime()?)))
+    fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        let out = metrics_path(&ctx.run_dir, &ctx.stage_id);
+        Ok(StageImpl::Stage(Box::new(
+            self.runtime()?.with_metrics_file(out),
+        )))
     }
 }
 
@@ -186,13 +198,10 @@ impl LangidConfig {
                 )));
             }
         }
-        Ok(Langid {
-            id,
-            thresholds: self.thresholds(),
-            expect: self.expect.clone(),
-            mode: self.mode,
-            retry_without_names: self.retry_without_names,
-        })
+        Ok(
+            Langid::new(id, self.thresholds(), self.expect.clone(), self.mode)
+                .with_retry_without_names(self.retry_without_names),
+        )
     }
 }
 
@@ -203,18 +212,78 @@ pub struct Langid {
     expect: Vec<String>,
     mode: Mode,
     retry_without_names: bool,
+    /// Confidence histograms: measure 0 is `confidence` under the default threshold, then
+    /// `confidence[<label>]` per label with its own threshold (`per_label` order).
+    metrics: FilterMetrics,
+    metrics_out: Option<PathBuf>,
+}
+
+/// A threshold as the report shows it (f32 → f64 without the binary tail).
+fn shown(t: f32) -> f64 {
+    (t as f64 * 1e6).round() / 1e6
+}
+
+/// The confidence measures of a stage: see [`Langid::metrics`].
+fn confidence_defs(t: &Thresholds, model_default: f32) -> Vec<MetricDef> {
+    let def = |name: String, field: String, min: f32| MetricDef {
+        name,
+        field,
+        scale: Scale::Fraction,
+        min: Some(shown(min)),
+        max: None,
+        drops_at_max: false,
+    };
+    let mut v = vec![def(
+        "confidence".into(),
+        "min_confidence".into(),
+        t.default.unwrap_or(model_default),
+    )];
+    for (l, &x) in &t.per_label {
+        v.push(def(format!("confidence[{l}]"), format!("thresholds.{l}"), x));
+    }
+    v
 }
 
 impl Langid {
     /// A stage around an already-loaded identifier (tests, library use).
     pub fn new(id: Identifier, thresholds: Thresholds, expect: Vec<String>, mode: Mode) -> Langid {
+        let metrics = FilterMetrics::new(confidence_defs(&thresholds, id.default_threshold()));
         Langid {
             id,
             thresholds,
             expect,
             mode,
             retry_without_names: false,
+            metrics,
+            metrics_out: None,
         }
+    }
+
+    /// Writes the confidence histograms to `path` when the stage finishes.
+    pub fn with_metrics_file(mut self, path: PathBuf) -> Langid {
+        self.metrics_out = Some(path);
+        self
+    }
+
+    /// The confidence histograms so far.
+    pub fn metrics(&self) -> &FilterMetrics {
+        &self.metrics
+    }
+
+    /// Adds one record's confidence under the language it has (or, for `und`, nearly had).
+    fn measure(&mut self, p: &Prediction) {
+        let lang = match p.label.as_str() {
+            super::model::UND => p.rejected.as_deref().unwrap_or(super::model::UND),
+            l => l,
+        };
+        let i = self
+            .thresholds
+            .per_label
+            .keys()
+            .position(|l| l == lang)
+            .map_or(0, |k| k + 1);
+        self.metrics
+            .add_one(Some(lang), i, shown(p.confidence).min(1.0));
     }
 
     /// Turns on the `und` retry without capitalised words.
@@ -246,7 +315,7 @@ impl Langid {
 
 impl Stage for Langid {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
-        let outcomes: Vec<(Outcome, bool)> = batch
+        let outcomes: Vec<(Outcome, bool, Prediction)> = batch
             .into_par_iter()
             .map_init(Features::default, |f, mut rec| {
                 let (p, retried) = self.label(&rec.text, f);
@@ -254,22 +323,31 @@ impl Stage for Langid {
                 rec.set("lang_confidence", conf);
                 let und = p.label == super::model::UND;
                 let wrong = !self.expect.is_empty() && !self.expect.contains(&p.label);
-                rec.lang = Some(p.label);
+                rec.lang = Some(p.label.clone());
                 let o = match self.mode {
                     Mode::Filter if und => Outcome::Drop(rec, "unknown_language"),
                     Mode::Filter if wrong => Outcome::Drop(rec, "wrong_language"),
                     _ => Outcome::Keep(rec),
                 };
-                (o, retried)
+                (o, retried, p)
             })
             .collect();
         let mut retried = 0;
-        for (o, r) in outcomes {
+        for (o, r, p) in outcomes {
+            // In record order: the histograms do not depend on thread count.
+            self.measure(&p);
             retried += r as u64;
             out.apply(o);
         }
         if self.retry_without_names {
             out.counter("retried_without_names_total", retried);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
+        if let Some(p) = &self.metrics_out {
+            self.metrics.write(p)?;
         }
         Ok(())
     }
@@ -401,6 +479,37 @@ mod tests {
             .is_some_and(|x| x > 0.5));
         assert_eq!(c.dropped.get("wrong_language"), Some(&1));
         assert_eq!(c.dropped.get("unknown_language"), Some(&2));
+    }
+
+    #[test]
+    fn confidence_is_recorded_per_language_and_fires_exactly_for_und() {
+        let mut s = stage(Mode::Filter);
+        let batch = vec![
+            Record::new("y", "Ọmọ mi lọ sí ọjà ní àárọ̀ òní"),
+            Record::new("h", "Yaron ya tafi kasuwa da safe yau"),
+            Record::new("e", ""),
+            Record::new("r", "Привет, как дела?"),
+        ];
+        let (_, c) = run(&mut s, batch);
+        let m = s.metrics();
+        let stats: Vec<_> = m.langs.values().flat_map(|per| per.values()).collect();
+        assert_eq!(stats.iter().map(|s| s.hist.n).sum::<u64>(), 4);
+        // Below the threshold ⇔ `und` ⇔ dropped as unknown_language.
+        assert_eq!(
+            stats.iter().map(|s| s.fired).sum::<u64>(),
+            c.dropped["unknown_language"]
+        );
+        let yor = &m.langs["yor"]["confidence"];
+        assert_eq!((yor.hist.n, yor.fired), (1, 0));
+        assert_eq!(m.metrics[0].min, Some(shown(s.id.default_threshold())));
+        // A per-label threshold gets its own measure, used for that label only.
+        let t = Thresholds {
+            default: None,
+            per_label: [("yor".to_string(), 0.4)].into(),
+        };
+        let d = confidence_defs(&t, 0.5);
+        assert_eq!(d[1].name, "confidence[yor]");
+        assert_eq!((d[0].min, d[1].min), (Some(0.5), Some(0.4)));
     }
 
     #[test]
