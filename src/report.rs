@@ -86,10 +86,11 @@ pub fn write_run_report(run_dir: &Path) {
     if let Err(e) = render(run_dir) {
         tracing::warn!(error = %e, "Could not write report.html.");
     }
-    let Some(base) = run_dir
-        .parent()
-        .filter(|_| run_dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("shard-")))
-    else {
+    let Some(base) = run_dir.parent().filter(|_| {
+        run_dir
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("shard-"))
+    }) else {
         return;
     };
     // Not every shard done yet is the usual case, not a problem.

@@ -147,15 +147,28 @@ mod tests {
         let all = merge_manifests(&[m(0, 7, "succeeded"), m(1, 4, "succeeded")]);
         let c = &all["stages"][0]["counts"];
         assert_eq!(
-            (c["records_in"].as_u64(), c["kept"].as_u64(), c["dropped"]["words"].as_u64()),
+            (
+                c["records_in"].as_u64(),
+                c["kept"].as_u64(),
+                c["dropped"]["words"].as_u64()
+            ),
             (Some(20), Some(11), Some(9))
         );
         assert_eq!(c["counters"]["x_total"], 2);
-        assert_eq!(all["stages"][0]["outputs"].as_array().map(Vec::len), Some(2));
-        assert_eq!((all["shards"].as_u64(), all["rejected_total"].as_u64()), (Some(2), Some(2)));
+        assert_eq!(
+            all["stages"][0]["outputs"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(
+            (all["shards"].as_u64(), all["rejected_total"].as_u64()),
+            (Some(2), Some(2))
+        );
         assert_eq!(all["wall_seconds"], 1.0);
         assert_eq!(all["status"], "succeeded");
-        assert_eq!(merge_manifests(&[m(0, 7, "succeeded"), m(1, 4, "failed")])["status"], "failed");
+        assert_eq!(
+            merge_manifests(&[m(0, 7, "succeeded"), m(1, 4, "failed")])["status"],
+            "failed"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         assert!(shard_dirs(dir.path()).unwrap().is_none());

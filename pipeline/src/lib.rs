@@ -26,8 +26,8 @@ pub mod sweep;
 
 pub use dropped::DropDetail;
 pub use emitter::{Counts, Emitter, Outcome};
-pub use progress::ReadMeter;
 pub use error::{DataError, RunError, StageError};
+pub use progress::ReadMeter;
 pub use record::{Batch, Provenance, Record, Span};
 pub use registry::Registry;
 pub use schemars;

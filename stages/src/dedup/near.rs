@@ -53,11 +53,11 @@ use crate::quality::measures::{metrics_path, FilterMetrics, MetricDef};
 use crate::stats::histogram::Scale;
 use examples::{clusters_sample_path, ClusterSample};
 use index::{NearIndex, Prepared, Verdict};
-use mavuno_pipeline::DropDetail;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::global::ReduceContext;
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::schemars::JsonSchema;
+use mavuno_pipeline::DropDetail;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
 };

@@ -32,13 +32,13 @@
 use super::model::{Features, Prediction, Thresholds};
 use super::names::without_names;
 use super::{Backend, Identifier, DEFAULT_MODEL};
+use crate::quality::measures::{metrics_path, FilterMetrics, MetricDef};
+use crate::stats::histogram::Scale;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind,
 };
-use crate::quality::measures::{metrics_path, FilterMetrics, MetricDef};
-use crate::stats::histogram::Scale;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -239,7 +239,11 @@ fn confidence_defs(t: &Thresholds, model_default: f32) -> Vec<MetricDef> {
         t.default.unwrap_or(model_default),
     )];
     for (l, &x) in &t.per_label {
-        v.push(def(format!("confidence[{l}]"), format!("thresholds.{l}"), x));
+        v.push(def(
+            format!("confidence[{l}]"),
+            format!("thresholds.{l}"),
+            x,
+        ));
     }
     v
 }

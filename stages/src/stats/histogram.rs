@@ -147,7 +147,13 @@ impl Histogram {
             .filter(|&(i, _)| {
                 let lo = self.scale.edges(i).0;
                 min.is_none_or(|m| lo + 1e-9 >= m)
-                    && max.is_none_or(|m| if strict { lo + 1e-9 < m } else { lo <= m + 1e-9 })
+                    && max.is_none_or(|m| {
+                        if strict {
+                            lo + 1e-9 < m
+                        } else {
+                            lo <= m + 1e-9
+                        }
+                    })
             })
             .map(|(_, &c)| c)
             .sum()

@@ -70,7 +70,8 @@ pub fn funnel(stages: &[Value]) -> String {
     if hidden > 0 {
         // Keep the stages that remove the most, in run order.
         let lost = |s: &Value| num(&s["counts"]["records_in"]) - num(&s["counts"]["kept"]);
-        let mut by: Vec<(usize, f64)> = rows.iter().enumerate().map(|(i, s)| (i, lost(s))).collect();
+        let mut by: Vec<(usize, f64)> =
+            rows.iter().enumerate().map(|(i, s)| (i, lost(s))).collect();
         by.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut keep: Vec<usize> = by.iter().take(FUNNEL_ROWS).map(|x| x.0).collect();
         keep.sort_unstable();
@@ -190,9 +191,9 @@ pub fn funnel(stages: &[Value]) -> String {
     }
     s.push_str("</svg>\n");
     if hidden > 0 {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<p class=\"more\">{hidden} stages that removed fewer records are not drawn (see the stage table).</p>\n"
+            "<p class=\"more\">{hidden} stages that removed fewer records are not drawn (see the stage table).</p>"
         );
     }
     s
@@ -342,12 +343,20 @@ fn keep_table(h: &Histogram, def: &MetricDef) -> String {
     };
     if let Some(t) = def.min {
         for c in candidates(t, h.scale) {
-            row(format!("min {c}"), def.kept(h, Some(c), def.max) as f64, c == t);
+            row(
+                format!("min {c}"),
+                def.kept(h, Some(c), def.max) as f64,
+                c == t,
+            );
         }
     }
     if let Some(t) = def.max {
         for c in candidates(t, h.scale) {
-            row(format!("max {c}"), def.kept(h, def.min, Some(c)) as f64, c == t);
+            row(
+                format!("max {c}"),
+                def.kept(h, def.min, Some(c)) as f64,
+                c == t,
+            );
         }
     }
     s.push_str("</table>\n");
@@ -359,7 +368,11 @@ fn keep_table(h: &Histogram, def: &MetricDef) -> String {
 pub fn read_metrics(dirs: &[PathBuf]) -> Vec<(String, FilterMetrics)> {
     let mut by: BTreeMap<String, FilterMetrics> = BTreeMap::new();
     for dir in dirs {
-        for e in std::fs::read_dir(dir.join("metrics")).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(dir.join("metrics"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let p = e.path();
             let Some(id) = p
                 .file_name()
@@ -387,7 +400,11 @@ pub fn read_metrics(dirs: &[PathBuf]) -> Vec<(String, FilterMetrics)> {
 
 /// Records a stage's rules fired on, over all languages (orders stages by their effect).
 fn fired_total(m: &FilterMetrics) -> u64 {
-    m.langs.values().flat_map(|p| p.values()).map(|s| s.fired).sum()
+    m.langs
+        .values()
+        .flat_map(|p| p.values())
+        .map(|s| s.fired)
+        .sum()
 }
 
 /// Records measured in one language (the most any of its measures saw).
@@ -398,14 +415,21 @@ fn measured(per: &BTreeMap<String, crate::quality::measures::MetricStats>) -> u6
 /// Stages by records their rules fired on (most first), then id.
 fn by_effect(all: &[(String, FilterMetrics)]) -> Vec<&(String, FilterMetrics)> {
     let mut v: Vec<&(String, FilterMetrics)> = all.iter().collect();
-    v.sort_by(|a, b| fired_total(&b.1).cmp(&fired_total(&a.1)).then(a.0.cmp(&b.0)));
+    v.sort_by(|a, b| {
+        fired_total(&b.1)
+            .cmp(&fired_total(&a.1))
+            .then(a.0.cmp(&b.0))
+    });
     v
 }
 
 /// A stage's languages by records measured (most first), then code.
 fn langs_by_size(
     m: &FilterMetrics,
-) -> Vec<(&String, &BTreeMap<String, crate::quality::measures::MetricStats>)> {
+) -> Vec<(
+    &String,
+    &BTreeMap<String, crate::quality::measures::MetricStats>,
+)> {
     let mut v: Vec<_> = m.langs.iter().collect();
     v.sort_by(|a, b| measured(b.1).cmp(&measured(a.1)).then(a.0.cmp(b.0)));
     v
@@ -511,11 +535,14 @@ fn measure_table(
         let Some(st) = per.get(&def.name) else {
             continue;
         };
-        let t = [def.min.map(|x| format!("min {x}")), def.max.map(|x| format!("max {x}"))]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let t = [
+            def.min.map(|x| format!("min {x}")),
+            def.max.map(|x| format!("max {x}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
         let _ = write!(
             s,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}{}</td></tr>",
@@ -629,7 +656,10 @@ pub fn dropped_section(
             s.push_str("</table></details>\n");
         }
     }
-    s.push_str(&more(order.len().saturating_sub(SAMPLED_STAGES), "stages with dropped samples"));
+    s.push_str(&more(
+        order.len().saturating_sub(SAMPLED_STAGES),
+        "stages with dropped samples",
+    ));
     s
 }
 
@@ -638,7 +668,11 @@ pub fn dropped_section(
 pub fn clusters_section(dirs: &[PathBuf]) -> String {
     let mut by: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for dir in dirs {
-        for e in std::fs::read_dir(dir.join("clusters")).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(dir.join("clusters"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let p = e.path();
             let Some(id) = p
                 .file_name()
@@ -737,7 +771,7 @@ pub fn languages_section(dirs: &[PathBuf]) -> String {
         return String::new();
     }
     // Most dropped first; the sort is stable, so ties keep stage and language order.
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     let n = rows.len();
     let body: String = rows.into_iter().take(TABLE_ROWS).map(|r| r.1).collect();
     format!(

@@ -102,9 +102,17 @@ impl ClusterSample {
 
     /// A record was kept as document `doc` of the index.
     pub fn kept(&mut self, doc: u32, id: &str, lang: Option<&str>, text: &str) {
-        let key = (xxhash_rust::xxh3::xxh3_64_with_seed(id.as_bytes(), self.seed), doc);
+        let key = (
+            xxhash_rust::xxh3::xxh3_64_with_seed(id.as_bytes(), self.seed),
+            doc,
+        );
         let full = self.candidates.len() >= CANDIDATES;
-        if full && self.candidates.last_key_value().is_some_and(|(k, _)| key > *k) {
+        if full
+            && self
+                .candidates
+                .last_key_value()
+                .is_some_and(|(k, _)| key > *k)
+        {
             return;
         }
         self.candidates
@@ -196,7 +204,9 @@ mod tests {
         fill(&mut a);
         let c = a.clusters();
         assert_eq!(c.len(), CLUSTERS);
-        assert!(c.iter().all(|c| c.near_duplicates == 2 && c.shown.len() == 2));
+        assert!(c
+            .iter()
+            .all(|c| c.near_duplicates == 2 && c.shown.len() == 2));
         assert!(c[0].head.text.ends_with('…'));
         assert_eq!(c[0].head.text.chars().count(), TEXT_CHARS + 1);
         assert_eq!(a.candidates.len(), CANDIDATES);

@@ -358,7 +358,9 @@ fn synthetic(n: usize) -> Vec<String> {
         .map(|_| {
             (0..12)
                 .map(|_| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     format!("w{}", (x >> 33) % 400)
                 })
                 .collect::<Vec<_>>()
@@ -396,19 +398,14 @@ fn similarity_histogram_and_cluster_sample_match_the_decisions() {
     let c = out.counts().clone();
     let dups = c.dropped["near_duplicate"];
     assert!(dups >= 10, "{c:?}");
-    let m: crate::quality::measures::FilterMetrics = serde_json::from_slice(
-        &std::fs::read(metrics_path(dir.path(), "test")).unwrap(),
-    )
-    .unwrap();
+    let m: crate::quality::measures::FilterMetrics =
+        serde_json::from_slice(&std::fs::read(metrics_path(dir.path(), "test")).unwrap()).unwrap();
     let s = &m.langs["hau"]["similarity"];
     // Every record compared is measured (the empty one is not); the rule fired exactly
     // for the near duplicates, and the keep table at the threshold says what was kept.
     assert_eq!(s.hist.n, recs.len() as u64 - 1);
     assert_eq!(s.fired, dups);
-    assert_eq!(
-        m.metrics[0].kept(&s.hist, None, Some(0.5)),
-        s.hist.n - dups
-    );
+    assert_eq!(m.metrics[0].kept(&s.hist, None, Some(0.5)), s.hist.n - dups);
     let sample: serde_json::Value = serde_json::from_slice(
         &std::fs::read(examples::clusters_sample_path(dir.path(), "test")).unwrap(),
     )
