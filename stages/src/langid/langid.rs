@@ -10,7 +10,9 @@
 //! (`<run>/metrics/<stage>.json`, the same format as the `filter` stage's measures) with
 //! the threshold that applies to it, so the run report can say how many records another
 //! `min_confidence` would label. An `und` record counts under its best label, the one that
-//! fell below its threshold (under `und` when the model had nothing to say).
+//! fell below its threshold (under `und` when the model had nothing to say). A record
+//! dropped as `unknown_language` carries its confidence and that threshold into
+//! `<run>/dropped/`.
 //!
 //! With `retry_without_names = true`, a record that comes out `und` is labelled once more
 //! with its capitalised words after the first removed ([`super::names`]); a label from
@@ -37,7 +39,8 @@ use crate::stats::histogram::Scale;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind,
+    Batch, BuildContext, DropDetail, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl,
+    StageKind,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -329,7 +332,18 @@ impl Stage for Langid {
                 let wrong = !self.expect.is_empty() && !self.expect.contains(&p.label);
                 rec.lang = Some(p.label.clone());
                 let o = match self.mode {
-                    Mode::Filter if und => Outcome::Drop(rec, "unknown_language"),
+                    Mode::Filter if und => {
+                        // The confidence and the threshold it fell below (its best label's).
+                        let t = self.thresholds.for_label(
+                            p.rejected.as_deref().unwrap_or(""),
+                            self.id.default_threshold(),
+                        );
+                        let d = DropDetail {
+                            value: shown(p.confidence),
+                            threshold: shown(t),
+                        };
+                        Outcome::DropMeasured(rec, "unknown_language", d)
+                    }
                     Mode::Filter if wrong => Outcome::Drop(rec, "wrong_language"),
                     _ => Outcome::Keep(rec),
                 };
@@ -462,16 +476,20 @@ mod tests {
         )
     }
 
-    #[test]
-    fn filter_drops_with_reasons() {
-        let mut s = stage(Mode::Filter);
-        let batch = vec![
+    /// Yoruba, Hausa, an empty record and Russian.
+    fn four_languages() -> Vec<Record> {
+        vec![
             Record::new("y", "Ọmọ mi lọ sí ọjà ní àárọ̀ òní"),
             Record::new("h", "Yaron ya tafi kasuwa da safe yau"),
             Record::new("e", ""),
             Record::new("r", "Привет, как дела?"),
-        ];
-        let (kept, c) = run(&mut s, batch);
+        ]
+    }
+
+    #[test]
+    fn filter_drops_with_reasons() {
+        let mut s = stage(Mode::Filter);
+        let (kept, c) = run(&mut s, four_languages());
         assert_eq!(
             kept.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             ["y"]
@@ -488,13 +506,7 @@ mod tests {
     #[test]
     fn confidence_is_recorded_per_language_and_fires_exactly_for_und() {
         let mut s = stage(Mode::Filter);
-        let batch = vec![
-            Record::new("y", "Ọmọ mi lọ sí ọjà ní àárọ̀ òní"),
-            Record::new("h", "Yaron ya tafi kasuwa da safe yau"),
-            Record::new("e", ""),
-            Record::new("r", "Привет, как дела?"),
-        ];
-        let (_, c) = run(&mut s, batch);
+        let (_, c) = run(&mut s, four_languages());
         let m = s.metrics();
         let stats: Vec<_> = m.langs.values().flat_map(|per| per.values()).collect();
         assert_eq!(stats.iter().map(|s| s.hist.n).sum::<u64>(), 4);

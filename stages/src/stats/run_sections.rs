@@ -111,7 +111,8 @@ pub fn funnel(stages: &[Value]) -> String {
             TOP + 13.0
         );
     }
-    let span = W - LABEL - 110.0;
+    // Room on the right for "N in, M dropped" beside a full-width bar.
+    let span = W - LABEL - 170.0;
     let scale = |v: f64| if max > 0.0 { v / max * span } else { 0.0 };
     for (i, st) in rows.iter().enumerate() {
         let c = &st["counts"];
@@ -363,35 +364,44 @@ fn keep_table(h: &Histogram, def: &MetricDef) -> String {
     s
 }
 
+/// The files `<dir>/<sub>/<stage><ext>` of every directory, as `(stage, path)`: directory
+/// by directory (shards in order), names sorted within each.
+fn stage_files(dirs: &[PathBuf], sub: &str, ext: &str) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(dir.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let p = e.path();
+                let id = p.file_name()?.to_str()?.strip_suffix(ext)?.to_string();
+                Some((id, p))
+            })
+            .collect();
+        files.sort();
+        out.extend(files);
+    }
+    out
+}
+
+/// A JSON file, `None` when it cannot be read or parsed (the report shows what it can).
+fn read_json<T: serde::de::DeserializeOwned>(p: &std::path::Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+}
+
 /// Reads `<dir>/metrics/*.json` of every directory and merges each stage's across them
 /// (shards), sorted by stage id.
 pub fn read_metrics(dirs: &[PathBuf]) -> Vec<(String, FilterMetrics)> {
     let mut by: BTreeMap<String, FilterMetrics> = BTreeMap::new();
-    for dir in dirs {
-        for e in std::fs::read_dir(dir.join("metrics"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let p = e.path();
-            let Some(id) = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".json"))
-            else {
-                continue;
-            };
-            let Some(m) = std::fs::read(&p)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<FilterMetrics>(&b).ok())
-            else {
-                continue;
-            };
-            match by.get_mut(id) {
-                Some(acc) => acc.merge(&m),
-                None => {
-                    by.insert(id.to_string(), m);
-                }
+    for (id, p) in stage_files(dirs, "metrics", ".json") {
+        let Some(m) = read_json::<FilterMetrics>(&p) else {
+            continue;
+        };
+        match by.get_mut(&id) {
+            Some(acc) => acc.merge(&m),
+            None => {
+                by.insert(id, m);
             }
         }
     }
@@ -585,24 +595,8 @@ fn metrics_summary(rest: &[&(String, FilterMetrics)]) -> String {
 /// The dropped-sample files of every directory, by stage id.
 fn dropped_files(dirs: &[PathBuf]) -> BTreeMap<String, Vec<PathBuf>> {
     let mut by: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for dir in dirs {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("dropped"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for p in files {
-            let Some(stage) = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".jsonl.zst"))
-            else {
-                continue;
-            };
-            by.entry(stage.to_string()).or_default().push(p);
-        }
+    for (id, p) in stage_files(dirs, "dropped", ".jsonl.zst") {
+        by.entry(id).or_default().push(p);
     }
     by
 }
@@ -667,27 +661,9 @@ pub fn dropped_section(
 /// cluster's kept record and its near duplicates with their similarity, escaped.
 pub fn clusters_section(dirs: &[PathBuf]) -> String {
     let mut by: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for dir in dirs {
-        for e in std::fs::read_dir(dir.join("clusters"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let p = e.path();
-            let Some(id) = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".json"))
-            else {
-                continue;
-            };
-            let Some(v) = std::fs::read(&p)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            else {
-                continue;
-            };
-            by.entry(id.to_string())
+    for (id, p) in stage_files(dirs, "clusters", ".json") {
+        if let Some(v) = read_json::<Value>(&p) {
+            by.entry(id)
                 .or_default()
                 .extend(v["clusters"].as_array().cloned().unwrap_or_default());
         }
