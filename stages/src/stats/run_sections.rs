@@ -343,7 +343,13 @@ fn keep_table(h: &Histogram, def: &MetricDef) -> String {
         );
     };
     if let Some(t) = def.min {
-        for c in candidates(t, h.scale) {
+        // With "min 0" (the rule off) beside the others: a measure whose values are all 0
+        // or 1 (one-line records) shows no change for any other threshold.
+        let mut cs = candidates(t, h.scale);
+        if t > 0.0 && cs.first() != Some(&0.0) {
+            cs.insert(0, 0.0);
+        }
+        for c in cs {
             row(
                 format!("min {c}"),
                 def.kept(h, Some(c), def.max) as f64,
@@ -797,6 +803,17 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("<td>max 0.75</td><td class=\"n\">100.0 %</td><td class=\"n\">6</td><td class=\"n\">+2</td>"), "{t}");
+        let min_def = MetricDef {
+            name: "alpha".into(),
+            min: Some(0.4),
+            max: None,
+            ..def.clone()
+        };
+        let t2 = keep_table(&h, &min_def);
+        assert!(
+            t2.contains("<td>min 0</td><td class=\"n\">100.0 %</td><td class=\"n\">6</td><td class=\"n\">+3</td>"),
+            "{t2}"
+        );
         let svg = hist_svg("x", &h, &def);
         assert!(svg.contains("class=\"threshold\""));
         assert_eq!(svg.matches("fill=\"#4a7ebb\"").count(), 6);
