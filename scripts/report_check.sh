@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Renders the demo run's report.html in headless Chromium and fails on a console error, on a
 # figure that drew nothing, or on a blank screenshot. Screenshots are left for people to look
-# at: $OUT/report-top.png (funnel, stages), report-measures.png (filter measures and
-# thresholds) and report-dropped.png (dropped samples).
+# at: $OUT/report-top.png (funnel, stages), report-measures.png (measures and thresholds of
+# filter, langid and dedup_near), report-dropped.png (dropped samples) and
+# report-clusters.png (near-duplicate clusters, when the run has them).
 #
 #   bash scripts/report_check.sh [RUN_DIR]
 #
@@ -34,7 +35,7 @@ flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=
 "$CHROME" "${flags[@]}" --dump-dom "$PAGE" 2>>"$OUT/chromium.log" >"$OUT/dom.html"
 # Headless screenshots ignore #fragments: each later section is shot from a copy of the
 # page that starts at it (same <head> and style).
-for part in measures dropped; do
+for part in measures dropped clusters; do
   python3 - "$RUN/report.html" "$part" >"$OUT/$part.html" <<'PY'
 import sys
 html = open(sys.argv[1], encoding="utf-8").read()
@@ -42,6 +43,7 @@ head, _, _ = html.partition("<body>")
 at = html.find(f'<h2 id="{sys.argv[2]}"')
 print(head + "<body>" + (html[at:] if at >= 0 else ""))
 PY
+  grep -q "<h2 id=\"$part\"" "$RUN/report.html" || continue
   "$CHROME" "${flags[@]}" --screenshot="$OUT/report-$part.png" --window-size=1300,2000 \
     "file://$OUT/$part.html" 2>>"$OUT/chromium.log" >/dev/null
 done
@@ -62,7 +64,7 @@ for f in figs:
     marks = len(re.findall(r"<rect[^>]*width=\"(?!0[\". ])", f))
     if marks == 0 or "no data" in f:
         fail.append(f"empty figure: {label.group(1) if label else '?'}")
-for needle in ["Funnel", "Filter measures and thresholds", "What was dropped", "threshold"]:
+for needle in ["Funnel", "Measures and thresholds", "What was dropped", "threshold"]:
     if needle not in dom:
         fail.append(f"missing section: {needle}")
 def ink(png):

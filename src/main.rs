@@ -14,6 +14,7 @@ mod process;
 #[path = "registry_data.rs"]
 mod registry;
 mod report;
+mod report_shards;
 mod report_train;
 mod verb;
 

@@ -12,6 +12,7 @@ mod delegate;
 mod process;
 mod registry;
 mod report;
+mod report_shards;
 mod report_train;
 mod verb;
 

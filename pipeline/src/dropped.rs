@@ -12,6 +12,10 @@
 //! - `all`: every dropped record, whole, streamed to the file as it is dropped.
 //! - `none`: nothing.
 //!
+//! Shards of a run (`--shard i/n`) sample with the same priorities, so the union of their
+//! samples holds the bottom-k of the whole run: [`merge_samples`] takes it, and a sharded
+//! run's report shows the same records a single run's would.
+//!
 //! Each line is `{"stage", "reason", "value"?, "threshold"?, "id", "lang", "source",
 //! "text"}`; `value` and `threshold` are present when the stage said which measure fired
 //! ([`crate::Emitter::drop_measured`]). In sample mode lines are grouped by reason (in
@@ -59,6 +63,39 @@ pub fn dropped_path(run_dir: &Path, stage: &str) -> PathBuf {
     run_dir.join("dropped").join(format!("{stage}.jsonl.zst"))
 }
 
+/// The seed a stage's sample is drawn with: the stage's seed mixed with its id.
+fn stage_seed(seed: u64, stage: &str) -> u64 {
+    seed ^ xxhash_rust::xxh3::xxh3_64(stage.as_bytes())
+}
+
+/// A dropped record's sample priority (smallest kept first) in `stage` with seed `seed`.
+pub fn sample_priority(id: &str, seed: u64, stage: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(id.as_bytes(), stage_seed(seed, stage))
+}
+
+/// Merges the sampled lines of one stage (from the shards of a run, in shard order) into
+/// the bottom-`k` per reason, each reason's lines by priority (ties: the order given).
+/// Lines of `keep_dropped = "all"` merge the same way, into a sample.
+pub fn merge_samples(
+    lines: Vec<serde_json::Value>,
+    k: usize,
+    seed: u64,
+    stage: &str,
+) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let mut by: BTreeMap<String, Vec<(u64, usize, serde_json::Value)>> = BTreeMap::new();
+    for (i, v) in lines.into_iter().enumerate() {
+        let reason = v["reason"].as_str().unwrap_or("").to_string();
+        let prio = sample_priority(v["id"].as_str().unwrap_or(""), seed, stage);
+        by.entry(reason).or_default().push((prio, i, v));
+    }
+    by.into_iter()
+        .map(|(r, mut v)| {
+            v.sort_by_key(|e| (e.0, e.1));
+            (r, v.into_iter().take(k).map(|e| e.2).collect())
+        })
+        .collect()
+}
+
 /// One sampled record: ordered by (priority, drop ordinal), so the heap's top is the one
 /// to evict.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -96,7 +133,7 @@ impl DropKeeper {
         DropKeeper {
             mode,
             per_reason,
-            seed: seed ^ xxhash_rust::xxh3::xxh3_64(stage.as_bytes()),
+            seed,
             stage: stage.to_string(),
             tmp: partial_path(&dropped_path(run_dir, stage)),
             samples: BTreeMap::new(),
@@ -144,7 +181,7 @@ impl DropKeeper {
                 if self.per_reason == 0 {
                     return;
                 }
-                let prio = xxhash_rust::xxh3::xxh3_64_with_seed(rec.id.as_bytes(), self.seed);
+                let prio = sample_priority(&rec.id, self.seed, &self.stage);
                 let full = self
                     .samples
                     .get(reason)
@@ -267,6 +304,24 @@ mod tests {
             .iter()
             .filter(|l| l["reason"] == "b")
             .all(|l| l.get("value").is_none()));
+    }
+
+    #[test]
+    fn merged_shard_samples_are_the_single_runs_sample() {
+        let ids = |v: &BTreeMap<String, Vec<serde_json::Value>>| -> Vec<String> {
+            v.values().flatten().map(|l| l["id"].to_string()).collect()
+        };
+        let all: Vec<usize> = (0..300).collect();
+        let single = run(KeepDropped::Sample, &all);
+        let shards: Vec<serde_json::Value> = (0..3)
+            .flat_map(|s| {
+                let mine: Vec<usize> = all.iter().copied().filter(|i| i % 3 == s).collect();
+                run(KeepDropped::Sample, &mine)
+            })
+            .collect();
+        let merged = merge_samples(shards, 5, 13, "f");
+        assert_eq!(merged["a"].len(), 5);
+        assert_eq!(ids(&merged), ids(&merge_samples(single, 5, 13, "f")));
     }
 
     #[test]

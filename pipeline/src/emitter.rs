@@ -7,6 +7,7 @@
 //! channel blocks the send (back-pressure), and the time spent blocked is measured.
 
 use crate::dropped::{DropDetail, DropKeeper};
+use crate::progress::{ReadMeter, StageBar};
 use crate::record::{Batch, Provenance, Record};
 use crossbeam_channel::Sender;
 use serde_json::{json, Value};
@@ -75,6 +76,10 @@ pub struct Emitter {
     cancel: Option<Arc<AtomicBool>>,
     /// Keeps (a sample of) dropped records for `<run>/dropped/` ([`crate::dropped`]).
     dropped: Option<DropKeeper>,
+    /// Input bytes a reader has read, of its total ([`crate::progress`]).
+    meter: ReadMeter,
+    /// The stage's progress line, when the engine draws one.
+    bar: Option<StageBar>,
 }
 
 impl Emitter {
@@ -97,6 +102,8 @@ impl Emitter {
             ordinal: 0,
             cancel: None,
             dropped: None,
+            meter: ReadMeter::default(),
+            bar: None,
         }
     }
 
@@ -114,6 +121,36 @@ impl Emitter {
     pub(crate) fn with_dropped(mut self, keeper: DropKeeper) -> Emitter {
         self.dropped = Some(keeper);
         self
+    }
+
+    pub(crate) fn with_bar(mut self, bar: StageBar) -> Emitter {
+        self.bar = Some(bar);
+        self
+    }
+
+    /// For readers: the meter to add input sizes to and open files through
+    /// ([`crate::io::open_read_metered`]), for the progress bar's ETA.
+    pub fn read_meter(&self) -> ReadMeter {
+        self.meter.clone()
+    }
+
+    /// Whether a progress line is drawn (the engine then counts text bytes for MB/s).
+    pub(crate) fn bar_visible(&self) -> bool {
+        self.bar.as_ref().is_some_and(StageBar::visible)
+    }
+
+    /// Counts text bytes a stage received (MB/s of stages that are not readers).
+    pub(crate) fn add_text_bytes(&mut self, n: u64) {
+        if let Some(b) = self.bar.as_mut() {
+            b.add_text_bytes(n);
+        }
+    }
+
+    /// Redraws the progress line (rate-limited).
+    pub(crate) fn tick(&mut self) {
+        if let Some(b) = self.bar.as_mut() {
+            b.tick(&self.counts, &self.meter);
+        }
     }
 
     pub(crate) fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Emitter {
@@ -259,6 +296,7 @@ impl Emitter {
 
     /// Sends buffered records downstream. The engine calls it after every batch.
     pub(crate) fn flush(&mut self) {
+        self.tick();
         if self.buf.is_empty() {
             return;
         }

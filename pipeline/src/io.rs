@@ -10,6 +10,23 @@ use std::path::{Path, PathBuf};
 /// Opens a file for reading, decompressing `.zst` and `.gz` by extension.
 pub fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>, StageError> {
     let f = File::open(path).map_err(|e| StageError::io(path, e))?;
+    open_decoded(path, f)
+}
+
+/// Like [`open_read`], counting the bytes read from disk into `meter` (readers: the
+/// progress bar's ETA, see [`crate::progress`]).
+pub fn open_read_metered(
+    path: &Path,
+    meter: &crate::progress::ReadMeter,
+) -> Result<Box<dyn BufRead + Send>, StageError> {
+    let f = File::open(path).map_err(|e| StageError::io(path, e))?;
+    open_decoded(path, meter.wrap(f))
+}
+
+fn open_decoded<R: Read + Send + 'static>(
+    path: &Path,
+    f: R,
+) -> Result<Box<dyn BufRead + Send>, StageError> {
     let name = path.to_string_lossy();
     let cap = 1 << 20;
     Ok(if name.ends_with(".zst") || name.ends_with(".zstd") {

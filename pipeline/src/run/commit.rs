@@ -180,7 +180,7 @@ pub(crate) fn write_manifest(
     let configs: serde_json::Map<String, serde_json::Value> = plan
         .stages
         .iter()
-        .map(|s| (s.id.clone(), json!({"type": s.config.type_name(), "inputs": s.inputs, "checkpoint": s.checkpoint, "config": s.config.to_json()})))
+        .map(|s| (s.id.clone(), json!({"type": s.config.type_name(), "inputs": s.inputs, "checkpoint": s.checkpoint, "seed": s.seed, "config": s.config.to_json()})))
         .collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

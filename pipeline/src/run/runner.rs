@@ -17,12 +17,13 @@ use crate::config::Plan;
 use crate::dropped::DropKeeper;
 use crate::emitter::{send_all, Counts, Emitter, Sink};
 use crate::error::{RunError, StageError};
+use crate::progress::{progress_msg, spinner_style, StageBar};
 use crate::record::Batch;
 use crate::run::roles::{Role, Roles};
 use crate::run::wiring::{Flow, Wiring};
 use crate::stage::{Stage, StageImpl};
 use crossbeam_channel::{Receiver, Sender};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -107,8 +108,7 @@ pub(crate) fn run_all(
     } else {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
     };
-    let style = ProgressStyle::with_template("{spinner:.green} {prefix:<18} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let style = spinner_style();
     let bs = plan.run.batch_size;
     let failure = &failure;
     let ran = Mutex::new(Ran::default());
@@ -277,7 +277,8 @@ impl StageRunner<'_> {
             sink,
             Some(Box::new(BufWriter::new(f))),
         )
-        .with_cancel(self.cancel.clone());
+        .with_cancel(self.cancel.clone())
+        .with_bar(StageBar::new(self.pb.clone()));
         if let Some(k) = self.dropped.take() {
             em = em.with_dropped(k);
         }
@@ -367,21 +368,17 @@ impl StageRunner<'_> {
                 (path, std::thread::spawn(move || write_records(&p2, rx)))
             })
             .collect();
-        let t0 = Instant::now();
-        let mut bytes_in = 0u64;
         let mut process = |batch: Batch, em: &mut Emitter| -> Result<(), StageError> {
             em.add_records_in(batch.len() as u64);
             // Text bytes in, for the progress line's MB/s (only while a bar is drawn).
-            if !self.pb.is_hidden() {
-                bytes_in += batch.iter().map(|r| r.text.len() as u64).sum::<u64>();
+            if em.bar_visible() {
+                em.add_text_bytes(batch.iter().map(|r| r.text.len() as u64).sum::<u64>());
             }
             let (t, b0) = (Instant::now(), em.blocked());
             st.process(batch, em)?;
             // Sends inside `process` can block on a full channel: that is back-pressure, not work.
             *busy += t.elapsed().saturating_sub(em.blocked() - b0);
             em.flush();
-            self.pb
-                .set_message(progress_msg(em.counts(), t0.elapsed(), Some(bytes_in)));
             Ok(())
         };
         if let Some(rx) = first {
@@ -425,23 +422,6 @@ impl StageRunner<'_> {
         em.flush();
         Ok(st.outputs())
     }
-}
-
-/// The progress line: counts, records/s and, while the stage runs, text MB/s.
-fn progress_msg(c: &Counts, elapsed: Duration, bytes_in: Option<u64>) -> String {
-    let secs = elapsed.as_secs_f64().max(1e-9);
-    let mb = bytes_in
-        .map(|b| format!(", {:.1} MB/s", b as f64 / 1e6 / secs))
-        .unwrap_or_default();
-    format!(
-        "in {} out {} dropped {} rejected {} ({:.0} rec/s{mb}, {:.0} s)",
-        c.records_in,
-        c.records_out,
-        c.dropped_total(),
-        c.rejected,
-        c.records_in as f64 / secs,
-        secs
-    )
 }
 
 /// Writes what arrives on `rx` to a record file (checkpoints, spills); returns how many.

@@ -203,7 +203,8 @@ impl OrderCurriculumConfig {
             "objective": ObjectiveSchedule::climb(&self.objective),
             "vocabulary_curriculum": self.vocab_map.map(|m| serde_json::json!({"map": m, "pos_order": crate::curriculum::CLIMB_POS})),
         });
-        let json = |e: serde_json::Error| StageError::context("encoding the curriculum manifest", e);
+        let json =
+            |e: serde_json::Error| StageError::context("encoding the curriculum manifest", e);
         let whole = serde_json::to_string_pretty(&manifest).map_err(json)?;
         // Keys print sorted, so `examples` comes first: `{\n  "examples": [],\n…`.
         let (head, tail) = whole

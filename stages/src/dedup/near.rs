@@ -16,6 +16,14 @@
 //! sizes. Either way `clusters_path` (relative to the run directory) lists one JSON line
 //! per near duplicate: `{"id": …, "dup_of": …, "similarity": …}`.
 //!
+//! For the run report the stage records, per language, the similarity of every record it
+//! compared (a near duplicate's with its cluster's first record; a kept record's highest
+//! with a candidate, 0 without one) in a fixed-size histogram (`<run>/metrics/<stage>.json`,
+//! the `filter` stage's format), and a bounded, seeded sample of clusters with their texts
+//! (`<run>/clusters/<stage>.json`, [`examples`]). What another threshold would keep is read
+//! off the histogram, so it is an estimate: decisions depend on earlier ones. A dropped near
+//! duplicate carries its similarity and the threshold into `<run>/dropped/`.
+//!
 //! Counters: `near_dup_pairs_total` (near duplicates found), `near_dup_clusters_total`
 //! (kept records with at least one near duplicate), `near_dup_candidates_total`
 //! (similarity checks made), and per language `lang_in_<lang>_total` /
@@ -41,11 +49,15 @@ use super::by_lang::ByLang;
 use super::exact::field_text;
 use super::key::{normalize, Normalize};
 use super::minhash::{candidate_probability, LshIndex, MinHasher, ShingleKind};
+use crate::quality::measures::{metrics_path, FilterMetrics, MetricDef};
+use crate::stats::histogram::Scale;
+use examples::{clusters_sample_path, ClusterSample};
 use index::{NearIndex, Prepared, Verdict};
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::global::ReduceContext;
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::schemars::JsonSchema;
+use mavuno_pipeline::DropDetail;
 use mavuno_pipeline::{
     Batch, BuildContext, Emitter, Record, Stage, StageConfig, StageError, StageImpl, StageKind,
 };
@@ -56,6 +68,7 @@ use std::path::PathBuf;
 
 mod bands;
 mod cluster;
+pub mod examples;
 pub(crate) mod global;
 mod index;
 mod pair_file;
@@ -217,6 +230,24 @@ pub struct DedupNear {
     clusters: Option<AtomicFile>,
     written: Vec<PathBuf>,
     by_lang: ByLang,
+    /// Similarity histograms per language (one measure, `similarity`).
+    metrics: FilterMetrics,
+    /// Sampled clusters for the report.
+    sample: ClusterSample,
+    /// Where the metrics and the sample go.
+    report_files: (PathBuf, PathBuf),
+}
+
+/// The measure `dedup_near` records: a record is dropped at similarity ≥ `threshold`.
+pub(crate) fn similarity_def(threshold: f64) -> MetricDef {
+    MetricDef {
+        name: "similarity".into(),
+        field: "threshold".into(),
+        scale: Scale::Fraction,
+        min: None,
+        max: Some(threshold),
+        drops_at_max: true,
+    }
 }
 
 /// The shingles, signature and band keys of a record's field, or why it has none.
@@ -291,6 +322,12 @@ impl DedupNear {
             hasher: cfg.hasher(ctx.seed),
             index: NearIndex::new(cfg.bands, cfg.rows, cfg.threshold, spill)?,
             clusters: cfg.clusters_file(ctx)?,
+            metrics: FilterMetrics::new(vec![similarity_def(cfg.threshold)]),
+            sample: ClusterSample::new(ctx.seed),
+            report_files: (
+                metrics_path(&ctx.run_dir, &ctx.stage_id),
+                clusters_sample_path(&ctx.run_dir, &ctx.stage_id),
+            ),
             cfg,
             written: Vec::new(),
             by_lang: ByLang::default(),
@@ -315,10 +352,17 @@ impl DedupNear {
                 n[1] += first as u64;
                 let dup_of = self.index.kept_id(doc).to_string();
                 write_cluster_line(&mut self.clusters, &self.cfg, &rec.id, &dup_of, sim)?;
+                let lang = rec.lang.as_deref();
+                self.metrics.add_one(lang, 0, sim);
+                self.sample.duplicate(doc, &rec.id, lang, &rec.text, sim);
                 match self.cfg.action {
                     Action::Drop => {
                         self.by_lang.dropped(rec.lang.as_deref());
-                        out.drop(rec, "near_duplicate")
+                        let d = DropDetail {
+                            value: sim,
+                            threshold: self.cfg.threshold,
+                        };
+                        out.drop_measured(rec, "near_duplicate", d)
                     }
                     Action::Mark => {
                         rec.set("dup_cluster", dup_of);
@@ -326,7 +370,17 @@ impl DedupNear {
                     }
                 }
             }
-            Verdict::Kept(_) | Verdict::Unindexed => {
+            Verdict::Kept { doc, best } => {
+                let lang = rec.lang.as_deref();
+                self.metrics.add_one(lang, 0, best);
+                self.sample.kept(doc, &rec.id, lang, &rec.text);
+                if self.cfg.action == Action::Mark {
+                    let id = rec.id.clone();
+                    rec.set("dup_cluster", id);
+                }
+                out.keep(rec);
+            }
+            Verdict::Unindexed => {
                 if self.cfg.action == Action::Mark {
                     let id = rec.id.clone();
                     rec.set("dup_cluster", id);
@@ -364,6 +418,9 @@ impl Stage for DedupNear {
             self.written.push(f.commit()?);
         }
         self.index.close();
+        let (m, c) = &self.report_files;
+        self.metrics.write(m)?;
+        self.sample.write(c, self.cfg.threshold)?;
         Ok(())
     }
 

@@ -6,6 +6,14 @@
 //! one whose label is not in `expect` with reason `wrong_language`. Predictions run in
 //! parallel over the batch (rayon); output order is the input order.
 //!
+//! The confidence of every record is recorded per language in a fixed-size histogram
+//! (`<run>/metrics/<stage>.json`, the same format as the `filter` stage's measures) with
+//! the threshold that applies to it, so the run report can say how many records another
+//! `min_confidence` would label. An `und` record counts under its best label, the one that
+//! fell below its threshold (under `und` when the model had nothing to say). A record
+//! dropped as `unknown_language` carries its confidence and that threshold into
+//! `<run>/dropped/`.
+//!
 //! With `retry_without_names = true`, a record that comes out `und` is labelled once more
 //! with its capitalised words after the first removed ([`super::names`]); a label from
 //! that second look is used and counted (`retried_without_names_total`). The retry can
@@ -34,14 +42,18 @@
 use super::model::{Features, Prediction, Thresholds};
 use super::names::without_names;
 use super::{Backend, Identifier, DEFAULT_MODEL};
+use crate::quality::measures::{metrics_path, FilterMetrics, MetricDef};
+use crate::stats::histogram::Scale;
 use mavuno_pipeline::config::Validator;
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    Batch, BuildContext, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl, StageKind,
+    Batch, BuildContext, DropDetail, Emitter, Outcome, Stage, StageConfig, StageError, StageImpl,
+    StageKind,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// What the stage does with its labels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -181,8 +193,11 @@ impl StageConfig for LangidConfig {
         vec![self.model_path().display().to_string()]
     }
 
-    fn build(&self, _ctx: &BuildContext) -> Result<StageImpl, StageError> {
-        Ok(StageImpl::Stage(Box::new(self.runtime()?)))
+    fn build(&self, ctx: &BuildContext) -> Result<StageImpl, StageError> {
+        let out = metrics_path(&ctx.run_dir, &ctx.stage_id);
+        Ok(StageImpl::Stage(Box::new(
+            self.runtime()?.with_metrics_file(out),
+        )))
     }
 }
 
@@ -207,14 +222,11 @@ impl LangidConfig {
                 )));
             }
         }
-        Ok(Langid {
-            id,
-            thresholds: self.thresholds(),
-            expect: self.expect.clone(),
-            mode: self.mode,
-            retry_without_names: self.retry_without_names,
-            expect_margin: self.expect_margin,
-        })
+        Ok(
+            Langid::new(id, self.thresholds(), self.expect.clone(), self.mode)
+                .with_retry_without_names(self.retry_without_names)
+                .with_expect_margin(self.expect_margin),
+        )
     }
 }
 
@@ -226,11 +238,46 @@ pub struct Langid {
     mode: Mode,
     retry_without_names: bool,
     expect_margin: Option<f32>,
+    /// Confidence histograms: measure 0 is `confidence` under the default threshold, then
+    /// `confidence[<label>]` per label with its own threshold (`per_label` order).
+    metrics: FilterMetrics,
+    metrics_out: Option<PathBuf>,
+}
+
+/// A threshold as the report shows it (f32 → f64 without the binary tail).
+fn shown(t: f32) -> f64 {
+    (t as f64 * 1e6).round() / 1e6
+}
+
+/// The confidence measures of a stage: see [`Langid::metrics`].
+fn confidence_defs(t: &Thresholds, model_default: f32) -> Vec<MetricDef> {
+    let def = |name: String, field: String, min: f32| MetricDef {
+        name,
+        field,
+        scale: Scale::Fraction,
+        min: Some(shown(min)),
+        max: None,
+        drops_at_max: false,
+    };
+    let mut v = vec![def(
+        "confidence".into(),
+        "min_confidence".into(),
+        t.default.unwrap_or(model_default),
+    )];
+    for (l, &x) in &t.per_label {
+        v.push(def(
+            format!("confidence[{l}]"),
+            format!("thresholds.{l}"),
+            x,
+        ));
+    }
+    v
 }
 
 impl Langid {
     /// A stage around an already-loaded identifier (tests, library use).
     pub fn new(id: Identifier, thresholds: Thresholds, expect: Vec<String>, mode: Mode) -> Langid {
+        let metrics = FilterMetrics::new(confidence_defs(&thresholds, id.default_threshold()));
         Langid {
             id,
             thresholds,
@@ -238,7 +285,36 @@ impl Langid {
             mode,
             retry_without_names: false,
             expect_margin: None,
+            metrics,
+            metrics_out: None,
         }
+    }
+
+    /// Writes the confidence histograms to `path` when the stage finishes.
+    pub fn with_metrics_file(mut self, path: PathBuf) -> Langid {
+        self.metrics_out = Some(path);
+        self
+    }
+
+    /// The confidence histograms so far.
+    pub fn metrics(&self) -> &FilterMetrics {
+        &self.metrics
+    }
+
+    /// Adds one record's confidence under the language it has (or, for `und`, nearly had).
+    fn measure(&mut self, p: &Prediction) {
+        let lang = match p.label.as_str() {
+            super::model::UND => p.rejected.as_deref().unwrap_or(super::model::UND),
+            l => l,
+        };
+        let i = self
+            .thresholds
+            .per_label
+            .keys()
+            .position(|l| l == lang)
+            .map_or(0, |k| k + 1);
+        self.metrics
+            .add_one(Some(lang), i, shown(p.confidence).min(1.0));
     }
 
     /// Sets `expect_margin` (see the module doc).
@@ -260,6 +336,7 @@ impl Langid {
         (s >= top - m).then_some(Prediction {
             label,
             confidence: s,
+            rejected: None,
         })
     }
 
@@ -292,31 +369,48 @@ impl Langid {
 
 impl Stage for Langid {
     fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), StageError> {
-        let outcomes: Vec<(Outcome, (bool, bool))> = batch
+        let outcomes: Vec<(Outcome, (bool, bool), Prediction)> = batch
             .into_par_iter()
             .map_init(Features::default, |f, mut rec| {
-                let (mut p, retried) = self.label(&rec.text, f);
-                let mut und = p.label == super::model::UND;
-                let mut wrong = !self.expect.is_empty() && !self.expect.contains(&p.label);
-                let mut rescued = false;
-                if self.mode == Mode::Filter && (und || wrong) {
-                    if let Some(q) = self.within_margin(&rec.text, f) {
-                        (p, und, wrong, rescued) = (q, false, false, true);
-                    }
-                }
+                let (orig, retried) = self.label(&rec.text, f);
+                let und = orig.label == super::model::UND;
+                let wrong = !self.expect.is_empty() && !self.expect.contains(&orig.label);
+                let rescue = if self.mode == Mode::Filter && (und || wrong) {
+                    self.within_margin(&rec.text, f)
+                } else {
+                    None
+                };
+                let (p, und, wrong) = match &rescue {
+                    Some(q) => (q, false, false),
+                    None => (&orig, und, wrong),
+                };
                 let conf = (p.confidence as f64 * 1e4).round() / 1e4;
                 rec.set("lang_confidence", conf);
-                rec.lang = Some(p.label);
+                rec.lang = Some(p.label.clone());
                 let o = match self.mode {
-                    Mode::Filter if und => Outcome::Drop(rec, "unknown_language"),
+                    Mode::Filter if und => {
+                        // The confidence and the threshold it fell below (its best label's).
+                        let t = self.thresholds.for_label(
+                            p.rejected.as_deref().unwrap_or(""),
+                            self.id.default_threshold(),
+                        );
+                        let d = DropDetail {
+                            value: shown(p.confidence),
+                            threshold: shown(t),
+                        };
+                        Outcome::DropMeasured(rec, "unknown_language", d)
+                    }
                     Mode::Filter if wrong => Outcome::Drop(rec, "wrong_language"),
                     _ => Outcome::Keep(rec),
                 };
-                (o, (retried, rescued))
+                // The histograms show the model's own call, before `expect_margin`.
+                (o, (retried, rescue.is_some()), orig)
             })
             .collect();
         let (mut retried, mut rescued) = (0, 0);
-        for (o, (r, m)) in outcomes {
+        for (o, (r, m), p) in outcomes {
+            // In record order: the histograms do not depend on thread count.
+            self.measure(&p);
             retried += r as u64;
             rescued += m as u64;
             out.apply(o);
@@ -326,6 +420,13 @@ impl Stage for Langid {
         }
         if self.expect_margin.is_some() {
             out.counter("kept_by_expect_margin_total", rescued);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
+        if let Some(p) = &self.metrics_out {
+            self.metrics.write(p)?;
         }
         Ok(())
     }
@@ -436,16 +537,20 @@ mod tests {
         )
     }
 
-    #[test]
-    fn filter_drops_with_reasons() {
-        let mut s = stage(Mode::Filter);
-        let batch = vec![
+    /// Yoruba, Hausa, an empty record and Russian.
+    fn four_languages() -> Vec<Record> {
+        vec![
             Record::new("y", "Ọmọ mi lọ sí ọjà ní àárọ̀ òní"),
             Record::new("h", "Yaron ya tafi kasuwa da safe yau"),
             Record::new("e", ""),
             Record::new("r", "Привет, как дела?"),
-        ];
-        let (kept, c) = run(&mut s, batch);
+        ]
+    }
+
+    #[test]
+    fn filter_drops_with_reasons() {
+        let mut s = stage(Mode::Filter);
+        let (kept, c) = run(&mut s, four_languages());
         assert_eq!(
             kept.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             ["y"]
@@ -457,6 +562,31 @@ mod tests {
             .is_some_and(|x| x > 0.5));
         assert_eq!(c.dropped.get("wrong_language"), Some(&1));
         assert_eq!(c.dropped.get("unknown_language"), Some(&2));
+    }
+
+    #[test]
+    fn confidence_is_recorded_per_language_and_fires_exactly_for_und() {
+        let mut s = stage(Mode::Filter);
+        let (_, c) = run(&mut s, four_languages());
+        let m = s.metrics();
+        let stats: Vec<_> = m.langs.values().flat_map(|per| per.values()).collect();
+        assert_eq!(stats.iter().map(|s| s.hist.n).sum::<u64>(), 4);
+        // Below the threshold ⇔ `und` ⇔ dropped as unknown_language.
+        assert_eq!(
+            stats.iter().map(|s| s.fired).sum::<u64>(),
+            c.dropped["unknown_language"]
+        );
+        let yor = &m.langs["yor"]["confidence"];
+        assert_eq!((yor.hist.n, yor.fired), (1, 0));
+        assert_eq!(m.metrics[0].min, Some(shown(s.id.default_threshold())));
+        // A per-label threshold gets its own measure, used for that label only.
+        let t = Thresholds {
+            default: None,
+            per_label: [("yor".to_string(), 0.4)].into(),
+        };
+        let d = confidence_defs(&t, 0.5);
+        assert_eq!(d[1].name, "confidence[yor]");
+        assert_eq!((d[0].min, d[1].min), (Some(0.5), Some(0.4)));
     }
 
     #[test]

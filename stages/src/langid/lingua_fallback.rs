@@ -104,10 +104,7 @@ impl LinguaFallback {
             return None;
         }
         let counts = !und || conf >= SURE || !model.recognises(text);
-        counts.then_some(Prediction {
-            label,
-            confidence: conf as f32,
-        })
+        counts.then_some(Prediction::labelled(label, conf as f32))
     }
 }
 

@@ -104,6 +104,14 @@ impl Identifier {
         }
     }
 
+    /// The model's own `und` threshold (used where the config sets none).
+    pub fn default_threshold(&self) -> f32 {
+        match self {
+            Identifier::Mavuno(m) | Identifier::MavunoLingua(m, _) => m.header().threshold,
+            Identifier::FastText(_) => FASTTEXT_DEFAULT_THRESHOLD,
+        }
+    }
+
     /// The labels the model can output (besides `und`).
     pub fn labels(&self) -> Vec<String> {
         match self {

@@ -163,6 +163,9 @@ pub struct Prediction {
     pub label: String,
     /// Confidence in [0, 1]: for `und`, the confidence of the best rejected label.
     pub confidence: f32,
+    /// For `und`: the best label, which fell below its threshold (the run report's
+    /// confidence histograms count it under that language).
+    pub rejected: Option<String>,
 }
 
 impl Prediction {
@@ -171,6 +174,16 @@ impl Prediction {
         Prediction {
             label: UND.to_string(),
             confidence,
+            rejected: None,
+        }
+    }
+
+    /// A label (confidence at or above its threshold).
+    pub fn labelled(label: String, confidence: f32) -> Prediction {
+        Prediction {
+            label,
+            confidence,
+            rejected: None,
         }
     }
 }
@@ -732,11 +745,13 @@ pub fn best_of(scores: Vec<(String, f32)>, t: &Thresholds, model_default: f32) -
         }
     }
     match best {
-        Some((l, p)) if p >= t.for_label(&l, model_default) && p > 0.0 => Prediction {
-            label: l,
-            confidence: p,
+        Some((l, p)) if p >= t.for_label(&l, model_default) && p > 0.0 => {
+            Prediction::labelled(l, p)
+        }
+        Some((l, p)) => Prediction {
+            rejected: Some(l),
+            ..Prediction::und(p)
         },
-        Some((_, p)) => Prediction::und(p),
         None => Prediction::und(0.0),
     }
 }

@@ -1,5 +1,6 @@
 //! The measures the `filter` stage computes, their thresholds, and their distributions
-//! per language, written to `<run>/metrics/<stage>.json` for the run report.
+//! per language, written to `<run>/metrics/<stage>.json` for the run report. The same
+//! types carry `langid`'s confidence and `dedup_near`'s similarity (one measure each).
 //!
 //! Rules run in a fixed order and the first that fires names the drop reason, so a
 //! measure is computed for the records that reached its rule. Its histogram is therefore
@@ -26,6 +27,10 @@ pub struct MetricDef {
     pub min: Option<f64>,
     /// Upper threshold.
     pub max: Option<f64>,
+    /// Whether a value equal to `max` is dropped too (`dedup_near`: similarity ≥
+    /// threshold); otherwise only values above it are.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drops_at_max: bool,
 }
 
 impl MetricDef {
@@ -37,10 +42,22 @@ impl MetricDef {
                 threshold: m,
             });
         }
-        self.max.filter(|&m| v > m).map(|m| DropDetail {
-            value: v,
-            threshold: m,
-        })
+        self.max
+            .filter(|&m| v > m || (self.drops_at_max && v == m))
+            .map(|m| DropDetail {
+                value: v,
+                threshold: m,
+            })
+    }
+
+    /// Values of `h` that thresholds `min`/`max` (in place of this measure's) would keep,
+    /// at bin resolution ([`Histogram::kept`]).
+    pub fn kept(&self, h: &Histogram, min: Option<f64>, max: Option<f64>) -> u64 {
+        if self.drops_at_max {
+            h.kept_below(min, max)
+        } else {
+            h.kept(min, max)
+        }
     }
 }
 
@@ -83,6 +100,7 @@ pub fn defs(c: &FilterConfig) -> Vec<MetricDef> {
         scale,
         min,
         max,
+        drops_at_max: false,
     };
     use Scale::*;
     let mut v = vec![
@@ -278,9 +296,16 @@ impl FilterMetrics {
     /// Adds one record's measures, in record order (the stage's output order, so the
     /// result does not depend on thread count).
     pub fn add(&mut self, lang: Option<&str>, probe: &Probe) {
-        if probe.is_empty() {
-            return;
+        for &(i, v) in probe {
+            self.add_one(lang, i as usize, v);
         }
+    }
+
+    /// Adds one value of measure `i` (an index into `metrics`; others are ignored).
+    pub fn add_one(&mut self, lang: Option<&str>, i: usize, v: f64) {
+        let Some(def) = self.metrics.get(i) else {
+            return;
+        };
         let lang = lang.unwrap_or("und");
         if !self.langs.contains_key(lang) {
             self.langs.insert(lang.to_string(), BTreeMap::new());
@@ -288,17 +313,22 @@ impl FilterMetrics {
         let Some(per) = self.langs.get_mut(lang) else {
             return;
         };
-        for &(i, v) in probe {
-            let Some(def) = self.metrics.get(i as usize) else {
-                continue;
-            };
-            let s = per.entry(def.name.clone()).or_insert_with(|| MetricStats {
-                hist: Histogram::new(def.scale),
-                fired: 0,
-            });
-            s.hist.add(v);
-            s.fired += def.fires(v).is_some() as u64;
+        let s = per.entry(def.name.clone()).or_insert_with(|| MetricStats {
+            hist: Histogram::new(def.scale),
+            fired: 0,
+        });
+        s.hist.add(v);
+        s.fired += def.fires(v).is_some() as u64;
+    }
+
+    /// Writes `<run>/metrics/<stage>.json` (atomically; parent directories created).
+    pub fn write(&self, path: &std::path::Path) -> Result<(), mavuno_pipeline::StageError> {
+        use mavuno_pipeline::StageError;
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d).map_err(|e| StageError::io(d, e))?;
         }
+        let bytes = serde_json::to_vec(self).map_err(|e| StageError::msg(e.to_string()))?;
+        mavuno_pipeline::io::write_atomic(path, &bytes)
     }
 
     /// Adds another accumulator of the same stage (shards).

@@ -517,12 +517,7 @@ impl Stage for Filter {
 
     fn finish(&mut self, _out: &mut Emitter) -> Result<(), StageError> {
         if let Some(p) = &self.metrics_out {
-            if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d).map_err(|e| StageError::io(d, e))?;
-            }
-            let bytes = serde_json::to_vec(&self.acc)
-                .map_err(|e| StageError::context("encoding filter metrics", e))?;
-            mavuno_pipeline::io::write_atomic(p, &bytes)?;
+            self.acc.write(p)?;
         }
         Ok(())
     }

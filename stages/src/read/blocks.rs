@@ -37,8 +37,10 @@ pub(crate) fn read_blocks<F: BlockFormat>(
     files: &[PathBuf],
     out: &mut Emitter,
 ) -> Result<(), StageError> {
+    let meter = out.read_meter();
+    meter.add_files(files);
     for f in files {
-        let mut lines = Lines::open(f)?;
+        let mut lines = Lines::open(f, &meter)?;
         let mut block: Option<F::Block> = None;
         loop {
             if out.cancelled() {

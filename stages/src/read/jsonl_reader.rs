@@ -183,8 +183,10 @@ impl Source for JsonlReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
         let mut chunk = Chunk::default();
+        let meter = out.read_meter();
+        meter.add_files(&self.files);
         for f in &self.files {
-            let mut lines = Lines::open(f)?;
+            let mut lines = Lines::open(f, &meter)?;
             loop {
                 if out.cancelled() {
                     return Ok(());

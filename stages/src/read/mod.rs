@@ -20,9 +20,9 @@ pub mod text_reader;
 pub mod tsv_reader;
 
 use mavuno_pipeline::config::Validator;
-use mavuno_pipeline::io::open_read;
+use mavuno_pipeline::io::open_read_metered;
 use mavuno_pipeline::schemars::JsonSchema;
-use mavuno_pipeline::{DataError, Emitter, Provenance, StageError};
+use mavuno_pipeline::{DataError, Emitter, Provenance, ReadMeter, StageError};
 use serde::{Deserialize, Serialize};
 use std::io::BufRead;
 use std::path::Path;
@@ -150,10 +150,10 @@ pub(crate) struct Lines {
 }
 
 impl Lines {
-    /// Opens a file.
-    pub fn open(path: &Path) -> Result<Lines, StageError> {
+    /// Opens a file, counting the bytes read into `meter` (the progress bar's ETA).
+    pub fn open(path: &Path, meter: &ReadMeter) -> Result<Lines, StageError> {
         Ok(Lines {
-            r: open_read(path)?,
+            r: open_read_metered(path, meter)?,
             file: file_name(path),
             line: 0,
             offset: 0,
@@ -343,7 +343,7 @@ mod tests {
     fn lines_track_numbers_offsets_and_crlf() {
         let dir = tempfile::tempdir().unwrap();
         let p = test_util::write(dir.path(), "a.txt", b"ab\r\n\ncd\xffe\n");
-        let mut l = Lines::open(&p).unwrap();
+        let mut l = Lines::open(&p, &ReadMeter::default()).unwrap();
         assert!(l.advance().unwrap());
         assert_eq!((l.line, l.offset, l.text().unwrap()), (1, 0, "ab"));
         assert!(l.advance().unwrap());
@@ -361,7 +361,7 @@ mod tests {
     fn a_byte_order_mark_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let p = test_util::write(dir.path(), "bom.txt", b"\xef\xbb\xbf{}\n");
-        let mut l = Lines::open(&p).unwrap();
+        let mut l = Lines::open(&p, &ReadMeter::default()).unwrap();
         assert!(l.advance().unwrap());
         assert_eq!((l.text().unwrap(), l.offset), ("{}", 3));
     }

@@ -188,8 +188,9 @@ impl ParallelReader {
     }
 
     fn read_files(&self, sp: &Path, tp: &Path, out: &mut Emitter) -> Result<(), StageError> {
-        let mut s = Lines::open(sp)?;
-        let mut t = Lines::open(tp)?;
+        let meter = out.read_meter();
+        let mut s = Lines::open(sp, &meter)?;
+        let mut t = Lines::open(tp, &meter)?;
         loop {
             if out.cancelled() {
                 return Ok(());
@@ -226,7 +227,7 @@ impl ParallelReader {
 
     fn read_tsv(&self, path: &Path, out: &mut Emitter) -> Result<(), StageError> {
         let file = file_name(path);
-        let mut rdr = csv_reader(path, b'\t', true)?;
+        let mut rdr = csv_reader(path, b'\t', true, &out.read_meter())?;
         let mut row = csv::ByteRecord::new();
         let (sc, tc) = (
             self.cfg.source_column.clone().unwrap_or_default(),
@@ -305,6 +306,12 @@ impl ParallelReader {
 impl Source for ParallelReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
+        let files: Vec<PathBuf> = self
+            .pairs
+            .iter()
+            .flat_map(|(a, b)| std::iter::once(a.clone()).chain(b.clone()))
+            .collect();
+        out.read_meter().add_files(&files);
         for (a, b) in &self.pairs {
             match b {
                 Some(b) => self.read_files(a, b, out)?,

@@ -225,8 +225,12 @@ impl ParquetReader {
 impl Source for ParquetReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
+        // Parquet is read by row group through the file handle: progress moves a file at a time.
+        let meter = out.read_meter();
+        meter.add_files(&self.files);
         for f in &self.files {
             self.read_file(f, out)?;
+            meter.add_read(std::fs::metadata(f).map(|m| m.len()).unwrap_or(0));
         }
         Ok(())
     }

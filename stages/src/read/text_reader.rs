@@ -205,8 +205,10 @@ impl TextReader {
 impl Source for TextReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
+        let meter = out.read_meter();
+        meter.add_files(&self.files);
         for f in &self.files {
-            let mut lines = Lines::open(f)?;
+            let mut lines = Lines::open(f, &meter)?;
             match self.cfg.mode {
                 TextMode::Line => self.read_lines(&mut lines, out)?,
                 TextMode::Paragraph => self.read_paragraphs(&mut lines, out)?,

@@ -21,11 +21,11 @@
 //! ```
 
 use super::{read_error_message, record_error, validate_common, OnError};
-use mavuno_pipeline::io::{expand_globs, open_read};
+use mavuno_pipeline::io::{expand_globs, open_read_metered};
 use mavuno_pipeline::schemars::JsonSchema;
 use mavuno_pipeline::{
-    BuildContext, DataError, Emitter, Provenance, Record, Source, StageConfig, StageError,
-    StageImpl, StageKind,
+    BuildContext, DataError, Emitter, Provenance, ReadMeter, Record, Source, StageConfig,
+    StageError, StageImpl, StageKind,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -141,13 +141,14 @@ pub(crate) fn csv_reader(
     path: &Path,
     delimiter: u8,
     quoting: bool,
+    meter: &ReadMeter,
 ) -> Result<csv::Reader<Box<dyn std::io::BufRead + Send>>, StageError> {
     Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .quoting(quoting)
-        .from_reader(open_read(path)?))
+        .from_reader(open_read_metered(path, meter)?))
 }
 
 /// A csv error as a [`DataError`] at the reader's position.
@@ -168,7 +169,7 @@ impl TsvReader {
             .first()
             .copied()
             .unwrap_or(b'\t');
-        let mut rdr = csv_reader(path, delim, self.cfg.quoting)?;
+        let mut rdr = csv_reader(path, delim, self.cfg.quoting, &out.read_meter())?;
         let mut row = csv::ByteRecord::new();
         let mut names: Option<Vec<String>> = if self.cfg.has_header {
             None
@@ -326,6 +327,7 @@ impl TsvReader {
 impl Source for TsvReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
+        out.read_meter().add_files(&self.files);
         for f in &self.files {
             self.read_file(f, out)?;
         }

@@ -129,13 +129,31 @@ impl Histogram {
     /// a bin of 0.01 that starts at `max` counts as kept (values equal to a threshold are
     /// kept, and thresholds usually sit on bin edges).
     pub fn kept(&self, min: Option<f64>, max: Option<f64>) -> u64 {
+        self.kept_where(min, max, false)
+    }
+
+    /// Like [`Histogram::kept`] for a rule `keep if min ≤ v < max` (a value equal to `max`
+    /// is dropped: near duplicates at similarity ≥ threshold). A bin `[lo, hi)` counts as
+    /// kept when `lo < max`.
+    pub fn kept_below(&self, min: Option<f64>, max: Option<f64>) -> u64 {
+        self.kept_where(min, max, true)
+    }
+
+    fn kept_where(&self, min: Option<f64>, max: Option<f64>, strict: bool) -> u64 {
         self.counts
             .iter()
             .enumerate()
             .filter(|(_, &c)| c > 0)
             .filter(|&(i, _)| {
                 let lo = self.scale.edges(i).0;
-                min.is_none_or(|m| lo + 1e-9 >= m) && max.is_none_or(|m| lo <= m + 1e-9)
+                min.is_none_or(|m| lo + 1e-9 >= m)
+                    && max.is_none_or(|m| {
+                        if strict {
+                            lo + 1e-9 < m
+                        } else {
+                            lo <= m + 1e-9
+                        }
+                    })
             })
             .map(|(_, &c)| c)
             .sum()
@@ -211,5 +229,13 @@ mod tests {
         let back: Histogram = serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
         assert_eq!(back.kept(None, Some(0.61)), 6);
         assert_eq!(back.n, 10);
+        // Similarity ≥ 0.8 drops: the bin starting at 0.8 is not kept.
+        let mut sim = Histogram::new(Scale::Fraction);
+        for x in [0.5, 0.79, 0.8, 0.85, 1.0] {
+            sim.add(x);
+        }
+        assert_eq!(sim.kept_below(None, Some(0.8)), 2);
+        assert_eq!(sim.kept(None, Some(0.8)), 3);
+        assert_eq!(sim.kept_below(None, Some(0.9)), 4);
     }
 }

@@ -2,6 +2,7 @@
 //! report built from `manifest.json` (see `pipeline/src/run.rs`, `write_manifest`).
 //! No scripts, no external files: one page with inline CSS and SVG.
 
+use super::run_sections::{more, FUNNEL_ROWS, TABLE_ROWS};
 use super::svg::{bar_chart, escape, fmt_num};
 use serde_json::Value;
 
@@ -9,7 +10,8 @@ const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:72em;color
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}\
 th{background:#f0f0f0}td.n{text-align:right}h2{margin-top:1.5em}.err{color:#b00}\
 .warn{color:#a60;font-weight:bold}tr.now{background:#fff3c4}td.text{max-width:50em;white-space:pre-wrap}\
-div.metric{display:inline-block;vertical-align:top;margin:0 1em 1em 0}summary{cursor:pointer;margin:.5em 0}";
+div.metric{display:inline-block;vertical-align:top;margin:0 1em 1em 0}summary{cursor:pointer;margin:.5em 0}\
+details details{margin-left:1.5em}p.more{color:#666;font-style:italic}table.cluster{width:100%}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -211,6 +213,11 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>, extra: &str) -
     if let Some(e) = manifest["error"].as_str() {
         b.push_str(&format!("<p class=\"err\">Error: {}</p>\n", escape(e)));
     }
+    if let Some(n) = manifest["shards"].as_u64() {
+        b.push_str(&format!(
+            "<p>Sharded run: {n} shards merged (counts, measures and dropped samples).</p>\n"
+        ));
+    }
     if let Some(sh) = manifest["shard"].as_object() {
         b.push_str(&format!(
             "<p>Shard {} of {}</p>\n",
@@ -250,7 +257,7 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>, extra: &str) -
         })
         .collect();
     b.push_str("<h2>Stages</h2>\n");
-    b.push_str(&table(
+    let stage_table = table(
         &[
             "stage",
             "type",
@@ -265,18 +272,29 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>, extra: &str) -
             "blocked s",
         ],
         &rows,
-    ));
-    let out_bars: Vec<(String, f64)> = stages
-        .iter()
-        .map(|st| {
-            (
-                st["id"].as_str().unwrap_or("").to_string(),
-                num(&st["counts"]["records_out"]),
-            )
-        })
-        .collect();
-    b.push_str(&bar_chart("Records out per stage", &out_bars));
-    let drop_bars: Vec<(String, f64)> = stages
+    );
+    // Every stage's accounting stays on the page; a long table folds.
+    if rows.len() > TABLE_ROWS {
+        b.push_str(&format!(
+            "<details><summary>All {} stages (busy: seconds of work, blocked: waiting on a full output)</summary>{stage_table}</details>\n",
+            rows.len()
+        ));
+    } else {
+        b.push_str(&stage_table);
+    }
+    if stages.len() <= FUNNEL_ROWS {
+        let out_bars: Vec<(String, f64)> = stages
+            .iter()
+            .map(|st| {
+                (
+                    st["id"].as_str().unwrap_or("").to_string(),
+                    num(&st["counts"]["records_out"]),
+                )
+            })
+            .collect();
+        b.push_str(&bar_chart("Records out per stage", &out_bars));
+    }
+    let mut drop_bars: Vec<(String, f64)> = stages
         .iter()
         .flat_map(|st| {
             let id = st["id"].as_str().unwrap_or("").to_string();
@@ -289,18 +307,30 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>, extra: &str) -
         })
         .collect();
     if !drop_bars.is_empty() {
-        b.push_str(&bar_chart(
-            "Dropped records by stage and reason",
-            &drop_bars,
-        ));
+        let n = drop_bars.len();
+        let title = if n > FUNNEL_ROWS {
+            // The largest, in stage order.
+            let mut by: Vec<usize> = (0..n).collect();
+            by.sort_by(|&a, &b| drop_bars[b].1.total_cmp(&drop_bars[a].1).then(a.cmp(&b)));
+            let mut keep: Vec<usize> = by.into_iter().take(FUNNEL_ROWS).collect();
+            keep.sort_unstable();
+            drop_bars = keep.into_iter().map(|i| drop_bars[i].clone()).collect();
+            format!("Dropped records by stage and reason (the {FUNNEL_ROWS} largest of {n})")
+        } else {
+            "Dropped records by stage and reason".to_string()
+        };
+        b.push_str(&bar_chart(&title, &drop_bars));
     }
-    let by_lang = removal_by_language(&stages);
+    let mut by_lang = removal_by_language(&stages);
     if !by_lang.is_empty() {
+        let n = by_lang.len();
+        by_lang.truncate(TABLE_ROWS);
         b.push_str("<h2>Removal by language</h2>\n");
         b.push_str(&table(
             &["stage", "lang", "in", "dropped", "dropped %"],
             &by_lang,
         ));
+        b.push_str(&more(n.saturating_sub(TABLE_ROWS), "rows"));
     }
     b.push_str(extra);
     let outputs: Vec<Vec<Value>> = stages
@@ -316,7 +346,12 @@ pub fn render_run_report(manifest: &Value, stats: Option<&Value>, extra: &str) -
         .collect();
     if !outputs.is_empty() {
         b.push_str("<h2>Outputs</h2>\n");
-        b.push_str(&table(&["stage", "path", "bytes"], &outputs));
+        let n = outputs.len();
+        b.push_str(&table(
+            &["stage", "path", "bytes"],
+            &outputs[..n.min(TABLE_ROWS)],
+        ));
+        b.push_str(&more(n.saturating_sub(TABLE_ROWS), "outputs"));
     }
     if let Some(s) = stats {
         b.push_str(&stats_sections(s));

@@ -1,17 +1,48 @@
-//! The run report's curation sections, read from the run directory: the funnel (records
-//! into each stage, kept and dropped by reason), each filter measure's distribution per
-//! language with its threshold and what other thresholds would keep
-//! (`<run>/metrics/<stage>.json`), and samples of dropped text per reason
-//! (`<run>/dropped/<stage>.jsonl.zst`). Inline SVG, no scripts; the same run directory
-//! gives the same bytes. Large runs stay readable: per-stage details fold (`<details>`).
+//! The run report's curation sections, read from the run directory (or, for a sharded
+//! run, the shards' directories, merged): the funnel (records into each stage, kept and
+//! dropped by reason), each measure's distribution per language with its threshold and
+//! what other thresholds would keep (`<run>/metrics/<stage>.json`: the `filter` stage's
+//! measures, `langid`'s confidence, `dedup_near`'s similarity), samples of dropped text
+//! per reason (`<run>/dropped/<stage>.jsonl.zst`) and near-duplicate clusters
+//! (`<run>/clusters/<stage>.json`). Inline SVG, no scripts; the same run directories give
+//! the same bytes.
+//!
+//! Large runs stay readable and the page bounded (1,000 stages × 20 languages is a few
+//! MB): stages are ordered by what they dropped and only the first [`DETAILED_STAGES`] get
+//! figures (the rest one summary row each), figures stop after [`FIGURE_BUDGET`] (a
+//! compact table of every measure remains), long tables stop at [`TABLE_ROWS`] rows with
+//! "N more", histograms draw at most [`MAX_BARS`] bars, and details fold (`<details>`).
 
 use super::histogram::{Histogram, Scale};
 use super::svg::{escape, fmt_num};
 use crate::quality::measures::{FilterMetrics, MetricDef};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::BufRead;
-use std::path::Path;
+use std::path::PathBuf;
+
+/// Stages whose measures get figures (the most dropping first).
+pub const DETAILED_STAGES: usize = 10;
+/// Histogram figures on one page at most.
+pub const FIGURE_BUDGET: usize = 300;
+/// Rows of a long table shown before "N more".
+pub const TABLE_ROWS: usize = 100;
+/// Bars of one histogram figure at most (neighbouring bins are summed).
+pub const MAX_BARS: usize = 60;
+/// Stages drawn in the funnel at most (the ones that drop the most, in run order).
+pub const FUNNEL_ROWS: usize = 60;
+/// Stages whose dropped samples are shown (the most dropping first).
+pub const SAMPLED_STAGES: usize = 20;
+
+/// "N more" under a table cut at [`TABLE_ROWS`].
+pub fn more(n: usize, what: &str) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("<p class=\"more\">… {n} more {what} not shown.</p>\n")
+    }
+}
 
 /// Colours for drop reasons, in order of first appearance.
 const PALETTE: [&str; 16] = [
@@ -31,10 +62,21 @@ pub fn funnel(stages: &[Value]) -> String {
     const LABEL: f64 = 160.0;
     const ROW: f64 = 22.0;
     const TOP: f64 = 24.0;
-    let rows: Vec<&Value> = stages
+    let mut rows: Vec<&Value> = stages
         .iter()
         .filter(|s| num(&s["counts"]["records_in"]) > 0.0)
         .collect();
+    let hidden = rows.len().saturating_sub(FUNNEL_ROWS);
+    if hidden > 0 {
+        // Keep the stages that remove the most, in run order.
+        let lost = |s: &Value| num(&s["counts"]["records_in"]) - num(&s["counts"]["kept"]);
+        let mut by: Vec<(usize, f64)> =
+            rows.iter().enumerate().map(|(i, s)| (i, lost(s))).collect();
+        by.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut keep: Vec<usize> = by.iter().take(FUNNEL_ROWS).map(|x| x.0).collect();
+        keep.sort_unstable();
+        rows = keep.into_iter().map(|i| rows[i]).collect();
+    }
     let max = rows
         .iter()
         .map(|s| num(&s["counts"]["records_in"]))
@@ -69,7 +111,8 @@ pub fn funnel(stages: &[Value]) -> String {
             TOP + 13.0
         );
     }
-    let span = W - LABEL - 110.0;
+    // Room on the right for "N in, M dropped" beside a full-width bar.
+    let span = W - LABEL - 170.0;
     let scale = |v: f64| if max > 0.0 { v / max * span } else { 0.0 };
     for (i, st) in rows.iter().enumerate() {
         let c = &st["counts"];
@@ -148,6 +191,12 @@ pub fn funnel(stages: &[Value]) -> String {
         );
     }
     s.push_str("</svg>\n");
+    if hidden > 0 {
+        let _ = writeln!(
+            s,
+            "<p class=\"more\">{hidden} stages that removed fewer records are not drawn (see the stage table).</p>"
+        );
+    }
     s
 }
 
@@ -170,8 +219,8 @@ fn candidates(t: f64, scale: Scale) -> Vec<f64> {
 }
 
 /// One measure's histogram with its thresholds marked (red lines). Bars are bins from the
-/// smallest to the largest value seen (and the thresholds), so a figure is never empty when
-/// `h.n > 0`.
+/// smallest to the largest value seen (and the thresholds), summed in groups so that at
+/// most [`MAX_BARS`] are drawn; a figure is never empty when `h.n > 0`.
 fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
     const W: f64 = 560.0;
     const H: f64 = 160.0;
@@ -183,10 +232,15 @@ fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
         lo = lo.min(sc.bin(t.max(0.0)));
         hi = hi.max(sc.bin(t.max(0.0)));
     }
-    let hi = hi.min(h.counts.len().max(lo + 1) - 1).max(lo);
-    let n = hi - lo + 1;
-    let peak = h.counts[lo..=hi].iter().copied().max().unwrap_or(0).max(1) as f64;
-    let bw = (W - 2.0 * PAD) / n as f64;
+    let hi = hi.min(sc.bins() - 1).max(lo);
+    let at = |i: usize| h.counts.get(i).copied().unwrap_or(0);
+    let group = (hi - lo + 1).div_ceil(MAX_BARS);
+    let bars: Vec<u64> = (lo..=hi)
+        .step_by(group)
+        .map(|b| (b..(b + group).min(hi + 1)).map(at).sum())
+        .collect();
+    let peak = bars.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let bw = (W - 2.0 * PAD) / bars.len() as f64;
     let mut s = format!(
         "<svg class=\"fig\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{t}\">\
 <text x=\"{PAD}\" y=\"14\" font-size=\"12\" font-weight=\"bold\">{t}</text>\
@@ -196,12 +250,14 @@ fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
         r = W - PAD
     );
     let plot_h = H - PAD - 24.0;
-    for (k, &c) in h.counts[lo..=hi].iter().enumerate() {
+    for (k, &c) in bars.iter().enumerate() {
         if c == 0 {
             continue;
         }
         let bh = (c as f64 / peak * plot_h).max(1.0);
-        let (a, z) = sc.edges(lo + k);
+        let first = lo + k * group;
+        let (a, _) = sc.edges(first);
+        let (_, z) = sc.edges((first + group - 1).min(hi));
         let _ = write!(
             s,
             "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{bh:.1}\" fill=\"#4a7ebb\"><title>[{}, {}): {c}</title></rect>",
@@ -220,7 +276,7 @@ fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
         } else {
             0.0
         };
-        PAD + ((b.saturating_sub(lo)) as f64 + frac) * bw
+        PAD + ((b as f64 - lo as f64) + frac) / group as f64 * bw
     };
     let (a, _) = sc.edges(lo);
     let (_, z) = sc.edges(hi);
@@ -258,7 +314,7 @@ fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
     }
     let _ = write!(
         s,
-        "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#555\" text-anchor=\"middle\">{} records reached this rule</text></svg>",
+        "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#555\" text-anchor=\"middle\">{} records measured</text></svg>",
         W / 2.0,
         H - 8.0,
         h.n
@@ -268,7 +324,7 @@ fn hist_svg(title: &str, h: &Histogram, def: &MetricDef) -> String {
 
 /// The table "at T: keep P % (+N records)" for other values of each threshold.
 fn keep_table(h: &Histogram, def: &MetricDef) -> String {
-    let now = h.kept(def.min, def.max) as f64;
+    let now = def.kept(h, def.min, def.max) as f64;
     let n = h.n.max(1) as f64;
     let mut s = String::from(
         "<table><tr><th>threshold</th><th>keep</th><th>records kept</th><th>vs now</th></tr>",
@@ -287,44 +343,128 @@ fn keep_table(h: &Histogram, def: &MetricDef) -> String {
         );
     };
     if let Some(t) = def.min {
-        for c in candidates(t, h.scale) {
-            row(format!("min {c}"), h.kept(Some(c), def.max) as f64, c == t);
+        // With "min 0" (the rule off) beside the others: a measure whose values are all 0
+        // or 1 (one-line records) shows no change for any other threshold.
+        let mut cs = candidates(t, h.scale);
+        if t > 0.0 && cs.first() != Some(&0.0) {
+            cs.insert(0, 0.0);
+        }
+        for c in cs {
+            row(
+                format!("min {c}"),
+                def.kept(h, Some(c), def.max) as f64,
+                c == t,
+            );
         }
     }
     if let Some(t) = def.max {
         for c in candidates(t, h.scale) {
-            row(format!("max {c}"), h.kept(def.min, Some(c)) as f64, c == t);
+            row(
+                format!("max {c}"),
+                def.kept(h, def.min, Some(c)) as f64,
+                c == t,
+            );
         }
     }
     s.push_str("</table>\n");
     s
 }
 
-/// Reads `<run>/metrics/*.json` (sorted by stage id).
-pub fn read_metrics(run_dir: &Path) -> Vec<(String, FilterMetrics)> {
-    let mut v: Vec<(String, FilterMetrics)> = std::fs::read_dir(run_dir.join("metrics"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let p = e.path();
-            let id = p.file_name()?.to_str()?.strip_suffix(".json")?.to_string();
-            let m = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
-            Some((id, m))
-        })
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
+/// The files `<dir>/<sub>/<stage><ext>` of every directory, as `(stage, path)`: directory
+/// by directory (shards in order), names sorted within each.
+fn stage_files(dirs: &[PathBuf], sub: &str, ext: &str) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(dir.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let p = e.path();
+                let id = p.file_name()?.to_str()?.strip_suffix(ext)?.to_string();
+                Some((id, p))
+            })
+            .collect();
+        files.sort();
+        out.extend(files);
+    }
+    out
+}
+
+/// A JSON file, `None` when it cannot be read or parsed (the report shows what it can).
+fn read_json<T: serde::de::DeserializeOwned>(p: &std::path::Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+}
+
+/// Reads `<dir>/metrics/*.json` of every directory and merges each stage's across them
+/// (shards), sorted by stage id.
+pub fn read_metrics(dirs: &[PathBuf]) -> Vec<(String, FilterMetrics)> {
+    let mut by: BTreeMap<String, FilterMetrics> = BTreeMap::new();
+    for (id, p) in stage_files(dirs, "metrics", ".json") {
+        let Some(m) = read_json::<FilterMetrics>(&p) else {
+            continue;
+        };
+        match by.get_mut(&id) {
+            Some(acc) => acc.merge(&m),
+            None => {
+                by.insert(id, m);
+            }
+        }
+    }
+    by.into_iter().collect()
+}
+
+/// Records a stage's rules fired on, over all languages (orders stages by their effect).
+fn fired_total(m: &FilterMetrics) -> u64 {
+    m.langs
+        .values()
+        .flat_map(|p| p.values())
+        .map(|s| s.fired)
+        .sum()
+}
+
+/// Records measured in one language (the most any of its measures saw).
+fn measured(per: &BTreeMap<String, crate::quality::measures::MetricStats>) -> u64 {
+    per.values().map(|s| s.hist.n).max().unwrap_or(0)
+}
+
+/// Stages by records their rules fired on (most first), then id.
+fn by_effect(all: &[(String, FilterMetrics)]) -> Vec<&(String, FilterMetrics)> {
+    let mut v: Vec<&(String, FilterMetrics)> = all.iter().collect();
+    v.sort_by(|a, b| {
+        fired_total(&b.1)
+            .cmp(&fired_total(&a.1))
+            .then(a.0.cmp(&b.0))
+    });
     v
 }
 
-/// Metric figures, keep tables and never-firing flags for every filter stage.
-pub fn metrics_section(run_dir: &Path) -> String {
-    let all = read_metrics(run_dir);
+/// A stage's languages by records measured (most first), then code.
+fn langs_by_size(
+    m: &FilterMetrics,
+) -> Vec<(
+    &String,
+    &BTreeMap<String, crate::quality::measures::MetricStats>,
+)> {
+    let mut v: Vec<_> = m.langs.iter().collect();
+    v.sort_by(|a, b| measured(b.1).cmp(&measured(a.1)).then(a.0.cmp(b.0)));
+    v
+}
+
+/// Measure figures, keep tables and never-firing flags: see the module docs for the caps.
+pub fn metrics_section(dirs: &[PathBuf]) -> String {
+    let all = read_metrics(dirs);
     if all.is_empty() {
         return String::new();
     }
-    let mut s = String::from("<h2 id=\"measures\">Filter measures and thresholds</h2>\n<p>Each measure's distribution over the records that reached its rule (rules run in order; the first that fires drops the record), per language. Red lines: thresholds. The tables say how many of those records other thresholds would keep (bin resolution: 0.01 for shares, 1 for counts).</p>\n");
-    for (stage, m) in &all {
+    let mut s = String::from("<h2 id=\"measures\">Measures and thresholds</h2>\n<p>Each measure's distribution per language: for <code>filter</code> stages over the records that reached its rule (rules run in order; the first that fires drops the record), <code>langid</code>'s confidence (an <code>und</code> record counts under the language it nearly got), <code>dedup_near</code>'s similarity (a near duplicate's with its cluster's first record; a kept record's highest with a candidate). Red lines: thresholds. The tables say how many of those records other thresholds would keep (bin resolution: 0.01 for shares, 1 for counts). Stages that dropped the most come first.</p>\n");
+    let order = by_effect(&all);
+    let mut figures = 0usize;
+    for (k, (stage, m)) in order.iter().enumerate() {
+        if k == DETAILED_STAGES {
+            s.push_str(&metrics_summary(&order[k..]));
+            break;
+        }
         let mut never = Vec::new();
         for (lang, per) in &m.langs {
             for def in &m.metrics {
@@ -335,25 +475,45 @@ pub fn metrics_section(run_dir: &Path) -> String {
                 }
             }
         }
-        let _ = writeln!(s, "<h3>Stage <code>{}</code></h3>", escape(stage));
+        let _ = writeln!(
+            s,
+            "<details{}><summary><b>Stage <code>{}</code></b>: {} languages, rules fired on {} records</summary>",
+            if k < 3 { " open" } else { "" },
+            escape(stage),
+            m.langs.len(),
+            fmt_num(fired_total(m) as f64)
+        );
         if !never.is_empty() {
+            let shown = never.len().min(20);
             let _ = writeln!(
                 s,
-                "<p class=\"warn\">Never fired on this corpus: {}</p>",
-                escape(&never.join(", "))
+                "<p class=\"warn\">Never fired on this corpus: {}{}</p>",
+                escape(&never[..shown].join(", ")),
+                if never.len() > shown {
+                    format!(" … and {} more", never.len() - shown)
+                } else {
+                    String::new()
+                }
             );
         }
-        for (lang, per) in &m.langs {
+        for (j, (lang, per)) in langs_by_size(m).into_iter().enumerate() {
             let _ = writeln!(
                 s,
-                "<details open><summary>{} · language <b>{}</b></summary>",
+                "<details{}><summary>{} · language <b>{}</b> · {} records measured</summary>",
+                if k < 3 && j < 2 { " open" } else { "" },
                 escape(stage),
-                escape(lang)
+                escape(lang),
+                fmt_num(measured(per) as f64)
             );
+            s.push_str(&measure_table(m, per));
             for def in &m.metrics {
                 let Some(st) = per.get(&def.name) else {
                     continue;
                 };
+                if figures >= FIGURE_BUDGET {
+                    break;
+                }
+                figures += 1;
                 let pct = 100.0 * st.fired as f64 / st.hist.n.max(1) as f64;
                 let _ = write!(
                     s,
@@ -370,54 +530,123 @@ pub fn metrics_section(run_dir: &Path) -> String {
             }
             s.push_str("</details>\n");
         }
+        s.push_str("</details>\n");
+    }
+    if figures >= FIGURE_BUDGET {
+        let _ = writeln!(
+            s,
+            "<p class=\"more\">Figures stop after {FIGURE_BUDGET}; the tables above list every measure.</p>"
+        );
     }
     s
 }
 
-/// Samples of dropped records per stage and reason (`<run>/dropped/`), escaped; at most
-/// `per_reason` shown per reason.
-pub fn dropped_section(run_dir: &Path, per_reason: usize) -> String {
-    let mut files: Vec<_> = std::fs::read_dir(run_dir.join("dropped"))
+/// One row per measure of a language: threshold, records measured, dropped, flag.
+fn measure_table(
+    m: &FilterMetrics,
+    per: &BTreeMap<String, crate::quality::measures::MetricStats>,
+) -> String {
+    let mut s = String::from("<table class=\"measures\"><tr><th>measure</th><th>threshold</th><th>measured</th><th>dropped</th><th>%</th></tr>");
+    for def in &m.metrics {
+        let Some(st) = per.get(&def.name) else {
+            continue;
+        };
+        let t = [
+            def.min.map(|x| format!("min {x}")),
+            def.max.map(|x| format!("max {x}")),
+        ]
         .into_iter()
         .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".jsonl.zst"))
-        .collect();
-    files.sort();
+        .collect::<Vec<_>>()
+        .join(", ");
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}{}</td></tr>",
+            escape(&def.name),
+            escape(&t),
+            st.hist.n,
+            st.fired,
+            100.0 * st.fired as f64 / st.hist.n.max(1) as f64,
+            if st.fired == 0 { " <span class=\"warn\">never fires</span>" } else { "" }
+        );
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+/// The stages past [`DETAILED_STAGES`]: one row each, at most [`TABLE_ROWS`].
+fn metrics_summary(rest: &[&(String, FilterMetrics)]) -> String {
+    let mut s = format!("<details><summary>{} more stages with measures (one row each)</summary><table><tr><th>stage</th><th>languages</th><th>rules fired on</th><th>never-firing measures</th></tr>", rest.len());
+    for (stage, m) in rest.iter().take(TABLE_ROWS) {
+        let never = m
+            .langs
+            .values()
+            .flat_map(|p| p.values())
+            .filter(|st| st.fired == 0 && st.hist.n > 0)
+            .count();
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{never}</td></tr>",
+            escape(stage),
+            m.langs.len(),
+            fired_total(m)
+        );
+    }
+    s.push_str("</table>");
+    s.push_str(&more(rest.len().saturating_sub(TABLE_ROWS), "stages"));
+    s.push_str("</details>\n");
+    s
+}
+
+/// The dropped-sample files of every directory, by stage id.
+fn dropped_files(dirs: &[PathBuf]) -> BTreeMap<String, Vec<PathBuf>> {
+    let mut by: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for (id, p) in stage_files(dirs, "dropped", ".jsonl.zst") {
+        by.entry(id).or_default().push(p);
+    }
+    by
+}
+
+/// Samples of dropped records per stage and reason (`<dir>/dropped/` of every directory,
+/// merged with [`mavuno_pipeline::dropped::merge_samples`], so shards show what a single
+/// run shows), escaped; `shown` per reason, the smallest sample priorities first.
+/// `seed_of` gives a stage's seed; `drops` orders stages (most dropped first).
+pub fn dropped_section(
+    dirs: &[PathBuf],
+    shown: usize,
+    seed_of: &dyn Fn(&str) -> u64,
+    drops: &dyn Fn(&str) -> u64,
+) -> String {
+    let files = dropped_files(dirs);
     if files.is_empty() {
         return String::new();
     }
-    let mut s = String::from("<h2 id=\"dropped\">What was dropped</h2>\n<p>Samples from <code>dropped/</code> (see <code>run.keep_dropped</code>; <code>mavuno inspect RUN --dropped STAGE --reason R</code> shows more).</p>\n");
-    for p in files {
-        let Ok(r) = mavuno_pipeline::io::open_read(&p) else {
-            continue;
-        };
-        let mut by: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
-        for line in r.lines().map_while(Result::ok) {
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+    let mut s = String::from("<h2 id=\"dropped\">What was dropped</h2>\n<p>Samples from <code>dropped/</code> (see <code>run.keep_dropped</code>; <code>mavuno inspect RUN --dropped STAGE --reason R</code> shows more). Value: the measure that fired (similarity for near duplicates).</p>\n");
+    let mut order: Vec<(&String, &Vec<PathBuf>)> = files.iter().collect();
+    order.sort_by(|a, b| drops(b.0).cmp(&drops(a.0)).then(a.0.cmp(b.0)));
+    for (stage, paths) in order.iter().take(SAMPLED_STAGES) {
+        let mut lines = Vec::new();
+        for p in paths.iter() {
+            let Ok(r) = mavuno_pipeline::io::open_read(p) else {
                 continue;
             };
-            let reason = v["reason"].as_str().unwrap_or("").to_string();
-            let e = by.entry(reason).or_default();
-            if e.len() < per_reason {
-                e.push(v);
-            }
+            lines.extend(
+                r.lines()
+                    .map_while(Result::ok)
+                    .filter_map(|l| serde_json::from_str::<Value>(&l).ok()),
+            );
         }
-        let stage = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".jsonl.zst"))
-            .unwrap_or("");
+        let by = mavuno_pipeline::dropped::merge_samples(lines, shown, seed_of(stage), stage);
         let _ = writeln!(s, "<h3>Stage <code>{}</code></h3>", escape(stage));
         for (reason, recs) in by {
-            let _ = write!(s, "<details open><summary><b>{}</b> ({} shown)</summary><table><tr><th>lang</th><th>value</th><th>threshold</th><th>text</th></tr>", escape(&reason), recs.len());
+            let _ = write!(s, "<details open><summary><b>{}</b> ({} shown)</summary><table><tr><th>id</th><th>lang</th><th>value</th><th>threshold</th><th>text</th></tr>", escape(&reason), recs.len());
             for v in recs {
                 let f = |k: &str| v[k].as_f64().map(|x| format!("{x:.3}")).unwrap_or_default();
                 let text: String = v["text"].as_str().unwrap_or("").chars().take(300).collect();
                 let _ = write!(
                     s,
-                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"text\">{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"text\">{}</td></tr>",
+                    escape(v["id"].as_str().unwrap_or("")),
                     escape(v["lang"].as_str().unwrap_or("")),
                     f("value"),
                     f("threshold"),
@@ -427,23 +656,78 @@ pub fn dropped_section(run_dir: &Path, per_reason: usize) -> String {
             s.push_str("</table></details>\n");
         }
     }
+    s.push_str(&more(
+        order.len().saturating_sub(SAMPLED_STAGES),
+        "stages with dropped samples",
+    ));
     s
 }
 
-/// Per filter stage and language: records measured, and the measures that dropped the
-/// most (answers "which rule removed the most Hausa text"; the figures below show how).
-pub fn languages_section(run_dir: &Path) -> String {
-    let all = read_metrics(run_dir);
-    let mut rows = String::new();
+/// Near-duplicate cluster examples (`<dir>/clusters/<stage>.json`): each sampled
+/// cluster's kept record and its near duplicates with their similarity, escaped.
+pub fn clusters_section(dirs: &[PathBuf]) -> String {
+    let mut by: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (id, p) in stage_files(dirs, "clusters", ".json") {
+        if let Some(v) = read_json::<Value>(&p) {
+            by.entry(id)
+                .or_default()
+                .extend(v["clusters"].as_array().cloned().unwrap_or_default());
+        }
+    }
+    if by.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<h2 id=\"clusters\">Near-duplicate clusters</h2>\n<p>A seeded sample of clusters: the record kept (first) and the near duplicates of it, with their similarity.</p>\n");
+    for (stage, clusters) in by.iter().take(SAMPLED_STAGES) {
+        let _ = writeln!(
+            s,
+            "<details open><summary>Stage <code>{}</code>: {} clusters sampled</summary>",
+            escape(stage),
+            clusters.len()
+        );
+        for c in clusters.iter().take(crate::dedup::near::examples::CLUSTERS) {
+            let h = &c["head"];
+            let _ = write!(
+                s,
+                "<table class=\"cluster\"><tr><th>kept</th><th>lang</th><th>similarity</th><th>text ({} near duplicates)</th></tr><tr class=\"now\"><td>{}</td><td>{}</td><td></td><td class=\"text\">{}</td></tr>",
+                fmt_num(num(&c["near_duplicates"])),
+                escape(h["id"].as_str().unwrap_or("")),
+                escape(h["lang"].as_str().unwrap_or("")),
+                escape(h["text"].as_str().unwrap_or(""))
+            );
+            for d in c["shown"].as_array().into_iter().flatten() {
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.3}</td><td class=\"text\">{}</td></tr>",
+                    escape(d["id"].as_str().unwrap_or("")),
+                    escape(d["lang"].as_str().unwrap_or("")),
+                    num(&d["similarity"]),
+                    escape(d["text"].as_str().unwrap_or(""))
+                );
+            }
+            s.push_str("</table>\n");
+        }
+        s.push_str("</details>\n");
+    }
+    s
+}
+
+/// Per stage with measures and language: records measured, and the measures that dropped
+/// the most (answers "which rule removed the most Hausa text"; the figures below show
+/// how). Rows by records dropped, at most [`TABLE_ROWS`].
+pub fn languages_section(dirs: &[PathBuf]) -> String {
+    let all = read_metrics(dirs);
+    let mut rows: Vec<(u64, String)> = Vec::new();
     for (stage, m) in &all {
         for (lang, per) in &m.langs {
-            let reached = per.values().map(|s| s.hist.n).max().unwrap_or(0);
+            let reached = measured(per);
             let mut top: Vec<(&String, u64)> = per
                 .iter()
                 .filter(|(_, s)| s.fired > 0)
                 .map(|(k, s)| (k, s.fired))
                 .collect();
             top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            let fired: u64 = top.iter().map(|t| t.1).sum();
             let top: Vec<String> = top
                 .iter()
                 .take(3)
@@ -454,19 +738,28 @@ pub fn languages_section(run_dir: &Path) -> String {
                     )
                 })
                 .collect();
-            let _ = write!(
-                rows,
-                "<tr><td>{}</td><td>{}</td><td class=\"n\">{reached}</td><td>{}</td></tr>",
-                escape(stage),
-                escape(lang),
-                escape(&top.join(", "))
-            );
+            rows.push((
+                fired,
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{reached}</td><td>{}</td></tr>",
+                    escape(stage),
+                    escape(lang),
+                    escape(&top.join(", "))
+                ),
+            ));
         }
     }
     if rows.is_empty() {
         return String::new();
     }
-    format!("<h2>Filters by language</h2>\n<table><tr><th>stage</th><th>lang</th><th>records measured</th><th>measures that dropped the most (share of records measured)</th></tr>{rows}</table>\n")
+    // Most dropped first; the sort is stable, so ties keep stage and language order.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let n = rows.len();
+    let body: String = rows.into_iter().take(TABLE_ROWS).map(|r| r.1).collect();
+    format!(
+        "<h2>Measures by language</h2>\n<table><tr><th>stage</th><th>lang</th><th>records measured</th><th>measures that dropped the most (share of records measured)</th></tr>{body}</table>\n{}",
+        more(n.saturating_sub(TABLE_ROWS), "rows")
+    )
 }
 
 #[cfg(test)]
@@ -502,6 +795,7 @@ mod tests {
             scale: Scale::Fraction,
             min: None,
             max: Some(0.5),
+            drops_at_max: false,
         };
         let t = keep_table(&h, &def);
         assert!(
@@ -509,6 +803,17 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("<td>max 0.75</td><td class=\"n\">100.0 %</td><td class=\"n\">6</td><td class=\"n\">+2</td>"), "{t}");
+        let min_def = MetricDef {
+            name: "alpha".into(),
+            min: Some(0.4),
+            max: None,
+            ..def.clone()
+        };
+        let t2 = keep_table(&h, &min_def);
+        assert!(
+            t2.contains("<td>min 0</td><td class=\"n\">100.0 %</td><td class=\"n\">6</td><td class=\"n\">+3</td>"),
+            "{t2}"
+        );
         let svg = hist_svg("x", &h, &def);
         assert!(svg.contains("class=\"threshold\""));
         assert_eq!(svg.matches("fill=\"#4a7ebb\"").count(), 6);

@@ -67,6 +67,9 @@ fn run_warc_files(
     out: &mut Emitter,
     mut each: impl FnMut(&Arc<str>, u64, WarcRecord, &mut Emitter) -> Result<(), StageError>,
 ) -> Result<(), StageError> {
+    // WARC files are parsed through their own byte counter: progress moves a file at a time.
+    let meter = out.read_meter();
+    meter.add_files(files);
     for f in files {
         let name = file_name(f);
         let end = for_each_record(f, |n, rec| {
@@ -83,6 +86,7 @@ fn run_warc_files(
                 on_error.bad(out, DataError::new(&*name, bad.record, bad.message), "")?;
             }
         }
+        meter.add_read(std::fs::metadata(f).map(|m| m.len()).unwrap_or(0));
     }
     Ok(())
 }

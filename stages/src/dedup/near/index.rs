@@ -23,8 +23,9 @@ pub(crate) struct Prepared {
 pub(crate) enum Verdict {
     /// Nothing to compare (empty after normalisation): kept, not indexed.
     Unindexed,
-    /// Kept and indexed as document `doc`.
-    Kept(u32),
+    /// Kept and indexed as document `doc`; `best` is its highest similarity (below the
+    /// threshold) with a candidate, 0 when it had none.
+    Kept { doc: u32, best: f64 },
     /// A near duplicate of kept document `doc`; `first` when it is that document's first.
     Dup { doc: u32, sim: f64, first: bool },
 }
@@ -144,6 +145,7 @@ impl NearIndex {
         if p.keys.is_empty() {
             return Ok(Verdict::Unindexed);
         }
+        let mut best = 0f64;
         for c in self.index.candidates(&p.keys) {
             *checks += 1;
             let sim = match self.spill.as_mut() {
@@ -156,6 +158,7 @@ impl NearIndex {
                 self.has_dup[word] |= bit;
                 return Ok(Verdict::Dup { doc: c, sim, first });
             }
+            best = best.max(sim);
         }
         let doc = self.index.insert(&p.keys, &p.sig);
         if doc as usize / 64 >= self.has_dup.len() {
@@ -166,7 +169,7 @@ impl NearIndex {
         if let Some(spill) = self.spill.as_mut() {
             spill.push(&p.shingles)?;
         }
-        Ok(Verdict::Kept(doc))
+        Ok(Verdict::Kept { doc, best })
     }
 
     /// Removes the spill file.
