@@ -52,8 +52,8 @@ pub fn register_all(r: &mut Registry) {
     r.add::<quality::tag_domain::TagDomainConfig>();
     r.add::<quality::redact_pii::RedactPiiConfig>();
     r.add::<langid::langid::LangidConfig>();
-    r.add::<dedup::exact::DedupExactConfig>();
-    r.add::<dedup::near::DedupNearConfig>();
+    r.add::<dedup::dedup_exact::DedupExactConfig>();
+    r.add::<dedup::dedup_near::DedupNearConfig>();
     r.add::<dedup::decontaminate::DecontaminateConfig>();
     r.add::<tag::tag_pos::TagPosConfig>();
     r.add::<tag::tag_ner::TagNerConfig>();

@@ -28,7 +28,7 @@
 //! ```
 
 use super::by_lang::ByLang;
-use super::exact::field_text;
+use super::dedup_exact::field_text;
 use super::key::{key128, normalize, words, Normalize};
 use super::minhash::IdHasher;
 use mavuno_pipeline::config::Validator;

@@ -9,7 +9,7 @@
 //!   reason and counters.
 
 use super::by_lang::ByLang;
-use super::exact::{field_text, DedupExactConfig, FirstSeen};
+use super::dedup_exact::{field_text, DedupExactConfig, FirstSeen};
 use super::global::MapStage;
 use super::key::key128;
 use mavuno_pipeline::global::{merge_global, Decisions, GlobalPhase, ReduceContext};

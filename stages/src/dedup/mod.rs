@@ -12,12 +12,12 @@
 
 pub mod by_lang;
 pub mod decontaminate;
-pub mod exact;
+pub mod dedup_exact;
+pub mod dedup_near;
 mod exact_global;
 pub(crate) mod global;
 pub mod key;
 pub mod minhash;
-pub mod near;
 
 #[cfg(test)]
 pub(crate) mod test_util {

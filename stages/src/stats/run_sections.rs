@@ -685,7 +685,10 @@ pub fn clusters_section(dirs: &[PathBuf]) -> String {
             escape(stage),
             clusters.len()
         );
-        for c in clusters.iter().take(crate::dedup::near::examples::CLUSTERS) {
+        for c in clusters
+            .iter()
+            .take(crate::dedup::dedup_near::examples::CLUSTERS)
+        {
             let h = &c["head"];
             let _ = write!(
                 s,

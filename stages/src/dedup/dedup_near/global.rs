@@ -14,7 +14,7 @@
 use super::index::Prepared;
 use super::{bands, cluster, prepare, write_cluster_line, Action, DedupNearConfig};
 use crate::dedup::by_lang::ByLang;
-use crate::dedup::exact::field_text;
+use crate::dedup::dedup_exact::field_text;
 use crate::dedup::global::{MapStage, Payload};
 use mavuno_pipeline::global::{Decisions, GlobalPhase, ReduceContext};
 use mavuno_pipeline::io::AtomicFile;

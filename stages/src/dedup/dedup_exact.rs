@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn example_parses_and_validates() {
-        let cfg: DedupExactConfig = doc_example_of(include_str!("exact.rs"), "exact");
+        let cfg: DedupExactConfig = doc_example_of(include_str!("dedup_exact.rs"), "exact");
         assert_eq!(cfg.normalize, Normalize::NfkcCasefoldWs);
         let mut v = Validator::default();
         cfg.validate(&mut v);

@@ -46,7 +46,7 @@
 //! ```
 
 use super::by_lang::ByLang;
-use super::exact::field_text;
+use super::dedup_exact::field_text;
 use super::key::{normalize, Normalize};
 use super::minhash::{candidate_probability, LshIndex, MinHasher, ShingleKind};
 use crate::quality::measures::{metrics_path, FilterMetrics, MetricDef};

@@ -61,7 +61,7 @@ fn perturb(text: &str, with: &str) -> String {
 
 #[test]
 fn example_parses_and_validates() {
-    let cfg: DedupNearConfig = doc_example_of(include_str!("../near.rs"), "near");
+    let cfg: DedupNearConfig = doc_example_of(include_str!("../dedup_near.rs"), "near");
     assert_eq!((cfg.bands, cfg.rows, cfg.shingle_len()), (16, 7, 5));
     let mut v = Validator::default();
     cfg.validate(&mut v);
@@ -287,7 +287,7 @@ fn index_memory_is_reported() {
 }
 
 /// Rough throughput on all Masakhane raw text (~42k sentences). Run with
-/// `cargo test --release -p mavuno-stages dedup::near::tests::throughput -- --ignored --nocapture`.
+/// `cargo test --release -p mavuno-stages dedup::dedup_near::tests::throughput -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing, release build"]
 fn throughput() {
