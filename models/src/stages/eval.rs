@@ -537,9 +537,9 @@ mod tests {
             (
                 "task",
                 "bleu",
-                "`mlm`, `classify`, `ner`, `bitext`, `pos_probe`",
+                "`mlm`, `classify`, `ner`, `bitext`, `pos-probe`, `pos_probe`",
             ),
-            ("pooling", "max", "`cls`, `mean`"),
+            ("pooling", "max", "`cls` or `mean`"),
         ] {
             let e = serde_json::from_value::<EvalConfig>(json!({"task": "mlm", key: bad}))
                 .expect_err(bad)
