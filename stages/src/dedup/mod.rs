@@ -22,11 +22,12 @@ pub mod minhash;
 #[cfg(test)]
 pub(crate) mod test_util {
     /// Lines of a real corpus (Masakhane raw text), or `None` where the shared data is absent.
-    pub fn corpus_lines(lang: &str) -> Option<Vec<String>> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("../../shared/data/masakhane_raw_text/{lang}.txt"));
-        let text = std::fs::read_to_string(p).ok()?;
-        Some(text.lines().map(str::to_string).collect())
+    /// The lines of `../shared/data/masakhane_raw_text/<lang>.txt`; panics (never skips)
+    /// when the shared data is missing.
+    pub fn corpus_lines(lang: &str) -> Vec<String> {
+        let p = crate::read::test_util::shared_data(&format!("masakhane_raw_text/{lang}.txt"));
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        text.lines().map(str::to_string).collect()
     }
 }
 

@@ -38,8 +38,8 @@ fn run(recs: &[Record]) -> RunOut {
 }
 
 /// Long real sentences (≥ `min_chars`) of a Masakhane corpus, with ids `<lang>:<line>`.
-fn real(lang: &str, min_chars: usize, count: usize) -> Option<Vec<Record>> {
-    let lines = corpus_lines(lang)?;
+fn real(lang: &str, min_chars: usize, count: usize) -> Vec<Record> {
+    let lines = corpus_lines(lang);
     let mut seen = std::collections::HashSet::new();
     let recs: Vec<Record> = lines
         .iter()
@@ -48,7 +48,7 @@ fn real(lang: &str, min_chars: usize, count: usize) -> Option<Vec<Record>> {
         .take(count)
         .map(|(i, l)| Record::new(format!("{lang}:{}", i + 1), l.as_str()))
         .collect();
-    Some(recs)
+    recs
 }
 
 /// The same sentence with its middle word replaced.
@@ -119,9 +119,7 @@ fn validation_messages() {
 
 #[test]
 fn finds_a_perturbed_hausa_sentence_and_nothing_else() {
-    let Some(mut recs) = real("hau", 150, 300) else {
-        return;
-    };
+    let mut recs = real("hau", 150, 300);
     let orig = recs[10].clone();
     recs.push(Record::new("hau:perturbed", perturb(&orig.text, "kuma")));
     let r = run(&recs);
@@ -142,9 +140,7 @@ fn finds_a_perturbed_hausa_sentence_and_nothing_else() {
 
 #[test]
 fn ethiopic_grapheme_shingles_find_the_pair() {
-    let Some(mut recs) = real("amh", 100, 200) else {
-        return;
-    };
+    let mut recs = real("amh", 100, 200);
     let orig = recs[3].clone();
     recs.push(Record::new("amh:perturbed", perturb(&orig.text, "ዛሬ")));
     let r = run(&recs);
@@ -163,9 +159,7 @@ fn ethiopic_grapheme_shingles_find_the_pair() {
 
 #[test]
 fn verify_and_word_shingles_agree_on_the_pair() {
-    let Some(mut recs) = real("swa", 150, 200) else {
-        return;
-    };
+    let mut recs = real("swa", 150, 200);
     let orig = recs[5].clone();
     recs.push(Record::new("swa:perturbed", perturb(&orig.text, "na")));
     for cfg in [
@@ -235,9 +229,7 @@ fn mark_mode_keeps_all_and_writes_cluster_ids() {
 
 #[test]
 fn same_output_for_any_batch_size_and_thread_count() {
-    let Some(base) = real("yor", 40, 400) else {
-        return;
-    };
+    let base = real("yor", 40, 400);
     // Add perturbed copies of every 10th sentence, interleaved later in the stream.
     let mut recs = base.clone();
     for (k, r) in base.iter().enumerate().step_by(10) {
@@ -267,9 +259,7 @@ fn same_output_for_any_batch_size_and_thread_count() {
 
 #[test]
 fn index_memory_is_reported() {
-    let Some(recs) = real("swa", 20, 2000) else {
-        return;
-    };
+    let recs = real("swa", 20, 2000);
     let dir = tempfile::tempdir().unwrap();
     let mut s = DedupNear::new(
         DedupNearConfig::default(),
@@ -293,9 +283,7 @@ fn index_memory_is_reported() {
 fn throughput() {
     let mut recs = Vec::new();
     for lang in ["amh", "hau", "pcm", "swa", "wol", "yor"] {
-        let Some(lines) = corpus_lines(lang) else {
-            return;
-        };
+        let lines = corpus_lines(lang);
         recs.extend(
             lines
                 .into_iter()
