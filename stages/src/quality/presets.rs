@@ -7,7 +7,7 @@
 //! | `gopher_quality` | 50–100 000 words, mean word length 3–10, `#` and ellipses per token ≤ 0.1, bullet lines ≤ 0.9, ellipsis lines ≤ 0.3, alphabetic tokens ≥ 0.8, ≥ 2 different stopwords (the, be, to, of, and, that, have, with; `lang`'s list for other languages) |
 //! | `gopher_repetition` | duplicate lines/paragraphs ≤ 0.3 (count) and ≤ 0.2 (characters), top 2/3/4-gram ≤ 0.20/0.18/0.16, duplicated 5…10-grams ≤ 0.15…0.10 |
 //! | `c4` | C4 line removal (terminal punctuation, ≥ 3 words, words ≤ 1000 characters, javascript, cookie/terms lines, citations cut), lorem ipsum and `{` drop the text, ≥ 5 sentences |
-//! | `fineweb` | lines ending in terminal punctuation ≥ 0.12, lines ≤ 30 characters ≤ 0.67, repeated-line characters ≤ 0.01, newlines per token ≤ 0.3 |
+//! | `fineweb` | lines ending in terminal punctuation ≥ 0.12 (counted as datatrove does, `line_punct_exact`), lines ≤ 30 characters ≤ 0.67, repeated-line characters ≤ 0.01, newlines per token ≤ 0.3 |
 //! | `madlad` | > 6 words, bad endings, Bible references, numbering prefixes/URLs/quotes stripped, English junk for `eng` (keeps `lang`'s script rule) |
 
 use crate::quality::filter::FilterConfig;
@@ -101,6 +101,9 @@ fn c4() -> FilterConfig {
 fn fineweb() -> FilterConfig {
     FilterConfig {
         min_line_punct_frac: Some(0.12),
+        // datatrove's count (a terminal then spaces is unterminated): the preset is
+        // datatrove's rule; `line_punct_exact = false` gives mavuno's trimmed count.
+        line_punct_exact: Some(true),
         max_short_line_frac: Some(0.67),
         short_line_chars: Some(30),
         max_dup_line_char_ratio: Some(0.01),
