@@ -5,12 +5,18 @@
    committed): the 121 pages of ../shared/data/article_extraction_benchmark and the 12
    UDHR pages of ../shared/data/udhr/html as `response` records (with a warcinfo and a
    request record per page, as crawlers write them).
-2. Extraction: Python trafilatura 2.3 (`trafilatura.extract` on each page's bytes) and
+2. Extraction, like for like: Python trafilatura 2.3 (`trafilatura.extract` on each page's
+   bytes, its own charset decoding included; CPU time of the calls) against
    `mavuno run configs/examples/bench-extract.toml` (warc_reader -> extract_html -> JSONL,
-   one thread) on the same pages. Score: the benchmark's token-bag metric, whitespace
-   tokens per page, precision/recall/F1 per page averaged over the 121 pages. Speed:
-   pages per CPU-second (user + sys; mavuno's includes reading the WARC, charset
-   decoding and writing JSONL, trafilatura's only the extract calls).
+   one thread) on a WARC that holds exactly the same 121 pages (CPU time of the whole
+   process: start, WARC reading, charset decoding, extraction, JSONL writing). Also
+   reported: the same run minus the reader alone (configs/examples/bench-warc-read.toml) on
+   that WARC, i.e. the CPU of extract_html + the writer; and, labelled as the whole
+   pipeline, the run on the 121 pages plus the 12 UDHR pages (the figure earlier sessions
+   reported). The rounds (--repeat) interleave the tools, since the machine is shared.
+   Score: the benchmark's token-bag metric, whitespace tokens per page,
+   precision/recall/F1 per page averaged over the 121 pages. Speed: pages per CPU-second
+   (user + sys).
 3. WARC throughput on a bigger file (the pages repeated --copies times): `zcat FILE >
    /dev/null` against the reader alone (configs/examples/bench-warc-read.toml), and the
    whole `mavuno clean --lang eng` pipeline (warc_reader -> extract_html -> url_filter ->
@@ -20,7 +26,7 @@
 Setup (scratch venv, outside the repository):
     python3 -m venv /tmp/venv-web && /tmp/venv-web/bin/pip install 'trafilatura==2.3.*' lxml_html_clean warcio
     cargo build --release --bin mavuno
-    /tmp/venv-web/bin/python scripts/bench_extract.py
+    /tmp/venv-web/bin/python scripts/bench_extract.py    # --repeat 3, --extract-only, --dir DIR
 Needs /usr/bin/time (apt-get install -y time) and zcat.
 """
 import argparse
@@ -108,44 +114,88 @@ def mavuno(*args):
     return [ARGS.mavuno, *args]
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def run_extract(warc, runs):
+    """mavuno warc_reader -> extract_html -> JSONL on `warc`: (CPU s, records by URL)."""
+    shutil.rmtree(runs, ignore_errors=True)
+    _, cpu, _ = timed(mavuno("run", os.path.join(ROOT, "configs/examples/bench-extract.toml"), "--quiet",
+                             "--workdir", runs, "--set", f'stages.pages.paths=["{warc}"]'))
+    recs = {}
+    with open(os.path.join(runs, "bench-extract", "extracted.jsonl")) as f:
+        for line in f:
+            r = json.loads(line)
+            recs[r["url"]] = r
+    return cpu, recs
+
+
+def run_reader(warc, runs):
+    """mavuno warc_reader alone on `warc`: CPU s."""
+    shutil.rmtree(runs, ignore_errors=True)
+    _, cpu, _ = timed(mavuno("run", os.path.join(ROOT, "configs/examples/bench-warc-read.toml"), "--quiet",
+                             "--workdir", runs, "--set", f'stages.pages.paths=["{warc}"]'))
+    return cpu
+
+
 def main():
     os.makedirs(ARGS.dir, exist_ok=True)
     gt, pages, udhr = load_pages()
     by_url = {url: key for key, url, _ in pages}
+    # Like for like: exactly the pages trafilatura gets. Whole pipeline: plus the UDHR pages.
+    same = os.path.join(ARGS.dir, "bench121.warc.gz")
+    write_warc(same, pages)
     bench = os.path.join(ARGS.dir, "bench.warc.gz")
     write_warc(bench, pages + udhr)
-
-    # Python trafilatura on the page bytes.
-    import trafilatura
-    pred_t = {}
-    t0 = time.process_time()
-    for key, _, html in pages:
-        pred_t[key] = trafilatura.extract(html) or ""
-    cpu_t = time.process_time() - t0
-
-    # mavuno: warc_reader -> extract_html -> JSONL, one thread.
     runs = os.path.join(ARGS.dir, "runs")
-    shutil.rmtree(runs, ignore_errors=True)
-    wall_m, cpu_m, _ = timed(mavuno("run", os.path.join(ROOT, "configs/examples/bench-extract.toml"), "--quiet",
-                                    "--workdir", runs, "--set", f'stages.pages.paths=["{bench}"]'))
-    pred_m, udhr_m = {}, {}
-    with open(os.path.join(runs, "bench-extract", "extracted.jsonl")) as f:
-        for line in f:
-            r = json.loads(line)
-            if r["url"] in by_url:
-                pred_m[by_url[r["url"]]] = r["text"]
-            else:
-                udhr_m[r["url"]] = r
-    n = len(pages)
+    import trafilatura
+
+    n, n_all = len(pages), len(pages) + len(udhr)
+    rounds = []
+    for _ in range(ARGS.repeat):
+        # Python trafilatura on the page bytes.
+        pred_t = {}
+        t0 = time.process_time()
+        for key, _, html in pages:
+            pred_t[key] = trafilatura.extract(html) or ""
+        cpu_t = time.process_time() - t0
+        cpu_m, recs = run_extract(same, runs)
+        pred_m = {by_url[u]: r["text"] for u, r in recs.items() if u in by_url}
+        cpu_r = run_reader(same, runs)
+        cpu_all, recs_all = run_extract(bench, runs)
+        rounds.append((cpu_t, cpu_m, cpu_r, cpu_all))
+    udhr_m = {u: r for u, r in recs_all.items() if u not in by_url}
+    pred_all = {by_url[u]: r["text"] for u, r in recs_all.items() if u in by_url}
+    if pred_all != pred_m:
+        sys.exit("bench_extract: the 121 pages gave different text with and without the UDHR pages")
+
     pt, rt, ft = score(gt, pred_t)
     pm, rm, fm = score(gt, pred_m)
-    print(f"extraction, {n} benchmark pages (token-bag P / R / F1 averaged per page; pages per CPU-second):")
-    print(f"  trafilatura {trafilatura.__version__:8} P {pt:.3f} R {rt:.3f} F1 {ft:.3f}  {n / cpu_t:7.1f} pages/CPU-s ({cpu_t:.2f} CPU-s)")
-    print(f"  mavuno               P {pm:.3f} R {rm:.3f} F1 {fm:.3f}  {n / cpu_m:7.1f} pages/CPU-s ({cpu_m:.2f} CPU-s, "
-          f"{len(pages) + len(udhr)} pages read from WARC, {len(pred_m)} benchmark pages with text)")
-    print(f"  speed ratio: {(n / cpu_m) / (n / cpu_t):.1f}x")
+    print(f"extraction, {n} benchmark pages (token-bag P / R / F1 averaged per page):")
+    print(f"  trafilatura {trafilatura.__version__:8} P {pt:.3f} R {rt:.3f} F1 {ft:.3f}")
+    print(f"  mavuno               P {pm:.3f} R {rm:.3f} F1 {fm:.3f}  ({len(pred_m)} pages with text)")
+    print(f"speed, pages per CPU-second (user + sys), {ARGS.repeat} interleaved rounds:")
+    print("  (A) trafilatura.extract calls, 121 pages")
+    print("  (B) mavuno whole process, 121 pages: start + WARC read + decode + extract_html + JSONL")
+    print("  (C) mavuno extract_html + JSONL writer: (B) minus the reader alone on the same WARC")
+    print(f"  (D) mavuno whole process on {n_all} pages (121 + {len(udhr)} UDHR), counted as {n} pages "
+          "(the figure of earlier sessions)")
+    print("  round |    (A) |    (B)  B/A |    (C)  C/A |    (D)  D/A | CPU-s A, B, reader, D")
+    for i, (cpu_t, cpu_m, cpu_r, cpu_all) in enumerate(rounds, 1):
+        a, b = n / cpu_t, n / cpu_m
+        c = n / (cpu_m - cpu_r) if cpu_m > cpu_r else float("inf")
+        d = n / cpu_all
+        print(f"  {i:5} | {a:6.1f} | {b:6.1f} {b / a:4.1f}x | {c:6.1f} {c / a:4.1f}x | {d:6.1f} {d / a:4.1f}x | "
+              f"{cpu_t:.2f}, {cpu_m:.2f}, {cpu_r:.2f}, {cpu_all:.2f}")
+    ratios = [(n / m) / (n / t) for t, m, _, _ in rounds]
+    print(f"  like-for-like ratio (B/A): median {median(ratios):.1f}x, min {min(ratios):.1f}x, max {max(ratios):.1f}x")
     langs = ", ".join(f"{r['url'].rsplit('/', 1)[1][:-5]}={r.get('html_lang', '?')}" for r in udhr_m.values())
     print(f"  UDHR pages with text: {len(udhr_m)}/{len(udhr)} ({langs})")
+    if ARGS.extract_only:
+        return
 
     # WARC throughput.
     big = os.path.join(ARGS.dir, "big.warc.gz")
@@ -196,6 +246,8 @@ if __name__ == "__main__":
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scale", type=int, default=4,
                     help="also run the clean pipeline on a WARC this many times bigger, for peak RSS (1: skip)")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of the extraction comparison")
+    ap.add_argument("--extract-only", action="store_true", help="skip the WARC throughput part")
     ap.add_argument("--score", metavar="PRED.json",
                     help="only score a {page id: text} JSON file (scripts/extract_candidates) and exit")
     ARGS = ap.parse_args()
