@@ -13,6 +13,11 @@
 #   LINGUA=1 scripts/build_lid_model.sh             # + lingua on the same lines (slow; needs
 #                                                   #   LINGUA_PY with lingua-language-detector)
 #   DATA=/path/to/data OUT=/tmp/lid SEED=13 MAX_LINES=60000 SKIP_LANGS="run sna" …
+# Session-9 experiments (docs/LID.md; off by default, the default build is unchanged):
+#   ZUL_XHO_RATIO=1.0        xho subsampled to this × zul (default NEIGHBOUR_RATIO, 1.5)
+#   SHORT_VIEWS=1 [SHORT_VIEWS_SKIP="amh sin tam pcm"] [SHORT_VIEWS_HALF="pcm"]
+#                            + 1-3-word windows of training lines (below)
+#   ENG_MORE=1               + FLORES-101 eng devtest, FLoRes v1 si-en English, UDHR eng even
 #
 # 17 labels: the 14 target languages, English, and two neighbours that must not pass for a
 # target: Kirundi (run, next to Kinyarwanda) and chiShona (sna, next to Zulu/Xhosa).
@@ -162,6 +167,11 @@ awk -F'\t' 'NR>1{ if (NF>=3) {print $2; print $3} else print $1 }' "$DATA/masakh
 tsvcol "$DATA/tico19/en-ha.tsv" 2 >> "$R/eng.raw"
 for l in amh hau ibo pcm swa; do cat "$M/en-$l/dev.en" >> "$R/eng.raw"; done
 for l in zul lug; do cat "$M/en-$l/train.en" >> "$R/eng.raw"; done
+# More (edited) English text: Wikipedia sentences of the two FLORES sets, UDHR even paragraphs.
+if [ -n "${ENG_MORE:-}" ]; then
+  cat "$DATA/flores101_yor_devtest/eng.devtest" "$DATA/flores_v1_si_en/wikipedia.dev.si-en.en" >> "$R/eng.raw"
+  udhr eng 0 >> "$R/eng.raw"
+fi
 awk 'NR>1{ sub(/^[0-9]+,/, ""); sub(/,[a-z]+$/, ""); gsub(/"/, ""); print }' "$DATA/sinhala_hate_speech/sinhala_tweets_racism_sexism.csv" > "$R/sin.raw"
 conllu "$DATA/ud/UD_Tamil-TTB/ta_ttb-ud-train.conllu" > "$R/tam.raw"
 for l in $SKIP_LANGS; do rm -f "$R/$l.raw"; done
@@ -182,17 +192,32 @@ mapfile -t ARGS < <(train_args "$R" "$TMP/heldout.txt")
 # Close neighbours are trained on comparable amounts: the larger side is subsampled evenly
 # to at most NEIGHBOUR_RATIO × the smaller. With 8× more Kirundi news than Kinyarwanda
 # tweets, 6 % of held-out Kinyarwanda tweets and 5 of 19 UDHR paragraphs came out `run`.
-balance() { # small big
+balance() { # small big [ratio]
   [ -f "$R/$1.txt" ] && [ -f "$R/$2.txt" ] || return 0
   local s b m
-  s=$(wc -l < "$R/$1.txt"); b=$(wc -l < "$R/$2.txt"); m=$(awk -v s="$s" -v r="${NEIGHBOUR_RATIO:-1.5}" 'BEGIN{print int(s*r)}')
+  s=$(wc -l < "$R/$1.txt"); b=$(wc -l < "$R/$2.txt"); m=$(awk -v s="$s" -v r="${3:-${NEIGHBOUR_RATIO:-1.5}}" 'BEGIN{print int(s*r)}')
   if [ "$b" -gt "$m" ]; then
     awk -v b="$b" -v m="$m" 'int(NR*m/b) != int((NR-1)*m/b)' "$R/$2.txt" > "$R/$2.tmp"
     mv "$R/$2.tmp" "$R/$2.txt"
   fi
 }
 balance kin run
-balance zul xho
+balance zul xho "${ZUL_XHO_RATIO:-${NEIGHBOUR_RATIO:-1.5}}"
+# Short views (SHORT_VIEWS=1): every 2nd training line of 3+ words of a Latin-script
+# language (not in SHORT_VIEWS_SKIP; every 4th for those in SHORT_VIEWS_HALF) also gives a
+# 1-3-word window of itself, so that the model sees short inputs. Windows equal to a
+# held-out line are removed like any training line. Off by default (docs/LID.md, session 9).
+if [ -n "${SHORT_VIEWS:-}" ]; then
+  for f in "$R"/*.txt; do
+    case " ${SHORT_VIEWS_SKIP:-amh sin tam} " in *" $(basename "$f" .txt) "*) continue ;; esac
+    every=2
+    case " ${SHORT_VIEWS_HALF:-} " in *" $(basename "$f" .txt) "*) every=4 ;; esac
+    awk -v e="$every" 'NF >= 3 && NR % e == 0 { k = 1 + int(NR / e) % 3; s = 1 + (NR * 7) % (NF - k + 1)
+           w = $s; for (i = s + 1; i < s + k; i++) w = w " " $i; print w }' "$f" > "$f.short"
+    unseen "$TMP/heldout.txt" "$f.short" >> "$f"
+    rm -f "$f.short"
+  done
+fi
 mkdir -p "$TMP/clean"
 for s in parallel news other extra; do
   for f in "$TMP/$s"/*.txt; do [ -e "$f" ] && cat "$f" >> "$TMP/clean/$(basename "$f")"; done; true
