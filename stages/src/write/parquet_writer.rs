@@ -5,7 +5,7 @@
 //! The schema is the union of every record's fields, and it must not depend on batch
 //! boundaries. Records are buffered one row group (`row_group_size` rows) at a time; the
 //! types seen in the first row group fix the schema and row groups stream straight into
-//! the file. Only if a later record brings a new field or widens a type (an int field
+//! the file (two at a time are built and compressed on the pool, see `parquet_groups`). Only if a later record brings a new field or widens a type (an int field
 //! that later holds a float) does the writer fall back: the row groups written so far are
 //! set aside, later records spill to a zstd JSONL file in the stage's scratch directory,
 //! and `finish` rewrites both under the final schema. The decision depends only on the
@@ -66,7 +66,8 @@ const WRITE_BATCH_ROWS: usize = 256;
 pub struct ParquetWriterConfig {
     /// Output file; relative paths go under the run directory.
     pub path: String,
-    /// Rows per Parquet row group (also the rows held in memory while writing).
+    /// Rows per Parquet row group. Memory holds up to three row groups while writing:
+    /// one being gathered and two being built and encoded.
     #[serde(default = "default_row_group_size")]
     pub row_group_size: usize,
     /// zstd compression level, 1–22.
