@@ -188,3 +188,100 @@ fn outputs_are_byte_identical_for_any_batch_size_and_thread_count() {
         }
     }
 }
+
+/// `jsonl_reader → parquet_writer` on a `.jsonl.zst` file spanning many parse chunks and
+/// row groups: the reader decompresses on a thread of its own and parses chunks on the
+/// pool while it reads the next, the writer builds and encodes several row groups at once.
+/// The Parquet file and `rejects.jsonl` must still be byte-identical for 1, 2 and 4
+/// threads, with every bad line rejected at its line.
+#[test]
+fn jsonl_to_parquet_is_byte_identical_for_any_thread_count() {
+    let test = "jsonl_to_parquet_is_byte_identical_for_any_thread_count";
+    let hau = data_file(test, "masakhane_raw_text/hau.txt");
+    let text = std::fs::read_to_string(&hau).expect("read hau.txt");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() > 100, "{}: too few lines", hau.display());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let (mut body, mut bad) = (Vec::new(), Vec::new());
+    for i in 0..12_000usize {
+        let line_no = i + 1;
+        if i % 997 == 500 {
+            body.extend_from_slice(b"{\"text\": \"cut short\n");
+            bad.push(line_no);
+        } else if i % 1499 == 700 {
+            body.extend_from_slice(b"{\"text\": \"bad \xff bytes\"}\n");
+            bad.push(line_no);
+        } else {
+            let rec = serde_json::json!({
+                "id": format!("r{i}"),
+                "text": lines[i % lines.len()],
+                "n": i,
+                "score": i as f64 / 7.0,
+            });
+            body.extend_from_slice(format!("{rec}\n").as_bytes());
+        }
+    }
+    let input = d.join("corpus.jsonl.zst");
+    std::fs::write(&input, zstd::encode_all(&body[..], 3).expect("zstd")).expect("write input");
+    let cfg = write(
+        d,
+        "io.toml",
+        &format!(
+            r#"[run]
+name = "io"
+
+[stages.raw]
+type = "jsonl_reader"
+paths = [{}]
+on_error = "reject"
+
+[stages.out]
+type = "parquet_writer"
+inputs = ["raw"]
+path = "corpus.parquet"
+row_group_size = 1000
+"#,
+            lit(&input)
+        ),
+    );
+    let mut reference: Option<Reference> = None;
+    for threads in [1, 2, 4] {
+        let label = format!("threads={threads}");
+        let workdir = d.join(format!("runs-{threads}"));
+        run_config(d, &cfg, &workdir, &[&format!("run.threads={threads}")]).expect_code(0, &label);
+        let run_dir = workdir.join("io");
+        let bytes: Vec<Vec<u8>> = ["corpus.parquet", "rejects.jsonl"]
+            .iter()
+            .map(|f| std::fs::read(run_dir.join(f)).expect("read output"))
+            .collect();
+        let c = counts(&run_dir);
+        match &reference {
+            None => {
+                let raw = &c.iter().find(|(id, _)| id == "raw").expect("raw counts").1;
+                assert_eq!(raw["records_in"], 12_000, "{raw}");
+                assert_eq!(raw["rejected"], bad.len(), "{raw}");
+                assert_eq!(raw["kept"], 12_000 - bad.len(), "{raw}");
+                let rejects = String::from_utf8_lossy(&bytes[1]);
+                for n in &bad {
+                    assert!(
+                        rejects.contains(&format!("corpus.jsonl.zst:{n}")),
+                        "line {n} not rejected at its line: {rejects}"
+                    );
+                }
+                reference = Some((label, bytes, c));
+            }
+            Some((ref_label, ref_bytes, ref_counts)) => {
+                assert!(
+                    bytes[0] == ref_bytes[0],
+                    "corpus.parquet differs between {ref_label} and {label}"
+                );
+                assert!(
+                    bytes[1] == ref_bytes[1],
+                    "rejects.jsonl differs between {ref_label} and {label}"
+                );
+                assert_eq!(&c, ref_counts, "counts differ: {ref_label} vs {label}");
+            }
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! that a killed run never leaves a truncated output that looks complete.
 
 use crate::error::StageError;
+use crate::read_ahead::ReadAhead;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -10,35 +11,39 @@ use std::path::{Path, PathBuf};
 /// Opens a file for reading, decompressing `.zst` and `.gz` by extension.
 pub fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>, StageError> {
     let f = File::open(path).map_err(|e| StageError::io(path, e))?;
-    open_decoded(path, f)
+    open_decoded(path, f, false)
 }
 
 /// Like [`open_read`], counting the bytes read from disk into `meter` (readers: the
-/// progress bar's ETA, see [`crate::progress`]).
+/// progress bar's ETA, see [`crate::progress`]). A compressed file is decompressed on a
+/// thread of its own ([`ReadAhead`]): a reader streams the whole file, so decompression
+/// runs alongside its parsing instead of taking turns with it.
 pub fn open_read_metered(
     path: &Path,
     meter: &crate::progress::ReadMeter,
 ) -> Result<Box<dyn BufRead + Send>, StageError> {
     let f = File::open(path).map_err(|e| StageError::io(path, e))?;
-    open_decoded(path, meter.wrap(f))
+    open_decoded(path, meter.wrap(f), true)
 }
 
 fn open_decoded<R: Read + Send + 'static>(
     path: &Path,
     f: R,
+    ahead: bool,
 ) -> Result<Box<dyn BufRead + Send>, StageError> {
     let name = path.to_string_lossy();
     let cap = 1 << 20;
-    Ok(if name.ends_with(".zst") || name.ends_with(".zstd") {
-        let d = zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(path, e))?;
-        Box::new(BufReader::with_capacity(cap, d))
+    let decoded: Box<dyn Read + Send> = if name.ends_with(".zst") || name.ends_with(".zstd") {
+        Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(path, e))?)
     } else if name.ends_with(".gz") {
-        Box::new(BufReader::with_capacity(
-            cap,
-            flate2::read::MultiGzDecoder::new(f),
-        ))
+        Box::new(flate2::read::MultiGzDecoder::new(f))
     } else {
-        Box::new(BufReader::with_capacity(cap, f))
+        return Ok(Box::new(BufReader::with_capacity(cap, f)));
+    };
+    Ok(if ahead {
+        Box::new(ReadAhead::new(decoded).map_err(|e| StageError::io(path, e))?)
+    } else {
+        Box::new(BufReader::with_capacity(cap, decoded))
     })
 }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod global;
 pub mod io;
 pub mod progress;
+pub mod read_ahead;
 pub mod record;
 pub mod record_json;
 pub mod registry;

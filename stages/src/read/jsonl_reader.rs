@@ -26,7 +26,9 @@ use mavuno_pipeline::{
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 fn default_text_field() -> String {
@@ -72,7 +74,11 @@ impl StageConfig for JsonlReaderConfig {
         let shard = ctx.record_shard(files.len());
         let files = ctx.shard_files(files);
         Ok(StageImpl::Source(Box::new(JsonlReader {
-            cfg: self.clone(),
+            parser: Arc::new(Parser {
+                text_field: self.text_field.clone(),
+                lang: self.lang.clone(),
+            }),
+            on_error: self.on_error,
             files,
             shard,
         })))
@@ -81,7 +87,8 @@ impl StageConfig for JsonlReaderConfig {
 
 /// The runtime reader.
 pub struct JsonlReader {
-    cfg: JsonlReaderConfig,
+    parser: Arc<Parser>,
+    on_error: OnError,
     files: Vec<PathBuf>,
     shard: Option<(u64, u64)>,
 }
@@ -118,7 +125,15 @@ impl Chunk {
     }
 }
 
-impl JsonlReader {
+/// What turns one line into a record (shared with the pool tasks that parse chunks).
+struct Parser {
+    text_field: String,
+    lang: Option<String>,
+}
+
+type Parsed = Vec<Result<Record, DataError>>;
+
+impl Parser {
     fn parse(
         &self,
         file: &Arc<str>,
@@ -132,7 +147,7 @@ impl JsonlReader {
             Ok(t) => t,
             Err(_) => std::str::from_utf8(raw).map_err(|e| utf8_error_at(file, line, offset, e))?,
         };
-        let mut rec = parse_record(text, &self.cfg.text_field).map_err(|e| match e {
+        let mut rec = parse_record(text, &self.text_field).map_err(|e| match e {
             JsonRecordError::Malformed(e) => at(format!("malformed JSON: {e}")),
             JsonRecordError::NotObject(t) => at(format!("expected a JSON object, got {t}")),
             JsonRecordError::Field(m) => record_error(file, line, m),
@@ -141,7 +156,7 @@ impl JsonlReader {
             rec.id = format!("{file}:{line}");
         }
         if rec.lang.is_none() {
-            rec.lang = self.cfg.lang.clone();
+            rec.lang = self.lang.clone();
         }
         rec.source = Some(Provenance {
             file: file.clone(),
@@ -150,31 +165,92 @@ impl JsonlReader {
         Ok(rec)
     }
 
-    /// Parses a chunk in parallel and emits its records in line order.
-    fn drain(
-        &self,
-        file: &Arc<str>,
-        chunk: &mut Chunk,
-        out: &mut Emitter,
-    ) -> Result<(), StageError> {
-        let parsed: Vec<Result<Record, DataError>> = (0..chunk.lines.len())
+    /// Every line of a chunk, in line order (parsed in parallel).
+    fn parse_chunk(&self, file: &Arc<str>, chunk: &Chunk) -> Parsed {
+        (0..chunk.lines.len())
             .into_par_iter()
             .map(|i| {
                 let (line, offset, raw) = chunk.get(i);
                 self.parse(file, line, offset, raw)
             })
-            .collect();
+            .collect()
+    }
+}
+
+/// A chunk handed to the pool; its records come back through `rx` with the chunk itself
+/// (its lines are the excerpts of rejects). `None` means the parse panicked.
+struct InFlight {
+    file: Arc<str>,
+    rx: Receiver<Option<(Chunk, Parsed)>>,
+}
+
+impl JsonlReader {
+    /// Starts parsing `chunk` on the pool and returns at once, so the next chunk is read
+    /// (and decompressed) while this one is parsed.
+    fn launch(&self, file: &Arc<str>, chunk: Chunk) -> InFlight {
+        let (tx, rx) = sync_channel(1);
+        let (parser, f) = (self.parser.clone(), file.clone());
+        rayon::spawn(move || {
+            let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse_chunk(&f, &chunk)));
+            // The receiver is gone only when the run was cancelled.
+            let _ = tx.send(parsed.ok().map(|p| (chunk, p)));
+        });
+        InFlight {
+            file: file.clone(),
+            rx,
+        }
+    }
+
+    /// Waits for a launched chunk and emits its records in line order; returns the chunk,
+    /// emptied, for reuse.
+    fn emit(&self, job: InFlight, out: &mut Emitter) -> Result<Chunk, StageError> {
+        let Ok(Some((mut chunk, parsed))) = job.rx.recv() else {
+            return Err(StageError::msg(format!(
+                "{}: the JSON parser stopped unexpectedly (a bug: please report it)",
+                job.file
+            )));
+        };
         for (i, r) in parsed.into_iter().enumerate() {
             match r {
                 Ok(rec) => out.keep(rec),
-                Err(e) => self
-                    .cfg
-                    .on_error
-                    .bad(out, e, &lossy_excerpt(chunk.get(i).2))?,
+                Err(e) => self.on_error.bad(out, e, &lossy_excerpt(chunk.get(i).2))?,
             }
         }
         chunk.bytes.clear();
         chunk.lines.clear();
+        Ok(chunk)
+    }
+
+    /// Launches the filled `chunk` and emits the one launched before it: at most two
+    /// chunks are held, and records leave in line order.
+    fn rotate(
+        &self,
+        file: &Arc<str>,
+        chunk: &mut Chunk,
+        pending: &mut Option<InFlight>,
+        out: &mut Emitter,
+    ) -> Result<(), StageError> {
+        let full = std::mem::take(chunk);
+        if let Some(prev) = pending.replace(self.launch(file, full)) {
+            *chunk = self.emit(prev, out)?;
+        }
+        Ok(())
+    }
+
+    /// Emits everything read so far: the chunk in flight, then the one being filled.
+    fn drain(
+        &self,
+        file: &Arc<str>,
+        chunk: &mut Chunk,
+        pending: &mut Option<InFlight>,
+        out: &mut Emitter,
+    ) -> Result<(), StageError> {
+        if !chunk.lines.is_empty() {
+            self.rotate(file, chunk, pending, out)?;
+        }
+        if let Some(last) = pending.take() {
+            *chunk = self.emit(last, out)?;
+        }
         Ok(())
     }
 }
@@ -183,6 +259,7 @@ impl Source for JsonlReader {
     fn run(&mut self, out: &mut Emitter) -> Result<(), StageError> {
         out.set_record_shard(self.shard);
         let mut chunk = Chunk::default();
+        let mut pending = None;
         let meter = out.read_meter();
         meter.add_files(&self.files);
         for f in &self.files {
@@ -196,9 +273,9 @@ impl Source for JsonlReader {
                     Ok(false) => break,
                     Err(e) => {
                         // Records before the bad spot go first, in order.
-                        self.drain(&lines.file, &mut chunk, out)?;
+                        self.drain(&lines.file, &mut chunk, &mut pending, out)?;
                         if out.take_next() {
-                            self.cfg.on_error.bad(out, e, "")?;
+                            self.on_error.bad(out, e, "")?;
                         }
                         break;
                     }
@@ -208,10 +285,10 @@ impl Source for JsonlReader {
                 }
                 chunk.push(&lines);
                 if chunk.full() {
-                    self.drain(&lines.file, &mut chunk, out)?;
+                    self.rotate(&lines.file, &mut chunk, &mut pending, out)?;
                 }
             }
-            self.drain(&lines.file, &mut chunk, out)?;
+            self.drain(&lines.file, &mut chunk, &mut pending, out)?;
         }
         Ok(())
     }

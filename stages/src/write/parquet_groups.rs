@@ -1,13 +1,18 @@
-//! A Parquet file written one row group at a time, with each row group's columns encoded
-//! and compressed on the rayon pool while the writer thread gathers the next one.
+//! A Parquet file written one row group at a time, with each row group's Arrow arrays
+//! built, encoded and compressed on the rayon pool while the writer thread gathers the
+//! next one.
 //!
-//! Compression is most of a Parquet writer's work. `ArrowWriter` does it on the calling
-//! thread, which made the writer the slowest stage of a read → write pipeline; here the
-//! writer thread only builds Arrow arrays, and one row group at a time is in flight, so
-//! memory stays at two row groups. Row groups are appended in order, so the bytes do not
-//! depend on the thread count.
+//! Compression is most of a Parquet writer's work, and a row group's text column is one
+//! long task (a column chunk's pages are compressed in order). `ArrowWriter` does it all
+//! on the calling thread, which made the writer the slowest stage of a read → write
+//! pipeline. Here up to [`IN_FLIGHT`] row groups are built and encoded at once (on two
+//! cores both compress while the reader fills the next), so memory stays at
+//! `IN_FLIGHT + 1` row groups: the ones in flight and the one being gathered. Row groups
+//! are appended in the order they were queued, so the bytes do not depend on the thread
+//! count or on which task finishes first.
 
 use arrow::datatypes::Schema;
+use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use mavuno_pipeline::io::AtomicFile;
 use mavuno_pipeline::StageError;
@@ -19,9 +24,14 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
+
+/// Row groups built and encoded at the same time.
+pub(crate) const IN_FLIGHT: usize = 2;
 
 type Encoded = Result<Vec<ArrowColumnChunk>, ParquetError>;
 
@@ -31,7 +41,8 @@ pub(crate) struct GroupWriter {
     factory: ArrowRowGroupWriterFactory,
     schema: Arc<Schema>,
     next_group: usize,
-    pending: Option<Receiver<Encoded>>,
+    /// Row groups queued and not yet appended, oldest first.
+    pending: VecDeque<Receiver<Encoded>>,
     path: PathBuf,
 }
 
@@ -55,7 +66,7 @@ impl GroupWriter {
             factory,
             schema,
             next_group: 0,
-            pending: None,
+            pending: VecDeque::new(),
             path: path.to_path_buf(),
         })
     }
@@ -65,10 +76,16 @@ impl GroupWriter {
         &self.schema
     }
 
-    /// Queues `batch` as the next row group: the previous one is appended first (waiting
-    /// for its encoding if needed), then this one is encoded on the pool.
-    pub fn write(&mut self, batch: RecordBatch) -> Result<(), StageError> {
-        self.append_pending()?;
+    /// Queues the next row group: `build` makes its batch (under [`Self::schema`]) on the
+    /// pool, where it is then encoded. When [`IN_FLIGHT`] groups are queued the oldest is
+    /// appended first (waiting for its encoding if needed).
+    pub fn write_with<F>(&mut self, build: F) -> Result<(), StageError>
+    where
+        F: FnOnce() -> Result<RecordBatch, ArrowError> + Send + 'static,
+    {
+        while self.pending.len() >= IN_FLIGHT {
+            self.append_oldest()?;
+        }
         let writers = self
             .factory
             .create_column_writers(self.next_group)
@@ -76,14 +93,26 @@ impl GroupWriter {
         self.next_group += 1;
         let (tx, rx) = sync_channel(1);
         rayon::spawn(move || {
-            let _ = tx.send(encode(writers, &batch));
+            let encoded = catch_unwind(AssertUnwindSafe(|| encode(writers, &build()?)))
+                .unwrap_or_else(|_| {
+                    Err(ParquetError::General(
+                        "the row-group encoder panicked (a bug: please report it)".into(),
+                    ))
+                });
+            // The receiver is gone only when the writer was dropped (a failed run).
+            let _ = tx.send(encoded);
         });
-        self.pending = Some(rx);
+        self.pending.push_back(rx);
         Ok(())
     }
 
-    fn append_pending(&mut self) -> Result<(), StageError> {
-        let Some(rx) = self.pending.take() else {
+    /// Queues `batch` as the next row group (see [`Self::write_with`]).
+    pub fn write(&mut self, batch: RecordBatch) -> Result<(), StageError> {
+        self.write_with(move || Ok(batch))
+    }
+
+    fn append_oldest(&mut self) -> Result<(), StageError> {
+        let Some(rx) = self.pending.pop_front() else {
             return Ok(());
         };
         let chunks = rx
@@ -102,9 +131,11 @@ impl GroupWriter {
         Ok(())
     }
 
-    /// Appends the last row group, writes the footer and returns the uncommitted file.
+    /// Appends the queued row groups, writes the footer and returns the uncommitted file.
     pub fn finish(mut self) -> Result<AtomicFile, StageError> {
-        self.append_pending()?;
+        while !self.pending.is_empty() {
+            self.append_oldest()?;
+        }
         self.file.into_inner().map_err(|e| perr(&self.path, &e))
     }
 }

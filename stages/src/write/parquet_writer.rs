@@ -5,7 +5,7 @@
 //! The schema is the union of every record's fields, and it must not depend on batch
 //! boundaries. Records are buffered one row group (`row_group_size` rows) at a time; the
 //! types seen in the first row group fix the schema and row groups stream straight into
-//! the file. Only if a later record brings a new field or widens a type (an int field
+//! the file (two at a time are built and compressed on the pool, see `parquet_groups`). Only if a later record brings a new field or widens a type (an int field
 //! that later holds a float) does the writer fall back: the row groups written so far are
 //! set aside, later records spill to a zstd JSONL file in the stage's scratch directory,
 //! and `finish` rewrites both under the final schema. The decision depends only on the
@@ -56,6 +56,9 @@ fn default_level() -> i32 {
     3
 }
 
+/// Rows per parquet-rs mini-batch (see [`ParquetWriter::props`]).
+const WRITE_BATCH_ROWS: usize = 256;
+
 /// Writes records as zstd Parquet with HF `datasets` columns.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +66,8 @@ fn default_level() -> i32 {
 pub struct ParquetWriterConfig {
     /// Output file; relative paths go under the run directory.
     pub path: String,
-    /// Rows per Parquet row group (also the rows held in memory while writing).
+    /// Rows per Parquet row group. Memory holds up to three row groups while writing:
+    /// one being gathered and two being built and encoded.
     #[serde(default = "default_row_group_size")]
     pub row_group_size: usize,
     /// zstd compression level, 1–22.
@@ -134,7 +138,12 @@ impl ParquetWriter {
         let level = ZstdLevel::try_new(self.cfg.zstd_level).map_err(|e| perr(&self.path, &e))?;
         let mut b = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(self.cfg.row_group_size.max(1)));
+            .set_max_row_group_row_count(Some(self.cfg.row_group_size.max(1)))
+            // Pages close at the 1 MiB limit only between mini-batches: with the default
+            // 1,024 rows a batch of 460-byte texts overshot to 1.4 MiB pages, and zstd
+            // compresses a bigger page more slowly (its window outgrows the caches).
+            // 256 rows keeps text pages near 1 MiB, the size polars writes.
+            .set_write_batch_size(WRITE_BATCH_ROWS);
         // Ids, texts and provenance are (nearly) unique: a dictionary only costs hashing
         // every value before the encoder gives up on it.
         for col in ["id", "text", "source"] {
@@ -158,9 +167,10 @@ impl ParquetWriter {
         }
         let recs = std::mem::take(&mut self.buf);
         if let Mode::Direct { writer, fixed } = &mut self.mode {
-            let b =
-                record_batch(fixed, writer.schema(), &recs).map_err(|e| perr(&self.path, &e))?;
-            writer.write(b)?;
+            // The Arrow arrays are built on the pool with the encoding (the records are
+            // dropped there too): the writer thread only gathers records.
+            let (types, schema) = (fixed.clone(), writer.schema().clone());
+            writer.write_with(move || record_batch(&types, &schema, &recs))?;
         }
         Ok(())
     }
