@@ -470,7 +470,7 @@ impl MapWriter {
 }
 
 /// Reads a side file (see [`MapWriter`]) row by row, in the order of its map file's
-/// rows: [`SideReader::next`] for the rows whose data is needed, [`SideReader::skip`]
+/// rows: [`SideReader::read_row`] for the rows whose data is needed, [`SideReader::skip`]
 /// (a seek, nothing decoded) for the others.
 pub struct SideReader {
     r: BufReader<std::fs::File>,
@@ -519,7 +519,7 @@ impl SideReader {
     }
 
     /// The next row's data.
-    pub fn next(&mut self) -> Result<&[u8], StageError> {
+    pub fn read_row(&mut self) -> Result<&[u8], StageError> {
         let n = self.row_len()? as usize;
         self.buf.resize(n, 0);
         self.r
@@ -860,14 +860,14 @@ mod tests {
         }
         w.commit().unwrap();
         // The side file is not taken for a map file.
-        assert_eq!(g.map_files().unwrap(), [map.clone()]);
+        assert_eq!(g.map_files().unwrap(), std::slice::from_ref(&map));
         let mut s = SideReader::open(&side).unwrap();
         let mut got = Vec::new();
         merge_global(&[map], |_, row| {
             if row.ordinal == 1 {
                 s.skip()
             } else {
-                got.push((row.id, s.next()?.to_vec()));
+                got.push((row.id, s.read_row()?.to_vec()));
                 Ok(())
             }
         })
@@ -890,7 +890,7 @@ mod tests {
         assert!(s.skip().is_err());
         std::fs::write(&side, [9u8, 0, 0, 0, 1]).unwrap();
         let mut s = SideReader::open(&side).unwrap();
-        assert!(s.next().is_err());
+        assert!(s.read_row().is_err());
         std::fs::remove_file(&side).unwrap();
         assert!(SideReader::open(&side).is_err());
     }

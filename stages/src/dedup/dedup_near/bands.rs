@@ -128,7 +128,7 @@ pub(crate) fn pairs(
         if docs.get(next_doc) != Some(&here) {
             return sides[shard].skip();
         }
-        let p = decode_side(sides[shard].next()?, perm)?;
+        let p = decode_side(sides[shard].read_row()?, perm)?;
         let data = if cfg.verify { p.shingles } else { p.sig };
         while let Some(&(later, earlier)) = pairs.get(next_pair) {
             if later != here {
