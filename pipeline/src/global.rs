@@ -4,7 +4,10 @@
 //! with `--shard i/n` it runs in three phases:
 //! 1. **map**: each shard runs up to the stage, which writes one row per record it would
 //!    decide on (its global position, id and the stage's keys) to a [`MapWriter`] file,
-//!    `<workdir>/<name>/global/<stage>/map/shard-i-of-n.bin.zst`;
+//!    `<workdir>/<name>/global/<stage>/map/shard-i-of-n.bin.zst`, and optionally per row
+//!    data that a reduce needs for a few rows only (`dedup_near`'s signatures) to an
+//!    uncompressed side file, `…/side/shard-i-of-n.bin`, which a reduce skips through
+//!    ([`SideReader`]) instead of decompressing it with the keys on every pass;
 //! 2. **reduce** (`mavuno reduce`): the stage's reduce reads every shard's map file in
 //!    global order ([`merge_global`]), applies the same keep-first rule as a single run,
 //!    and writes per shard a sorted decision list ([`DecisionWriter`]) and a completion
@@ -33,6 +36,8 @@ pub enum GlobalPhase {
     Map {
         /// The map file to write.
         file: PathBuf,
+        /// The side file, for a stage that writes one ([`MapWriter::with_side`]).
+        side: PathBuf,
     },
     /// Apply the decision lists of every range of the reduce.
     Apply {
@@ -96,6 +101,13 @@ impl GlobalDir {
     /// Shard `i` of `n`'s map file.
     pub fn map_file(&self, i: u64, n: u64) -> PathBuf {
         self.dir.join("map").join(shard_name(i, n))
+    }
+
+    /// Shard `i` of `n`'s side file (see the module docs).
+    pub fn side_file(&self, i: u64, n: u64) -> PathBuf {
+        self.dir
+            .join("side")
+            .join(shard_name(i, n).replace(".bin.zst", ".bin"))
     }
 
     /// Every shard's map file, in shard order. Errors name what is missing: the map
@@ -314,6 +326,12 @@ fn get_bytes(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
     Ok(b)
 }
 
+/// Bytes as a string: ids are written from `String`s, so the check passes and the
+/// bytes are kept without a copy (a lossy copy only if the file was damaged).
+fn utf8(b: Vec<u8>) -> String {
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Reads one tag byte; `None` at a clean end of file.
 fn get_tag(r: &mut impl Read) -> std::io::Result<Option<u8>> {
     let mut b = [0u8; 1];
@@ -338,36 +356,53 @@ pub struct MapRow {
     pub payload: Vec<u8>,
 }
 
-type ZstFile = zstd::stream::write::Encoder<'static, AtomicFile>;
+/// A zstd stream into an atomic file, behind a buffer: rows are written a few bytes at
+/// a time, and each unbuffered write would be one call into the compressor.
+pub type ZstWriter = std::io::BufWriter<zstd::stream::write::Encoder<'static, AtomicFile>>;
 
-/// A zstd stream into an atomic file (map and decision files).
-fn zst_create(path: &Path) -> Result<ZstFile, StageError> {
+/// A zstd stream read from a file, behind a buffer: rows are read a few bytes at a time,
+/// and each unbuffered read would be one call into the decompressor (which then cost
+/// more than the decompression itself).
+pub type ZstReader = BufReader<zstd::stream::read::Decoder<'static, BufReader<std::fs::File>>>;
+
+/// Buffer of a [`ZstWriter`] or [`ZstReader`].
+const ZST_BUF: usize = 1 << 16;
+
+/// A zstd stream (level 1) into an atomic file (map, decision and pair files).
+pub fn zst_create(path: &Path) -> Result<ZstWriter, StageError> {
     let f = AtomicFile::create(path)?;
-    zstd::stream::write::Encoder::new(f, 1).map_err(|e| StageError::io(path, e))
+    let enc = zstd::stream::write::Encoder::new(f, 1).map_err(|e| StageError::io(path, e))?;
+    Ok(std::io::BufWriter::with_capacity(ZST_BUF, enc))
 }
 
 /// Opens a zstd file for reading.
-fn zst_open(
-    path: &Path,
-) -> Result<zstd::stream::read::Decoder<'static, BufReader<std::fs::File>>, StageError> {
+pub fn zst_open(path: &Path) -> Result<ZstReader, StageError> {
     let f = std::fs::File::open(path).map_err(|e| StageError::io(path, e))?;
-    zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(path, e))
+    let dec = zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(path, e))?;
+    Ok(BufReader::with_capacity(ZST_BUF, dec))
 }
 
 /// Ends the zstd stream and renames the file into place.
-fn zst_commit(enc: ZstFile, path: &Path) -> Result<PathBuf, StageError> {
-    enc.finish().map_err(|e| StageError::io(path, e))?.commit()
+pub fn zst_commit(w: ZstWriter, path: &Path) -> Result<PathBuf, StageError> {
+    w.into_inner()
+        .map_err(|e| StageError::io(path, e.into_error()))?
+        .finish()
+        .map_err(|e| StageError::io(path, e))?
+        .commit()
 }
 
 const TAG_FILE: u8 = 0;
 const TAG_ROW: u8 = 1;
 
 /// Writes a shard's map file (zstd): a file name each time the source file changes,
-/// then rows. Committed atomically by [`MapWriter::commit`].
+/// then rows; and, when created [`MapWriter::with_side`], its side file: per row, the
+/// length and bytes of its side data, uncompressed. Committed atomically by
+/// [`MapWriter::commit`] (the side file first, so a map file never lacks its side file).
 pub struct MapWriter {
-    enc: ZstFile,
+    enc: ZstWriter,
     last_file: Option<Arc<str>>,
     path: PathBuf,
+    side: Option<AtomicFile>,
 }
 
 impl MapWriter {
@@ -377,12 +412,26 @@ impl MapWriter {
             enc: zst_create(path)?,
             last_file: None,
             path: path.to_path_buf(),
+            side: None,
         })
     }
 
-    /// Appends the row of record `rec` (the `ordinal`-th that entered the stage).
+    /// Also writes the side file `side` (see the module docs).
+    pub fn with_side(mut self, side: &Path) -> Result<MapWriter, StageError> {
+        self.side = Some(AtomicFile::create(side)?);
+        Ok(self)
+    }
+
+    /// Appends the row of record `rec` (the `ordinal`-th that entered the stage), and
+    /// its `side` data to the side file (a writer without one takes only empty data).
     /// Records without a source cannot be placed in the global order: an error.
-    pub fn write(&mut self, ordinal: u64, rec: &Record, payload: &[u8]) -> Result<(), StageError> {
+    pub fn write(
+        &mut self,
+        ordinal: u64,
+        rec: &Record,
+        payload: &[u8],
+        side: &[u8],
+    ) -> Result<(), StageError> {
         let Some(src) = &rec.source else {
             return Err(StageError::msg(format!(
                 "record {} has no source file and line: a global stage in a sharded run orders records by them",
@@ -399,18 +448,107 @@ impl MapWriter {
         self.enc.write_all(&ordinal.to_le_bytes()).map_err(io)?;
         self.enc.write_all(&src.line.to_le_bytes()).map_err(io)?;
         put_bytes(&mut self.enc, rec.id.as_bytes()).map_err(io)?;
-        put_bytes(&mut self.enc, payload).map_err(io)
+        put_bytes(&mut self.enc, payload).map_err(io)?;
+        match &mut self.side {
+            Some(f) => put_bytes(f, side).map_err(|e| StageError::io(f.path(), e)),
+            None if side.is_empty() => Ok(()),
+            None => Err(StageError::msg(format!(
+                "{}: side data for a map file without a side file (a bug)",
+                self.path.display()
+            ))),
+        }
     }
 
-    /// Finishes and renames the file into place; returns its path.
+    /// Finishes and renames the side file, then the map file, into place; returns the
+    /// map file's path.
     pub fn commit(self) -> Result<PathBuf, StageError> {
+        if let Some(f) = self.side {
+            f.commit()?;
+        }
         zst_commit(self.enc, &self.path)
+    }
+}
+
+/// Reads a side file (see [`MapWriter`]) row by row, in the order of its map file's
+/// rows: [`SideReader::read_row`] for the rows whose data is needed, [`SideReader::skip`]
+/// (a seek, nothing decoded) for the others.
+pub struct SideReader {
+    r: BufReader<std::fs::File>,
+    path: PathBuf,
+    pos: u64,
+    len: u64,
+    buf: Vec<u8>,
+}
+
+impl SideReader {
+    /// Opens a side file.
+    pub fn open(path: &Path) -> Result<SideReader, StageError> {
+        let f = std::fs::File::open(path).map_err(|e| {
+            StageError::context(
+                format!(
+                    "{}: no side file; run the map phase of every shard again",
+                    path.display()
+                ),
+                e,
+            )
+        })?;
+        let len = f.metadata().map_err(|e| StageError::io(path, e))?.len();
+        Ok(SideReader {
+            r: BufReader::with_capacity(1 << 16, f),
+            path: path.to_path_buf(),
+            pos: 0,
+            len,
+            buf: Vec::new(),
+        })
+    }
+
+    fn row_len(&mut self) -> Result<u64, StageError> {
+        let n = get_u32(&mut self.r).map_err(|e| self.corrupt(e))? as u64;
+        self.pos += 4 + n;
+        if self.pos > self.len {
+            return Err(self.corrupt("a row runs past the end of the file"));
+        }
+        Ok(n)
+    }
+
+    fn corrupt(&self, e: impl std::fmt::Display) -> StageError {
+        StageError::msg(format!(
+            "{}: corrupt side file: {e}; run the map phase of every shard again",
+            self.path.display()
+        ))
+    }
+
+    /// The next row's data.
+    pub fn read_row(&mut self) -> Result<&[u8], StageError> {
+        let n = self.row_len()? as usize;
+        self.buf.resize(n, 0);
+        self.r
+            .read_exact(&mut self.buf)
+            .map_err(|e| StageError::io(&self.path, e))?;
+        Ok(&self.buf)
+    }
+
+    /// Passes over the next row.
+    pub fn skip(&mut self) -> Result<(), StageError> {
+        let n = self.row_len()?;
+        self.r
+            .seek_relative(n as i64)
+            .map_err(|e| StageError::io(&self.path, e))
+    }
+
+    /// Checks that every row was read or skipped: a side file longer than its map file
+    /// does not belong to it.
+    pub fn finish(&self) -> Result<(), StageError> {
+        if self.pos != self.len {
+            return Err(self.corrupt("it has more rows than its map file"));
+        }
+        Ok(())
     }
 }
 
 /// Reads a map file row by row.
 pub struct MapReader {
-    dec: zstd::stream::read::Decoder<'static, BufReader<std::fs::File>>,
+    dec: ZstReader,
     file: Arc<str>,
     path: PathBuf,
 }
@@ -446,7 +584,7 @@ impl MapReader {
                         ordinal,
                         file: self.file.clone(),
                         line,
-                        id: String::from_utf8_lossy(&id).into_owned(),
+                        id: utf8(id),
                         payload,
                     }));
                 }
@@ -505,7 +643,7 @@ pub fn merge_global(
 /// Writes one shard's decision list for one range of a reduce: entries in increasing
 /// ordinal, each naming the record's id (checked when applied) and the stage's decision.
 pub struct DecisionWriter {
-    enc: ZstFile,
+    enc: ZstWriter,
     last: Option<u64>,
     path: PathBuf,
 }
@@ -542,7 +680,7 @@ impl DecisionWriter {
 }
 
 struct DecisionStream {
-    dec: zstd::stream::read::Decoder<'static, BufReader<std::fs::File>>,
+    dec: ZstReader,
     path: PathBuf,
     head: Option<(u64, String, Vec<u8>)>,
 }
@@ -564,11 +702,7 @@ impl DecisionStream {
         self.dec.read_exact(&mut b[1..]).map_err(corrupt)?;
         let id = get_bytes(&mut self.dec).map_err(corrupt)?;
         let payload = get_bytes(&mut self.dec).map_err(corrupt)?;
-        self.head = Some((
-            u64::from_le_bytes(b),
-            String::from_utf8_lossy(&id).into_owned(),
-            payload,
-        ));
+        self.head = Some((u64::from_le_bytes(b), utf8(id), payload));
         Ok(())
     }
 }
@@ -669,7 +803,7 @@ mod tests {
         for (i, rs) in rows.iter().enumerate() {
             let mut w = MapWriter::create(&g.map_file(i as u64, 2)).unwrap();
             for (o, r) in rs.iter().enumerate() {
-                w.write(o as u64, r, r.id.as_bytes()).unwrap();
+                w.write(o as u64, r, r.id.as_bytes(), &[]).unwrap();
             }
             w.commit().unwrap();
         }
@@ -715,13 +849,60 @@ mod tests {
     }
 
     #[test]
+    fn side_files_follow_their_map_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = GlobalDir::new(dir.path(), "near");
+        let (map, side) = (g.map_file(0, 1), g.side_file(0, 1));
+        let mut w = MapWriter::create(&map).unwrap().with_side(&side).unwrap();
+        for (o, data) in [b"first".as_slice(), b"", b"third row"].iter().enumerate() {
+            let r = rec(&format!("r{o}"), "a.txt", o as u64);
+            w.write(o as u64, &r, b"k", data).unwrap();
+        }
+        w.commit().unwrap();
+        // The side file is not taken for a map file.
+        assert_eq!(g.map_files().unwrap(), std::slice::from_ref(&map));
+        let mut s = SideReader::open(&side).unwrap();
+        let mut got = Vec::new();
+        merge_global(&[map], |_, row| {
+            if row.ordinal == 1 {
+                s.skip()
+            } else {
+                got.push((row.id, s.read_row()?.to_vec()));
+                Ok(())
+            }
+        })
+        .unwrap();
+        s.finish().unwrap();
+        assert_eq!(
+            got,
+            [
+                ("r0".into(), b"first".to_vec()),
+                ("r2".into(), b"third row".to_vec())
+            ]
+        );
+        // Rows past the end, or rows left over, are errors.
+        let mut s = SideReader::open(&side).unwrap();
+        s.skip().unwrap();
+        assert!(s.finish().is_err());
+        s.skip().unwrap();
+        s.skip().unwrap();
+        s.finish().unwrap();
+        assert!(s.skip().is_err());
+        std::fs::write(&side, [9u8, 0, 0, 0, 1]).unwrap();
+        let mut s = SideReader::open(&side).unwrap();
+        assert!(s.read_row().is_err());
+        std::fs::remove_file(&side).unwrap();
+        assert!(SideReader::open(&side).is_err());
+    }
+
+    #[test]
     fn missing_shards_and_out_of_order_input_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let g = GlobalDir::new(dir.path(), "x");
         assert!(g.map_files().is_err());
         let mut w = MapWriter::create(&g.map_file(0, 2)).unwrap();
-        w.write(0, &rec("b", "b.txt", 1), b"").unwrap();
-        w.write(1, &rec("a", "a.txt", 1), b"").unwrap();
+        w.write(0, &rec("b", "b.txt", 1), b"", b"").unwrap();
+        w.write(1, &rec("a", "a.txt", 1), b"", b"").unwrap();
         w.commit().unwrap();
         let e = g.map_files().unwrap_err().to_string();
         assert!(e.contains("1/2"), "{e}");
@@ -729,6 +910,8 @@ mod tests {
         let e = merge_global(&maps, |_, _| Ok(())).unwrap_err().to_string();
         assert!(e.contains("source-file order"), "{e}");
         let mut w = MapWriter::create(&g.map_file(1, 2)).unwrap();
-        assert!(w.write(0, &Record::new("n", "t"), b"").is_err());
+        assert!(w.write(0, &Record::new("n", "t"), b"", b"").is_err());
+        // Side data needs a side file.
+        assert!(w.write(0, &rec("c", "c.txt", 1), b"", b"x").is_err());
     }
 }

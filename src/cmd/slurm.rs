@@ -36,7 +36,10 @@ pub struct SlurmArgs {
     pub mem: Option<String>,
     /// Split each reduce in K band-range tasks (an array job of K tasks,
     /// `mavuno reduce --band-range $SLURM_ARRAY_TASK_ID/K`), followed for dedup_near by
-    /// its cluster job (`mavuno reduce --cluster`). Default 1: one reduce task.
+    /// its cluster job (`mavuno reduce --cluster`). Default 1: one reduce task, the least
+    /// CPU (every range reads every map file). Take the smallest K whose task fits
+    /// `--mem`: a dedup_near range holds 16 × bands / K bytes per document (256 / K at
+    /// 16 bands) plus 16 per candidate pair; docs/SCALING.md, "Choosing K".
     #[arg(long, default_value_t = 1)]
     pub band_ranges: u64,
     /// Print the scripts and the sbatch commands instead of submitting.

@@ -4,13 +4,16 @@
 //! when the reduce of its decisions is complete for this shard count, else `Map`, and
 //! the first stage in `Map` ends this run: the plan is cut to that stage and its
 //! ancestors, and the stage becomes terminal. Every stage that feeds a global stage is
-//! checkpointed, so the next run replays it instead of computing it again. Without a
-//! shard, or without global stages, the plan is unchanged.
+//! checkpointed, so the next run replays it instead of computing it again, except those
+//! that are cheaper to compute again than to write and replay ([`recomputed`]): readers
+//! (the next run reads its shard of the input files again) and global stages in their
+//! apply phase. Without a shard, or without global stages, the plan is unchanged.
 
 use crate::config::{Plan, PlannedStage};
 use crate::error::RunError;
 use crate::global::{GlobalDir, GlobalPhase};
 use crate::run::RunOptions;
+use crate::stage::StageKind;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -49,8 +52,8 @@ pub(crate) fn phase(plan: &Plan, opts: &RunOptions) -> Phased {
                 phases.insert(s.id.clone(), GlobalPhase::Apply { decisions });
             }
             None => {
-                let file = g.map_file(i, n);
-                phases.insert(s.id.clone(), GlobalPhase::Map { file });
+                let (file, side) = (g.map_file(i, n), g.side_file(i, n));
+                phases.insert(s.id.clone(), GlobalPhase::Map { file, side });
                 pending = Some(s.id.clone());
                 break;
             }
@@ -64,7 +67,7 @@ pub(crate) fn phase(plan: &Plan, opts: &RunOptions) -> Phased {
         .flat_map(|s| s.inputs.iter().cloned())
         .collect();
     for s in &mut p.stages {
-        if feeds_global.contains(&s.id) {
+        if feeds_global.contains(&s.id) && !recomputed(s, &phases) {
             s.checkpoint = true;
         }
     }
@@ -96,6 +99,19 @@ pub(crate) fn phase(plan: &Plan, opts: &RunOptions) -> Phased {
         phases,
         pending_reduce: pending,
     }
+}
+
+/// Whether a stage that feeds a global stage is computed again in the next phase rather
+/// than checkpointed (a checkpoint the user asked for is kept): a reader, since reading
+/// its shard of the input files again (the shard's selection is deterministic) costs less
+/// than writing and replaying its records as JSON lines; and a global stage in its apply
+/// phase, which only reads its decision lists, over inputs that are themselves replayed
+/// or computed again. Either way the next phase gets the same records in the same order,
+/// and a changed input is caught when decisions are applied (each names its record's
+/// position and id).
+fn recomputed(s: &PlannedStage, phases: &HashMap<String, GlobalPhase>) -> bool {
+    s.config.kind() == StageKind::Source
+        || matches!(phases.get(&s.id), Some(GlobalPhase::Apply { .. }))
 }
 
 /// Wraps a stage's error for `mavuno reduce`.

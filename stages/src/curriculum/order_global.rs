@@ -72,10 +72,10 @@ pub(crate) fn build(
     ctx: &BuildContext,
 ) -> Result<StageImpl, StageError> {
     Ok(StageImpl::Stage(match phase {
-        GlobalPhase::Map { file } => {
+        GlobalPhase::Map { file, .. } => {
             let field = cfg.source_field.clone();
-            Box::new(MapStage::create(file, move |r: &Record| {
-                Ok(encode(source_of(&field, r), &r.text))
+            Box::new(MapStage::create(file, None, move |r: &Record| {
+                Ok(encode(source_of(&field, r), &r.text).into())
             })?)
         }
         GlobalPhase::Apply { decisions } => Box::new(ApplyOrder {

@@ -18,10 +18,13 @@ use mavuno_pipeline::{Batch, Emitter, Record, Stage, StageError, StageImpl};
 /// The stage of one phase.
 pub(crate) fn build(cfg: &DedupExactConfig, phase: &GlobalPhase) -> Result<StageImpl, StageError> {
     Ok(StageImpl::Stage(match phase {
-        GlobalPhase::Map { file } => {
+        GlobalPhase::Map { file, .. } => {
             let (field, mode) = (cfg.field.clone(), cfg.normalize);
-            Box::new(MapStage::create(file, move |r: &Record| {
-                Ok(key128(field_text(r, &field)?, mode).to_le_bytes().to_vec())
+            Box::new(MapStage::create(file, None, move |r: &Record| {
+                Ok(key128(field_text(r, &field)?, mode)
+                    .to_le_bytes()
+                    .to_vec()
+                    .into())
             })?)
         }
         GlobalPhase::Apply { decisions } => Box::new(ApplyExact {

@@ -8,21 +8,25 @@
 //!    single run's index, where a key means the same whichever band made it) gives every
 //!    pair (earlier, later) of its records. Only its range's keys are held, 16 bytes each:
 //!    `16 × bands / K` bytes per record;
-//! 2. it spills the similarity data (32-bit signature, or shingles with `verify`) of the
-//!    records in some pair to scratch and, at each pair's later record, computes the
-//!    pair's similarity exactly as the single run does, writing the pairs at or above
-//!    the threshold to its pair file ([`super::pair_file`]).
+//! 2. it reads the similarity data (32-bit signature, or shingles with `verify`) of the
+//!    records in some pair from the shards' side files (skipping the other records'
+//!    rows), spills it to scratch and, at each pair's later record, computes the pair's
+//!    similarity exactly as the single run does, writing the pairs at or above the
+//!    threshold to its pair file ([`super::pair_file`]).
+//!
+//! Both passes decompress only the map files' rows of keys (≈ 130 bytes per record);
+//! the signatures (≈ 450 bytes per record) are read for the candidates only.
 //!
 //! All pairs of a bucket are listed, since which earlier record is kept is decided only
 //! by the cluster step: a bucket of m records gives m(m − 1)/2 pairs (held in memory and
 //! on disk: 16 and 24 bytes each).
 
-use super::global::{decode, decode_keys};
+use super::global::{decode_keys, decode_side};
 use super::index::ShingleSpill;
 use super::pair_file::{Pair, PairWriter};
 use super::DedupNearConfig;
 use crate::dedup::minhash::{estimated_jaccard, jaccard};
-use mavuno_pipeline::global::{merge_global, ReduceContext, PAIRS};
+use mavuno_pipeline::global::{merge_global, ReduceContext, SideReader, PAIRS};
 use mavuno_pipeline::StageError;
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -114,14 +118,17 @@ pub(crate) fn pairs(
     let _ = std::fs::remove_dir_all(&ctx.scratch_dir);
     let mut spill = ShingleSpill::create(ctx.scratch_dir.join("dedup_near_candidates.bin"))?;
     let mut out = PairWriter::create(&ctx.dir.pairs_file(ctx.range))?;
+    let mut sides = (0..ctx.shards())
+        .map(|i| SideReader::open(&ctx.dir.side_file(i, ctx.shards())))
+        .collect::<Result<Vec<_>, _>>()?;
     let (mut g, mut next_doc, mut next_pair, mut similar) = (0u64, 0usize, 0usize, 0u64);
-    merge_global(&ctx.maps, |_, row| {
+    merge_global(&ctx.maps, |shard, _| {
         let here = g;
         g += 1;
         if docs.get(next_doc) != Some(&here) {
-            return Ok(());
+            return sides[shard].skip();
         }
-        let p = decode(&row.payload, perm)?;
+        let p = decode_side(sides[shard].read_row()?, perm)?;
         let data = if cfg.verify { p.shingles } else { p.sig };
         while let Some(&(later, earlier)) = pairs.get(next_pair) {
             if later != here {
@@ -146,6 +153,9 @@ pub(crate) fn pairs(
         Ok(())
     })?;
     spill.remove();
+    for s in &sides {
+        s.finish()?;
+    }
     if next_pair != pairs.len() || g != records {
         return Err(StageError::msg(
             "the map files changed during the reduce: run it again",

@@ -4,9 +4,9 @@
 //! of the pair — sorted by `(later, earlier)`, holding only pairs at or above the
 //! threshold.
 
-use mavuno_pipeline::io::AtomicFile;
+use mavuno_pipeline::global::{zst_commit, zst_create, zst_open, ZstReader, ZstWriter};
 use mavuno_pipeline::StageError;
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// One similar pair: `earlier < later` in global order.
@@ -21,16 +21,15 @@ const ROW: usize = 24;
 
 /// Writes a pair file; rows must come sorted.
 pub(crate) struct PairWriter {
-    enc: zstd::stream::write::Encoder<'static, AtomicFile>,
+    enc: ZstWriter,
     path: PathBuf,
     last: Option<(u64, u64)>,
 }
 
 impl PairWriter {
     pub(crate) fn create(path: &Path) -> Result<PairWriter, StageError> {
-        let f = AtomicFile::create(path)?;
         Ok(PairWriter {
-            enc: zstd::stream::write::Encoder::new(f, 1).map_err(|e| StageError::io(path, e))?,
+            enc: zst_create(path)?,
             path: path.to_path_buf(),
             last: None,
         })
@@ -57,25 +56,21 @@ impl PairWriter {
 
     /// Ends the stream and renames the file into place.
     pub(crate) fn commit(self) -> Result<PathBuf, StageError> {
-        self.enc
-            .finish()
-            .map_err(|e| StageError::io(&self.path, e))?
-            .commit()
+        zst_commit(self.enc, &self.path)
     }
 }
 
 /// Reads a pair file in order, with one row of look-ahead.
 pub(crate) struct PairReader {
-    dec: zstd::stream::read::Decoder<'static, BufReader<std::fs::File>>,
+    dec: ZstReader,
     path: PathBuf,
     head: Option<Pair>,
 }
 
 impl PairReader {
     pub(crate) fn open(path: &Path) -> Result<PairReader, StageError> {
-        let f = std::fs::File::open(path).map_err(|e| StageError::io(path, e))?;
         let mut r = PairReader {
-            dec: zstd::stream::read::Decoder::new(f).map_err(|e| StageError::io(path, e))?,
+            dec: zst_open(path)?,
             path: path.to_path_buf(),
             head: None,
         };
