@@ -6,6 +6,7 @@
 //! name a libtorch stage are handed to `mavuno-torch` next to it with the same arguments
 //! (src/delegate.rs). Exit codes: 0 success, 1 the run failed, 2 usage or config error.
 
+mod alloc;
 mod cli;
 #[path = "cmd_data.rs"]
 mod cmd;

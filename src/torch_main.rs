@@ -16,6 +16,7 @@ mod report_shards;
 mod report_train;
 mod verb;
 
+mod alloc;
 mod cli;
 
 use clap::Subcommand;

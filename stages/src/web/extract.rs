@@ -29,6 +29,30 @@ pub const DROPPED_ELEMENTS: &[&str] = &[
 /// Elements whose content is raw text (no nested tags to count).
 const RAW_TEXT: &[&str] = &["script", "style", "noscript", "template"];
 
+/// Attributes removed from every start tag but `<img>`'s, besides `data-*` and the `on*`
+/// event handlers: nothing in the extraction reads them (libreadability reads `class`, `id`,
+/// `style`, `hidden`, `aria-*`, `role`, `href`, `rel`, `itemprop`, `lang`, `dir`, the
+/// `<meta>` and table attributes, and an `<img>`'s sources, which decide whether the image
+/// is kept and so count in its scoring). They are a quarter of a page's bytes once the
+/// dropped elements are gone, and each distinct `data-*` name costs html5ever an interned
+/// atom.
+const STRIPPED_ATTRIBUTES: &[&str] = &[
+    "srcset",
+    "sizes",
+    "alt",
+    "title",
+    "target",
+    "tabindex",
+    "loading",
+    "decoding",
+    "integrity",
+    "crossorigin",
+    "referrerpolicy",
+    "jsaction",
+    "jsname",
+    "jscontroller",
+];
+
 /// The main text of a page and what came with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extracted {
@@ -54,7 +78,13 @@ pub enum NoText {
 pub fn extract(html: &str, min_chars: usize) -> Result<Extracted, NoText> {
     let html_lang = html_lang(html);
     let cleaned = preclean(html);
-    let article = catch_unwind(AssertUnwindSafe(|| libreadability::extract(&cleaned, None)))
+    // JSON-LD lives in <script> elements, which `preclean` removed: its search is skipped.
+    let parse = || {
+        libreadability::Parser::new()
+            .with_disable_jsonld(true)
+            .parse(&cleaned, None)
+    };
+    let article = catch_unwind(AssertUnwindSafe(parse))
         .map_err(|p| {
             let msg = p
                 .downcast_ref::<String>()
@@ -152,12 +182,15 @@ fn starts_tag(b: &[u8], name: &[u8]) -> bool {
         )
 }
 
-/// Removes comments and the [`DROPPED_ELEMENTS`] (nested ones of the same name counted)
-/// by a byte scan. An element that is never closed is kept (the parser decides).
+/// Removes comments and the [`DROPPED_ELEMENTS`] (nested ones of the same name counted),
+/// and the [`STRIPPED_ATTRIBUTES`] from the start tags that stay, by a byte scan. An
+/// element that is never closed is kept (the parser decides), and so is a start tag that
+/// never ends.
 pub fn preclean(html: &str) -> String {
     let b = html.as_bytes();
     let mut out = String::with_capacity(b.len() / 2);
     let (mut i, mut last) = (0, 0);
+    let mut cuts = Vec::new();
     'scan: while let Some(o) = memchr::memchr(b'<', &b[i..]) {
         let at = i + o;
         let rest = &b[at + 1..];
@@ -181,9 +214,98 @@ pub fn preclean(html: &str) -> String {
             }
         }
         i = at + 1;
+        if rest.first().is_some_and(u8::is_ascii_alphabetic) {
+            cuts.clear();
+            let Some(end) = start_tag(b, at + 1, &mut cuts) else {
+                continue;
+            };
+            for &(from, to) in &cuts {
+                out.push_str(&html[last..from]);
+                last = to;
+            }
+            i = end;
+            if starts_tag(rest, b"title") {
+                // Its content is text, even where it looks like a tag.
+                i = close_tag(b, end, b"title").unwrap_or(end);
+            }
+        }
     }
     out.push_str(&html[last..]);
     out
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+}
+
+/// Whether an attribute of this name is removed (ASCII case-insensitive).
+fn stripped(name: &[u8]) -> bool {
+    let prefixed = |p: &[u8]| name.len() > p.len() && name[..p.len()].eq_ignore_ascii_case(p);
+    prefixed(b"data-")
+        || prefixed(b"on")
+        || STRIPPED_ATTRIBUTES
+            .iter()
+            .any(|a| name.eq_ignore_ascii_case(a.as_bytes()))
+}
+
+/// Scans the start tag whose name begins at `from` (after the `<`) as the HTML tokenizer
+/// does (quoted values may hold `>`), pushing the byte span of every attribute to remove
+/// (name, `=` and value) onto `cuts`. Returns the byte after its `>`, or `None` if the tag
+/// never ends (then `cuts` is not to be used).
+fn start_tag(b: &[u8], from: usize, cuts: &mut Vec<(usize, usize)>) -> Option<usize> {
+    let mut i = from;
+    while i < b.len() && !is_space(b[i]) && b[i] != b'/' && b[i] != b'>' {
+        i += 1;
+    }
+    let keep_all = b[from..i].eq_ignore_ascii_case(b"img");
+    loop {
+        while i < b.len() && (is_space(b[i]) || b[i] == b'/') {
+            i += 1;
+        }
+        if *b.get(i)? == b'>' {
+            return Some(i + 1);
+        }
+        let name_start = i;
+        i += 1; // a name's first character may be anything that is not a space, / or >
+        while i < b.len() && !is_space(b[i]) && !matches!(b[i], b'/' | b'>' | b'=') {
+            i += 1;
+        }
+        let name_end = i;
+        let mut j = i;
+        while j < b.len() && is_space(b[j]) {
+            j += 1;
+        }
+        if b.get(j) == Some(&b'=') {
+            j += 1;
+            while j < b.len() && is_space(b[j]) {
+                j += 1;
+            }
+            match *b.get(j)? {
+                q @ (b'"' | b'\'') => i = j + 1 + memchr::memchr(q, &b[j + 1..])? + 1,
+                _ => {
+                    while j < b.len() && !is_space(b[j]) && b[j] != b'>' {
+                        j += 1;
+                    }
+                    i = j;
+                }
+            }
+        }
+        if !keep_all && stripped(&b[name_start..name_end]) {
+            cuts.push((name_start, i));
+        }
+    }
+}
+
+/// The byte after the `>` of the first `</name` tag at or after `from`.
+fn close_tag(b: &[u8], mut from: usize, name: &[u8]) -> Option<usize> {
+    while let Some(o) = memchr::memchr(b'<', &b[from..]) {
+        let k = from + o + 1;
+        if b.get(k) == Some(&b'/') && starts_tag(&b[k + 1..], name) {
+            return Some(memchr::memchr(b'>', &b[k..]).map_or(b.len(), |g| k + g + 1));
+        }
+        from = k;
+    }
+    None
 }
 
 /// The byte after the `>` of the close tag that ends the element `name` opened before
@@ -272,6 +394,32 @@ mod tests {
         );
         assert_eq!(preclean("a<nav>never closed"), "a<nav>never closed");
         assert_eq!(preclean("a<!-- x"), "a<!-- x");
+    }
+
+    #[test]
+    fn preclean_strips_unread_attributes_only() {
+        assert_eq!(
+            preclean(
+                r#"<div class="a" data-x='1>2' onclick=go()><p id=p TITLE="t" style="s">x</p></div>"#
+            ),
+            r#"<div class="a"  ><p id=p  style="s">x</p></div>"#
+        );
+        // An image keeps its sources (libreadability drops images without one).
+        let img = r#"<img data-src="a.jpg" alt="x" srcset="a.jpg 2x"/>"#;
+        assert_eq!(preclean(img), img);
+        // Quoted values may hold '>' and '<'; a name directly after a value is still a name.
+        assert_eq!(
+            preclean(r#"<a href="/x?a>b" data-q="<p>"title='y'>t</a>"#),
+            r#"<a href="/x?a>b" >t</a>"#
+        );
+        // A title's text is left alone, and so is a tag that never ends.
+        assert_eq!(
+            preclean("<title><b data-x=1></title><p data-y=2>"),
+            "<title><b data-x=1></title><p >"
+        );
+        assert_eq!(preclean(r#"<p data-x="never"#), r#"<p data-x="never"#);
+        // Attribute names that only look like the stripped ones stay.
+        assert_eq!(preclean("<p on=1 data=2 alto=3>"), "<p on=1 data=2 alto=3>");
     }
 
     #[test]
