@@ -203,18 +203,23 @@ pub fn preclean(html: &str) -> String {
             i = last;
             continue;
         }
-        for name in DROPPED_ELEMENTS {
-            if starts_tag(rest, name.as_bytes()) {
-                if let Some(stop) = element_end(b, at + 1 + name.len(), name.as_bytes()) {
+        i = at + 1;
+        if rest.first().is_some_and(u8::is_ascii_alphabetic) {
+            let name = &rest[..rest
+                .iter()
+                .position(|&c| ends_name(c))
+                .unwrap_or(rest.len())];
+            if let Some(d) = DROPPED_ELEMENTS
+                .iter()
+                .find(|d| name.eq_ignore_ascii_case(d.as_bytes()))
+            {
+                if let Some(stop) = element_end(b, at + 1 + d.len(), d.as_bytes()) {
                     out.push_str(&html[last..at]);
                     last = stop;
                     i = stop;
                     continue 'scan;
                 }
             }
-        }
-        i = at + 1;
-        if rest.first().is_some_and(u8::is_ascii_alphabetic) {
             cuts.clear();
             let Some(end) = start_tag(b, at + 1, &mut cuts) else {
                 continue;
@@ -238,6 +243,11 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
 }
 
+/// Whether `c` ends a tag name (as the HTML tokenizer reads one).
+fn ends_name(c: u8) -> bool {
+    is_space(c) || c == b'/' || c == b'>'
+}
+
 /// Whether an attribute of this name is removed (ASCII case-insensitive).
 fn stripped(name: &[u8]) -> bool {
     let prefixed = |p: &[u8]| name.len() > p.len() && name[..p.len()].eq_ignore_ascii_case(p);
@@ -254,7 +264,7 @@ fn stripped(name: &[u8]) -> bool {
 /// never ends (then `cuts` is not to be used).
 fn start_tag(b: &[u8], from: usize, cuts: &mut Vec<(usize, usize)>) -> Option<usize> {
     let mut i = from;
-    while i < b.len() && !is_space(b[i]) && b[i] != b'/' && b[i] != b'>' {
+    while i < b.len() && !ends_name(b[i]) {
         i += 1;
     }
     let keep_all = b[from..i].eq_ignore_ascii_case(b"img");

@@ -7,17 +7,18 @@
 //! memory.
 
 use flate2::read::{GzDecoder, ZlibDecoder};
+use std::borrow::Cow;
 use std::io::Read;
 
-/// A parsed HTTP response.
+/// A parsed HTTP response; a body stored as it was sent is borrowed from the record.
 #[derive(Debug)]
-pub struct HttpResponse {
+pub struct HttpResponse<'a> {
     /// Status code (200 …).
     pub status: u16,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
     /// The body, transfer- and content-decoded.
-    pub body: Vec<u8>,
+    pub body: Cow<'a, [u8]>,
 }
 
 /// Why a response could not be used: the stable drop reason and a detail.
@@ -35,7 +36,7 @@ pub enum HttpProblem {
 const MAX_HEADERS: usize = 256;
 
 /// Parses `block` (a `response` record's block). `max_bytes` caps the decoded body.
-pub fn parse_response(block: &[u8], max_bytes: usize) -> Result<HttpResponse, HttpProblem> {
+pub fn parse_response(block: &[u8], max_bytes: usize) -> Result<HttpResponse<'_>, HttpProblem> {
     let mut headers = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     let body_at = match resp.parse(block) {
@@ -63,23 +64,15 @@ pub fn parse_response(block: &[u8], max_bytes: usize) -> Result<HttpResponse, Ht
         }
     }
     let raw = &block[body_at..];
-    let dechunked;
-    let body: &[u8] = if chunked {
-        // A body that does not parse as chunks was stored decoded despite the header.
-        match dechunk(raw) {
-            Some(b) => {
-                dechunked = b;
-                &dechunked
-            }
-            None => raw,
-        }
-    } else {
-        raw
+    // A body that does not parse as chunks was stored decoded despite the header.
+    let body = match chunked.then(|| dechunk(raw)).flatten() {
+        Some(b) => Cow::Owned(b),
+        None => Cow::Borrowed(raw),
     };
     let body = match encoding.as_deref() {
-        None => body.to_vec(),
-        Some("gzip" | "x-gzip") => decode(GzDecoder::new(body), body, max_bytes)?,
-        Some("deflate") => decode(ZlibDecoder::new(body), body, max_bytes)?,
+        None => body,
+        Some("gzip" | "x-gzip") => decode(GzDecoder::new(&*body), &body, max_bytes)?.into(),
+        Some("deflate") => decode(ZlibDecoder::new(&*body), &body, max_bytes)?.into(),
         Some(other) => return Err(HttpProblem::UnsupportedEncoding(other.to_string())),
     };
     if body.len() > max_bytes {
@@ -161,7 +154,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.status, 200);
-        assert_eq!(r.body, b"<p>hi</p>");
+        assert_eq!(&*r.body, b"<p>hi</p>");
         let ct = r.content_type.unwrap();
         assert_eq!(mime_type(&ct), "text/html");
         assert_eq!(charset_param(&ct).as_deref(), Some("ISO-8859-1"));
@@ -175,7 +168,7 @@ mod tests {
             100,
         )
         .unwrap();
-        assert_eq!(r.body, b"<p>hi</p>");
+        assert_eq!(&*r.body, b"<p>hi</p>");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&b"<p>x</p>".repeat(100)).unwrap();
         let mut block = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n".to_vec();
@@ -191,7 +184,7 @@ mod tests {
             100,
         )
         .unwrap();
-        assert_eq!(r.body, b"<p>plain</p>");
+        assert_eq!(&*r.body, b"<p>plain</p>");
     }
 
     #[test]
