@@ -13,10 +13,12 @@
 #   LINGUA=1 scripts/build_lid_model.sh             # + lingua on the same lines (slow; needs
 #                                                   #   LINGUA_PY with lingua-language-detector)
 #   DATA=/path/to/data OUT=/tmp/lid SEED=13 MAX_LINES=60000 SKIP_LANGS="run sna" …
-# Session-9 experiments (docs/LID.md; off by default, the default build is unchanged):
+# Knobs of the session-9 experiments (docs/LID.md):
 #   ZUL_XHO_RATIO=1.0        xho subsampled to this × zul (default NEIGHBOUR_RATIO, 1.5)
-#   SHORT_VIEWS=1 [SHORT_VIEWS_SKIP="amh sin tam pcm"] [SHORT_VIEWS_HALF="pcm"]
-#                            + 1-3-word windows of training lines (below)
+#   SHORT_VIEWS=0|1 [SHORT_VIEWS_SKIP="amh sin tam pcm"] [SHORT_VIEWS_HALF="pcm"]
+#                            1-3-word windows of training lines (below); on by default
+#                            since session 10 with SHORT_VIEWS_HALF="pcm" (variant x6);
+#                            SHORT_VIEWS=0 builds the model of sessions 4-9
 #   ENG_MORE=1               + FLORES-101 eng devtest, FLoRes v1 si-en English, UDHR eng even
 #
 # 17 labels: the 14 target languages, English, and two neighbours that must not pass for a
@@ -206,12 +208,13 @@ balance zul xho "${ZUL_XHO_RATIO:-${NEIGHBOUR_RATIO:-1.5}}"
 # Short views (SHORT_VIEWS=1): every 2nd training line of 3+ words of a Latin-script
 # language (not in SHORT_VIEWS_SKIP; every 4th for those in SHORT_VIEWS_HALF) also gives a
 # 1-3-word window of itself, so that the model sees short inputs. Windows equal to a
-# held-out line are removed like any training line. Off by default (docs/LID.md, session 9).
-if [ -n "${SHORT_VIEWS:-}" ]; then
+# held-out line are removed like any training line. On by default since session 10, with
+# Pidgin's windows from every 4th line only (docs/LID.md, variant x6).
+if [ "${SHORT_VIEWS:-1}" != 0 ]; then
   for f in "$R"/*.txt; do
     case " ${SHORT_VIEWS_SKIP:-amh sin tam} " in *" $(basename "$f" .txt) "*) continue ;; esac
     every=2
-    case " ${SHORT_VIEWS_HALF:-} " in *" $(basename "$f" .txt) "*) every=4 ;; esac
+    case " ${SHORT_VIEWS_HALF-pcm} " in *" $(basename "$f" .txt) "*) every=4 ;; esac
     awk -v e="$every" 'NF >= 3 && NR % e == 0 { k = 1 + int(NR / e) % 3; s = 1 + (NR * 7) % (NF - k + 1)
            w = $s; for (i = s + 1; i < s + k; i++) w = w " " $i; print w }' "$f" > "$f.short"
     unseen "$TMP/heldout.txt" "$f.short" >> "$f"
