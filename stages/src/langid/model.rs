@@ -227,7 +227,7 @@ fn mix(h: u64) -> u64 {
 /// Whether a character belongs to a word (letters, combining marks, apostrophes inside
 /// words are split off: Hausa/Yoruba apostrophes vary between sources).
 fn is_word_char(c: char) -> bool {
-    c.is_alphabetic()
+    crate::text::segment::is_alphabetic(c)
         || matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200D)
         || (c.is_alphanumeric() && !c.is_ascii_digit())
         || matches!(

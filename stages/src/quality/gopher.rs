@@ -16,6 +16,7 @@
 //! combining mark) stays inside its word instead of becoming a token of its own.
 
 use crate::quality::tokens::{char_len, Token};
+use crate::text::segment::is_alphabetic;
 use std::collections::HashSet;
 
 /// Lines as Python's `str.splitlines()`: split at `\n`, `\r`, `\r\n`, `\v`, `\f`,
@@ -91,7 +92,7 @@ pub fn alpha_token_frac(text: &str, toks: &[Token]) -> f64 {
     }
     let alpha = toks
         .iter()
-        .filter(|t| t.text(text).chars().any(char::is_alphabetic))
+        .filter(|t| t.text(text).chars().any(is_alphabetic))
         .count();
     alpha as f64 / toks.len() as f64
 }

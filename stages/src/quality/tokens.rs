@@ -12,7 +12,7 @@
 //! English text is listed in docs/CLEANING.md (quality rules vs datatrove).
 
 use crate::quality::chars::is_punctuation;
-use crate::text::segment::for_each_word;
+use crate::text::segment::{for_each_word, is_alphabetic};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -125,7 +125,7 @@ fn joins_digits(text: &str, prev: &Token, c: char, next: Option<char>) -> bool {
     match c {
         // `፡` (Ethiopic wordspace) is the colon of Ethiopic times: "2፡14፡04".
         ':' | '/' | '፡' => last.is_ascii_digit(),
-        '-' => last.is_alphabetic(),
+        '-' => is_alphabetic(last),
         _ => false,
     }
 }
@@ -136,14 +136,14 @@ fn dot_sticks(text: &str, prev: &Token, next: Option<char>) -> bool {
     if prev.symbol || w.contains(['/', ':']) {
         return false;
     }
-    if next.is_some_and(|n| n.is_alphabetic()) {
+    if next.is_some_and(is_alphabetic) {
         // "U.S", "e.g": a dot between letters stays unless it is "end.Next".
         let last = w.chars().next_back().unwrap_or(' ');
         return !(last.is_lowercase() && next.is_some_and(char::is_uppercase));
     }
     let mut cs = w.chars();
     let first = cs.next();
-    let single = first.is_some_and(char::is_alphabetic) && cs.next().is_none();
+    let single = first.is_some_and(is_alphabetic) && cs.next().is_none();
     // "U.S." after a glued "U.S": the token already holds a dot (not "3.5").
     let dotted = w.contains('.') && !w.chars().any(|c| c.is_numeric());
     single || dotted || DOTTED.contains(&w)
@@ -166,7 +166,7 @@ fn push_gap(text: &str, a: usize, b: usize, out: &mut Vec<Token>, glue: &mut boo
                 if let Some(prev) = out.last_mut().filter(|p| p.end == at) {
                     if dot_sticks(text, prev, next) {
                         prev.end = run_end;
-                        *glue = next.is_some_and(|n| n.is_alphabetic());
+                        *glue = next.is_some_and(is_alphabetic);
                         continue;
                     }
                 }

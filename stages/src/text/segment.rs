@@ -84,9 +84,9 @@ pub fn script_of(c: char) -> Script {
             Script::Common
         };
     }
-    let letter = c.is_alphabetic() && !is_combining_mark(c);
+    let letter = is_alphabetic(c) && !is_combining_mark(c);
     match block_script(c) {
-        Some(Script::Latin) if c.is_alphabetic() => Script::Latin,
+        Some(Script::Latin) if is_alphabetic(c) => Script::Latin,
         // Ethiopic punctuation (፡ ። ፣ ፤ ፥ ፦ ፧ ፨) and the word space.
         Some(Script::Ethiopic) if !(0x1360..=0x1368).contains(&u) => Script::Ethiopic,
         Some(s @ (Script::Sinhala | Script::Tamil)) if !is_combining_mark(c) => s,
@@ -131,19 +131,31 @@ pub fn script_counts(text: &str) -> Vec<(Script, usize)> {
 const ZWNJ: char = '\u{200C}';
 const ZWJ: char = '\u{200D}';
 
-/// Word-character bitmap of the Basic Multilingual Plane, built once: std's
-/// `char::is_alphanumeric` costs ~100 ns for Ethiopic letters, a bit test ~1 ns.
-static BMP_WORD: std::sync::LazyLock<Box<[u64; 1024]>> = std::sync::LazyLock::new(|| {
+/// A predicate over the Basic Multilingual Plane as a bitmap, built once: std's
+/// `char::is_alphanumeric`/`is_alphabetic` cost ~100 ns for Ethiopic, Sinhala or Tamil
+/// letters (a binary search in std's tables), a bit test ~1 ns.
+fn bmp_bits(pred: impl Fn(char) -> bool) -> Box<[u64; 1024]> {
     let mut bits = Box::new([0u64; 1024]);
     for u in 0x80u32..0x10000 {
-        if let Some(c) = char::from_u32(u) {
-            if c.is_alphanumeric() || is_combining_mark(c) {
-                bits[(u >> 6) as usize] |= 1 << (u & 63);
-            }
+        if char::from_u32(u).is_some_and(&pred) {
+            bits[(u >> 6) as usize] |= 1 << (u & 63);
         }
     }
     bits
-});
+}
+
+#[inline]
+fn bmp_has(bits: &[u64; 1024], u: u32) -> bool {
+    bits[(u >> 6) as usize] & (1 << (u & 63)) != 0
+}
+
+/// Word characters of the BMP (letters, digits, combining marks), see [`is_word_char`].
+static BMP_WORD: std::sync::LazyLock<Box<[u64; 1024]>> =
+    std::sync::LazyLock::new(|| bmp_bits(|c| c.is_alphanumeric() || is_combining_mark(c)));
+
+/// Letters of the BMP (`char::is_alphabetic`), see [`is_alphabetic`].
+static BMP_ALPHA: std::sync::LazyLock<Box<[u64; 1024]>> =
+    std::sync::LazyLock::new(|| bmp_bits(char::is_alphabetic));
 
 /// Whether `c` is part of a word on its own: a letter, a digit or a combining mark
 /// (virama, pulli, vowel signs, tone marks).
@@ -154,9 +166,23 @@ pub fn is_word_char(c: char) -> bool {
         return c.is_ascii_alphanumeric();
     }
     if u < 0x10000 {
-        return BMP_WORD[(u >> 6) as usize] & (1 << (u & 63)) != 0;
+        return bmp_has(&BMP_WORD, u);
     }
     c.is_alphanumeric() || is_combining_mark(c)
+}
+
+/// `char::is_alphabetic`, answered from a bitmap in the BMP (the quality rules and the
+/// script counts ask it for every character).
+#[inline]
+pub fn is_alphabetic(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        return c.is_ascii_alphabetic();
+    }
+    if u < 0x10000 {
+        return bmp_has(&BMP_ALPHA, u);
+    }
+    c.is_alphabetic()
 }
 
 #[inline]
@@ -205,14 +231,13 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
                 let joins = if c == ZWJ || c == ZWNJ {
                     next_word
                 } else if is_apostrophe(c) {
-                    let next_letter = next.is_some_and(char::is_alphabetic);
+                    let next_letter = next.is_some_and(is_alphabetic);
                     let lone_n = i - s == 1 && matches!(bytes[s], b'n' | b'N');
-                    (p.is_alphabetic() || is_combining_mark(p)) && next_letter || lone_n
+                    (is_alphabetic(p) || is_combining_mark(p)) && next_letter || lone_n
                 } else if c == '.' || c == ',' {
                     p.is_ascii_digit() && next.is_some_and(|n| n.is_ascii_digit())
                 } else if c == '-' {
-                    (p.is_alphabetic() || is_combining_mark(p))
-                        && next.is_some_and(char::is_alphabetic)
+                    (is_alphabetic(p) || is_combining_mark(p)) && next.is_some_and(is_alphabetic)
                 } else {
                     false
                 };
@@ -297,7 +322,7 @@ fn is_abbreviation(word: &str, lang: Option<&str>) -> bool {
     // A single capital initial ("J. R. R. Tolkien"); in uncased scripts one grapheme
     // cluster (Tamil "டி.", "ரூ."); dotted forms ("p.m.", "ஐ.பி.எல்.").
     let first = w.chars().next().unwrap_or(' ');
-    if first.is_alphabetic() && !first.is_lowercase() && !first.is_uppercase() {
+    if is_alphabetic(first) && !first.is_lowercase() && !first.is_uppercase() {
         if w.graphemes(true).nth(1).is_none() {
             return true;
         }
