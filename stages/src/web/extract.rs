@@ -26,8 +26,9 @@ pub const DROPPED_ELEMENTS: &[&str] = &[
     "button", "select", "picture", "video", "audio", "canvas", "object", "embed",
 ];
 
-/// Elements whose content is raw text (no nested tags to count).
-const RAW_TEXT: &[&str] = &["script", "style", "noscript", "template"];
+/// Elements whose content is text (no nested tags to count): the raw-text ones removed,
+/// and `<title>`, whose attributes-looking text `preclean` must leave alone.
+const RAW_TEXT: &[&str] = &["script", "style", "noscript", "template", "title"];
 
 /// Attributes removed from every start tag but `<img>`'s, besides `data-*` and the `on*`
 /// event handlers: nothing in the extraction reads them (libreadability reads `class`, `id`,
@@ -231,7 +232,7 @@ pub fn preclean(html: &str) -> String {
             i = end;
             if starts_tag(rest, b"title") {
                 // Its content is text, even where it looks like a tag.
-                i = close_tag(b, end, b"title").unwrap_or(end);
+                i = element_end(b, end, b"title").unwrap_or(end);
             }
         }
     }
@@ -304,18 +305,6 @@ fn start_tag(b: &[u8], from: usize, cuts: &mut Vec<(usize, usize)>) -> Option<us
             cuts.push((name_start, i));
         }
     }
-}
-
-/// The byte after the `>` of the first `</name` tag at or after `from`.
-fn close_tag(b: &[u8], mut from: usize, name: &[u8]) -> Option<usize> {
-    while let Some(o) = memchr::memchr(b'<', &b[from..]) {
-        let k = from + o + 1;
-        if b.get(k) == Some(&b'/') && starts_tag(&b[k + 1..], name) {
-            return Some(memchr::memchr(b'>', &b[k..]).map_or(b.len(), |g| k + g + 1));
-        }
-        from = k;
-    }
-    None
 }
 
 /// The byte after the `>` of the close tag that ends the element `name` opened before
