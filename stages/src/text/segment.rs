@@ -144,45 +144,55 @@ fn bmp_bits(pred: impl Fn(char) -> bool) -> Box<[u64; 1024]> {
     bits
 }
 
-#[inline]
-fn bmp_has(bits: &[u64; 1024], u: u32) -> bool {
-    bits[(u >> 6) as usize] & (1 << (u & 63)) != 0
+/// What [`is_word_char`] asks: a letter, a digit or a combining mark.
+fn word_char_slow(c: char) -> bool {
+    c.is_alphanumeric() || is_combining_mark(c)
 }
 
-/// Word characters of the BMP (letters, digits, combining marks), see [`is_word_char`].
+/// Word characters of the BMP, see [`is_word_char`].
 static BMP_WORD: std::sync::LazyLock<Box<[u64; 1024]>> =
-    std::sync::LazyLock::new(|| bmp_bits(|c| c.is_alphanumeric() || is_combining_mark(c)));
+    std::sync::LazyLock::new(|| bmp_bits(word_char_slow));
 
 /// Letters of the BMP (`char::is_alphabetic`), see [`is_alphabetic`].
 static BMP_ALPHA: std::sync::LazyLock<Box<[u64; 1024]>> =
     std::sync::LazyLock::new(|| bmp_bits(char::is_alphabetic));
 
+/// `slow(c)`, answered by `ascii` for ASCII, from the bitmap `bits` (built from `slow` by
+/// [`bmp_bits`]) in the rest of the BMP, and by `slow` itself beyond it.
+#[inline]
+fn bmp_lookup(
+    c: char,
+    bits: &[u64; 1024],
+    ascii: fn(&char) -> bool,
+    slow: fn(char) -> bool,
+) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        ascii(&c)
+    } else if u < 0x10000 {
+        bits[(u >> 6) as usize] & (1 << (u & 63)) != 0
+    } else {
+        slow(c)
+    }
+}
+
 /// Whether `c` is part of a word on its own: a letter, a digit or a combining mark
 /// (virama, pulli, vowel signs, tone marks).
 #[inline]
 pub fn is_word_char(c: char) -> bool {
-    let u = c as u32;
-    if u < 0x80 {
-        return c.is_ascii_alphanumeric();
-    }
-    if u < 0x10000 {
-        return bmp_has(&BMP_WORD, u);
-    }
-    c.is_alphanumeric() || is_combining_mark(c)
+    bmp_lookup(c, &BMP_WORD, char::is_ascii_alphanumeric, word_char_slow)
 }
 
 /// `char::is_alphabetic`, answered from a bitmap in the BMP (the quality rules and the
 /// script counts ask it for every character).
 #[inline]
 pub fn is_alphabetic(c: char) -> bool {
-    let u = c as u32;
-    if u < 0x80 {
-        return c.is_ascii_alphabetic();
-    }
-    if u < 0x10000 {
-        return bmp_has(&BMP_ALPHA, u);
-    }
-    c.is_alphabetic()
+    bmp_lookup(
+        c,
+        &BMP_ALPHA,
+        char::is_ascii_alphabetic,
+        char::is_alphabetic,
+    )
 }
 
 #[inline]
